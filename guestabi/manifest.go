@@ -1,0 +1,287 @@
+package guestabi
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+)
+
+// DeviceType is mft_type_t.
+type DeviceType uint32
+
+// Device types of manifest entries.
+const (
+	DeviceBlockBasic    DeviceType = 1
+	DeviceNetBasic      DeviceType = 2
+	DeviceReservedFirst DeviceType = 1 << 30
+)
+
+func (t DeviceType) String() string {
+	switch t {
+	case DeviceBlockBasic:
+		return "BLOCK_BASIC"
+	case DeviceNetBasic:
+		return "NET_BASIC"
+	case DeviceReservedFirst:
+		return "RESERVED_FIRST"
+	}
+	return fmt.Sprintf("DeviceType(%d)", uint32(t))
+}
+
+// Manifest limits and layout.
+const (
+	ManifestVersion    = 1
+	ManifestMaxEntries = 64 // including the reserved entry 0
+	ManifestHeaderSize = 8
+	ManifestEntrySize  = 104
+	DeviceNameSize     = 68 // char name[68], NUL-terminated
+	DeviceNameMax      = DeviceNameSize - 1
+	// ManifestMaxDevices is how many user devices fit beside entry 0.
+	ManifestMaxDevices = ManifestMaxEntries - 1
+
+	entryTypeOff      = 68
+	entryCapacityOff  = 72 // block
+	entryBlockSizeOff = 80 // block
+	entryMACOff       = 72 // net
+	entryMTUOff       = 78 // net
+	entryPrivateOff   = 88 // tender-private (upstream: host fd)
+	entryAttachedOff  = 96
+)
+
+// ErrInvalidManifest is returned (wrapped) for any manifest that breaks the
+// rules of upstream's mft_validate.
+var ErrInvalidManifest = errors.New("Solo5 manifest is invalid")
+
+// Entry is struct mft_entry. Its index in Manifest.Entries is the device
+// handle the guest passes to hypercalls.
+type Entry struct {
+	Name string
+	Type DeviceType
+	// Block properties, filled in by the monitor when attaching.
+	Capacity  uint64
+	BlockSize uint16
+	// Net properties, filled in by the monitor when attaching.
+	MAC [6]byte
+	MTU uint16
+	// Private is the tender-private union (upstream stores the host fd).
+	Private  uint64
+	Attached bool
+}
+
+// Manifest is struct mft: the devices a unikernel declares.
+type Manifest struct {
+	Entries []Entry // Entries[0] is the reserved entry
+}
+
+// NewManifest returns a manifest with the reserved entry 0 followed by devices.
+func NewManifest(devices ...Entry) *Manifest {
+	m := &Manifest{Entries: make([]Entry, 0, len(devices)+1)}
+	m.Entries = append(m.Entries, Entry{Type: DeviceReservedFirst})
+	m.Entries = append(m.Entries, devices...)
+	return m
+}
+
+// Size is the encoded size of m in bytes.
+func (m *Manifest) Size() int { return ManifestHeaderSize + ManifestEntrySize*len(m.Entries) }
+
+// Lookup returns the handle of the first entry called name, as upstream's
+// mft_get_by_name does, or -1.
+func (m *Manifest) Lookup(name string) int {
+	for i := 1; i < len(m.Entries); i++ {
+		if m.Entries[i].Name == name {
+			return i
+		}
+	}
+	return -1
+}
+
+// Devices returns the handles of the entries of type t, in manifest order.
+func (m *Manifest) Devices(t DeviceType) []int {
+	var hs []int
+	for i := 1; i < len(m.Entries); i++ {
+		if m.Entries[i].Type == t {
+			hs = append(hs, i)
+		}
+	}
+	return hs
+}
+
+// Clone returns a deep copy of m.
+func (m *Manifest) Clone() *Manifest {
+	return &Manifest{Entries: append([]Entry(nil), m.Entries...)}
+}
+
+// Encode returns the binary struct mft. Names longer than DeviceNameMax are
+// truncated; Validate rejects them first.
+func (m *Manifest) Encode() []byte {
+	b := make([]byte, m.Size())
+	le.PutUint32(b[0:], ManifestVersion)
+	le.PutUint32(b[4:], uint32(len(m.Entries)))
+	for i, e := range m.Entries {
+		eb := b[ManifestHeaderSize+i*ManifestEntrySize:][:ManifestEntrySize]
+		copy(eb[:DeviceNameMax], e.Name)
+		le.PutUint32(eb[entryTypeOff:], uint32(e.Type))
+		switch e.Type {
+		case DeviceBlockBasic:
+			le.PutUint64(eb[entryCapacityOff:], e.Capacity)
+			le.PutUint16(eb[entryBlockSizeOff:], e.BlockSize)
+		case DeviceNetBasic:
+			copy(eb[entryMACOff:], e.MAC[:])
+			le.PutUint16(eb[entryMTUOff:], e.MTU)
+		}
+		le.PutUint64(eb[entryPrivateOff:], e.Private)
+		if e.Attached {
+			eb[entryAttachedOff] = 1
+		}
+	}
+	return b
+}
+
+// DecodeManifest parses a binary struct mft of exactly len(b) bytes and
+// checks its framing as upstream's mft_validate does: version, entry count,
+// exact size and NUL-terminated names. Validate adds the rules that apply to
+// a manifest as stamped into an ELF.
+func DecodeManifest(b []byte) (*Manifest, error) {
+	if len(b) < ManifestHeaderSize {
+		return nil, fmt.Errorf("%w: %d bytes is shorter than its %d-byte header", ErrInvalidManifest, len(b), ManifestHeaderSize)
+	}
+	version, n := le.Uint32(b[0:]), le.Uint32(b[4:])
+	if version != ManifestVersion {
+		return nil, fmt.Errorf("%w: version %d, want %d", ErrInvalidManifest, version, ManifestVersion)
+	}
+	if n < 1 || n > ManifestMaxEntries {
+		return nil, fmt.Errorf("%w: %d entries, want 1 to %d", ErrInvalidManifest, n, ManifestMaxEntries)
+	}
+	if want := ManifestHeaderSize + ManifestEntrySize*int(n); len(b) != want {
+		return nil, fmt.Errorf("%w: %d bytes for %d entries, want %d", ErrInvalidManifest, len(b), n, want)
+	}
+	m := &Manifest{Entries: make([]Entry, n)}
+	for i := range m.Entries {
+		eb := b[ManifestHeaderSize+i*ManifestEntrySize:][:ManifestEntrySize]
+		if eb[DeviceNameMax] != 0 {
+			return nil, fmt.Errorf("%w: entry %d: name is not NUL-terminated", ErrInvalidManifest, i)
+		}
+		name := eb[:DeviceNameMax]
+		if j := bytes.IndexByte(name, 0); j >= 0 {
+			name = name[:j]
+		}
+		e := &m.Entries[i]
+		e.Name = string(name)
+		e.Type = DeviceType(le.Uint32(eb[entryTypeOff:]))
+		switch e.Type {
+		case DeviceBlockBasic:
+			e.Capacity = le.Uint64(eb[entryCapacityOff:])
+			e.BlockSize = le.Uint16(eb[entryBlockSizeOff:])
+		case DeviceNetBasic:
+			copy(e.MAC[:], eb[entryMACOff:])
+			e.MTU = le.Uint16(eb[entryMTUOff:])
+		}
+		e.Private = le.Uint64(eb[entryPrivateOff:])
+		e.Attached = eb[entryAttachedOff] != 0
+	}
+	return m, nil
+}
+
+// Validate applies the rules for a manifest as found in an ELF: the reserved
+// entry 0 first, at most ManifestMaxEntries entries, names that fit, and no
+// entry already attached.
+func (m *Manifest) Validate() error {
+	if len(m.Entries) < 1 || len(m.Entries) > ManifestMaxEntries {
+		return fmt.Errorf("%w: %d entries, want 1 to %d", ErrInvalidManifest, len(m.Entries), ManifestMaxEntries)
+	}
+	if e := m.Entries[0]; e.Type != DeviceReservedFirst || e.Name != "" {
+		return fmt.Errorf("%w: entry 0 must be the reserved entry", ErrInvalidManifest)
+	}
+	for i, e := range m.Entries {
+		if len(e.Name) > DeviceNameMax {
+			return fmt.Errorf("%w: entry %d: name longer than %d characters", ErrInvalidManifest, i, DeviceNameMax)
+		}
+		if e.Attached {
+			return fmt.Errorf("%w: entry %d (%q) is marked attached", ErrInvalidManifest, i, e.Name)
+		}
+	}
+	return nil
+}
+
+// ValidDeviceName reports whether s is a name solo5-elftool accepts:
+// 1 to 67 characters from [A-Za-z0-9].
+func ValidDeviceName(s string) bool {
+	if len(s) < 1 || len(s) > DeviceNameMax {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9') {
+			return false
+		}
+	}
+	return true
+}
+
+// ManifestJSON is upstream's manifest source format, as solo5-elftool
+// gen-manifest reads it:
+//
+//	{"type":"solo5.manifest","version":1,"devices":[{"name":"service0","type":"NET_BASIC"}]}
+type ManifestJSON struct {
+	Type    string             `json:"type"`
+	Version int                `json:"version"`
+	Devices []ManifestJSONItem `json:"devices"`
+}
+
+// ManifestJSONItem is one device of ManifestJSON.
+type ManifestJSONItem struct {
+	Name string `json:"name"`
+	Type string `json:"type"`
+}
+
+// ParseManifestJSON parses and checks upstream's JSON manifest format.
+func ParseManifestJSON(data []byte) (*Manifest, error) {
+	var src ManifestJSON
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&src); err != nil {
+		return nil, fmt.Errorf("manifest JSON: %w", err)
+	}
+	if src.Type != "solo5.manifest" {
+		return nil, fmt.Errorf("manifest JSON: type is %q, want \"solo5.manifest\"", src.Type)
+	}
+	if src.Version != ManifestVersion {
+		return nil, fmt.Errorf("manifest JSON: version is %d, want %d", src.Version, ManifestVersion)
+	}
+	if len(src.Devices) > ManifestMaxDevices {
+		return nil, fmt.Errorf("manifest JSON: too many entries, maximum %d", ManifestMaxDevices)
+	}
+	var devs []Entry
+	seen := map[string]bool{}
+	for i, d := range src.Devices {
+		if !ValidDeviceName(d.Name) {
+			return nil, fmt.Errorf("manifest JSON: device %d: name %q must be 1 to %d characters from [A-Za-z0-9]", i, d.Name, DeviceNameMax)
+		}
+		if seen[d.Name] {
+			return nil, fmt.Errorf("manifest JSON: device name %q is declared twice", d.Name)
+		}
+		seen[d.Name] = true
+		var t DeviceType
+		switch d.Type {
+		case "BLOCK_BASIC":
+			t = DeviceBlockBasic
+		case "NET_BASIC":
+			t = DeviceNetBasic
+		default:
+			return nil, fmt.Errorf("manifest JSON: device %q: unknown type %q (want BLOCK_BASIC or NET_BASIC)", d.Name, d.Type)
+		}
+		devs = append(devs, Entry{Name: d.Name, Type: t})
+	}
+	return NewManifest(devs...), nil
+}
+
+// JSON returns m's user devices in upstream's JSON manifest format.
+func (m *Manifest) JSON() ManifestJSON {
+	out := ManifestJSON{Type: "solo5.manifest", Version: ManifestVersion, Devices: []ManifestJSONItem{}}
+	for i := 1; i < len(m.Entries); i++ {
+		e := m.Entries[i]
+		out.Devices = append(out.Devices, ManifestJSONItem{Name: e.Name, Type: e.Type.String()})
+	}
+	return out
+}
