@@ -1,0 +1,100 @@
+package monitor
+
+import (
+	"debug/elf"
+	"encoding/binary"
+	"fmt"
+
+	"github.com/unimon/unimon/guestabi"
+	"github.com/unimon/unimon/monitor/guestmem"
+	"github.com/unimon/unimon/monitor/kvm"
+	"github.com/unimon/unimon/monitor/x86_64"
+)
+
+var hostArch arch = amd64{}
+
+// amd64 boots hvt guests on x86_64: hypercalls are `outl` to ports
+// 0x500+nr carrying the 32-bit GPA of the argument struct.
+type amd64 struct{}
+
+func (amd64) machine() elf.Machine { return elf.EM_X86_64 }
+
+func (amd64) createVCPU(sys *kvm.System, vm *kvm.VM) (*kvm.VCPU, error) {
+	return vm.CreateVCPU(0)
+}
+
+func (amd64) setupMemory(mem *guestmem.Memory) error { return x86_64.SetupMemory(mem) }
+
+func (amd64) setupVCPU(sys *kvm.System, vcpu *kvm.VCPU, entry, memSize uint64) (uint64, error) {
+	cpuid, err := sys.SupportedCPUID()
+	if err != nil {
+		return 0, err
+	}
+	if err := vcpu.SetCPUID(x86_64.FilterCPUID(cpuid, false)); err != nil {
+		return 0, err
+	}
+	sregs, err := vcpu.Sregs()
+	if err != nil {
+		return 0, err
+	}
+	x86_64.SetupSregs(&sregs)
+	if err := vcpu.SetSregs(sregs); err != nil {
+		return 0, err
+	}
+	if err := vcpu.SetRegs(x86_64.EntryRegs(entry, memSize)); err != nil {
+		return 0, err
+	}
+	if n, _ := sys.CheckExtension(kvm.CapGetTSCKHz); n <= 0 {
+		return 0, fmt.Errorf("%w: KVM lacks KVM_CAP_GET_TSC_KHZ: cannot tell the guest its TSC frequency", kvm.ErrUnavailable)
+	}
+	khz, err := vcpu.TSCKHz()
+	if err != nil {
+		return 0, err
+	}
+	return khz * 1000, nil
+}
+
+func (amd64) decodeExit(vcpu *kvm.VCPU, reason uint32, memSize uint64) (nr, arg uint64, ok bool, err error) {
+	switch reason {
+	case kvm.ExitIO:
+		io := vcpu.IO()
+		dir := "in"
+		if io.Out {
+			dir = "out"
+		}
+		if !io.Out || io.Size != 4 || io.Count != 1 || len(io.Data) != 4 {
+			return 0, 0, false, fmt.Errorf("invalid guest port access: port=%#x (%s, %d bytes x %d; hypercalls are 4-byte OUTs)", io.Port, dir, io.Size, io.Count)
+		}
+		if io.Port <= guestabi.PIOBase || io.Port >= guestabi.PIOBase+guestabi.NumHypercalls {
+			return 0, 0, false, fmt.Errorf("invalid guest port access: port=%#x (hypercall ports are %#x-%#x)", io.Port, guestabi.PIOBase+1, guestabi.PIOBase+guestabi.NumHypercalls-1)
+		}
+		return uint64(io.Port - guestabi.PIOBase), uint64(binary.LittleEndian.Uint32(io.Data)), true, nil
+	case kvm.ExitMMIO:
+		// No MMIO device exists on x86_64. On standard KVM a write to
+		// read-only guest text fails KVM_RUN with EFAULT; on the nested PVM
+		// hosts unimon is tested on it arrives as an MMIO exit instead.
+		m := vcpu.MMIO()
+		what := "read from"
+		if m.IsWrite {
+			what = "write to"
+		}
+		where := "unmapped guest-physical address"
+		if m.Addr < memSize {
+			where = "read-only guest memory at"
+		}
+		return 0, 0, false, fmt.Errorf("%s %s gpa=%#x (%d bytes)", what, where, m.Addr, m.Len)
+	}
+	return 0, 0, false, nil
+}
+
+func (amd64) state(vcpu *kvm.VCPU) string {
+	r, err := vcpu.Regs()
+	if err != nil {
+		return "registers unavailable: " + err.Error()
+	}
+	s := fmt.Sprintf("rip=%#x rsp=%#x rflags=%#x", r.RIP, r.RSP, r.RFLAGS)
+	if sr, err := vcpu.Sregs(); err == nil {
+		s += fmt.Sprintf(" cr2=%#x", sr.CR2)
+	}
+	return s
+}

@@ -1,0 +1,109 @@
+package kvm
+
+import (
+	"errors"
+	"fmt"
+	"unsafe"
+
+	"golang.org/x/sys/unix"
+)
+
+var (
+	kvmGetSupportedCPUID = iowr(0x05, 8) // struct kvm_cpuid2 header
+	kvmSetTSSAddr        = io_(0x47)
+	kvmGetRegs           = ior(0x81, unsafe.Sizeof(Regs{}))
+	kvmSetRegs           = iow(0x82, unsafe.Sizeof(Regs{}))
+	kvmGetSregs          = ior(0x83, unsafe.Sizeof(Sregs{}))
+	kvmSetSregs          = iow(0x84, unsafe.Sizeof(Sregs{}))
+	kvmSetCPUID2         = iow(0x90, 8)
+	kvmGetTSCKHz         = io_(0xa3)
+)
+
+// maxCPUIDEntries bounds how far SupportedCPUID grows its buffer.
+const maxCPUIDEntries = 1024
+
+// SupportedCPUID returns KVM_GET_SUPPORTED_CPUID: what KVM can show a guest.
+func (s *System) SupportedCPUID() ([]CPUIDEntry, error) {
+	for n := 128; n <= maxCPUIDEntries; n *= 2 {
+		buf := make([]byte, 8+n*int(unsafe.Sizeof(CPUIDEntry{})))
+		*(*uint32)(unsafe.Pointer(&buf[0])) = uint32(n)
+		_, err := ioctl(s.fd, kvmGetSupportedCPUID, uintptr(unsafe.Pointer(&buf[0])))
+		if errors.Is(err, unix.E2BIG) {
+			continue
+		}
+		if err != nil {
+			return nil, fmt.Errorf("KVM_GET_SUPPORTED_CPUID: %w", err)
+		}
+		got := *(*uint32)(unsafe.Pointer(&buf[0]))
+		entries := unsafe.Slice((*CPUIDEntry)(unsafe.Pointer(&buf[8])), got)
+		return append([]CPUIDEntry(nil), entries...), nil
+	}
+	return nil, fmt.Errorf("KVM_GET_SUPPORTED_CPUID: more than %d entries", maxCPUIDEntries)
+}
+
+// SetCPUID sets what the vCPU's CPUID instruction reports.
+func (c *VCPU) SetCPUID(entries []CPUIDEntry) error {
+	size := int(unsafe.Sizeof(CPUIDEntry{}))
+	buf := make([]byte, 8+len(entries)*size)
+	*(*uint32)(unsafe.Pointer(&buf[0])) = uint32(len(entries))
+	copy(unsafe.Slice((*CPUIDEntry)(unsafe.Pointer(&buf[8])), len(entries)), entries)
+	if _, err := ioctl(c.fd, kvmSetCPUID2, uintptr(unsafe.Pointer(&buf[0]))); err != nil {
+		return fmt.Errorf("KVM_SET_CPUID2: %w", err)
+	}
+	return nil
+}
+
+// Regs returns the general-purpose registers.
+func (c *VCPU) Regs() (Regs, error) {
+	var r Regs
+	if _, err := ioctl(c.fd, kvmGetRegs, uintptr(unsafe.Pointer(&r))); err != nil {
+		return r, fmt.Errorf("KVM_GET_REGS: %w", err)
+	}
+	return r, nil
+}
+
+// SetRegs sets the general-purpose registers.
+func (c *VCPU) SetRegs(r Regs) error {
+	if _, err := ioctl(c.fd, kvmSetRegs, uintptr(unsafe.Pointer(&r))); err != nil {
+		return fmt.Errorf("KVM_SET_REGS: %w", err)
+	}
+	return nil
+}
+
+// Sregs returns the special registers (segments, control registers).
+func (c *VCPU) Sregs() (Sregs, error) {
+	var s Sregs
+	if _, err := ioctl(c.fd, kvmGetSregs, uintptr(unsafe.Pointer(&s))); err != nil {
+		return s, fmt.Errorf("KVM_GET_SREGS: %w", err)
+	}
+	return s, nil
+}
+
+// SetSregs sets the special registers.
+func (c *VCPU) SetSregs(s Sregs) error {
+	if _, err := ioctl(c.fd, kvmSetSregs, uintptr(unsafe.Pointer(&s))); err != nil {
+		return fmt.Errorf("KVM_SET_SREGS: %w", err)
+	}
+	return nil
+}
+
+// TSCKHz returns the guest TSC frequency in kHz.
+func (c *VCPU) TSCKHz() (uint64, error) {
+	r, err := ioctl(c.fd, kvmGetTSCKHz, 0)
+	if errors.Is(err, unix.EIO) {
+		return 0, fmt.Errorf("KVM_GET_TSC_KHZ: host TSC is unstable: %w", err)
+	}
+	if err != nil {
+		return 0, fmt.Errorf("KVM_GET_TSC_KHZ: %w", err)
+	}
+	return uint64(r), nil
+}
+
+// SetTSSAddr places the three pages Intel VMX needs for real-mode
+// emulation; required before running a vCPU when an irqchip is created.
+func (vm *VM) SetTSSAddr(addr uint64) error {
+	if _, err := ioctl(vm.fd, kvmSetTSSAddr, uintptr(addr)); err != nil {
+		return fmt.Errorf("KVM_SET_TSS_ADDR %#x: %w", addr, err)
+	}
+	return nil
+}

@@ -1,0 +1,346 @@
+// Package monitor runs Solo5 hvt unikernels on KVM, in-process.
+//
+// A VM is built from a Config in two steps. New checks everything it can
+// without touching KVM (the ELF, its ABI and manifest notes, the devices
+// against the manifest, memory size, command line) and only then creates
+// the KVM VM, loads the unikernel and attaches devices. Run boots it on a
+// dedicated OS thread and returns the guest's exit status. Close frees
+// the VM; devices stay open and belong to the caller.
+//
+// The guest sees only the hvt hypercalls: console, block, net, wall
+// time, poll and halt. Any guest-controlled value that breaks the ABI ends
+// the VM with an error wrapping ErrGuest that names the hypercall and the
+// bad value; the host process is never disturbed.
+//
+// Many VMs may run in one process at once.
+package monitor
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"slices"
+	"strings"
+
+	"github.com/unimon/unimon/devices"
+	"github.com/unimon/unimon/guestabi"
+	"github.com/unimon/unimon/monitor/elfload"
+	"github.com/unimon/unimon/monitor/guestmem"
+	"github.com/unimon/unimon/monitor/hypercall"
+	"github.com/unimon/unimon/monitor/kvm"
+)
+
+// Sentinel errors, for errors.Is.
+var (
+	// ErrConfig: the Config is unusable (memory size, command line,
+	// missing kernel, devices that do not match the manifest).
+	ErrConfig = errors.New("invalid configuration")
+	// ErrKernel: the unikernel file is not a valid Solo5 hvt ELF.
+	ErrKernel = errors.New("invalid unikernel")
+	// ErrNotDeclared: a device was given that the manifest does not declare.
+	ErrNotDeclared = errors.New("resource not declared in manifest")
+	// ErrNotAttached: the manifest declares a device that was not given.
+	ErrNotAttached = errors.New("device declared but not attached")
+	// ErrKVM: KVM is missing, inaccessible or too old.
+	ErrKVM = kvm.ErrUnavailable
+	// ErrGuest: the guest broke the ABI or crashed the vCPU (bad
+	// hypercall, bad pointer, triple fault, unhandled exit).
+	ErrGuest = errors.New("guest fault")
+	// ErrClosed: the VM was closed or has already run.
+	ErrClosed = errors.New("VM closed or already run")
+)
+
+// Config describes one unikernel VM.
+type Config struct {
+	// Kernel is the path of the unikernel ELF. Exactly one of Kernel and
+	// KernelImage is set.
+	Kernel string
+	// KernelImage is the unikernel ELF itself.
+	KernelImage []byte
+	// Memory is the guest memory in bytes: a multiple of 2 MiB from 2 MiB
+	// to 4 GiB; 0 means 512 MiB, as solo5-hvt.
+	Memory uint64
+	// Args is the guest command line, joined with spaces (8191 bytes at most).
+	Args []string
+	// Console receives the guest's console output; nil discards it.
+	Console io.Writer
+	// Block and Net attach backends to the devices the manifest declares,
+	// by name. Every declared device must be attached.
+	Block map[string]devices.Block
+	Net   map[string]devices.Net
+}
+
+// VM is a unikernel ready to run.
+type VM struct {
+	arch     arch
+	mem      *guestmem.Memory
+	kvm      *kvm.System
+	vm       *kvm.VM
+	vcpu     *kvm.VCPU
+	disp     *hypercall.Dispatcher
+	core     *hypercall.Core
+	manifest *guestabi.Manifest
+	ran      bool
+}
+
+// Manifest returns the unikernel's manifest as attached: entry i is
+// device handle i, with the properties the guest sees.
+func (vm *VM) Manifest() *guestabi.Manifest { return vm.manifest.Clone() }
+
+// Inspect reads the ABI and manifest notes of a unikernel ELF without
+// loading it or touching KVM.
+func Inspect(r io.ReaderAt) (guestabi.ABIInfo, *guestabi.Manifest, error) {
+	abi, m, err := elfload.Notes(r, hostArch.machine())
+	if err != nil {
+		return abi, nil, fmt.Errorf("%w: %w", ErrKernel, err)
+	}
+	return abi, m, nil
+}
+
+// New validates cfg, then creates and loads the VM. Nothing touches KVM
+// until every check has passed.
+func New(cfg Config) (_ *VM, err error) {
+	image, name, err := readKernel(cfg)
+	if err != nil {
+		return nil, err
+	}
+	_, manifest, err := Inspect(bytes.NewReader(image))
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", name, err)
+	}
+	if err := attach(manifest, cfg); err != nil {
+		return nil, err
+	}
+	size := cfg.Memory
+	if size == 0 {
+		size = guestmem.DefaultSize
+	}
+	if size%guestmem.Granule != 0 || size > guestmem.MaxSize {
+		return nil, fmt.Errorf("%w: memory %d bytes: want a multiple of 2 MiB from 2 MiB to 4 GiB", ErrConfig, size)
+	}
+	cmdline := strings.Join(cfg.Args, " ")
+	if len(cmdline) > guestabi.CmdlineSize-1 {
+		return nil, fmt.Errorf("%w: guest command line too long (%d characters, max=%d)", ErrConfig, len(cmdline), guestabi.CmdlineSize-1)
+	}
+	if strings.IndexByte(cmdline, 0) >= 0 {
+		return nil, fmt.Errorf("%w: guest command line contains a NUL byte", ErrConfig)
+	}
+
+	vm := &VM{arch: hostArch, manifest: manifest}
+	defer func() {
+		if err != nil {
+			vm.Close()
+		}
+	}()
+	if vm.mem, err = guestmem.New(size); err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrConfig, err)
+	}
+	img, err := elfload.Load(bytes.NewReader(image), vm.arch.machine(), vm.mem)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w: %w", name, ErrKernel, err)
+	}
+	if err := vm.setupDevices(cfg); err != nil {
+		return nil, err
+	}
+	if vm.kvm, err = kvm.Open(); err != nil {
+		return nil, err
+	}
+	if vm.vm, err = vm.kvm.CreateVM(); err != nil {
+		return nil, err
+	}
+	if err := vm.vm.SetMemory(0, 0, vm.mem.Host()); err != nil {
+		return nil, err
+	}
+	if vm.vcpu, err = vm.arch.createVCPU(vm.kvm, vm.vm); err != nil {
+		return nil, err
+	}
+	if err := vm.arch.setupMemory(vm.mem); err != nil {
+		return nil, err
+	}
+	freq, err := vm.arch.setupVCPU(vm.kvm, vm.vcpu, img.Entry, vm.mem.Size())
+	if err != nil {
+		return nil, err
+	}
+	if err := vm.writeBootInfo(img.KernelEnd, freq, cmdline); err != nil {
+		return nil, err
+	}
+	return vm, nil
+}
+
+func readKernel(cfg Config) (image []byte, name string, err error) {
+	switch {
+	case cfg.Kernel != "" && cfg.KernelImage != nil:
+		return nil, "", fmt.Errorf("%w: set Kernel or KernelImage, not both", ErrConfig)
+	case cfg.KernelImage != nil:
+		return cfg.KernelImage, "unikernel", nil
+	case cfg.Kernel == "":
+		return nil, "", fmt.Errorf("%w: no unikernel: set Kernel or KernelImage", ErrConfig)
+	}
+	image, err = os.ReadFile(cfg.Kernel)
+	if err != nil {
+		return nil, "", fmt.Errorf("%w: reading unikernel: %w", ErrConfig, err)
+	}
+	return image, cfg.Kernel, nil
+}
+
+// attach checks the configured devices against the manifest and records
+// in it the properties the guest will see, as upstream's modules do.
+func attach(m *guestabi.Manifest, cfg Config) error {
+	given := func(kind string, names []string, want guestabi.DeviceType) error {
+		slices.Sort(names)
+		for _, n := range names {
+			h := m.Lookup(n)
+			if h < 0 {
+				return fmt.Errorf("%w: %s device %q: the unikernel declares %s", ErrNotDeclared, kind, n, declared(m, want))
+			}
+			if got := m.Entries[h].Type; got != want {
+				return fmt.Errorf("%w: device %q is declared as %s, not %s", ErrConfig, n, got, want)
+			}
+		}
+		return nil
+	}
+	if err := given("block", mapKeys(cfg.Block), guestabi.DeviceBlockBasic); err != nil {
+		return err
+	}
+	if err := given("net", mapKeys(cfg.Net), guestabi.DeviceNetBasic); err != nil {
+		return err
+	}
+	for h := 1; h < len(m.Entries); h++ {
+		e := &m.Entries[h]
+		switch e.Type {
+		case guestabi.DeviceBlockBasic:
+			b := cfg.Block[e.Name]
+			if b == nil {
+				return fmt.Errorf("%w: device %q of type BLOCK_BASIC: attach it with --block:%s=PATH", ErrNotAttached, e.Name, e.Name)
+			}
+			e.Capacity, e.BlockSize = b.Capacity(), b.BlockSize()
+		case guestabi.DeviceNetBasic:
+			n := cfg.Net[e.Name]
+			if n == nil {
+				return fmt.Errorf("%w: device %q of type NET_BASIC: attach it with --net:%s=TAP", ErrNotAttached, e.Name, e.Name)
+			}
+			mtu := n.MTU()
+			if mtu <= 0 || mtu > 0xffff {
+				return fmt.Errorf("%w: net device %q has MTU %d", ErrConfig, e.Name, mtu)
+			}
+			if mac := n.MAC(); len(mac) == 6 {
+				copy(e.MAC[:], mac)
+			} else {
+				return fmt.Errorf("%w: net device %q has a MAC of %d bytes", ErrConfig, e.Name, len(mac))
+			}
+			e.MTU = uint16(mtu)
+		default:
+			return fmt.Errorf("%w: manifest entry %d (%q) has unsupported type %s", ErrKernel, h, e.Name, e.Type)
+		}
+		e.Attached = true
+	}
+	return nil
+}
+
+func declared(m *guestabi.Manifest, t guestabi.DeviceType) string {
+	var names []string
+	for _, h := range m.Devices(t) {
+		names = append(names, fmt.Sprintf("%q", m.Entries[h].Name))
+	}
+	if len(names) == 0 {
+		return "no " + t.String() + " devices"
+	}
+	return t.String() + " devices " + strings.Join(names, ", ")
+}
+
+func mapKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	return keys
+}
+
+// setupDevices builds the hypercall modules over the attached devices.
+func (vm *VM) setupDevices(cfg Config) error {
+	console := cfg.Console
+	if console == nil {
+		console = io.Discard
+	}
+	var err error
+	vm.disp = hypercall.NewDispatcher()
+	if vm.core, err = hypercall.NewCore(console); err != nil {
+		return err
+	}
+	if err := vm.core.Register(vm.disp); err != nil {
+		return err
+	}
+	blocks, nets := map[int]devices.Block{}, map[int]devices.Net{}
+	for h, e := range vm.manifest.Entries {
+		switch e.Type {
+		case guestabi.DeviceBlockBasic:
+			blocks[h] = cfg.Block[e.Name]
+		case guestabi.DeviceNetBasic:
+			nets[h] = cfg.Net[e.Name]
+		}
+	}
+	// Like upstream, a module only registers when the unikernel has such
+	// devices, so BLOCK_* from a guest without block devices is an invalid
+	// hypercall rather than a string of EINVALs.
+	if len(blocks) > 0 {
+		if err := hypercall.NewBlock(blocks).Register(vm.disp); err != nil {
+			return err
+		}
+	}
+	if len(nets) > 0 {
+		if err := hypercall.NewNet(nets, vm.core).Register(vm.disp); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// writeBootInfo lays out boot info, the attached manifest and the command
+// line at 0x10000, where the guest finds them read-only.
+func (vm *VM) writeBootInfo(kernelEnd, cycleFreq uint64, cmdline string) error {
+	mft := vm.manifest.Encode()
+	cmdAddr := uint64(guestabi.ManifestAddr + len(mft))
+	bi := guestabi.BootInfo{
+		MemSize:      vm.mem.Size(),
+		KernelEnd:    kernelEnd,
+		CPUCycleFreq: cycleFreq,
+		Cmdline:      cmdAddr,
+		Manifest:     guestabi.ManifestAddr,
+	}
+	total := cmdAddr + guestabi.CmdlineSize - guestabi.BootInfoAddr
+	b, err := vm.mem.Bytes(guestabi.BootInfoAddr, total)
+	if err != nil {
+		return fmt.Errorf("%w: boot info does not fit: %w", ErrConfig, err)
+	}
+	clear(b)
+	bi.Encode(b)
+	copy(b[guestabi.ManifestAddr-guestabi.BootInfoAddr:], mft)
+	copy(b[cmdAddr-guestabi.BootInfoAddr:], cmdline)
+	return nil
+}
+
+// Close frees the VM's KVM resources and memory. It does not close the
+// devices of the Config.
+func (vm *VM) Close() error {
+	var errs []error
+	if vm.vcpu != nil {
+		errs = append(errs, vm.vcpu.Close())
+	}
+	if vm.vm != nil {
+		errs = append(errs, vm.vm.Close())
+	}
+	if vm.kvm != nil {
+		errs = append(errs, vm.kvm.Close())
+	}
+	if vm.core != nil {
+		errs = append(errs, vm.core.Close())
+	}
+	if vm.mem != nil {
+		errs = append(errs, vm.mem.Close())
+	}
+	vm.vcpu, vm.vm, vm.kvm, vm.core, vm.mem = nil, nil, nil, nil, nil
+	vm.ran = true
+	return errors.Join(errs...)
+}

@@ -1,0 +1,125 @@
+package monitor
+
+import (
+	"context"
+	"debug/elf"
+	"errors"
+	"fmt"
+	"runtime"
+
+	"github.com/unimon/unimon/monitor/guestmem"
+	"github.com/unimon/unimon/monitor/hypercall"
+	"github.com/unimon/unimon/monitor/kvm"
+)
+
+// arch is what differs between x86_64 and arm64: boot state, and how a
+// hypercall or a fatal exit shows up. Everything else is shared.
+type arch interface {
+	machine() elf.Machine
+	// createVCPU creates vCPU 0 with whatever the VM needs first.
+	createVCPU(sys *kvm.System, vm *kvm.VM) (*kvm.VCPU, error)
+	// setupMemory writes the architecture's boot structures (page tables).
+	setupMemory(mem *guestmem.Memory) error
+	// setupVCPU sets the entry state and returns the guest's cycle
+	// counter frequency in Hz.
+	setupVCPU(sys *kvm.System, vcpu *kvm.VCPU, entry, memSize uint64) (uint64, error)
+	// decodeExit turns an architecture-specific exit into a hypercall
+	// (ok true) or an error; ok false with a nil error means the exit is
+	// not the architecture's to decode.
+	decodeExit(vcpu *kvm.VCPU, reason uint32, memSize uint64) (nr, arg uint64, ok bool, err error)
+	// state describes the vCPU for error messages ("rip=0x... rsp=0x...").
+	state(vcpu *kvm.VCPU) string
+}
+
+// Run boots the guest and returns its exit status once it halts. A guest
+// that breaks the ABI or crashes ends with an error wrapping ErrGuest.
+// Cancelling ctx stops the guest promptly, even one spinning forever,
+// and Run returns ctx's error. A VM runs once.
+func (vm *VM) Run(ctx context.Context) (int, error) {
+	if vm.ran || vm.vcpu == nil {
+		return 0, ErrClosed
+	}
+	vm.ran = true
+
+	// KVM wants the same thread for a vCPU's KVM_RUN calls, and Kick needs
+	// a thread to signal.
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	vm.vcpu.BindThread(true)
+	defer vm.vcpu.BindThread(false)
+	stop := context.AfterFunc(ctx, func() {
+		vm.vcpu.Kick()
+		vm.core.Interrupt()
+	})
+	defer stop()
+
+	for {
+		if err := ctx.Err(); err != nil {
+			return 0, fmt.Errorf("stopped: %w", err)
+		}
+		status, halted, err := vm.step()
+		if errors.Is(err, hypercall.ErrInterrupted) || errors.Is(err, kvm.ErrInterrupted) {
+			continue // a signal or a Kick: the loop head decides
+		}
+		if err != nil || halted {
+			return status, err
+		}
+	}
+}
+
+// step runs the guest until one exit and handles it.
+func (vm *VM) step() (status int, halted bool, err error) {
+	if err := vm.vcpu.Run(); err != nil {
+		if errors.Is(err, kvm.ErrFault) {
+			return 0, false, fmt.Errorf("%w: KVM: host/guest translation fault (a write to read-only memory?): %s", ErrGuest, vm.arch.state(vm.vcpu))
+		}
+		return 0, false, err
+	}
+	reason := vm.vcpu.ExitReason()
+	nr, arg, ok, err := vm.arch.decodeExit(vm.vcpu, reason, vm.mem.Size())
+	if err != nil {
+		return 0, false, fmt.Errorf("%w: %w: %s", ErrGuest, err, vm.arch.state(vm.vcpu))
+	}
+	if ok {
+		h, err := vm.disp.Dispatch(vm.mem, nr, arg)
+		if err != nil {
+			if errors.Is(err, hypercall.ErrInterrupted) {
+				return 0, false, err
+			}
+			return 0, false, fmt.Errorf("%w: %w", ErrGuest, err)
+		}
+		if h != nil {
+			return h.Status, true, nil
+		}
+		return 0, false, nil
+	}
+	switch reason {
+	case kvm.ExitIntr:
+		return 0, false, kvm.ErrInterrupted
+	case kvm.ExitShutdown:
+		return 0, false, fmt.Errorf("%w: triple fault (KVM_EXIT_SHUTDOWN): %s", ErrGuest, vm.arch.state(vm.vcpu))
+	case kvm.ExitHLT:
+		return 0, false, fmt.Errorf("%w: the guest halted the CPU with interrupts it cannot receive (KVM_EXIT_HLT): %s", ErrGuest, vm.arch.state(vm.vcpu))
+	case kvm.ExitFailEntry:
+		return 0, false, fmt.Errorf("%w: KVM could not enter the guest (KVM_EXIT_FAIL_ENTRY, hardware reason %#x): %s", ErrGuest, vm.vcpu.FailEntryReason(), vm.arch.state(vm.vcpu))
+	case kvm.ExitInternalError:
+		sub, data := vm.vcpu.InternalError()
+		return 0, false, fmt.Errorf("%w: KVM internal error (KVM_EXIT_INTERNAL_ERROR suberror %d, data %#x): the instruction cannot be emulated: %s", ErrGuest, sub, data, vm.arch.state(vm.vcpu))
+	case kvm.ExitSystemEvent:
+		typ, data := vm.vcpu.SystemEvent()
+		return 0, false, fmt.Errorf("%w: system event %s (data %#x) instead of the HALT hypercall: %s", ErrGuest, systemEventName(typ), data, vm.arch.state(vm.vcpu))
+	}
+	return 0, false, fmt.Errorf("%w: KVM: unhandled exit: exit_reason=KVM_EXIT_%s: %s", ErrGuest, kvm.ExitName(reason), vm.arch.state(vm.vcpu))
+}
+
+func systemEventName(t uint32) string {
+	switch t {
+	case kvm.SystemEventShutdown:
+		return "SHUTDOWN (power off)"
+	case kvm.SystemEventReset:
+		return "RESET"
+	case kvm.SystemEventCrash:
+		return "CRASH"
+	}
+	return fmt.Sprintf("%d", t)
+}
