@@ -122,6 +122,31 @@ func (m *Memory) Protect(gpa, n uint64, writable bool) error {
 	return nil
 }
 
+// Zero zeroes guest-physical [gpa, gpa+n) under the same bounds as Bytes.
+// Whole pages are handed back to the host (MADV_REMOVE) rather than
+// written, so zeroing a large .bss costs no memory until the guest uses it.
+func (m *Memory) Zero(gpa, n uint64) error {
+	b, err := m.Bytes(gpa, n)
+	if err != nil {
+		return err
+	}
+	ps := uint64(unix.Getpagesize())
+	first := (gpa + ps - 1) &^ (ps - 1)
+	last := (gpa + n) &^ (ps - 1)
+	if last <= first {
+		clear(b)
+		return nil
+	}
+	clear(b[:first-gpa])
+	clear(b[last-gpa:])
+	if err := unix.Madvise(b[first-gpa:last-gpa], unix.MADV_REMOVE); err != nil {
+		// Read-only pages refuse MADV_REMOVE; write zeroes instead, which
+		// fails loudly if they really are read-only.
+		clear(b[first-gpa : last-gpa])
+	}
+	return nil
+}
+
 // Host returns the whole mapping, for registering it with KVM as a memory
 // slot. It is not a way to reach guest data: use Bytes.
 func (m *Memory) Host() []byte { return m.mem }

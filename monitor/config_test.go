@@ -1,0 +1,58 @@
+package monitor_test
+
+import (
+	"bytes"
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/unimon/unimon/devices"
+	"github.com/unimon/unimon/internal/microguest"
+	"github.com/unimon/unimon/monitor"
+)
+
+// These fail in New before any KVM resource exists, so they run anywhere.
+func TestNewRejectsBadConfig(t *testing.T) {
+	blk, err := devices.NewBlock(bytes.NewReader(make([]byte, 4096)), nil, 4096, 512)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pipeA, pipeB, err := devices.NewPipe(devices.PipeOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pipeA.Close()
+	defer pipeB.Close()
+	hello, block, net := microguest.Hello(), microguest.BlockRoundTrip(), microguest.NetEcho()
+	tests := []struct {
+		name string
+		cfg  monitor.Config
+		want error
+		msg  string
+	}{
+		{"no kernel", monitor.Config{}, monitor.ErrConfig, "no unikernel"},
+		{"both kernels", monitor.Config{Kernel: "x", KernelImage: hello}, monitor.ErrConfig, "not both"},
+		{"missing file", monitor.Config{Kernel: "/nonexistent/k.hvt"}, monitor.ErrConfig, "no such file"},
+		{"not an ELF", monitor.Config{KernelImage: []byte("#!/bin/sh\n")}, monitor.ErrKernel, ""},
+		{"memory not 2 MiB granular", monitor.Config{KernelImage: hello, Memory: 3 << 20}, monitor.ErrConfig, "2 MiB"},
+		{"memory too big", monitor.Config{KernelImage: hello, Memory: 8 << 30}, monitor.ErrConfig, "4 GiB"},
+		{"command line too long", monitor.Config{KernelImage: hello, Args: []string{strings.Repeat("x", 8192)}}, monitor.ErrConfig, "too long"},
+		{"block not attached", monitor.Config{KernelImage: block}, monitor.ErrNotAttached, "--block:storage=PATH"},
+		{"net not attached", monitor.Config{KernelImage: net}, monitor.ErrNotAttached, "--net:service0=TAP"},
+		{"block not declared", monitor.Config{KernelImage: hello, Block: map[string]devices.Block{"disk": blk}}, monitor.ErrNotDeclared, "no BLOCK_BASIC devices"},
+		{"net given as block", monitor.Config{KernelImage: net, Block: map[string]devices.Block{"service0": blk}}, monitor.ErrConfig, "declared as NET_BASIC"},
+		{"net not declared", monitor.Config{KernelImage: block, Block: map[string]devices.Block{"storage": blk}, Net: map[string]devices.Net{"eth0": pipeA}}, monitor.ErrNotDeclared, "eth0"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			vm, err := monitor.New(tt.cfg)
+			if err == nil {
+				vm.Close()
+				t.Fatal("New accepted the config")
+			}
+			if !errors.Is(err, tt.want) || !strings.Contains(err.Error(), tt.msg) {
+				t.Errorf("err = %v, want %v mentioning %q", err, tt.want, tt.msg)
+			}
+		})
+	}
+}

@@ -1,0 +1,88 @@
+package x86_64
+
+import (
+	"encoding/binary"
+	"testing"
+
+	"github.com/unimon/unimon/monitor/guestmem"
+	"github.com/unimon/unimon/monitor/kvm"
+)
+
+// The page tables and GDT must match what upstream's tender builds; the
+// values are those read from a solo5-hvt core dump (ABI doc §4.3), with
+// the CPU's accessed/dirty bits cleared.
+func TestBootTablesMatchUpstream(t *testing.T) {
+	mem, err := guestmem.New(8 << 20)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer mem.Close()
+	if err := SetupMemory(mem); err != nil {
+		t.Fatal(err)
+	}
+	u64 := func(gpa uint64) uint64 {
+		b, err := mem.Bytes(gpa, 8)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return binary.LittleEndian.Uint64(b)
+	}
+	checks := []struct {
+		name string
+		gpa  uint64
+		want uint64
+	}{
+		{"GDT code", 0x1008, 0x00af99000000ffff},
+		{"GDT data", 0x1010, 0x00cf93000000ffff},
+		{"PML4[0]", 0x2000, 0x3003},
+		{"PDPT[0]", 0x3000, 0x4003},
+		{"PDPT[3]", 0x3018, 0x7003},
+		{"PD0[0]", 0x4000, 0x8003},
+		{"PD0[1]", 0x4008, 0x200083},
+		{"PD0[3]", 0x4018, 0x600083},
+		{"PD0[4] beyond 8 MiB", 0x4020, 0},
+		{"PT[15] not present", 0x8000 + 15*8, 0},
+		{"PT[16] read-only", 0x8000 + 16*8, 0x10001},
+		{"PT[255] read-only", 0x8000 + 255*8, 0xff001},
+		{"PT[256] read-write", 0x8000 + 256*8, 0x100003},
+	}
+	for _, c := range checks {
+		if got := u64(c.gpa); got != c.want {
+			t.Errorf("%s at %#x = %#x, want %#x", c.name, c.gpa, got, c.want)
+		}
+	}
+}
+
+func TestEntryState(t *testing.T) {
+	var s kvm.Sregs
+	SetupSregs(&s)
+	if s.CR0 != 0x80010021 || s.CR4 != 0x620 || s.EFER != 0x500 || s.CR3 != 0x2000 {
+		t.Errorf("CR0 %#x CR4 %#x EFER %#x CR3 %#x", s.CR0, s.CR4, s.EFER, s.CR3)
+	}
+	if s.CS.Selector != 8 || s.CS.L != 1 || s.SS.Selector != 0x10 || s.GDT.Base != 0x1000 || s.GDT.Limit != 23 {
+		t.Errorf("segments %+v %+v %+v", s.CS, s.SS, s.GDT)
+	}
+	r := EntryRegs(0x100010, 512<<20)
+	if r.RIP != 0x100010 || r.RSP != 512<<20-8 || r.RDI != 0x10000 || r.RFLAGS != 2 {
+		t.Errorf("regs %+v", r)
+	}
+}
+
+func TestFilterCPUID(t *testing.T) {
+	in := []kvm.CPUIDEntry{
+		{Function: 1, ECX: 1<<5 | 1<<6 | 1<<21 | 1<<24 | 1<<0},
+		{Function: 7, EBX: 1<<2 | 1<<5, ECX: 1 << 30},
+		{Function: 0x12},
+		{Function: 0x80000001, ECX: 1<<2 | 1<<0},
+	}
+	out := FilterCPUID(in, false)
+	if len(out) != 3 {
+		t.Fatalf("SGX leaf kept: %d entries", len(out))
+	}
+	if out[0].ECX != 1 || out[1].EBX != 1<<5 || out[1].ECX != 0 || out[2].ECX != 1 {
+		t.Errorf("filtered %+v", out)
+	}
+	if FilterCPUID(in, true)[0].ECX != 1|1<<21|1<<24 {
+		t.Errorf("x2APIC hidden although an irqchip exists")
+	}
+}

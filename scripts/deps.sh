@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# Installs what `make test` needs beyond Go and gcc, with apt-get, only
+# when it is missing.
+set -euo pipefail
+need=()
+command -v ip >/dev/null || need+=(iproute2)
+if [ ${#need[@]} -gt 0 ]; then
+  echo "deps: installing ${need[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+fi

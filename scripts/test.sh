@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# The whole test suite, as `make test` and CI run it.
+set -euo pipefail
+GO=${GO:-go}
+count=$(mktemp)
+trap 'rm -f "$count"' EXIT
+export UNIMON_KVM_COUNT_FILE=$count
+
+echo "== unit and end-to-end tests"
+$GO test -count=1 -timeout 20m ./...
+
+kvm=$(wc -l <"$count")
+if [ -e /dev/kvm ]; then
+  echo "KVM tests run: $kvm"
+  if [ "$kvm" -eq 0 ]; then echo "FAIL: /dev/kvm exists but no KVM test ran"; exit 1; fi
+else
+  echo "KVM tests run: 0 (this machine has no /dev/kvm: KVM tests skipped)"
+fi
+
+echo "== fuzzing every target briefly"
+FUZZTIME=${FUZZTIME:-3s} scripts/fuzz.sh
