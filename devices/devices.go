@@ -35,7 +35,9 @@ type Block interface {
 type Net interface {
 	// ReadFrame copies the next frame into p and returns its length,
 	// truncating frames longer than p. It returns ErrWouldBlock at once
-	// when no frame is waiting.
+	// when no frame is waiting. Any other error (a tap read error, io.EOF
+	// from a pipe whose peer closed) means the device is gone; solo5-hvt
+	// treats that as fatal, and so should the monitor.
 	ReadFrame(p []byte) (int, error)
 	// WriteFrame sends one frame.
 	WriteFrame(p []byte) error

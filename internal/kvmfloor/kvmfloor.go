@@ -1,3 +1,5 @@
+//go:build amd64
+
 // Package kvmfloor is the benchmark floor for unimon: the least a KVM
 // monitor can do to run a Solo5 hvt micro-guest. It trusts the ELF, checks
 // nothing, has no devices and handles only PUTS, HALT and the raw exit

@@ -1,3 +1,5 @@
+//go:build amd64
+
 // Command kvmfloor runs a micro-guest with package kvmfloor: the process
 // floor `make bench` compares unimon's start-to-exit time and RSS with.
 package main
