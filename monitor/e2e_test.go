@@ -219,13 +219,8 @@ func TestNetTap(t *testing.T) {
 	ns.AddTap("tap0", "", 0)
 	var tap *devices.Tap
 	var sock int
+	ns.DisableIPv6("tap0") // the guest takes the first frame it gets: no kernel chatter
 	err := ns.Do(func() error {
-		// The guest takes the first frame it gets: keep the kernel's IPv6
-		// chatter (MLD, router solicitations) off the tap. /proc/sys/net
-		// follows the opening thread's namespace.
-		if err := os.WriteFile("/proc/sys/net/ipv6/conf/tap0/disable_ipv6", []byte("1"), 0); err != nil {
-			return err
-		}
 		var err error
 		if tap, err = devices.OpenTap("tap0", nil); err != nil {
 			return err
@@ -246,6 +241,7 @@ func TestNetTap(t *testing.T) {
 	var reply []byte
 	var peerErr error
 	var wg sync.WaitGroup
+	guestDone := make(chan struct{})
 	wg.Go(func() {
 		deadline := time.Now().Add(30 * time.Second)
 		reply, peerErr = netEchoPeer(t,
@@ -258,9 +254,24 @@ func TestNetTap(t *testing.T) {
 				}
 				return 0, errors.New("no frame from the guest")
 			},
-			func(b []byte) error { _, err := unix.Write(sock, b); return err })
+			func(b []byte) error {
+				// A fresh tap may drop what the kernel sends it for a
+				// moment after attach, so answer again until the guest
+				// is done, as a real peer would retransmit.
+				for {
+					if _, err := unix.Write(sock, b); err != nil {
+						return err
+					}
+					select {
+					case <-guestDone:
+						return nil
+					case <-time.After(200 * time.Millisecond):
+					}
+				}
+			})
 	})
 	r := boot(t, context.Background(), microguest.NetEcho(), monitor.Config{Net: map[string]devices.Net{microguest.NetDeviceName: tap}})
+	close(guestDone)
 	wg.Wait()
 	if peerErr != nil {
 		t.Fatalf("namespace side: %v", peerErr)
