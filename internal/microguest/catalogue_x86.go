@@ -1,0 +1,385 @@
+package microguest
+
+// The x86_64 guests. The file name avoids the _amd64 suffix on purpose: that
+// would be a build constraint, and these are just bytes that every host
+// architecture must be able to produce.
+
+import (
+	"github.com/unimon/unimon/guestabi"
+)
+
+// Device names the catalogue's manifests declare. A monitor running
+// BlockRoundTrip or NetEcho (or a Hostile guest for a block or net call)
+// must attach a device under this name.
+const (
+	BlockDeviceName = "storage"
+	NetDeviceName   = "service0"
+)
+
+// Offsets into struct hvt_boot_info, which RDI points at on entry.
+const (
+	bootMemSize = 0
+	bootCmdline = 24
+)
+
+// HelloText is what Hello prints before the command line.
+const HelloText = "Hello, world\n"
+
+// Hello prints HelloText, then the command line, then "\n", and halts with
+// status 0. The host should observe exactly "Hello, world\n" + cmdline +
+// "\n" on its output and exit status 0.
+//
+// The command line's length is found at run time by scanning the string
+// at boot_info.cmdline for its NUL, at most CmdlineSize-1 bytes (a guest
+// that trusted the monitor blindly could run off the end of the page).
+func Hello() []byte { return build(helloProg()) }
+
+// helloProg emits Hello.
+func helloProg() func(*prog) {
+	return func(p *prog) {
+		a := &p.a
+		p.putsString(HelloText)
+
+		line := p.d.zero(guestabi.PutsSize)
+		a.Load64(RSI, RDI, bootCmdline) // RSI = start of the command line
+		a.Mov(RBX, RSI)                 // RBX = cursor
+		a.MovImm32(RCX, guestabi.CmdlineSize-1)
+		a.Label("scan")
+		a.Load8(RAX, RBX, 0)
+		a.CmpImm(RAX, 0)
+		a.Jcc(CondE, "found")
+		a.Inc(RBX)
+		a.Dec(RCX)
+		a.Jcc(CondNZ, "scan")
+		a.Label("found")
+		a.Sub(RBX, RSI) // length
+		a.MovImm32(R8, line)
+		a.Store64(R8, 0, RSI)
+		a.Store64(R8, 8, RBX)
+		p.hypercall(guestabi.HypercallPuts, line)
+
+		p.putsString("\n")
+		p.halt(guestabi.ExitSuccess)
+	}
+}
+
+// Exit halts at once with status. The host should observe no output and
+// exit status status (a process can only report status & 0xff).
+func Exit(status int32) []byte { return build(exitProg(status)) }
+
+// exitProg emits Exit.
+func exitProg(status int32) func(*prog) {
+	return func(p *prog) {
+		p.halt(status)
+	}
+}
+
+// Walltime issues WALLTIME, prints the 8 raw bytes of the struct
+// (little-endian nanoseconds since the Unix epoch) and halts with 0. The
+// host should observe exactly 8 bytes of output, decode them and find a
+// time between the moments it started and reaped the guest.
+func Walltime() []byte { return build(walltimeProg()) }
+
+// walltimeProg emits Walltime.
+func walltimeProg() func(*prog) {
+	return func(p *prog) {
+		w := p.d.zero(guestabi.WalltimeSize)
+		p.hypercall(guestabi.HypercallWalltime, w)
+		p.puts(w, guestabi.WalltimeSize)
+		p.halt(guestabi.ExitSuccess)
+	}
+}
+
+// PollTimeout issues POLL with a timeout of ns nanoseconds, prints the
+// 24-byte struct as the monitor left it and halts with 0. With no devices,
+// the host should observe the timeout echoed at offset 0, ready_set 0 at
+// offset 8 and ret 0 at offset 16, and (in a benchmark, not a test) that
+// the guest took at least ns to finish.
+func PollTimeout(ns uint64) []byte { return build(pollTimeoutProg(ns)) }
+
+// pollTimeoutProg emits PollTimeout.
+func pollTimeoutProg(ns uint64) func(*prog) {
+	return func(p *prog) {
+		s := p.d.put(&guestabi.Poll{TimeoutNsecs: ns}, guestabi.PollSize)
+		p.hypercall(guestabi.HypercallPoll, s)
+		p.puts(s, guestabi.PollSize)
+		p.halt(guestabi.ExitSuccess)
+	}
+}
+
+// Block geometry of BlockRoundTrip.
+const (
+	BlockRoundTripOffset = 512
+	BlockRoundTripSize   = 512
+)
+
+// BlockPattern is the block BlockRoundTrip writes: byte i is i&0xff ^ 0x5a.
+var BlockPattern = func() (b [BlockRoundTripSize]byte) {
+	for i := range b {
+		b[i] = byte(i) ^ 0x5a
+	}
+	return b
+}()
+
+// BlockRoundTrip declares one BLOCK_BASIC device, BlockDeviceName (handle
+// 1). It writes BlockPattern at offset 512 with BLOCK_WRITE, reads offset
+// 512 back into a separate zeroed buffer with BLOCK_READ, then prints the
+// 512 bytes read, the 40-byte BLOCK_WRITE struct and the 40-byte
+// BLOCK_READ struct, and halts with 0.
+//
+// The host attaches a file of at least 1024 bytes (block size 512) and
+// should observe 592 bytes of output: BlockPattern, then two structs with
+// handle 1, offset 512, len 512 and ret 0; the file holds BlockPattern at
+// offset 512 afterwards; exit status 0.
+func BlockRoundTrip() []byte { return build(blockRoundTripProg()) }
+
+// blockRoundTripProg emits BlockRoundTrip.
+func blockRoundTripProg() func(*prog) {
+	return func(p *prog) {
+		p.mft = guestabi.NewManifest(guestabi.Entry{Name: BlockDeviceName, Type: guestabi.DeviceBlockBasic})
+		wbuf := p.d.bytes(BlockPattern[:])
+		ws := p.d.reserve(guestabi.BlockIOSize)
+		rs := p.d.reserve(guestabi.BlockIOSize)
+		ps := p.d.reserve(guestabi.PutsSize)
+		rbuf := p.d.zero(BlockRoundTripSize) // last, so it is BSS
+		p.d.set(ws, &guestabi.BlockIO{Handle: 1, Offset: BlockRoundTripOffset, Data: uint64(wbuf), Len: BlockRoundTripSize})
+		p.d.set(rs, &guestabi.BlockIO{Handle: 1, Offset: BlockRoundTripOffset, Data: uint64(rbuf), Len: BlockRoundTripSize})
+		p.d.set(ps, &guestabi.Puts{Data: uint64(rbuf), Len: BlockRoundTripSize})
+
+		p.hypercall(guestabi.HypercallBlockWrite, ws)
+		p.hypercall(guestabi.HypercallBlockRead, rs)
+		p.hypercall(guestabi.HypercallPuts, ps)
+		p.puts(ws, guestabi.BlockIOSize)
+		p.puts(rs, guestabi.BlockIOSize)
+		p.halt(guestabi.ExitSuccess)
+	}
+}
+
+// NetEchoFrame is the 60-byte Ethernet frame NetEcho sends (the minimum
+// frame size, FCS excluded):
+//
+//	0..5    ff:ff:ff:ff:ff:ff  destination: broadcast, so any peer accepts it
+//	6..11   02:00:00:00:00:01  source: locally administered unicast
+//	12..13  88 b5              EtherType: IEEE 802 local experimental 1
+//	14..37  "unimon microguest echo\n" and a NUL (24 bytes)
+//	38..59  zero padding
+var NetEchoFrame = func() (f [60]byte) {
+	copy(f[0:], []byte{0xff, 0xff, 0xff, 0xff, 0xff, 0xff})
+	copy(f[6:], []byte{0x02, 0x00, 0x00, 0x00, 0x00, 0x01})
+	copy(f[12:], []byte{0x88, 0xb5})
+	copy(f[14:], "unimon microguest echo\n")
+	return f
+}()
+
+// NetEcho timing.
+const (
+	NetEchoPollTimeout = 1_000_000_000 // ns per POLL
+	NetEchoMaxPolls    = 10
+	NetEchoBufSize     = 2048
+)
+
+// NetEcho declares one NET_BASIC device, NetDeviceName (handle 1). It
+// sends NetEchoFrame with NET_WRITE, then up to NetEchoMaxPolls times
+// issues POLL with a 1 s timeout; when ready_set has bit 1 it issues
+// NET_READ into a 2048-byte buffer and, if ret is OK, prints the frame
+// received (len bytes, as NET_READ reported) and halts with 0. If no frame
+// arrives it halts with 1.
+//
+// The host attaches a net backend, should receive NetEchoFrame on it, then
+// send one frame back; it should observe exactly that frame on the guest's
+// output and exit status 0. Sending nothing gives exit status 1 after
+// about 10 s.
+func NetEcho() []byte { return build(netEchoProg()) }
+
+// netEchoProg emits NetEcho.
+func netEchoProg() func(*prog) {
+	return func(p *prog) {
+		p.mft = guestabi.NewManifest(guestabi.Entry{Name: NetDeviceName, Type: guestabi.DeviceNetBasic})
+		a := &p.a
+		frame := p.d.bytes(NetEchoFrame[:])
+		ws := p.d.put(&guestabi.NetIO{Handle: 1, Data: uint64(frame), Len: uint64(len(NetEchoFrame))}, guestabi.NetIOSize)
+		ps := p.d.put(&guestabi.Poll{TimeoutNsecs: NetEchoPollTimeout}, guestabi.PollSize)
+		rs := p.d.reserve(guestabi.NetIOSize)
+		out := p.d.reserve(guestabi.PutsSize)
+		rbuf := p.d.zero(NetEchoBufSize)
+		p.d.set(rs, &guestabi.NetIO{Handle: 1, Data: uint64(rbuf), Len: NetEchoBufSize})
+		p.d.set(out, &guestabi.Puts{Data: uint64(rbuf)}) // Len is set from NET_READ's
+
+		p.hypercall(guestabi.HypercallNetWrite, ws)
+		a.MovImm32(RBX, NetEchoMaxPolls)
+		a.MovImm32(R8, ps)
+		a.MovImm32(R9, rs)
+		a.Label("poll")
+		p.hypercall(guestabi.HypercallPoll, ps)
+		a.Load64(RAX, R8, 8) // ready_set
+		a.TestImm(RAX, 1<<1) // handle 1
+		a.Jcc(CondZ, "next")
+		// NET_READ leaves len alone on AGAIN, so the buffer size survives a
+		// spurious wake-up and the next try needs no reset.
+		p.hypercall(guestabi.HypercallNetRead, rs)
+		a.Load32(RAX, R9, 24) // ret
+		a.CmpImm(RAX, int32(guestabi.ResultOK))
+		a.Jcc(CondE, "got")
+		a.Label("next")
+		a.Dec(RBX)
+		a.Jcc(CondNZ, "poll")
+		p.halt(guestabi.ExitFailure)
+
+		a.Label("got")
+		a.Load64(RAX, R9, 16) // frame length
+		a.MovImm32(R10, out)
+		a.Store64(R10, 8, RAX)
+		p.hypercall(guestabi.HypercallPuts, out)
+		p.halt(guestabi.ExitSuccess)
+	}
+}
+
+// TripleFault loads an IDT with limit 0 and executes ud2. The #UD cannot be
+// delivered, nor can the #DF that follows, so the CPU shuts down. The host
+// should observe KVM_EXIT_SHUTDOWN (the guest does not halt), reported by
+// the monitor as an error, with no output.
+func TripleFault() []byte { return build(tripleFaultProg()) }
+
+// tripleFaultProg emits TripleFault.
+func tripleFaultProg() func(*prog) {
+	return func(p *prog) {
+		a := &p.a
+		a.Lea(RAX, "idtr")
+		a.Lidt(RAX)
+		a.Ud2()
+		a.Align(8)
+		a.Label("idtr")
+		a.Bytes(make([]byte, 10)) // limit 0, base 0
+	}
+}
+
+// WriteText stores 8 bytes into its own text page, which the monitor maps
+// read-only on the host. The host should observe the run failing with a
+// guest write to read-only memory at a GPA in the page at TextAddr (on
+// standard KVM KVM_RUN fails with EFAULT; on this project's PVM hosts it
+// is a KVM_EXIT_MMIO), with no output. A monitor that left text writable
+// would instead see the guest halt with status 0.
+func WriteText() []byte { return build(writeTextProg()) }
+
+// writeTextProg emits WriteText.
+func writeTextProg() func(*prog) {
+	return func(p *prog) {
+		a := &p.a
+		a.Lea(RAX, "target")
+		a.Store64(RAX, 0, RAX)
+		p.halt(guestabi.ExitSuccess)
+		a.Align(8)
+		a.Label("target")
+		a.Bytes(make([]byte, 8))
+	}
+}
+
+// BadPort does a 4-byte `out` to port 0x509, one past HALT, with EAX the
+// address of a valid HALT struct. The host should observe the run failing
+// with an invalid port access naming port 0x509, with no output; a monitor
+// that took it for a hypercall would halt with status 0.
+func BadPort() []byte { return build(badPortProg()) }
+
+// badPortProg emits BadPort.
+func badPortProg() func(*prog) {
+	return func(p *prog) {
+		h := p.d.put(&guestabi.Halt{}, guestabi.HaltSize)
+		p.a.MovImm32(RDX, guestabi.PIOBase+guestabi.NumHypercalls)
+		p.a.MovImm32(RAX, h)
+		p.a.OutDXEAX()
+		p.halt(guestabi.ExitSuccess)
+	}
+}
+
+// BadPortSize does a 1-byte `out dx, al` to port 0x501 (WALLTIME), with
+// EAX the address of a valid WALLTIME struct, so only the access size is
+// wrong. The host should observe the run failing with an invalid port
+// access (size 1) naming port 0x501, with no output.
+func BadPortSize() []byte { return build(badPortSizeProg()) }
+
+// badPortSizeProg emits BadPortSize.
+func badPortSizeProg() func(*prog) {
+	return func(p *prog) {
+		w := p.d.zero(guestabi.WalltimeSize)
+		p.a.MovImm32(RDX, guestabi.PIOBase+uint32(guestabi.HypercallWalltime))
+		p.a.MovImm32(RAX, w)
+		p.a.OutDXAL()
+		p.halt(guestabi.ExitSuccess)
+	}
+}
+
+// Spin loops forever (`jmp .`) without a single exit. The host should
+// observe nothing until it stops the guest itself (cancellation, signal):
+// the guest never halts.
+func Spin() []byte { return build(spinProg()) }
+
+// spinProg emits Spin.
+func spinProg() func(*prog) {
+	return func(p *prog) {
+		p.a.Label("spin")
+		p.a.Jmp("spin")
+	}
+}
+
+// RawExitPort is the port RawExitLoop writes: not a hypercall, so an hvt
+// monitor rejects it, but a raw-KVM floor benchmark can count it.
+const RawExitPort = 0x4ff
+
+// loop emits: if n != 0, do `out dx, eax` n times with the given port and
+// EAX, then halt 0. Setting EDX and EAX once outside the loop relies on the
+// monitor not changing guest registers on a port exit, which KVM
+// guarantees; it keeps the loop at three instructions per exit.
+func (p *prog) loop(n uint32, port, eax uint32) {
+	a := &p.a
+	a.MovImm32(RCX, n)
+	a.MovImm32(RDX, port)
+	a.MovImm32(RAX, eax)
+	a.CmpImm(RCX, 0)
+	a.Jcc(CondE, "done")
+	a.Label("loop")
+	a.OutDXEAX()
+	a.Dec(RCX)
+	a.Jcc(CondNZ, "loop")
+	a.Label("done")
+	p.halt(guestabi.ExitSuccess)
+}
+
+// PutsLoop issues n PUTS of zero bytes, then halts with 0. The host should
+// observe no output and exit status 0; it is a benchmark of the cheapest
+// hypercall that reads guest memory.
+func PutsLoop(n uint32) []byte { return build(putsLoopProg(n)) }
+
+// putsLoopProg emits PutsLoop.
+func putsLoopProg(n uint32) func(*prog) {
+	return func(p *prog) {
+		s := p.d.reserve(guestabi.PutsSize)
+		p.d.set(s, &guestabi.Puts{Data: uint64(s), Len: 0})
+		p.loop(n, guestabi.PIOBase+uint32(guestabi.HypercallPuts), s)
+	}
+}
+
+// WalltimeLoop issues n WALLTIME hypercalls, then halts with 0. The host
+// should observe no output and exit status 0.
+func WalltimeLoop(n uint32) []byte { return build(walltimeLoopProg(n)) }
+
+// walltimeLoopProg emits WalltimeLoop.
+func walltimeLoopProg(n uint32) func(*prog) {
+	return func(p *prog) {
+		w := p.d.zero(guestabi.WalltimeSize)
+		p.loop(n, guestabi.PIOBase+uint32(guestabi.HypercallWalltime), w)
+	}
+}
+
+// RawExitLoop does n 4-byte `out` to RawExitPort (EAX 0), then halts with
+// 0. Only a monitor (or floor benchmark) that handles port 0x4ff specially
+// runs it to the end; an hvt monitor should fail the run on the first
+// `out` with an invalid port access naming port 0x4ff (for n == 0 it
+// halts with 0 at once).
+func RawExitLoop(n uint32) []byte { return build(rawExitLoopProg(n)) }
+
+// rawExitLoopProg emits RawExitLoop.
+func rawExitLoopProg(n uint32) func(*prog) {
+	return func(p *prog) {
+		p.loop(n, RawExitPort, 0)
+	}
+}
