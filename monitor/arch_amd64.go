@@ -19,6 +19,8 @@ type amd64 struct{}
 
 func (amd64) machine() elf.Machine { return elf.EM_X86_64 }
 
+func (amd64) checkHost() error { return nil }
+
 func (amd64) createVCPU(sys *kvm.System, vm *kvm.VM) (*kvm.VCPU, error) {
 	return vm.CreateVCPU(0)
 }

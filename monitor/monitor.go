@@ -102,6 +102,9 @@ func Inspect(r io.ReaderAt) (guestabi.ABIInfo, *guestabi.Manifest, error) {
 // New validates cfg, then creates and loads the VM. Nothing touches KVM
 // until every check has passed.
 func New(cfg Config) (_ *VM, err error) {
+	if err := hostArch.checkHost(); err != nil {
+		return nil, err
+	}
 	image, name, err := readKernel(cfg)
 	if err != nil {
 		return nil, err

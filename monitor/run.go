@@ -16,6 +16,8 @@ import (
 // hypercall or a fatal exit shows up. Everything else is shared.
 type arch interface {
 	machine() elf.Machine
+	// checkHost refuses hosts the backend cannot run on, before any work.
+	checkHost() error
 	// createVCPU creates vCPU 0 with whatever the VM needs first.
 	createVCPU(sys *kvm.System, vm *kvm.VM) (*kvm.VCPU, error)
 	// setupMemory writes the architecture's boot structures (page tables).

@@ -19,3 +19,6 @@ fi
 
 echo "== fuzzing every target briefly"
 FUZZTIME=${FUZZTIME:-3s} scripts/fuzz.sh
+
+echo "== arm64 lane: arm64 KVM tests under qemu-system-aarch64"
+$GO run ./internal/arm64lane

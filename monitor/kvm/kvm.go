@@ -71,10 +71,27 @@ const (
 	CapImmediateExit = 136
 )
 
-// ioctl issues a KVM ioctl, retrying EINTR.
+// ioctl issues a KVM ioctl whose argument is a number, retrying EINTR.
 func ioctl(fd int, req, arg uintptr) (uintptr, error) {
 	for {
 		r, _, errno := unix.Syscall(unix.SYS_IOCTL, uintptr(fd), req, arg)
+		if errno == unix.EINTR {
+			continue
+		}
+		if errno != 0 {
+			return r, errno
+		}
+		return r, nil
+	}
+}
+
+// ioctlPtr issues a KVM ioctl whose argument points at a struct. The
+// argument stays an unsafe.Pointer until the system call itself, which
+// keeps the pointee alive and lets the runtime fix the pointer up if the
+// goroutine's stack moves; a uintptr made earlier would go stale.
+func ioctlPtr(fd int, req uintptr, arg unsafe.Pointer) (uintptr, error) {
+	for {
+		r, _, errno := unix.Syscall(unix.SYS_IOCTL, uintptr(fd), req, uintptr(arg))
 		if errno == unix.EINTR {
 			continue
 		}
@@ -97,7 +114,7 @@ func Open() (*System, error) {
 	fd, err := unix.Open("/dev/kvm", unix.O_RDWR|unix.O_CLOEXEC, 0)
 	switch {
 	case errors.Is(err, unix.ENOENT):
-		return nil, fmt.Errorf("%w: /dev/kvm does not exist: load the kvm module (kvm_intel or kvm_amd) or run on a host with virtualization enabled", ErrUnavailable)
+		return nil, fmt.Errorf("%w: /dev/kvm does not exist: enable virtualization for this host (on x86_64, load kvm_intel or kvm_amd)", ErrUnavailable)
 	case errors.Is(err, unix.EACCES), errors.Is(err, unix.EPERM):
 		return nil, fmt.Errorf("%w: /dev/kvm: permission denied: add this user to the group owning /dev/kvm (usually kvm) or run as root", ErrUnavailable)
 	case err != nil:
@@ -202,7 +219,7 @@ func (vm *VM) SetMemory(slot uint32, gpa uint64, host []byte) error {
 		MemorySize:    uint64(len(host)),
 		UserspaceAddr: uint64(uintptr(unsafe.Pointer(&host[0]))),
 	}
-	if _, err := ioctl(vm.fd, kvmSetUserMemoryRegion, uintptr(unsafe.Pointer(&r))); err != nil {
+	if _, err := ioctlPtr(vm.fd, kvmSetUserMemoryRegion, unsafe.Pointer(&r)); err != nil {
 		return fmt.Errorf("KVM_SET_USER_MEMORY_REGION slot %d (%d MiB at gpa %#x): %w", slot, len(host)>>20, gpa, err)
 	}
 	return nil
@@ -236,7 +253,7 @@ func (vm *VM) IOEventFD(efd int, addr uint64, size uint32, pio bool) error {
 	if pio {
 		e.Flags |= ioEventFDFlagPIO
 	}
-	if _, err := ioctl(vm.fd, kvmIOEventFD, uintptr(unsafe.Pointer(&e))); err != nil {
+	if _, err := ioctlPtr(vm.fd, kvmIOEventFD, unsafe.Pointer(&e)); err != nil {
 		return fmt.Errorf("KVM_IOEVENTFD at %#x: %w", addr, err)
 	}
 	return nil

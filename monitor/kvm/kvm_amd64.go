@@ -27,7 +27,7 @@ func (s *System) SupportedCPUID() ([]CPUIDEntry, error) {
 	for n := 128; n <= maxCPUIDEntries; n *= 2 {
 		buf := make([]byte, 8+n*int(unsafe.Sizeof(CPUIDEntry{})))
 		*(*uint32)(unsafe.Pointer(&buf[0])) = uint32(n)
-		_, err := ioctl(s.fd, kvmGetSupportedCPUID, uintptr(unsafe.Pointer(&buf[0])))
+		_, err := ioctlPtr(s.fd, kvmGetSupportedCPUID, unsafe.Pointer(&buf[0]))
 		if errors.Is(err, unix.E2BIG) {
 			continue
 		}
@@ -47,7 +47,7 @@ func (c *VCPU) SetCPUID(entries []CPUIDEntry) error {
 	buf := make([]byte, 8+len(entries)*size)
 	*(*uint32)(unsafe.Pointer(&buf[0])) = uint32(len(entries))
 	copy(unsafe.Slice((*CPUIDEntry)(unsafe.Pointer(&buf[8])), len(entries)), entries)
-	if _, err := ioctl(c.fd, kvmSetCPUID2, uintptr(unsafe.Pointer(&buf[0]))); err != nil {
+	if _, err := ioctlPtr(c.fd, kvmSetCPUID2, unsafe.Pointer(&buf[0])); err != nil {
 		return fmt.Errorf("KVM_SET_CPUID2: %w", err)
 	}
 	return nil
@@ -56,7 +56,7 @@ func (c *VCPU) SetCPUID(entries []CPUIDEntry) error {
 // Regs returns the general-purpose registers.
 func (c *VCPU) Regs() (Regs, error) {
 	var r Regs
-	if _, err := ioctl(c.fd, kvmGetRegs, uintptr(unsafe.Pointer(&r))); err != nil {
+	if _, err := ioctlPtr(c.fd, kvmGetRegs, unsafe.Pointer(&r)); err != nil {
 		return r, fmt.Errorf("KVM_GET_REGS: %w", err)
 	}
 	return r, nil
@@ -64,7 +64,7 @@ func (c *VCPU) Regs() (Regs, error) {
 
 // SetRegs sets the general-purpose registers.
 func (c *VCPU) SetRegs(r Regs) error {
-	if _, err := ioctl(c.fd, kvmSetRegs, uintptr(unsafe.Pointer(&r))); err != nil {
+	if _, err := ioctlPtr(c.fd, kvmSetRegs, unsafe.Pointer(&r)); err != nil {
 		return fmt.Errorf("KVM_SET_REGS: %w", err)
 	}
 	return nil
@@ -73,7 +73,7 @@ func (c *VCPU) SetRegs(r Regs) error {
 // Sregs returns the special registers (segments, control registers).
 func (c *VCPU) Sregs() (Sregs, error) {
 	var s Sregs
-	if _, err := ioctl(c.fd, kvmGetSregs, uintptr(unsafe.Pointer(&s))); err != nil {
+	if _, err := ioctlPtr(c.fd, kvmGetSregs, unsafe.Pointer(&s)); err != nil {
 		return s, fmt.Errorf("KVM_GET_SREGS: %w", err)
 	}
 	return s, nil
@@ -81,7 +81,7 @@ func (c *VCPU) Sregs() (Sregs, error) {
 
 // SetSregs sets the special registers.
 func (c *VCPU) SetSregs(s Sregs) error {
-	if _, err := ioctl(c.fd, kvmSetSregs, uintptr(unsafe.Pointer(&s))); err != nil {
+	if _, err := ioctlPtr(c.fd, kvmSetSregs, unsafe.Pointer(&s)); err != nil {
 		return fmt.Errorf("KVM_SET_SREGS: %w", err)
 	}
 	return nil

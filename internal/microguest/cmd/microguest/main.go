@@ -1,7 +1,7 @@
 // Command microguest writes one of the microguest catalogue's guests as a
 // Solo5 hvt ELF file:
 //
-//	microguest NAME -o FILE [-status N] [-n N] [-timeout NS]
+//	microguest NAME -o FILE [-arch amd64|arm64] [-status N] [-n N] [-timeout NS]
 //	microguest -list
 //
 // `make run` uses `microguest hello -o bin/hello.hvt`. Options may come
@@ -15,6 +15,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 
 	"github.com/unimon/unimon/internal/microguest"
@@ -37,6 +38,7 @@ func run(args []string, stdout, stderr io.Writer) error {
 	status := fs.Int("status", 0, "exit status for the exit guest")
 	n := fs.Uint("n", 1000, "iterations for the *-loop guests")
 	timeout := fs.Uint64("timeout", 1_000_000, "POLL timeout in `ns` for the poll guest")
+	arch := fs.String("arch", runtime.GOARCH, "guest architecture: amd64 or arm64")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: microguest NAME -o FILE [options]\n       microguest -list\noptions:")
 		fs.PrintDefaults()
@@ -54,8 +56,16 @@ func run(args []string, stdout, stderr io.Writer) error {
 			return err
 		}
 	}
+	names, build := microguest.Names, microguest.Build
+	switch *arch {
+	case "amd64":
+	case "arm64":
+		names, build = microguest.A64Names, microguest.BuildA64
+	default:
+		return fmt.Errorf("-arch %q: want amd64 or arm64", *arch)
+	}
 	if *list {
-		_, err := fmt.Fprintln(stdout, strings.Join(microguest.Names(), "\n"))
+		_, err := fmt.Fprintln(stdout, strings.Join(names(), "\n"))
 		return err
 	}
 	if fs.NArg() > 0 {
@@ -71,7 +81,7 @@ func run(args []string, stdout, stderr io.Writer) error {
 	if *n > 1<<32-1 {
 		return fmt.Errorf("-n %d does not fit a uint32", *n)
 	}
-	b, err := microguest.Build(name, microguest.Params{Status: int32(*status), N: uint32(*n), Timeout: *timeout})
+	b, err := build(name, microguest.Params{Status: int32(*status), N: uint32(*n), Timeout: *timeout})
 	if err != nil {
 		return fmt.Errorf("%w (try -list)", err)
 	}

@@ -1,0 +1,124 @@
+package kvm
+
+import (
+	"fmt"
+	"unsafe"
+)
+
+// VCPUInit is struct kvm_vcpu_init: the CPU model a vCPU emulates and the
+// optional features it gets.
+type VCPUInit struct {
+	Target   uint32
+	Features [7]uint32
+}
+
+// VCPU features (KVM_ARM_VCPU_*), bit numbers in Features[0].
+const (
+	// FeaturePSCI02 gives the guest PSCI 0.2 (SYSTEM_OFF, SYSTEM_RESET,
+	// ...), which KVM reports to userspace as system events.
+	FeaturePSCI02 = 2
+)
+
+type oneReg struct {
+	ID   uint64
+	Addr uint64
+}
+
+var (
+	kvmARMVCPUInit        = iow(0xae, unsafe.Sizeof(VCPUInit{}))
+	kvmARMPreferredTarget = ior(0xaf, unsafe.Sizeof(VCPUInit{}))
+	kvmGetOneReg          = iow(0xab, unsafe.Sizeof(oneReg{}))
+	kvmSetOneReg          = iow(0xac, unsafe.Sizeof(oneReg{}))
+)
+
+// PreferredTarget returns KVM_ARM_PREFERRED_TARGET: the CPU model closest
+// to the host, with no features set.
+func (vm *VM) PreferredTarget() (VCPUInit, error) {
+	var init VCPUInit
+	if _, err := ioctlPtr(vm.fd, kvmARMPreferredTarget, unsafe.Pointer(&init)); err != nil {
+		return init, fmt.Errorf("KVM_ARM_PREFERRED_TARGET: %w", err)
+	}
+	return init, nil
+}
+
+// Init resets the vCPU to init's CPU model and features
+// (KVM_ARM_VCPU_INIT). A vCPU must be initialised before its registers are
+// set or it runs.
+func (c *VCPU) Init(init VCPUInit) error {
+	if _, err := ioctlPtr(c.fd, kvmARMVCPUInit, unsafe.Pointer(&init)); err != nil {
+		return fmt.Errorf("KVM_ARM_VCPU_INIT (target %d, features %#x): %w", init.Target, init.Features[0], err)
+	}
+	return nil
+}
+
+// OneReg reads the 64-bit register id (KVM_GET_ONE_REG).
+func (c *VCPU) OneReg(id uint64) (uint64, error) {
+	var v uint64
+	r := oneReg{ID: id, Addr: uint64(uintptr(unsafe.Pointer(&v)))}
+	_, err := ioctlPtr(c.fd, kvmGetOneReg, unsafe.Pointer(&r))
+	// v is reached only through the uintptr in r; keep it alive (and
+	// on the heap, see escape below) until the kernel has written it.
+	escape(&v)
+	if err != nil {
+		return 0, fmt.Errorf("KVM_GET_ONE_REG %#x: %w", id, err)
+	}
+	return v, nil
+}
+
+// SetOneReg writes the 64-bit register id (KVM_SET_ONE_REG).
+func (c *VCPU) SetOneReg(id, value uint64) error {
+	v := value
+	r := oneReg{ID: id, Addr: uint64(uintptr(unsafe.Pointer(&v)))}
+	_, err := ioctlPtr(c.fd, kvmSetOneReg, unsafe.Pointer(&r))
+	escape(&v)
+	if err != nil {
+		return fmt.Errorf("KVM_SET_ONE_REG %#x = %#x: %w", id, value, err)
+	}
+	return nil
+}
+
+// escapeSink forces what escape is given onto the heap: the address of a
+// value the kernel reaches through a uintptr must not be a stack slot that
+// could move.
+var escapeSink any
+
+//go:noinline
+func escape(p *uint64) {
+	if p == nil {
+		escapeSink = p
+	}
+}
+
+// CapARMNISVToUser (KVM_CAP_ARM_NISV_TO_USER) makes KVM report a guest
+// MMIO access it cannot decode (no valid instruction syndrome: a
+// load/store pair, a writeback addressing mode) as ExitARMNISV instead of
+// failing KVM_RUN with ENOSYS.
+const CapARMNISVToUser = 177
+
+// ExitARMNISV is KVM_EXIT_ARM_NISV; see CapARMNISVToUser.
+const ExitARMNISV = 28
+
+type enableCap struct {
+	Cap   uint32
+	Flags uint32
+	Args  [4]uint64
+	Pad   [64]byte
+}
+
+var kvmEnableCap = iow(0xa3, unsafe.Sizeof(enableCap{}))
+
+// EnableCap enables capability c on the VM (KVM_ENABLE_CAP) with no
+// arguments.
+func (vm *VM) EnableCap(c uint32) error {
+	e := enableCap{Cap: c}
+	if _, err := ioctlPtr(vm.fd, kvmEnableCap, unsafe.Pointer(&e)); err != nil {
+		return fmt.Errorf("KVM_ENABLE_CAP(%d): %w", c, err)
+	}
+	return nil
+}
+
+// ARMNISV decodes a KVM_EXIT_ARM_NISV: the syndrome bits KVM has and the
+// guest-physical address of the access.
+func (c *VCPU) ARMNISV() (esrISS, faultIPA uint64) {
+	return c.u64(offExitUnion), c.u64(offExitUnion + 8)
+}
