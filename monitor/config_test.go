@@ -23,7 +23,7 @@ func TestNewRejectsBadConfig(t *testing.T) {
 	}
 	defer pipeA.Close()
 	defer pipeB.Close()
-	hello, block, net := microguest.Hello(), microguest.BlockRoundTrip(), microguest.NetEcho()
+	hello, block, net := microguest.Host.Hello(), microguest.Host.BlockRoundTrip(), microguest.Host.NetEcho()
 	tests := []struct {
 		name string
 		cfg  monitor.Config

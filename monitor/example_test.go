@@ -13,7 +13,7 @@ import (
 // go in Config.Block and Config.Net, by the names the manifest declares.
 func Example() {
 	vm, err := monitor.New(monitor.Config{
-		KernelImage: microguest.Hello(), // or Kernel: "app.hvt"
+		KernelImage: microguest.Host.Hello(), // or Kernel: "app.hvt"
 		Memory:      32 << 20,
 		Args:        []string{"from", "Go"},
 		Console:     os.Stdout,

@@ -1,8 +1,14 @@
 package main
 
+// The CLI tests, written once for both architectures: the guests come
+// from microguest.Host, and what differs (how a guest faults) is in
+// main_amd64_test.go and main_arm64_test.go. On x86_64 machines the arm64
+// build of this package runs in the ARM64 lane (internal/arm64lane).
+
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -12,9 +18,13 @@ import (
 	"time"
 
 	"github.com/unimon/unimon/guestabi"
+	"github.com/unimon/unimon/internal/arm64lane/laneproto"
 	"github.com/unimon/unimon/internal/kvmtest"
 	"github.com/unimon/unimon/internal/microguest"
 )
+
+// guests are the micro-guests this machine's KVM runs.
+var guests = microguest.Host
 
 func TestParseRunArgs(t *testing.T) {
 	tests := []struct {
@@ -111,6 +121,7 @@ func runCLI(args ...string) (status int, stdout, stderr string) {
 }
 
 func writeGuest(t *testing.T, image []byte) string {
+	t.Helper()
 	path := filepath.Join(t.TempDir(), "guest.hvt")
 	if err := os.WriteFile(path, image, 0o644); err != nil {
 		t.Fatal(err)
@@ -120,27 +131,45 @@ func writeGuest(t *testing.T, image []byte) string {
 
 func TestCLIRunsGuests(t *testing.T) {
 	kvmtest.Require(t)
-	hello := writeGuest(t, microguest.Hello())
+	hello := writeGuest(t, guests.Hello())
 	status, out, errOut := runCLI("--mem=8", hello, "arg1", "arg2")
 	if status != 0 || out != microguest.HelloText+"arg1 arg2\n" || errOut != "" {
 		t.Errorf("hello: status %d, stdout %q, stderr %q", status, out, errOut)
 	}
-	if status, _, _ := runCLI("--mem=8", writeGuest(t, microguest.Exit(300))); status != 300&0xff {
-		t.Errorf("HALT(300): status %d, want %d", status, 300&0xff)
+	if status, _, errOut := runCLI("--mem=8", writeGuest(t, guests.Exit(300))); status != 300&0xff {
+		t.Errorf("HALT(300): status %d, want %d (stderr %q)", status, 300&0xff, errOut)
 	}
 	status, _, errOut = runCLI("--mem=9", hello)
 	if status != 0 || !strings.Contains(errOut, "adjusting memory to 8388608 bytes") {
 		t.Errorf("--mem=9: status %d, stderr %q", status, errOut)
 	}
-	status, _, errOut = runCLI("--mem=8", writeGuest(t, microguest.TripleFault()))
-	if status != 1 || strings.Count(errOut, "\n") != 1 || !strings.HasPrefix(errOut, "unimon: guest fault: triple fault") {
-		t.Errorf("triple fault: status %d, stderr %q", status, errOut)
+	disk := filepath.Join(t.TempDir(), "disk.img")
+	if err := os.WriteFile(disk, make([]byte, 4096), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	status, _, errOut = runCLI("--mem=8", "--block:"+microguest.BlockDeviceName+"="+disk, writeGuest(t, guests.BlockRoundTrip()))
+	if b, _ := os.ReadFile(disk); status != 0 || !bytes.Equal(b[512:1024], microguest.BlockPattern[:]) {
+		t.Errorf("block round trip: status %d, stderr %q", status, errOut)
+	}
+}
+
+// A guest fault is exit status 1 and one line naming it; archFault says
+// which fault and what the line must name.
+func TestCLIGuestFaultIsOneLine(t *testing.T) {
+	kvmtest.Require(t)
+	image, want := archFault()
+	status, out, errOut := runCLI("--mem=8", writeGuest(t, image))
+	if status != 1 || out != "" || strings.Count(errOut, "\n") != 1 ||
+		!strings.HasPrefix(errOut, "unimon: guest fault: ") || !strings.Contains(errOut, want) {
+		t.Errorf("status %d, stdout %q, stderr %q; want 1, none, one line naming %q", status, out, errOut, want)
 	}
 }
 
 func TestCLIErrorsAreOneLineWithHint(t *testing.T) {
-	block := writeGuest(t, microguest.BlockRoundTrip())
-	hello := writeGuest(t, microguest.Hello())
+	block := writeGuest(t, guests.BlockRoundTrip())
+	hello := writeGuest(t, guests.Hello())
+	// Not /etc/passwd: the ARM64 lane's VM has no /etc.
+	notELF := writeGuest(t, []byte("#!/bin/sh\n"))
 	tests := []struct {
 		args []string
 		want string
@@ -152,7 +181,7 @@ func TestCLIErrorsAreOneLineWithHint(t *testing.T) {
 		{[]string{"--block=/nonexistent/disk", block}, "--block:storage: ", false},
 		{[]string{"--mem=8192", hello}, "--mem=8192: invalid guest memory size", true},
 		{[]string{"info"}, "usage: unimon info KERNEL", true},
-		{[]string{"info", "/etc/passwd"}, "invalid unikernel", false},
+		{[]string{"info", notELF}, "invalid unikernel", false},
 	}
 	for _, tt := range tests {
 		status, _, errOut := runCLI(tt.args...)
@@ -177,7 +206,7 @@ func TestHelpAndVersion(t *testing.T) {
 }
 
 func TestInfoPrintsJSON(t *testing.T) {
-	status, out, errOut := runCLI("info", writeGuest(t, microguest.NetEcho()))
+	status, out, errOut := runCLI("info", writeGuest(t, guests.NetEcho()))
 	if status != 0 {
 		t.Fatalf("status %d: %s", status, errOut)
 	}
@@ -186,23 +215,40 @@ func TestInfoPrintsJSON(t *testing.T) {
 		t.Fatalf("%v: %s", err, out)
 	}
 	if got.ABI.Target != "hvt" || got.ABI.Version != 2 || len(got.Manifest.Devices) != 1 ||
-		got.Manifest.Devices[0] != (guestabi.ManifestJSONItem{Name: "service0", Type: "NET_BASIC"}) {
+		got.Manifest.Devices[0] != (guestabi.ManifestJSONItem{Name: microguest.NetDeviceName, Type: "NET_BASIC"}) {
 		t.Errorf("info: %+v", got)
 	}
+}
+
+// cli returns the unimon command to run as a process: the one the ARM64
+// lane put into its VM, which has no Go toolchain to build one, else a
+// fresh build of this package.
+func cli(t *testing.T) string {
+	t.Helper()
+	if p := os.Getenv(laneproto.CLIEnv); p != "" {
+		return p
+	}
+	bin := filepath.Join(t.TempDir(), "unimon")
+	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	return bin
 }
 
 // A real process: SIGTERM stops a spinning guest with exit status 1.
 func TestSignalExitsOne(t *testing.T) {
 	kvmtest.Require(t)
-	bin := filepath.Join(t.TempDir(), "unimon")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
-	cmd := exec.Command(bin, "--mem=8", writeGuest(t, microguest.Spin()))
+	cmd := exec.Command(cli(t), "--mem=8", writeGuest(t, guests.Spin()))
 	var errb bytes.Buffer
 	cmd.Stderr = &errb
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
+	}
+	// Signal only once the vCPU exists (the command installs its handler
+	// right after), plus a margin, so the signal is not the runtime's
+	// default kill; under the lane's emulation start-up takes a while.
+	for deadline := time.Now().Add(30 * time.Second); !hasVCPU(cmd.Process.Pid) && time.Now().Before(deadline); {
+		time.Sleep(20 * time.Millisecond)
 	}
 	time.Sleep(200 * time.Millisecond)
 	cmd.Process.Signal(syscall.SIGTERM)
@@ -210,4 +256,16 @@ func TestSignalExitsOne(t *testing.T) {
 	if cmd.ProcessState.ExitCode() != 1 || !strings.Contains(errb.String(), "exiting on signal") {
 		t.Errorf("exit %v, stderr %q", err, errb.String())
 	}
+}
+
+// hasVCPU reports whether process pid holds a KVM vCPU file descriptor.
+func hasVCPU(pid int) bool {
+	dir := fmt.Sprintf("/proc/%d/fd", pid)
+	ents, _ := os.ReadDir(dir)
+	for _, e := range ents {
+		if l, _ := os.Readlink(filepath.Join(dir, e.Name())); strings.HasPrefix(l, "anon_inode:kvm-vcpu") {
+			return true
+		}
+	}
+	return false
 }

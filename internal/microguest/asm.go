@@ -6,7 +6,10 @@
 // instructions these guests need; ELF, which wraps code and data in an
 // executable that passes upstream solo5-hvt's loader and note rules; and a
 // catalogue of guests (Hello, Exit, BlockRoundTrip, Hostile, ...), each
-// documented with what the host should observe when it runs it.
+// documented with what the host should observe when it runs it. A64 and
+// the A64* guests are the same for aarch64; Catalogue (Host, ForArch)
+// gathers the guests both architectures share, so a test written against
+// it runs on either.
 //
 // The guests are deliberately tiny because CPL0 guest code runs in KVM's
 // instruction emulator on the project's machines (about 1 µs per

@@ -56,16 +56,12 @@ func run(args []string, stdout, stderr io.Writer) error {
 			return err
 		}
 	}
-	names, build := microguest.Names, microguest.Build
-	switch *arch {
-	case "amd64":
-	case "arm64":
-		names, build = microguest.A64Names, microguest.BuildA64
-	default:
+	cat, ok := microguest.ForArch(*arch)
+	if !ok {
 		return fmt.Errorf("-arch %q: want amd64 or arm64", *arch)
 	}
 	if *list {
-		_, err := fmt.Fprintln(stdout, strings.Join(names(), "\n"))
+		_, err := fmt.Fprintln(stdout, strings.Join(cat.Names(), "\n"))
 		return err
 	}
 	if fs.NArg() > 0 {
@@ -81,7 +77,7 @@ func run(args []string, stdout, stderr io.Writer) error {
 	if *n > 1<<32-1 {
 		return fmt.Errorf("-n %d does not fit a uint32", *n)
 	}
-	b, err := build(name, microguest.Params{Status: int32(*status), N: uint32(*n), Timeout: *timeout})
+	b, err := cat.Build(name, microguest.Params{Status: int32(*status), N: uint32(*n), Timeout: *timeout})
 	if err != nil {
 		return fmt.Errorf("%w (try -list)", err)
 	}

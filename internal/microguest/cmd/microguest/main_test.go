@@ -20,8 +20,8 @@ func TestRun(t *testing.T) {
 		t.Fatalf("hello: %v (%s)", err, stderr.String())
 	}
 	got, err := os.ReadFile(out)
-	if err != nil || !bytes.Equal(got, microguest.Hello()) {
-		t.Errorf("hello: wrote %d bytes (%v), want Hello()", len(got), err)
+	if err != nil || !bytes.Equal(got, microguest.Host.Hello()) {
+		t.Errorf("hello: wrote %d bytes (%v), want Host.Hello()", len(got), err)
 	}
 
 	// Options before the name, and parameters.
@@ -29,8 +29,8 @@ func TestRun(t *testing.T) {
 	if err := run([]string{"-o", out, "-status", "7", "exit"}, &stdout, &stderr); err != nil {
 		t.Fatalf("exit: %v", err)
 	}
-	if got, _ := os.ReadFile(out); !bytes.Equal(got, microguest.Exit(7)) {
-		t.Error("exit -status 7: not Exit(7)")
+	if got, _ := os.ReadFile(out); !bytes.Equal(got, microguest.Host.Exit(7)) {
+		t.Error("exit -status 7: not Host.Exit(7)")
 	}
 
 	if err := run([]string{"-list"}, &stdout, &stderr); err != nil || !strings.Contains(stdout.String(), "\nhello\n") {
