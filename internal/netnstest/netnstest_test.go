@@ -36,7 +36,7 @@ func TestNamespaceLifecycle(t *testing.T) {
 		}
 	})
 	if name == "" {
-		t.Skip("inner test skipped")
+		t.Skip("inner test skipped: needs root")
 	}
 	// The inner test's cleanup has run: the namespace is gone.
 	if _, err := os.Stat("/var/run/netns/" + name); !errors.Is(err, os.ErrNotExist) {

@@ -113,7 +113,17 @@ func setBlockRet(b []byte, ret guestabi.Result) {
 
 // write is BLOCK_WRITE.
 func (b *Block) write(mem *guestmem.Memory, arg uint64) (*Halt, error) {
-	const call = guestabi.HypercallBlockWrite
+	return b.transfer(mem, arg, guestabi.HypercallBlockWrite)
+}
+
+// read is BLOCK_READ.
+func (b *Block) read(mem *guestmem.Memory, arg uint64) (*Halt, error) {
+	return b.transfer(mem, arg, guestabi.HypercallBlockRead)
+}
+
+// transfer serves BLOCK_WRITE and BLOCK_READ, which differ only in the
+// direction the block moves.
+func (b *Block) transfer(mem *guestmem.Memory, arg uint64, call guestabi.Hypercall) (*Halt, error) {
 	s, err := checked(mem, call, arg, guestabi.BlockIOSize)
 	if err != nil {
 		return nil, err
@@ -129,7 +139,19 @@ func (b *Block) write(mem *guestmem.Memory, arg uint64) (*Halt, error) {
 	if err != nil {
 		return nil, err
 	}
-	n, err := dev.dev.WriteAt(data, int64(req.Offset))
+	verb, did, short := "writing", "wrote", io.ErrShortWrite
+	var n int
+	if call == guestabi.HypercallBlockWrite {
+		n, err = dev.dev.WriteAt(data, int64(req.Offset))
+	} else {
+		verb, did, short = "reading", "read", io.ErrUnexpectedEOF
+		n, err = dev.dev.ReadAt(data, int64(req.Offset))
+		// io.ReaderAt may return io.EOF with a full read of the last
+		// bytes of the device; only a short count is a failure then.
+		if n == len(data) && errors.Is(err, io.EOF) {
+			err = nil
+		}
+	}
 	switch {
 	case errors.Is(err, devices.ErrReadOnly):
 		// Not the guest's mistake in the call (its arguments are valid),
@@ -139,43 +161,9 @@ func (b *Block) write(mem *guestmem.Memory, arg uint64) (*Halt, error) {
 		setBlockRet(s, guestabi.ResultEUNSPEC)
 		return nil, nil
 	case err != nil:
-		return nil, &Error{Call: call, Err: fmt.Errorf("writing %d bytes at offset %#x of device %d: %w", len(data), req.Offset, req.Handle, err)}
+		return nil, &Error{Call: call, Err: fmt.Errorf("%s %d bytes at offset %#x of device %d: %w", verb, len(data), req.Offset, req.Handle, err)}
 	case n != len(data):
-		return nil, &Error{Call: call, Err: fmt.Errorf("writing %d bytes at offset %#x of device %d: wrote %d: %w", len(data), req.Offset, req.Handle, n, io.ErrShortWrite)}
-	}
-	setBlockRet(s, guestabi.ResultOK)
-	return nil, nil
-}
-
-// read is BLOCK_READ.
-func (b *Block) read(mem *guestmem.Memory, arg uint64) (*Halt, error) {
-	const call = guestabi.HypercallBlockRead
-	s, err := checked(mem, call, arg, guestabi.BlockIOSize)
-	if err != nil {
-		return nil, err
-	}
-	var req guestabi.BlockIO
-	req.Decode(s)
-	dev, ok := b.check(&req)
-	if !ok {
-		setBlockRet(s, guestabi.ResultEINVAL)
-		return nil, nil
-	}
-	data, err := checked(mem, call, req.Data, req.Len)
-	if err != nil {
-		return nil, err
-	}
-	n, err := dev.dev.ReadAt(data, int64(req.Offset))
-	// io.ReaderAt may return io.EOF with a full read of the last bytes of
-	// the device; only a short count is a failure then.
-	if n == len(data) && errors.Is(err, io.EOF) {
-		err = nil
-	}
-	switch {
-	case err != nil:
-		return nil, &Error{Call: call, Err: fmt.Errorf("reading %d bytes at offset %#x of device %d: %w", len(data), req.Offset, req.Handle, err)}
-	case n != len(data):
-		return nil, &Error{Call: call, Err: fmt.Errorf("reading %d bytes at offset %#x of device %d: read %d: %w", len(data), req.Offset, req.Handle, n, io.ErrUnexpectedEOF)}
+		return nil, &Error{Call: call, Err: fmt.Errorf("%s %d bytes at offset %#x of device %d: %s %d: %w", verb, len(data), req.Offset, req.Handle, did, n, short)}
 	}
 	setBlockRet(s, guestabi.ResultOK)
 	return nil, nil
