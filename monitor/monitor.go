@@ -39,9 +39,11 @@ var (
 	ErrConfig = errors.New("invalid configuration")
 	// ErrKernel: the unikernel file is not a valid Solo5 hvt ELF.
 	ErrKernel = errors.New("invalid unikernel")
-	// ErrNotDeclared: a device was given that the manifest does not declare.
+	// ErrNotDeclared: a device was given that the manifest does not
+	// declare. The error is a *DeviceError.
 	ErrNotDeclared = errors.New("resource not declared in manifest")
 	// ErrNotAttached: the manifest declares a device that was not given.
+	// The error is a *DeviceError.
 	ErrNotAttached = errors.New("device declared but not attached")
 	// ErrKVM: KVM is missing, inaccessible or too old.
 	ErrKVM = kvm.ErrUnavailable
@@ -51,6 +53,24 @@ var (
 	// ErrClosed: the VM was closed or has already run.
 	ErrClosed = errors.New("VM closed or already run")
 )
+
+// DeviceError is a device the Config and the manifest disagree about.
+type DeviceError struct {
+	Name     string
+	Type     guestabi.DeviceType // the type the manifest declares or the Config gives
+	Declared string              // what the manifest declares of that type, for the message
+	Err      error               // ErrNotAttached or ErrNotDeclared
+}
+
+func (e *DeviceError) Error() string {
+	if e.Err == ErrNotDeclared {
+		return fmt.Sprintf("%s device %q is not declared by the unikernel (it declares %s)", e.Type, e.Name, e.Declared)
+	}
+	return fmt.Sprintf("the unikernel declares %s device %q but it is not attached", e.Type, e.Name)
+}
+
+// Unwrap returns ErrNotAttached or ErrNotDeclared.
+func (e *DeviceError) Unwrap() error { return e.Err }
 
 // Config describes one unikernel VM.
 type Config struct {
@@ -181,9 +201,26 @@ func readKernel(cfg Config) (image []byte, name string, err error) {
 	case cfg.Kernel == "":
 		return nil, "", fmt.Errorf("%w: no unikernel: set Kernel or KernelImage", ErrConfig)
 	}
-	image, err = os.ReadFile(cfg.Kernel)
+	f, err := os.Open(cfg.Kernel)
 	if err != nil {
 		return nil, "", fmt.Errorf("%w: reading unikernel: %w", ErrConfig, err)
+	}
+	defer f.Close()
+	// A path like /dev/zero or a FIFO would never finish reading, and
+	// nothing larger than guest memory can be loaded anyway.
+	fi, err := f.Stat()
+	if err != nil {
+		return nil, "", fmt.Errorf("%w: reading unikernel: %w", ErrConfig, err)
+	}
+	if !fi.Mode().IsRegular() {
+		return nil, "", fmt.Errorf("%w: unikernel %s is not a regular file", ErrConfig, cfg.Kernel)
+	}
+	if fi.Size() > guestmem.MaxSize {
+		return nil, "", fmt.Errorf("%w: unikernel %s is %d bytes, more than the largest guest memory", ErrConfig, cfg.Kernel, fi.Size())
+	}
+	image = make([]byte, fi.Size())
+	if _, err := io.ReadFull(f, image); err != nil {
+		return nil, "", fmt.Errorf("%w: reading unikernel %s: %w", ErrConfig, cfg.Kernel, err)
 	}
 	return image, cfg.Kernel, nil
 }
@@ -191,12 +228,12 @@ func readKernel(cfg Config) (image []byte, name string, err error) {
 // attach checks the configured devices against the manifest and records
 // in it the properties the guest will see, as upstream's modules do.
 func attach(m *guestabi.Manifest, cfg Config) error {
-	given := func(kind string, names []string, want guestabi.DeviceType) error {
+	given := func(names []string, want guestabi.DeviceType) error {
 		slices.Sort(names)
 		for _, n := range names {
 			h := m.Lookup(n)
 			if h < 0 {
-				return fmt.Errorf("%w: %s device %q: the unikernel declares %s", ErrNotDeclared, kind, n, declared(m, want))
+				return &DeviceError{Name: n, Type: want, Declared: declared(m, want), Err: ErrNotDeclared}
 			}
 			if got := m.Entries[h].Type; got != want {
 				return fmt.Errorf("%w: device %q is declared as %s, not %s", ErrConfig, n, got, want)
@@ -204,10 +241,10 @@ func attach(m *guestabi.Manifest, cfg Config) error {
 		}
 		return nil
 	}
-	if err := given("block", mapKeys(cfg.Block), guestabi.DeviceBlockBasic); err != nil {
+	if err := given(mapKeys(cfg.Block), guestabi.DeviceBlockBasic); err != nil {
 		return err
 	}
-	if err := given("net", mapKeys(cfg.Net), guestabi.DeviceNetBasic); err != nil {
+	if err := given(mapKeys(cfg.Net), guestabi.DeviceNetBasic); err != nil {
 		return err
 	}
 	for h := 1; h < len(m.Entries); h++ {
@@ -216,13 +253,13 @@ func attach(m *guestabi.Manifest, cfg Config) error {
 		case guestabi.DeviceBlockBasic:
 			b := cfg.Block[e.Name]
 			if b == nil {
-				return fmt.Errorf("%w: device %q of type BLOCK_BASIC: attach it with --block:%s=PATH", ErrNotAttached, e.Name, e.Name)
+				return &DeviceError{Name: e.Name, Type: e.Type, Err: ErrNotAttached}
 			}
 			e.Capacity, e.BlockSize = b.Capacity(), b.BlockSize()
 		case guestabi.DeviceNetBasic:
 			n := cfg.Net[e.Name]
 			if n == nil {
-				return fmt.Errorf("%w: device %q of type NET_BASIC: attach it with --net:%s=TAP", ErrNotAttached, e.Name, e.Name)
+				return &DeviceError{Name: e.Name, Type: e.Type, Err: ErrNotAttached}
 			}
 			mtu := n.MTU()
 			if mtu <= 0 || mtu > 0xffff {

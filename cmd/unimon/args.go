@@ -156,8 +156,7 @@ func (o *runOptions) parseOption(a string) error {
 }
 
 // resolve checks the device options against the unikernel's manifest and
-// expands the --block=/--net= shorthands. It returns NAME -> value maps
-// for block paths and net interfaces.
+// expands the --block=/--net= shorthands into o.block and o.net.
 func (o *runOptions) resolve(m *guestabi.Manifest) error {
 	only := func(flag, value string, t guestabi.DeviceType, into map[string]string) error {
 		hs := m.Devices(t)
@@ -202,6 +201,9 @@ func (o *runOptions) resolve(m *guestabi.Manifest) error {
 		}
 		return nil
 	}
+	// Devices declared but not attached are the monitor's to find (a
+	// *monitor.DeviceError); these checks cover options that never reach
+	// monitor.Config, and refuse a bad name before any file is opened.
 	for _, err := range []error{
 		check("--block", keys(o.block), guestabi.DeviceBlockBasic),
 		check("--block-sector-size", keys(o.sectorSize), guestabi.DeviceBlockBasic),
@@ -210,23 +212,6 @@ func (o *runOptions) resolve(m *guestabi.Manifest) error {
 	} {
 		if err != nil {
 			return err
-		}
-	}
-	return o.allAttached(m)
-}
-
-func (o *runOptions) allAttached(m *guestabi.Manifest) error {
-	for h := 1; h < len(m.Entries); h++ {
-		e := m.Entries[h]
-		switch e.Type {
-		case guestabi.DeviceBlockBasic:
-			if _, ok := o.block[e.Name]; !ok {
-				return usagef("the unikernel declares block device %q (BLOCK_BASIC) but it is not attached: add --block:%s=PATH", e.Name, e.Name)
-			}
-		case guestabi.DeviceNetBasic:
-			if _, ok := o.net[e.Name]; !ok {
-				return usagef("the unikernel declares net device %q (NET_BASIC) but it is not attached: add --net:%s=TAP", e.Name, e.Name)
-			}
 		}
 	}
 	return nil

@@ -87,7 +87,13 @@ func run(args []string, stdout, stderr io.Writer) int {
 func fail(stderr io.Writer, err error) int {
 	fmt.Fprintf(stderr, "unimon: %v\n", err)
 	var ue *usageError
-	if errors.As(err, &ue) {
+	var de *monitor.DeviceError
+	switch {
+	case errors.As(err, &de) && errors.Is(err, monitor.ErrNotAttached) && de.Type == guestabi.DeviceBlockBasic:
+		fmt.Fprintf(stderr, "Attach it with --block:%s=PATH (or --block=PATH if it is the only one).\n", de.Name)
+	case errors.As(err, &de) && errors.Is(err, monitor.ErrNotAttached):
+		fmt.Fprintf(stderr, "Attach it to a tap with --net:%s=TAP (or --net=TAP if it is the only one).\n", de.Name)
+	case errors.As(err, &ue):
 		fmt.Fprintln(stderr, "Try 'unimon --help' for the options.")
 	}
 	return 1
