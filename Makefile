@@ -12,12 +12,13 @@ all: $(BIN)/unimon
 $(BIN)/unimon: FORCE
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $@ ./cmd/unimon
 
-$(BIN)/hello.hvt: FORCE
-	$(GO) run ./internal/microguest/cmd/microguest hello -o $@
+# The bundled example: an ordinary Go program built into a unikernel.
+$(BIN)/hello.hvt: $(BIN)/unimon FORCE
+	$(BIN)/unimon build -o $@ ./examples/hello
 
 # Boots the bundled hello unikernel.
 run: $(BIN)/unimon $(BIN)/hello.hvt
-	$(BIN)/unimon --mem=32 $(BIN)/hello.hvt "from make run"
+	$(BIN)/unimon --mem=64 $(BIN)/hello.hvt from make run
 
 # Test tools the machine may lack: iproute2 for network namespaces.
 deps:

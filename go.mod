@@ -4,4 +4,4 @@ go 1.26.0
 
 require golang.org/x/sys v0.50.0
 
-require golang.org/x/arch v0.33.0 // indirect
+require golang.org/x/arch v0.33.0

@@ -15,9 +15,10 @@ const (
 	ABIInfoSize    = 16
 )
 
-// NoteKind describes how one Solo5 note is framed.
+// NoteKind describes how one note a monitor reads is framed.
 type NoteKind struct {
 	Name    string // for messages: "ABI", "manifest"
+	Owner   string // the note's name field: "Solo5"
 	Type    uint32
 	Align   uint64 // alignment of the descriptor's payload
 	MaxSize uint64 // largest n_descsz accepted
@@ -25,43 +26,50 @@ type NoteKind struct {
 
 // The two Solo5 notes a monitor reads.
 var (
-	NoteABI1 = NoteKind{Name: "ABI", Type: NoteTypeABI1, Align: 4, MaxSize: 32}
-	NoteMFT1 = NoteKind{Name: "manifest", Type: NoteTypeMFT1, Align: 8,
+	NoteABI1 = NoteKind{Name: "ABI", Owner: NoteName, Type: NoteTypeABI1, Align: 4, MaxSize: 32}
+	NoteMFT1 = NoteKind{Name: "manifest", Owner: NoteName, Type: NoteTypeMFT1, Align: 8,
 		MaxSize: 12 + ManifestMaxEntries*ManifestEntrySize}
 )
 
 // ErrBadNote is returned (wrapped) when a Solo5 note is malformed.
 var ErrBadNote = errors.New("invalid Solo5 note")
 
+// headerSize is the note header with its name, padded to 4 bytes:
+// NoteHeaderSize for "Solo5".
+func (k NoteKind) headerSize() uint64 {
+	return 12 + (uint64(len(k.Owner))+1+3)&^3
+}
+
 // payloadOffset is where the payload starts, counted from the note header.
 func (k NoteKind) payloadOffset() uint64 {
-	return (NoteHeaderSize + k.Align - 1) &^ (k.Align - 1)
+	return (k.headerSize() + k.Align - 1) &^ (k.Align - 1)
 }
 
 // ReadNote examines the PT_NOTE segment of filesz bytes at off in r, exactly
 // as upstream's elf_load_note does: only the first note of the segment is
-// looked at, and ok is false when it is not a Solo5 note of kind k. It
-// returns the note's payload (for MFT1, the struct mft without its 4
-// leading pad bytes).
+// looked at, and ok is false when it is not a note of kind k. It returns
+// the note's payload (for MFT1, the struct mft without its 4 leading pad
+// bytes).
 func ReadNote(r io.ReaderAt, off, filesz uint64, k NoteKind) (payload []byte, ok bool, err error) {
 	if filesz < 12 {
 		return nil, false, fmt.Errorf("%w: %s note does not fall within valid size (segment of %d bytes)", ErrBadNote, k.Name, filesz)
 	}
-	if filesz < NoteHeaderSize {
+	hs := k.headerSize()
+	if filesz < hs {
 		return nil, false, nil
 	}
-	var hdr [NoteHeaderSize]byte
-	if err := readFull(r, hdr[:], off); err != nil {
+	hdr := make([]byte, hs)
+	if err := readFull(r, hdr, off); err != nil {
 		return nil, false, fmt.Errorf("%w: reading %s note header at offset %#x: %w", ErrBadNote, k.Name, off, err)
 	}
 	namesz, descsz, typ := le.Uint32(hdr[0:]), uint64(le.Uint32(hdr[4:])), le.Uint32(hdr[8:])
-	if namesz != uint32(len(NoteName)+1) || string(hdr[12:18]) != NoteName+"\x00" || typ != k.Type {
+	if namesz != uint32(len(k.Owner)+1) || string(hdr[12:12+namesz]) != k.Owner+"\x00" || typ != k.Type {
 		return nil, false, nil
 	}
-	if descsz < 1 || descsz > k.MaxSize || filesz < NoteHeaderSize+descsz {
+	if descsz < 1 || descsz > k.MaxSize || filesz < hs+descsz {
 		return nil, false, fmt.Errorf("%w: %s note does not fall within valid size (n_descsz %d, segment %d bytes)", ErrBadNote, k.Name, descsz, filesz)
 	}
-	pad := k.payloadOffset() - NoteHeaderSize
+	pad := k.payloadOffset() - hs
 	if descsz <= pad {
 		return nil, false, fmt.Errorf("%w: %s note does not fall within valid size (n_descsz %d leaves no payload)", ErrBadNote, k.Name, descsz)
 	}
@@ -92,10 +100,10 @@ func EncodeNote(k NoteKind, payload []byte) []byte {
 	po := k.payloadOffset()
 	n := (po + uint64(len(payload)) + 7) &^ 7
 	b := make([]byte, n)
-	le.PutUint32(b[0:], uint32(len(NoteName)+1))
-	le.PutUint32(b[4:], uint32(po-NoteHeaderSize+uint64(len(payload))))
+	le.PutUint32(b[0:], uint32(len(k.Owner)+1))
+	le.PutUint32(b[4:], uint32(po-k.headerSize()+uint64(len(payload))))
 	le.PutUint32(b[8:], k.Type)
-	copy(b[12:], NoteName)
+	copy(b[12:], k.Owner)
 	copy(b[po:], payload)
 	return b
 }

@@ -21,18 +21,35 @@ func (amd64) machine() elf.Machine { return elf.EM_X86_64 }
 
 func (amd64) checkHost() error { return nil }
 
-func (amd64) createVCPU(sys *kvm.System, vm *kvm.VM) (*kvm.VCPU, error) {
-	return vm.CreateVCPU(0)
+// createVCPU gives a unikernel that asks for it (guestabi.RequestIRQChip)
+// KVM's in-kernel interrupt controller: PIC, IOAPIC and a local APIC the
+// guest may drive in x2APIC mode with its timer. Unikernels that do not
+// ask, every upstream Solo5 one among them, keep upstream's machine,
+// where HLT exits to the monitor. A host without the capability runs the
+// guest without, as upstream would.
+func (amd64) createVCPU(sys *kvm.System, vm *kvm.VM, request uint32) (*kvm.VCPU, uint32, error) {
+	var features uint32
+	if request&guestabi.RequestIRQChip != 0 {
+		if n, _ := vm.CheckExtension(kvm.CapIRQChip); n > 0 {
+			if err := vm.CreateIRQChip(); err != nil {
+				return nil, 0, fmt.Errorf("creating the in-kernel irqchip the unikernel asks for: %w", err)
+			}
+			features |= guestabi.FeatureIRQChip
+		}
+	}
+	vcpu, err := vm.CreateVCPU(0)
+	return vcpu, features, err
 }
 
 func (amd64) setupMemory(mem *guestmem.Memory) error { return x86_64.SetupMemory(mem) }
 
-func (amd64) setupVCPU(sys *kvm.System, vcpu *kvm.VCPU, entry, memSize uint64) (uint64, error) {
+func (amd64) setupVCPU(sys *kvm.System, vcpu *kvm.VCPU, entry, memSize uint64, hostFeatures uint32) (uint64, error) {
 	cpuid, err := sys.SupportedCPUID()
 	if err != nil {
 		return 0, err
 	}
-	if err := vcpu.SetCPUID(x86_64.FilterCPUID(cpuid, false)); err != nil {
+	irqchip := hostFeatures&guestabi.FeatureIRQChip != 0
+	if err := vcpu.SetCPUID(x86_64.FilterCPUID(cpuid, irqchip)); err != nil {
 		return 0, err
 	}
 	sregs, err := vcpu.Sregs()

@@ -31,19 +31,22 @@ func (arm64Arch) checkHost() error {
 // createVCPU creates vCPU 0 and initialises it as the host's preferred CPU
 // model with PSCI 0.2, so a guest's PSCI SYSTEM_OFF or SYSTEM_RESET comes
 // back as a system event the monitor can report.
-func (arm64Arch) createVCPU(sys *kvm.System, vm *kvm.VM) (*kvm.VCPU, error) {
+//
+// No feature request is granted on arm64 yet: a unikernel that asks for an
+// irqchip runs without one, as on upstream solo5-hvt.
+func (arm64Arch) createVCPU(sys *kvm.System, vm *kvm.VM, request uint32) (*kvm.VCPU, uint32, error) {
 	// Have KVM report an MMIO access it cannot decode (a load/store pair,
 	// a writeback form) as an exit this backend can name, rather than
 	// failing KVM_RUN with a bare ENOSYS. Kernels before 5.5 lack the
 	// capability; there such an access still ends the VM, less clearly.
 	if n, _ := vm.CheckExtension(kvm.CapARMNISVToUser); n > 0 {
 		if err := vm.EnableCap(kvm.CapARMNISVToUser); err != nil {
-			return nil, err
+			return nil, 0, err
 		}
 	}
 	vcpu, err := vm.CreateVCPU(0)
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	init, err := vm.PreferredTarget()
 	if err == nil {
@@ -52,14 +55,14 @@ func (arm64Arch) createVCPU(sys *kvm.System, vm *kvm.VM) (*kvm.VCPU, error) {
 	}
 	if err != nil {
 		vcpu.Close()
-		return nil, err
+		return nil, 0, err
 	}
-	return vcpu, nil
+	return vcpu, 0, nil
 }
 
 func (arm64Arch) setupMemory(mem *guestmem.Memory) error { return arm64.SetupMemory(mem) }
 
-func (arm64Arch) setupVCPU(sys *kvm.System, vcpu *kvm.VCPU, entry, memSize uint64) (uint64, error) {
+func (arm64Arch) setupVCPU(sys *kvm.System, vcpu *kvm.VCPU, entry, memSize uint64, hostFeatures uint32) (uint64, error) {
 	cpacr, err := vcpu.OneReg(arm64.RegCPACREL1)
 	if err != nil {
 		return 0, err

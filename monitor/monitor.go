@@ -133,6 +133,10 @@ func New(cfg Config) (_ *VM, err error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", name, err)
 	}
+	request, err := elfload.Features(bytes.NewReader(image), hostArch.machine())
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w: %w", name, ErrKernel, err)
+	}
 	if err := attach(manifest, cfg); err != nil {
 		return nil, err
 	}
@@ -176,17 +180,18 @@ func New(cfg Config) (_ *VM, err error) {
 	if err := vm.vm.SetMemory(0, 0, vm.mem.Host()); err != nil {
 		return nil, err
 	}
-	if vm.vcpu, err = vm.arch.createVCPU(vm.kvm, vm.vm); err != nil {
+	var features uint32
+	if vm.vcpu, features, err = vm.arch.createVCPU(vm.kvm, vm.vm, request); err != nil {
 		return nil, err
 	}
 	if err := vm.arch.setupMemory(vm.mem); err != nil {
 		return nil, err
 	}
-	freq, err := vm.arch.setupVCPU(vm.kvm, vm.vcpu, img.Entry, vm.mem.Size())
+	freq, err := vm.arch.setupVCPU(vm.kvm, vm.vcpu, img.Entry, vm.mem.Size(), features)
 	if err != nil {
 		return nil, err
 	}
-	if err := vm.writeBootInfo(img.KernelEnd, freq, cmdline); err != nil {
+	if err := vm.writeBootInfo(img.KernelEnd, freq, features, cmdline); err != nil {
 		return nil, err
 	}
 	return vm, nil
@@ -339,7 +344,7 @@ func (vm *VM) setupDevices(cfg Config) error {
 
 // writeBootInfo lays out boot info, the attached manifest and the command
 // line at 0x10000, where the guest finds them read-only.
-func (vm *VM) writeBootInfo(kernelEnd, cycleFreq uint64, cmdline string) error {
+func (vm *VM) writeBootInfo(kernelEnd, cycleFreq uint64, hostFeatures uint32, cmdline string) error {
 	mft := vm.manifest.Encode()
 	cmdAddr := uint64(guestabi.ManifestAddr + len(mft))
 	bi := guestabi.BootInfo{
@@ -348,6 +353,7 @@ func (vm *VM) writeBootInfo(kernelEnd, cycleFreq uint64, cmdline string) error {
 		CPUCycleFreq: cycleFreq,
 		Cmdline:      cmdAddr,
 		Manifest:     guestabi.ManifestAddr,
+		HostFeatures: hostFeatures,
 	}
 	total := cmdAddr + guestabi.CmdlineSize - guestabi.BootInfoAddr
 	b, err := vm.mem.Bytes(guestabi.BootInfoAddr, total)

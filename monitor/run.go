@@ -18,13 +18,16 @@ type arch interface {
 	machine() elf.Machine
 	// checkHost refuses hosts the backend cannot run on, before any work.
 	checkHost() error
-	// createVCPU creates vCPU 0 with whatever the VM needs first.
-	createVCPU(sys *kvm.System, vm *kvm.VM) (*kvm.VCPU, error)
+	// createVCPU creates vCPU 0 with whatever the VM needs first,
+	// including what the unikernel's feature request (guestabi.Request*
+	// bits) asks for and the backend can give; it returns the
+	// guestabi.Feature* bits it gave, for BootInfo.HostFeatures.
+	createVCPU(sys *kvm.System, vm *kvm.VM, request uint32) (*kvm.VCPU, uint32, error)
 	// setupMemory writes the architecture's boot structures (page tables).
 	setupMemory(mem *guestmem.Memory) error
-	// setupVCPU sets the entry state and returns the guest's cycle
-	// counter frequency in Hz.
-	setupVCPU(sys *kvm.System, vcpu *kvm.VCPU, entry, memSize uint64) (uint64, error)
+	// setupVCPU sets the entry state for a machine with hostFeatures and
+	// returns the guest's cycle counter frequency in Hz.
+	setupVCPU(sys *kvm.System, vcpu *kvm.VCPU, entry, memSize uint64, hostFeatures uint32) (uint64, error)
 	// decodeExit turns an architecture-specific exit into a hypercall
 	// (ok true) or an error; ok false with a nil error means the exit is
 	// not the architecture's to decode.

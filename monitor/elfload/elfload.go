@@ -250,6 +250,30 @@ func Notes(r io.ReaderAt, machine elf.Machine) (guestabi.ABIInfo, *guestabi.Mani
 	return abi, mft, nil
 }
 
+// Features returns the request bits of unimon's feature request note
+// (guestabi.NoteFeatures), or 0 when the unikernel has none, as every
+// upstream Solo5 unikernel. It applies the same rules as Notes.
+func Features(r io.ReaderAt, machine elf.Machine) (uint32, error) {
+	f, err := open(r, machine)
+	if err != nil {
+		return 0, err
+	}
+	payload, err := f.findNote(guestabi.NoteFeatures, errNoFeatures)
+	if errors.Is(err, errNoFeatures) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, err
+	}
+	req, err := guestabi.DecodeFeatureRequest(payload)
+	if err != nil {
+		return 0, fmt.Errorf("%w: %w", ErrInvalidELF, err)
+	}
+	return req, nil
+}
+
+var errNoFeatures = errors.New("no feature request note")
+
 // findNote returns the payload of the first PT_NOTE whose first note is a
 // Solo5 note of kind k, or an error wrapping notFound.
 func (f *file) findNote(k guestabi.NoteKind, notFound error) ([]byte, error) {

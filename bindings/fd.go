@@ -1,0 +1,164 @@
+//go:build linux && amd64
+
+package bindings
+
+import "unsafe"
+
+// File descriptors: 0-2 are the console; the runtime's netpoller adds an
+// epoll instance and an eventfd, which are the only kinds emulated.
+const (
+	maxFDs     = 64
+	maxWatches = 64
+
+	fdNone    = 0
+	fdStd     = 1
+	fdEpoll   = 2
+	fdEventfd = 3
+
+	_EPOLLIN       = 1
+	_EPOLL_CTL_ADD = 1
+	_EPOLL_CTL_DEL = 2
+	_EPOLL_CTL_MOD = 3
+)
+
+type fdEntry struct {
+	kind  uint32
+	count uint64 // eventfd counter
+}
+
+type watch struct {
+	used   bool
+	epfd   int32
+	fd     int32
+	events uint32
+	data   uint64
+}
+
+var (
+	fds     = [maxFDs]fdEntry{{kind: fdStd}, {kind: fdStd}, {kind: fdStd}}
+	watches [maxWatches]watch
+)
+
+func fdAlloc(kind uint32) int64 {
+	for i := range fds {
+		if fds[i].kind == fdNone {
+			fds[i] = fdEntry{kind: kind}
+			return int64(i)
+		}
+	}
+	return -24 // EMFILE
+}
+
+func fdClose(fd int) int64 {
+	if fd < 0 || fd >= maxFDs || fds[fd].kind == fdNone {
+		return -_EBADF
+	}
+	if fd > 2 {
+		fds[fd] = fdEntry{}
+		for i := range watches {
+			if watches[i].used && (watches[i].fd == int32(fd) || watches[i].epfd == int32(fd)) {
+				watches[i] = watch{}
+			}
+		}
+	}
+	return 0
+}
+
+func sysEventfd(initval uint64) int64 {
+	fd := fdAlloc(fdEventfd)
+	if fd >= 0 {
+		fds[fd].count = initval
+	}
+	return fd
+}
+
+func sysEpollCtl(epfd, op, fd int, ev uintptr) int64 {
+	if epfd < 0 || epfd >= maxFDs || fds[epfd].kind != fdEpoll || fd < 0 || fd >= maxFDs || fds[fd].kind == fdNone {
+		return -_EBADF
+	}
+	var e [12]byte // struct epoll_event is packed on x86_64: u32 events, u64 data
+	if op != _EPOLL_CTL_DEL && !copyIn(unsafe.Pointer(&e), ev, 12) {
+		return -_EFAULT
+	}
+	events := *(*uint32)(unsafe.Pointer(&e[0]))
+	data := *(*uint64)(unsafe.Pointer(&e[4]))
+	for i := range watches {
+		w := &watches[i]
+		if w.used && w.epfd == int32(epfd) && w.fd == int32(fd) {
+			switch op {
+			case _EPOLL_CTL_DEL:
+				*w = watch{}
+			case _EPOLL_CTL_MOD:
+				w.events, w.data = events, data
+			default:
+				return -17 // EEXIST
+			}
+			return 0
+		}
+	}
+	if op != _EPOLL_CTL_ADD {
+		return -_ENOENT
+	}
+	for i := range watches {
+		if !watches[i].used {
+			watches[i] = watch{used: true, epfd: int32(epfd), fd: int32(fd), events: events, data: data}
+			return 0
+		}
+	}
+	return -_ENOMEM
+}
+
+// collect writes up to max ready events of epfd to the program's buffer.
+func collect(epfd int, buf uintptr, max int) int64 {
+	n := 0
+	for i := range watches {
+		w := &watches[i]
+		if n >= max || !w.used || w.epfd != int32(epfd) || w.events&_EPOLLIN == 0 {
+			continue
+		}
+		if fds[w.fd].kind == fdEventfd && fds[w.fd].count > 0 {
+			var e [12]byte
+			*(*uint32)(unsafe.Pointer(&e[0])) = _EPOLLIN
+			*(*uint64)(unsafe.Pointer(&e[4])) = w.data
+			if !copyOut(buf+uintptr(12*n), unsafe.Pointer(&e), 12) {
+				return -_EFAULT
+			}
+			n++
+		}
+	}
+	return int64(n)
+}
+
+// sysEpollWait returns ready events, or blocks until an eventfd is
+// written or the timeout (ms, -1 = none) passes; 1<<62 means blocked.
+func sysEpollWait(f *frame, t *thread, epfd int, buf uintptr, max, timeout int) int64 {
+	if epfd < 0 || epfd >= maxFDs || fds[epfd].kind != fdEpoll || max <= 0 {
+		return -_EINVAL
+	}
+	if n := collect(epfd, buf, max); n != 0 || timeout == 0 {
+		return n
+	}
+	var deadline int64
+	if timeout > 0 {
+		deadline = now() + int64(timeout)*1_000_000
+	}
+	t.waitAddr = buf
+	t.waitArg = uint64(epfd)<<32 | uint64(uint32(max))
+	f.RAX = 0
+	block(f, t, waitEpoll, deadline)
+	return 1 << 62
+}
+
+// eventfdReady completes the epoll waits that watch fd.
+func eventfdReady(fd int) {
+	for i := range threads {
+		t := &threads[i]
+		if t.state != tBlocked || t.wait != waitEpoll {
+			continue
+		}
+		epfd := int(t.waitArg >> 32)
+		if n := collect(epfd, t.waitAddr, int(uint32(t.waitArg))); n != 0 {
+			wake(i, n)
+		}
+	}
+}

@@ -1,0 +1,296 @@
+//go:build linux && amd64
+
+package bindings
+
+import "unsafe"
+
+// Physical frames: [frameNext, frameEnd) was never used and is zero;
+// freed frames form a list threaded through their first word.
+var (
+	frameNext, frameEnd uintptr
+	freeList            uintptr
+	framesInUse         uint64
+	framesTotal         uint64
+	framesPeak          uint64
+	needFlush           bool
+)
+
+func initFrames() {
+	frameNext = (uintptr(buildInfo[3]) + pageSize - 1) &^ (pageSize - 1)
+	frameEnd = memSize &^ (pageSize - 1)
+	if frameNext < 0x200000 {
+		frameNext = 0x200000
+	}
+	framesTotal = uint64(frameEnd-frameNext) / pageSize
+}
+
+// allocFrame returns a zeroed frame, or 0 when RAM is exhausted. Zeroing
+// runs here, at CPL3, where it is native speed.
+func allocFrame() uintptr {
+	var pa uintptr
+	if freeList != 0 {
+		pa = freeList
+		freeList = uintptr(*u64at(pa))
+	} else if frameNext < frameEnd {
+		pa = frameNext
+		frameNext += pageSize
+	} else {
+		return 0
+	}
+	clear((*[pageSize]byte)(ptr(pa))[:])
+	framesInUse++
+	framesPeak = max(framesPeak, framesInUse)
+	return pa
+}
+
+func freeFrame(pa uintptr) {
+	*u64at(pa) = uint64(freeList)
+	freeList = pa
+	framesInUse--
+}
+
+const (
+	ptePresent = 1
+	pteWrite   = 2
+	pteUser    = 4
+	ptePS      = 0x80
+	pteAddr    = 0x000ffffffffff000
+	userMin    = 4 << 30               // the program's mappings live above the identity map
+	userMax    = 0x0000_7fff_ffff_f000 // canonical lower half
+)
+
+// walk returns the level-1 entry for va, creating the tables on the way
+// when create is set; nil when a table is missing (or RAM is exhausted).
+func walk(va uintptr, create bool) *uint64 {
+	table := uintptr(pml4Base)
+	for shift := uint(39); shift > 12; shift -= 9 {
+		e := u64at(table + (va>>shift&511)*8)
+		if *e&ptePresent == 0 {
+			if !create {
+				return nil
+			}
+			pa := allocFrame()
+			if pa == 0 {
+				outOfMemory()
+			}
+			*e = uint64(pa) | ptePresent | pteWrite | pteUser
+		}
+		if *e&ptePS != 0 {
+			return nil // identity map, never the program's
+		}
+		table = uintptr(*e & pteAddr)
+	}
+	return u64at(table + (va>>12&511)*8)
+}
+
+// VMAs: address ranges the program mapped, page aligned, not sorted.
+type vma struct {
+	start, end uintptr
+	prot       uint32
+}
+
+const maxVMAs = 1024
+
+var (
+	vmas    [maxVMAs]vma
+	nvmas   int
+	mmapTop uintptr = 0x7f00_0000_0000
+)
+
+func findVMA(va uintptr) int {
+	for i := 0; i < nvmas; i++ {
+		if va >= vmas[i].start && va < vmas[i].end {
+			return i
+		}
+	}
+	return -1
+}
+
+func overlaps(start, end uintptr) bool {
+	for i := 0; i < nvmas; i++ {
+		if start < vmas[i].end && vmas[i].start < end {
+			return true
+		}
+	}
+	return false
+}
+
+// vmaRemove takes [start, end) out of the table, splitting VMAs that
+// straddle it. It reports false when the table is full.
+func vmaRemove(start, end uintptr) bool {
+	for i := 0; i < nvmas; i++ {
+		v := vmas[i]
+		if end <= v.start || v.end <= start {
+			continue
+		}
+		switch {
+		case start <= v.start && v.end <= end:
+			vmas[i] = vmas[nvmas-1]
+			nvmas--
+			i--
+		case v.start < start && end < v.end:
+			if nvmas == maxVMAs {
+				return false
+			}
+			vmas[i].end = start
+			vmas[nvmas] = vma{end, v.end, v.prot}
+			nvmas++
+		case v.start < start:
+			vmas[i].end = start
+		default:
+			vmas[i].start = end
+		}
+	}
+	return true
+}
+
+func vmaAdd(start, end uintptr, prot uint32) bool {
+	if !vmaRemove(start, end) {
+		return false
+	}
+	// Extend a neighbour with the same protection rather than add one.
+	for i := 0; i < nvmas; i++ {
+		if vmas[i].prot != prot {
+			continue
+		}
+		if vmas[i].end == start {
+			vmas[i].end = end
+			return true
+		}
+		if vmas[i].start == end {
+			vmas[i].start = start
+			return true
+		}
+	}
+	if nvmas == maxVMAs {
+		return false
+	}
+	vmas[nvmas] = vma{start, end, prot}
+	nvmas++
+	return true
+}
+
+// release drops the frames of [start, end) so that the next touch gets
+// zeroes: munmap, MADV_DONTNEED and MAP_FIXED over old pages.
+func release(start, end uintptr) {
+	for va := start; va < end; {
+		// Skip whole missing tables quickly.
+		if e := walk(va, false); e != nil {
+			if *e&ptePresent != 0 {
+				freeFrame(uintptr(*e & pteAddr))
+				*e = 0
+				needFlush = true
+			}
+			va += pageSize
+			continue
+		}
+		va = (va + 1<<21) &^ (1<<21 - 1)
+	}
+}
+
+// pageFault maps a zeroed page at va when va lies in a readable VMA.
+func pageFault(va uintptr, errCode uint64) bool {
+	stats.faults++
+	i := findVMA(va)
+	if i < 0 || vmas[i].prot == 0 {
+		return false
+	}
+	e := walk(va, true)
+	if *e&ptePresent != 0 {
+		return errCode&1 == 0 // a stale TLB entry, or a real protection fault
+	}
+	pa := allocFrame()
+	if pa == 0 {
+		outOfMemory()
+	}
+	*e = uint64(pa) | ptePresent | pteWrite | pteUser
+	// Fault around: map the rest of the aligned faultAround block too
+	// (same page table, same VMA). A trap costs far more than zeroing a
+	// few pages, and Go's heap is touched in runs.
+	blk := va &^ (faultAround*pageSize - 1)
+	first := (*[512]uint64)(ptr(uintptr(unsafe.Pointer(e)) &^ (pageSize - 1)))
+	for a := max(blk, vmas[i].start); a < blk+faultAround*pageSize && a < vmas[i].end; a += pageSize {
+		pe := &first[a>>12&511]
+		if *pe&ptePresent != 0 {
+			continue
+		}
+		pa := allocFrame()
+		if pa == 0 {
+			break
+		}
+		*pe = uint64(pa) | ptePresent | pteWrite | pteUser
+	}
+	return true
+}
+
+// faultAround is how many pages a demand fault maps at once (measured:
+// halves the traps of a hello and of a heap-churning program, for about
+// twice the pages touched).
+const faultAround = 8
+
+// translate returns the physical address of the program's va, faulting
+// the page in when it is mapped but not yet touched; 0 if unmapped.
+func translate(va uintptr) uintptr {
+	if va < memSize && va >= pageSize {
+		return va // identity map (kernel image, data, bss)
+	}
+	e := walk(va, false)
+	if e == nil || *e&ptePresent == 0 {
+		if !pageFault(va, 0) {
+			return 0
+		}
+		e = walk(va, false)
+	}
+	return uintptr(*e&pteAddr) | va&(pageSize-1)
+}
+
+// copyIn and copyOut move bytes between the program's memory and the
+// kernel, page by page; they report false on an unmapped address.
+func copyOut(dst uintptr, src unsafe.Pointer, n uintptr) bool {
+	for n > 0 {
+		pa := translate(dst)
+		if pa == 0 {
+			return false
+		}
+		c := min(n, pageSize-dst&(pageSize-1))
+		copy(unsafe.Slice((*byte)(ptr(pa)), c), unsafe.Slice((*byte)(src), c))
+		dst += c
+		src = unsafe.Add(src, c)
+		n -= c
+	}
+	return true
+}
+
+func copyIn(dst unsafe.Pointer, src uintptr, n uintptr) bool {
+	for n > 0 {
+		pa := translate(src)
+		if pa == 0 {
+			return false
+		}
+		c := min(n, pageSize-src&(pageSize-1))
+		copy(unsafe.Slice((*byte)(dst), c), unsafe.Slice((*byte)(ptr(pa)), c))
+		src += c
+		dst = unsafe.Add(dst, c)
+		n -= c
+	}
+	return true
+}
+
+func putU64(va uintptr, v uint64) bool { return copyOut(va, unsafe.Pointer(&v), 8) }
+
+func getU64(va uintptr) (uint64, bool) {
+	var v uint64
+	ok := copyIn(unsafe.Pointer(&v), va, 8)
+	return v, ok
+}
+
+func getU32(va uintptr) (uint32, bool) {
+	var v uint32
+	ok := copyIn(unsafe.Pointer(&v), va, 4)
+	return v, ok
+}
+
+func outOfMemory() {
+	puts("unimon bindings: out of memory (guest RAM exhausted)\n")
+	halt(255)
+}

@@ -1,0 +1,198 @@
+//go:build linux && amd64
+
+package bindings_test
+
+import (
+	"bytes"
+	"context"
+	"debug/elf"
+	"path/filepath"
+	"sort"
+	"strings"
+	"testing"
+
+	"golang.org/x/arch/x86/x86asm"
+
+	"github.com/unimon/unimon/internal/gobuild"
+)
+
+// TestTrapPathDoesNotAllocate builds a Go unikernel and walks the static
+// call graph of its kernel from ktrap (every trap enters there, and the
+// boot path too): nothing reachable may call the allocator, test the
+// write barrier flag or call a write barrier, or call morestack other than
+// from the stack check every split function ends with (the kernel's fake
+// g has a stack guard of 0, so that check never fails). Calls to the
+// runtime's panic functions end the walk: a bounds check failing in the
+// kernel is a kernel bug that takes the guest down either way.
+func TestTrapPathDoesNotAllocate(t *testing.T) {
+	out := filepath.Join(t.TempDir(), "hello.hvt")
+	var log bytes.Buffer
+	if _, err := gobuild.Build(context.Background(), gobuild.Options{Package: "./examples/hello", Output: out, Dir: "..", Stderr: &log}); err != nil {
+		t.Fatalf("%v\n%s", err, log.String())
+	}
+	f, err := elf.Open(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	text := f.Section(".text")
+	code, err := text.Data()
+	if err != nil {
+		t.Fatal(err)
+	}
+	syms, err := f.Symbols()
+	if err != nil {
+		t.Fatal(err)
+	}
+	type fn struct {
+		name       string
+		start, end uint64
+	}
+	var fns []fn
+	byName := map[string]fn{}
+	names := map[uint64]string{}
+	for _, s := range syms {
+		if elf.ST_TYPE(s.Info) == elf.STT_FUNC && s.Value >= text.Addr && s.Value < text.Addr+text.Size {
+			fns = append(fns, fn{s.Name, s.Value, s.Value + s.Size})
+			names[s.Value] = s.Name
+		}
+		if s.Name == "runtime.writeBarrier" {
+			names[s.Value] = s.Name
+		}
+	}
+	sort.Slice(fns, func(i, j int) bool { return fns[i].start < fns[j].start })
+	for i := range fns {
+		if fns[i].end <= fns[i].start && i+1 < len(fns) {
+			fns[i].end = fns[i+1].start
+		}
+		byName[fns[i].name] = fns[i]
+	}
+	forbidden := func(name string) bool {
+		for _, p := range []string{"runtime.mallocgc", "runtime.newobject", "runtime.makeslice", "runtime.growslice",
+			"runtime.gcWriteBarrier", "runtime.wbBuf", "runtime.morestack", "runtime.newstack", "runtime.convT",
+			"runtime.makemap", "runtime.mapassign", "runtime.concatstring", "runtime.slicebytetostring"} {
+			if strings.HasPrefix(name, p) {
+				return true
+			}
+		}
+		return false
+	}
+	terminal := func(name string) bool {
+		return strings.HasPrefix(name, "runtime.panic") || strings.HasPrefix(name, "runtime.goPanic")
+	}
+
+	const root = "github.com/unimon/unimon/bindings.ktrap"
+	if _, ok := byName[root]; !ok {
+		t.Fatalf("%s not in the binary", root)
+	}
+	seen := map[string]bool{root: true}
+	via := map[string]string{}
+	queue := []string{root}
+	var panics []string
+	for len(queue) > 0 {
+		name := queue[0]
+		queue = queue[1:]
+		fn := byName[name]
+		body := code[fn.start-text.Addr : fn.end-text.Addr]
+		for pc := 0; pc < len(body); {
+			inst, err := x86asm.Decode(body[pc:], 64)
+			if err != nil {
+				pc++ // padding or an instruction x86asm lacks; never a call here
+				continue
+			}
+			next := fn.start + uint64(pc+inst.Len)
+			for _, a := range inst.Args {
+				var target uint64
+				switch a := a.(type) {
+				case x86asm.Rel:
+					target = uint64(int64(next) + int64(a))
+				case x86asm.Mem:
+					if a.Base == x86asm.RIP {
+						target = uint64(int64(next) + a.Disp)
+					}
+				}
+				callee, ok := names[target]
+				if !ok {
+					continue
+				}
+				if callee == "runtime.writeBarrier" {
+					t.Errorf("%s (reached via %s) tests the write barrier flag at %#x", name, chain(via, name), fn.start+uint64(pc))
+					continue
+				}
+				if inst.Op != x86asm.CALL && inst.Op != x86asm.JMP {
+					continue
+				}
+				if strings.HasPrefix(callee, "runtime.morestack") && isStackCheck(body[pc+inst.Len:], next, fn.start) {
+					continue
+				}
+				if forbidden(callee) {
+					t.Errorf("%s (reached via %s) calls %s at %#x", name, chain(via, name), callee, fn.start+uint64(pc))
+					continue
+				}
+				if terminal(callee) {
+					panics = append(panics, name+" -> "+callee)
+					continue
+				}
+				if !seen[callee] {
+					seen[callee] = true
+					via[callee] = name
+					queue = append(queue, callee)
+				}
+			}
+			if inst.Op == x86asm.CALL && !trampolineCallers[name] {
+				if _, ok := inst.Args[0].(x86asm.Reg); ok {
+					t.Errorf("%s (reached via %s) makes an indirect call at %#x: the walk cannot follow it", name, chain(via, name), fn.start+uint64(pc))
+				}
+			}
+			pc += inst.Len
+		}
+	}
+	t.Logf("%d functions reachable from ktrap; %d bounds-check panic edges end the walk", len(seen), len(panics))
+	if testing.Verbose() {
+		var all []string
+		for n := range seen {
+			all = append(all, n)
+		}
+		sort.Strings(all)
+		t.Logf("reachable: %s", strings.Join(all, " "))
+	}
+}
+
+// trampolineCallers call the fixed UD2;RET trampoline (kcall's request to
+// the CPL0 part) through a register: that indirect call is known.
+var trampolineCallers = map[string]bool{
+	"github.com/unimon/unimon/bindings.kcall.abi0":      true,
+	"github.com/unimon/unimon/bindings.resumeUser.abi0": true,
+}
+
+// isStackCheck reports whether the instructions after a call to morestack
+// reload the register arguments and jump straight back to the function's
+// start: the compiler's stack-growth epilogue, which a stack guard of 0
+// makes unreachable.
+func isStackCheck(after []byte, next, start uint64) bool {
+	for i := 0; i < 32 && len(after) > 0; i++ {
+		inst, err := x86asm.Decode(after, 64)
+		if err != nil {
+			return false
+		}
+		next += uint64(inst.Len)
+		after = after[inst.Len:]
+		switch inst.Op {
+		case x86asm.MOV, x86asm.MOVSD_XMM, x86asm.MOVSS, x86asm.MOVUPS, x86asm.MOVZX, x86asm.NOP:
+			continue
+		case x86asm.JMP:
+			rel, ok := inst.Args[0].(x86asm.Rel)
+			return ok && uint64(int64(next)+int64(rel)) == start
+		}
+		return false
+	}
+	return false
+}
+
+func chain(via map[string]string, name string) string {
+	var c []string
+	for n := name; n != ""; n = via[n] {
+		c = append(c, strings.TrimPrefix(n, "github.com/unimon/unimon/bindings."))
+	}
+	return strings.Join(c, " <- ")
+}

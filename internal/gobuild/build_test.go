@@ -1,0 +1,153 @@
+package gobuild
+
+import (
+	"bytes"
+	"context"
+	"debug/elf"
+	"encoding/binary"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"golang.org/x/arch/x86/x86asm"
+
+	"github.com/unimon/unimon/guestabi"
+	"github.com/unimon/unimon/monitor/elfload"
+	"github.com/unimon/unimon/monitor/guestmem"
+)
+
+// moduleRoot is the unimon module's directory (tests run in their package
+// directory).
+func moduleRoot(t *testing.T) string {
+	t.Helper()
+	d, err := filepath.Abs("../..")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return d
+}
+
+func TestBuildHello(t *testing.T) {
+	root := moduleRoot(t)
+	out := filepath.Join(t.TempDir(), "hello.hvt")
+	var log bytes.Buffer
+	res, err := Build(context.Background(), Options{Package: "./examples/hello", Output: out, Dir: root, Net: []string{"service0"}, Stderr: &log})
+	if err != nil {
+		t.Fatalf("Build: %v\n%s", err, log.String())
+	}
+	img, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := CheckLoadable(img); err != nil {
+		t.Fatal(err)
+	}
+	f, err := elf.NewFile(bytes.NewReader(img))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The table the guest reads holds exactly the patched sites, and each
+	// is a UD2 now.
+	text := f.Section(".text")
+	var tab []byte
+	for _, p := range f.Progs {
+		if p.Type == elf.PT_LOAD && res.TableAddr >= p.Vaddr && res.TableAddr < p.Vaddr+p.Filesz {
+			off := p.Off + (res.TableAddr - p.Vaddr)
+			tab = img[off : off+8*uint64(len(res.Syscalls))]
+		}
+	}
+	if tab == nil {
+		t.Fatalf("syscall table at %#x is in no segment", res.TableAddr)
+	}
+	for i, a := range res.Syscalls {
+		if got := binary.LittleEndian.Uint64(tab[8*i:]); got != a {
+			t.Fatalf("table[%d] = %#x, want %#x", i, got, a)
+		}
+		inst, err := x86asm.Decode(img[text.Offset+a-text.Addr:], 64)
+		if err != nil || inst.Op != x86asm.UD2 {
+			t.Errorf("%#x: %v %v", a, inst, err)
+		}
+	}
+	// The manifest carries the declared device.
+	for _, p := range f.Progs {
+		if p.Type != elf.PT_NOTE {
+			continue
+		}
+		if b, ok, _ := guestabi.ReadNote(bytes.NewReader(img), p.Off, p.Filesz, guestabi.NoteMFT1); ok {
+			m, err := guestabi.DecodeManifest(b)
+			if err != nil || m.Lookup("service0") != 1 {
+				t.Errorf("manifest %+v: %v", m, err)
+			}
+		}
+	}
+	if f.Entry < guestabi.GuestMinBase {
+		t.Errorf("entry %#x", f.Entry)
+	}
+	// unimon's own loader accepts it, notes and segments.
+	if _, m, err := elfload.Notes(bytes.NewReader(img), elf.EM_X86_64); err != nil || m.Lookup("service0") != 1 {
+		t.Errorf("elfload.Notes: %v", err)
+	}
+	mem, err := guestmem.New(128 << 20)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer mem.Close()
+	li, err := elfload.Load(bytes.NewReader(img), elf.EM_X86_64, mem)
+	if err != nil {
+		t.Fatalf("elfload.Load: %v", err)
+	}
+	if li.Entry != f.Entry {
+		t.Errorf("loaded entry %#x, ELF entry %#x", li.Entry, f.Entry)
+	}
+	// And the feature note asks for the irqchip.
+	if req, err := elfload.Features(bytes.NewReader(img), elf.EM_X86_64); err != nil || req&guestabi.RequestIRQChip == 0 {
+		t.Errorf("feature request %#x, %v", req, err)
+	}
+	t.Logf("%d syscall sites, image end %#x, %d bytes", len(res.Syscalls), res.ImageEnd, len(img))
+}
+
+// A program that does not import the bindings gets an error that says so.
+func TestBuildWithoutBindings(t *testing.T) {
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "go.mod"), []byte("module nob\ngo 1.26\n"), 0o644)
+	os.WriteFile(filepath.Join(dir, "main.go"), []byte("package main\nfunc main() {}\n"), 0o644)
+	var log bytes.Buffer
+	_, err := Build(context.Background(), Options{Dir: dir, Output: filepath.Join(dir, "x.hvt"), Stderr: &log})
+	if err == nil || !strings.Contains(err.Error(), "bindings") {
+		t.Fatalf("err = %v", err)
+	}
+}
+
+// Compile errors come through readably.
+func TestBuildCompileError(t *testing.T) {
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "go.mod"), []byte("module bad\ngo 1.26\n"), 0o644)
+	os.WriteFile(filepath.Join(dir, "main.go"), []byte("package main\nfunc main() { undefinedThing() }\n"), 0o644)
+	var log bytes.Buffer
+	_, err := Build(context.Background(), Options{Dir: dir, Output: filepath.Join(dir, "x.hvt"), Stderr: &log})
+	if err == nil || !strings.Contains(log.String(), "undefinedThing") {
+		t.Fatalf("err = %v, output %q", err, log.String())
+	}
+	if testing.Verbose() {
+		t.Logf("%v\n%s", err, log.String())
+	}
+}
+
+func TestManifestOptions(t *testing.T) {
+	dir := t.TempDir()
+	js := filepath.Join(dir, "m.json")
+	os.WriteFile(js, []byte(`{"type":"solo5.manifest","version":1,"devices":[{"name":"disk","type":"BLOCK_BASIC"}]}`), 0o644)
+	m, err := manifest(Options{Manifest: js, Net: []string{"service0"}, Block: []string{"disk2"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.Lookup("disk") != 1 || m.Lookup("service0") != 2 || m.Lookup("disk2") != 3 || m.Entries[2].Type != guestabi.DeviceNetBasic {
+		t.Errorf("manifest %+v", m.Entries)
+	}
+	for _, o := range []Options{{Net: []string{"a-b"}}, {Net: []string{"x"}, Block: []string{"x"}}, {Manifest: filepath.Join(dir, "missing.json")}} {
+		if _, err := manifest(o); err == nil {
+			t.Errorf("%+v accepted", o)
+		}
+	}
+}

@@ -1,0 +1,337 @@
+//go:build linux && amd64
+
+package goguests
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"runtime"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/unimon/unimon/internal/gobuild"
+	"github.com/unimon/unimon/internal/kvmtest"
+	"github.com/unimon/unimon/monitor"
+)
+
+const guestMem = 128 << 20
+
+var (
+	buildOnce sync.Once
+	guestPath string
+	buildErr  error
+	tmpDir    string
+)
+
+func TestMain(m *testing.M) {
+	var err error
+	tmpDir, err = os.MkdirTemp("", "unimon-goguests-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	code := m.Run()
+	os.RemoveAll(tmpDir)
+	os.Exit(code)
+}
+
+// guest builds ./guest once per test binary with unimon build.
+func guest(t testing.TB) string {
+	t.Helper()
+	buildOnce.Do(func() {
+		guestPath = filepath.Join(tmpDir, "guest.hvt")
+		var log bytes.Buffer
+		_, buildErr = gobuild.Build(context.Background(), gobuild.Options{
+			Package: "./tests/goguests/guest", Output: guestPath, Dir: "../..", Stderr: &log,
+		})
+		if buildErr != nil {
+			buildErr = fmt.Errorf("%w\n%s", buildErr, log.String())
+		}
+	})
+	if buildErr != nil {
+		t.Fatalf("unimon build: %v", buildErr)
+	}
+	return guestPath
+}
+
+// noLeaks fails t if the test leaves file descriptors or goroutines behind.
+func noLeaks(t *testing.T) {
+	t.Helper()
+	count := func() int {
+		ents, err := os.ReadDir("/proc/self/fd")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return len(ents)
+	}
+	fds, gs := count(), runtime.NumGoroutine()
+	t.Cleanup(func() {
+		if got := count(); got != fds {
+			t.Errorf("file descriptors: %d before, %d after", fds, got)
+		}
+		for i := 0; i < 100 && runtime.NumGoroutine() > gs; i++ {
+			time.Sleep(10 * time.Millisecond)
+		}
+		if got := runtime.NumGoroutine(); got > gs {
+			t.Errorf("goroutines: %d before, %d after", gs, got)
+		}
+	})
+}
+
+// stampedWriter records when each console line arrived (host clock).
+type stampedWriter struct {
+	mu    sync.Mutex
+	buf   bytes.Buffer
+	lines []stampedLine
+	part  []byte
+}
+
+type stampedLine struct {
+	at   time.Time
+	text string
+}
+
+func (w *stampedWriter) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	now := time.Now()
+	w.buf.Write(p)
+	w.part = append(w.part, p...)
+	for {
+		i := bytes.IndexByte(w.part, '\n')
+		if i < 0 {
+			break
+		}
+		w.lines = append(w.lines, stampedLine{now, string(w.part[:i])})
+		w.part = w.part[i+1:]
+	}
+	return len(p), nil
+}
+
+func (w *stampedWriter) lineAt(prefix string) (time.Time, bool) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	for _, l := range w.lines {
+		if strings.HasPrefix(l.text, prefix) {
+			return l.at, true
+		}
+	}
+	return time.Time{}, false
+}
+
+type run struct {
+	status  int
+	console string
+	w       *stampedWriter
+}
+
+// runGuest boots the guest with args under the monitor (in process).
+func runGuest(t *testing.T, mem uint64, args ...string) run {
+	t.Helper()
+	kvmtest.Require(t)
+	noLeaks(t)
+	w := &stampedWriter{}
+	vm, err := monitor.New(monitor.Config{Kernel: guest(t), Memory: mem, Args: args, Console: w})
+	if err != nil {
+		t.Fatalf("monitor.New: %v", err)
+	}
+	defer vm.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	status, err := vm.Run(ctx)
+	if err != nil {
+		t.Fatalf("Run(%q): %v\nconsole:\n%s", args, err, w.buf.String())
+	}
+	return run{status, w.buf.String(), w}
+}
+
+func (r run) want(t *testing.T, status int, patterns ...string) {
+	t.Helper()
+	if r.status != status {
+		t.Errorf("exit status %d, want %d", r.status, status)
+	}
+	for _, p := range patterns {
+		if !regexp.MustCompile(p).MatchString(r.console) {
+			t.Errorf("console does not match %q", p)
+		}
+	}
+	if t.Failed() {
+		t.Logf("console:\n%s", r.console)
+	}
+}
+
+func TestHello(t *testing.T) {
+	r := runGuest(t, guestMem, "hello", "first", "second")
+	r.want(t, 0, `(?m)^hello: args=\["first" "second"\]$`)
+}
+
+// Solo5's own options are not the program's arguments.
+func TestSolo5OptionsStripped(t *testing.T) {
+	r := runGuest(t, guestMem, "--solo5:quiet", "hello", "x")
+	r.want(t, 0, `(?m)^hello: args=\["x"\]$`)
+}
+
+func TestExitCode(t *testing.T) {
+	r := runGuest(t, guestMem, "exit", "3")
+	r.want(t, 3, `exiting with 3`)
+}
+
+func TestPanic(t *testing.T) {
+	r := runGuest(t, guestMem, "panic")
+	r.want(t, 2, `panic: deliberate panic from the guest`, `goroutine 1 \[running\]:`, `main\.panicHere\(\)`)
+}
+
+// A fault the program cannot survive gives one report and status 255; the
+// return addresses in it symbolize with go tool addr2line.
+func TestFaultReport(t *testing.T) {
+	r := runGuest(t, guestMem, "nil")
+	r.want(t, 255, `unimon: fatal page fault: vector=14 \(#PF\)`, `rip=0x[0-9a-f]{16} cr2=0x0000000000000000 rsp=0x`)
+	m := regexp.MustCompile(`rip=(0x[0-9a-f]{16})`).FindStringSubmatch(r.console)
+	if m == nil {
+		return
+	}
+	cmd := exec.Command(filepath.Join(runtime.GOROOT(), "bin", "go"), "tool", "addr2line", guest(t))
+	cmd.Stdin = strings.NewReader(m[1] + "\n")
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("addr2line: %v", err)
+	}
+	if !strings.Contains(string(out), "main.main") {
+		t.Errorf("rip %s symbolizes as %q, want main.main", m[1], out)
+	}
+}
+
+func TestTime(t *testing.T) {
+	r := runGuest(t, guestMem, "time")
+	host := time.Now()
+	m := regexp.MustCompile(`time: (\d+)`).FindStringSubmatch(r.console)
+	if m == nil {
+		r.want(t, 0, `time: \d+`)
+		return
+	}
+	ns, _ := strconv.ParseInt(m[1], 10, 64)
+	if d := host.Sub(time.Unix(0, ns)); d < -2*time.Second || d > 2*time.Second {
+		t.Errorf("guest time.Now() is %v off the host's", d)
+	}
+}
+
+func TestRand(t *testing.T) {
+	r := runGuest(t, guestMem, "rand")
+	m := regexp.MustCompile(`rand: ([0-9a-f]{64}) ([0-9a-f]{64})`).FindStringSubmatch(r.console)
+	if m == nil {
+		r.want(t, 0, `rand: [0-9a-f]{64} [0-9a-f]{64}`)
+		return
+	}
+	if m[1] == strings.Repeat("0", 64) || m[1] == m[2] {
+		t.Errorf("crypto/rand gave %s then %s", m[1], m[2])
+	}
+}
+
+// 1,000 goroutines, channels, a mutex, a WaitGroup, select with timers,
+// and a 50 ms sleep seen from the host's clock (through console stamps).
+func TestConcurrency(t *testing.T) {
+	for _, mode := range []struct{ name, opt string }{{"timer", ""}, {"cooperative", "--unimon:notimer"}} {
+		t.Run(mode.name, func(t *testing.T) {
+			args := []string{"concurrency"}
+			if mode.opt != "" {
+				args = append([]string{mode.opt}, args...)
+			}
+			r := runGuest(t, guestMem, args...)
+			r.want(t, 0, `concurrency: goroutines=1000 total=499500 sum=2997`, `concurrency: ticks=\d+`, `sleep end`)
+			start, ok1 := r.w.lineAt("concurrency: sleep start")
+			end, ok2 := r.w.lineAt("concurrency: sleep end")
+			if ok1 && ok2 {
+				if d := end.Sub(start); d < 50*time.Millisecond || d > time.Second {
+					t.Errorf("time.Sleep(50ms) took %v on the host clock", d)
+				}
+			}
+		})
+	}
+}
+
+// 1 GiB allocated and dropped in a 128 MiB guest: demand paging, the
+// collector, FreeOSMemory (MADV_DONTNEED) and zeroed reuse.
+func TestMemory(t *testing.T) {
+	r := runGuest(t, guestMem, "memory")
+	r.want(t, 0, `memory: allocated=1024MiB`)
+}
+
+// Floating-point work in many goroutines, with allocation, timers and a
+// spinning goroutine forcing timer preemption, gives the same results as a
+// sequential run: no register state is lost across traps and switches.
+func TestStress(t *testing.T) {
+	r := runGuest(t, guestMem, "stress")
+	r.want(t, 0, `stress: ok`)
+}
+
+// A goroutine spinning without function calls does not stop the others:
+// the x2APIC timer of the in-kernel irqchip preempts the spinning thread.
+func TestStarvation(t *testing.T) {
+	r := runGuest(t, guestMem, "--unimon:stats", "starvation")
+	r.want(t, 0, `starvation: others progressed`, `timer_hz=100`)
+}
+
+// An idle guest leaves the host CPU idle: over a 2 s sleep the monitor
+// process uses a small fraction of a CPU.
+func TestIdle(t *testing.T) {
+	kvmtest.Require(t)
+	bin := filepath.Join(t.TempDir(), "unimon")
+	build := exec.Command(filepath.Join(runtime.GOROOT(), "bin", "go"), "build", "-o", bin, "./cmd/unimon")
+	build.Dir = "../.."
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("building unimon: %v\n%s", err, out)
+	}
+	for _, mode := range []struct{ name, opt string }{{"timer", "--unimon:stats"}, {"cooperative", "--unimon:notimer"}} {
+		t.Run(mode.name, func(t *testing.T) {
+			const sleep = 2 * time.Second
+			cmd := exec.Command(bin, "--mem=128", guest(t), mode.opt, "sleep", sleep.String())
+			var out bytes.Buffer
+			cmd.Stdout, cmd.Stderr = &out, &out
+			if err := cmd.Run(); err != nil {
+				t.Fatalf("%v\n%s", err, out.String())
+			}
+			ru := cmd.ProcessState.SysUsage().(*syscall.Rusage)
+			cpu := time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+			t.Logf("monitor CPU time over a %v sleep (plus boot): %v", sleep, cpu)
+			if cpu > sleep/4 {
+				t.Errorf("monitor used %v of CPU while the guest slept %v: the guest is busy-waiting", cpu, sleep)
+			}
+			if !strings.Contains(out.String(), "sleep: end") {
+				t.Errorf("output:\n%s", out.String())
+			}
+		})
+	}
+}
+
+// The bundled example (make run) builds and runs.
+func TestExampleHello(t *testing.T) {
+	kvmtest.Require(t)
+	noLeaks(t)
+	out := filepath.Join(t.TempDir(), "hello.hvt")
+	var log bytes.Buffer
+	if _, err := gobuild.Build(context.Background(), gobuild.Options{Package: "./examples/hello", Output: out, Dir: "../..", Stderr: &log}); err != nil {
+		t.Fatalf("%v\n%s", err, log.String())
+	}
+	var console bytes.Buffer
+	vm, err := monitor.New(monitor.Config{Kernel: out, Memory: 32 << 20, Args: []string{"from", "make", "run"}, Console: &console})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer vm.Close()
+	status, err := vm.Run(context.Background())
+	if err != nil || status != 0 || !strings.Contains(console.String(), "arg 3: run") {
+		t.Fatalf("status %d, err %v, console:\n%s", status, err, console.String())
+	}
+}
+
+var _ io.Writer = (*stampedWriter)(nil)
