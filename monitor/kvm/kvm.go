@@ -155,8 +155,10 @@ func (s *System) Close() error {
 
 // CheckExtension returns KVM_CHECK_EXTENSION's answer for capability c
 // (0: absent; often 1 or a limit when present).
-func (s *System) CheckExtension(c int) (int, error) {
-	r, err := ioctl(s.fd, kvmCheckExtension, uintptr(c))
+func (s *System) CheckExtension(c int) (int, error) { return checkExtension(s.fd, c) }
+
+func checkExtension(fd, c int) (int, error) {
+	r, err := ioctl(fd, kvmCheckExtension, uintptr(c))
 	if err != nil {
 		return 0, fmt.Errorf("KVM_CHECK_EXTENSION(%d): %w", c, err)
 	}
@@ -191,13 +193,7 @@ func (vm *VM) Close() error {
 
 // CheckExtension asks the VM (rather than the system) about capability c;
 // some answers, such as arm64's IPA size, are per VM.
-func (vm *VM) CheckExtension(c int) (int, error) {
-	r, err := ioctl(vm.fd, kvmCheckExtension, uintptr(c))
-	if err != nil {
-		return 0, fmt.Errorf("KVM_CHECK_EXTENSION(%d): %w", c, err)
-	}
-	return int(r), nil
-}
+func (vm *VM) CheckExtension(c int) (int, error) { return checkExtension(vm.fd, c) }
 
 type userspaceMemoryRegion struct {
 	Slot          uint32
