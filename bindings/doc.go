@@ -22,6 +22,18 @@
 // the monitor offers a timer (as on upstream solo5-hvt, which offers
 // none).
 //
+// Devices: the Solo5 block and net devices in the unikernel's manifest
+// are files at DevicePrefix+NAME ("/dev/solo5/NAME"). OpenBlock and
+// OpenNet open them as *os.File; BlockInfo and NetInfo read their
+// properties from the manifest:
+//
+//	disk, err := bindings.OpenBlock("storage") // ReadAt/WriteAt anywhere
+//	nic, err := bindings.OpenNet("service0")   // a frame per Read/Write
+//
+// A Read of a net file with no frame waiting parks the goroutine in the
+// Go runtime's netpoller; the bindings wake it when the monitor's POLL
+// reports input (see dev.go).
+//
 // The package does nothing in an ordinary process: its code only runs when
-// it is the entry point.
+// it is the entry point (and the device functions return ErrNotUnikernel).
 package bindings

@@ -80,6 +80,7 @@ func printStats() {
 	add(" signals=", stats.delivered)
 	add(" timer_hz=", uint64(tickHz)*b2u(timerOn))
 	add(" pages_touched=", framesPeak)
+	add(" net_dropped=", stats.netDropped)
 	add(" uptime_us=", uint64(now()/1000))
 	n += copy(msg[n:], "\n")
 	putsPhys(uintptr(unsafe.Pointer(&msg)), uintptr(n))

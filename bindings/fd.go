@@ -5,7 +5,8 @@ package bindings
 import "unsafe"
 
 // File descriptors: 0-2 are the console; the runtime's netpoller adds an
-// epoll instance and an eventfd, which are the only kinds emulated.
+// epoll instance and an eventfd; openat of DevicePrefix+NAME gives block
+// and net devices (dev.go).
 const (
 	maxFDs     = 64
 	maxWatches = 64
@@ -22,8 +23,11 @@ const (
 )
 
 type fdEntry struct {
-	kind  uint32
-	count uint64 // eventfd counter
+	kind   uint32
+	handle uint32 // fdBlock, fdNet: the device's manifest index
+	flags  uint32 // fdBlock, fdNet: the access mode and O_NONBLOCK
+	count  uint64 // eventfd counter
+	pos    uint64 // fdBlock: the file position of read, write and lseek
 }
 
 type watch struct {
@@ -32,6 +36,7 @@ type watch struct {
 	fd     int32
 	events uint32
 	data   uint64
+	edge   bool // EPOLLET: readiness not yet reported (net fds)
 }
 
 var (
@@ -49,11 +54,22 @@ func fdAlloc(kind uint32) int64 {
 	return -24 // EMFILE
 }
 
+// fdGet returns fd's entry, or nil if fd is not open.
+func fdGet(fd int) *fdEntry {
+	if fd < 0 || fd >= maxFDs || fds[fd].kind == fdNone {
+		return nil
+	}
+	return &fds[fd]
+}
+
 func fdClose(fd int) int64 {
 	if fd < 0 || fd >= maxFDs || fds[fd].kind == fdNone {
 		return -_EBADF
 	}
 	if fd > 2 {
+		if fds[fd].kind == fdNet {
+			netCloseDev(fds[fd].handle)
+		}
 		fds[fd] = fdEntry{}
 		for i := range watches {
 			if watches[i].used && (watches[i].fd == int32(fd) || watches[i].epfd == int32(fd)) {
@@ -80,6 +96,9 @@ func sysEpollCtl(epfd, op, fd int, ev uintptr) int64 {
 	if op != _EPOLL_CTL_DEL && !copyIn(unsafe.Pointer(&e), ev, 12) {
 		return -_EFAULT
 	}
+	if fds[fd].kind == fdBlock {
+		return -_EPERM // as Linux says for regular files: the runtime then does blocking I/O
+	}
 	events := *(*uint32)(unsafe.Pointer(&e[0]))
 	data := *(*uint64)(unsafe.Pointer(&e[4]))
 	for i := range watches {
@@ -101,7 +120,10 @@ func sysEpollCtl(epfd, op, fd int, ev uintptr) int64 {
 	}
 	for i := range watches {
 		if !watches[i].used {
-			watches[i] = watch{used: true, epfd: int32(epfd), fd: int32(fd), events: events, data: data}
+			// An edge-triggered watch of a ready device reports it once,
+			// as Linux reports current readiness when a fd is added.
+			edge := fds[fd].kind == fdNet && netDevs[fds[fd].handle].ready
+			watches[i] = watch{used: true, epfd: int32(epfd), fd: int32(fd), events: events, data: data, edge: edge}
 			return 0
 		}
 	}
@@ -116,7 +138,7 @@ func collect(epfd int, buf uintptr, max int) int64 {
 		if n >= max || !w.used || w.epfd != int32(epfd) || w.events&_EPOLLIN == 0 {
 			continue
 		}
-		if fds[w.fd].kind == fdEventfd && fds[w.fd].count > 0 {
+		if readable(w) {
 			var e [12]byte
 			*(*uint32)(unsafe.Pointer(&e[0])) = _EPOLLIN
 			*(*uint64)(unsafe.Pointer(&e[4])) = w.data
@@ -129,12 +151,33 @@ func collect(epfd int, buf uintptr, max int) int64 {
 	return int64(n)
 }
 
+// readable reports whether w has an EPOLLIN event to report now: an
+// eventfd with a non-zero counter, a net device that became ready (an
+// edge, consumed here, for EPOLLET watches; the level otherwise).
+func readable(w *watch) bool {
+	e := &fds[w.fd]
+	switch e.kind {
+	case fdEventfd:
+		return e.count > 0
+	case fdNet:
+		if w.events&_EPOLLET == 0 {
+			return netDevs[e.handle].ready
+		}
+		r := w.edge
+		w.edge = false
+		return r
+	}
+	return false
+}
+
 // sysEpollWait returns ready events, or blocks until an eventfd is
-// written or the timeout (ms, -1 = none) passes; 1<<62 means blocked.
+// written, a net device becomes ready or the timeout (ms, -1 = none)
+// passes; 1<<62 means blocked.
 func sysEpollWait(f *frame, t *thread, epfd int, buf uintptr, max, timeout int) int64 {
 	if epfd < 0 || epfd >= maxFDs || fds[epfd].kind != fdEpoll || max <= 0 {
 		return -_EINVAL
 	}
+	pollNet()
 	if n := collect(epfd, buf, max); n != 0 || timeout == 0 {
 		return n
 	}
@@ -149,8 +192,8 @@ func sysEpollWait(f *frame, t *thread, epfd int, buf uintptr, max, timeout int) 
 	return 1 << 62
 }
 
-// eventfdReady completes the epoll waits that watch fd.
-func eventfdReady(fd int) {
+// epollWake completes the epoll waits that have events to report.
+func epollWake() {
 	for i := range threads {
 		t := &threads[i]
 		if t.state != tBlocked || t.wait != waitEpoll {

@@ -41,6 +41,9 @@ package bindings
 // clock and the vDSO), signal.go (SIGURG delivery for the runtime's
 // asynchronous preemption), timer.go (the x2APIC timer, when the monitor
 // offers an irqchip).
+//
+// Devices: dev.go (block and net devices as files, net readiness from
+// POLL into epoll).
 
 import "unsafe"
 
@@ -246,8 +249,9 @@ func walltime() uint64 {
 	return hcArgs[0]
 }
 
-// pollHost sleeps in the monitor for at most ns nanoseconds.
-func pollHost(ns int64) {
+// pollHost sleeps in the monitor for at most ns nanoseconds, or until a
+// net device has input; it returns POLL's ready_set (bit i: handle i).
+func pollHost(ns int64) uint64 {
 	if ns < 0 {
 		ns = 0
 	}
@@ -256,8 +260,10 @@ func pollHost(ns int64) {
 	hcArgs[2] = 0
 	stats.polls++
 	hypercall(3, uintptr(unsafe.Pointer(&hcArgs)))
+	lastPoll = now()
+	return hcArgs[1]
 }
 
 var stats struct {
-	traps, syscalls, faults, hypercalls, polls, ticks, switches, signals, delivered uint64
+	traps, syscalls, faults, hypercalls, polls, ticks, switches, signals, delivered, netDropped uint64
 }

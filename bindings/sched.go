@@ -21,6 +21,7 @@ const (
 	waitFutex = 1
 	waitSleep = 2
 	waitEpoll = 3
+	waitNet   = 4 // a blocking read of a net device (dev.go)
 )
 
 type thread struct {
@@ -31,7 +32,7 @@ type thread struct {
 	regs     frame
 	fx       [512]byte // x87/SSE state (FXSAVE64 image) while not running
 	waitAddr uintptr   // futex word, or epoll events buffer
-	waitArg  uint64    // epoll: maxevents; epfd in the high half
+	waitArg  uint64    // epoll: maxevents; epfd in the high half. net: the handle
 	deadline int64     // monotonic ns; 0 means none
 	since    int64     // when it last started running
 	sigmask  uint64    // blocked signals (bit sig-1)
@@ -93,6 +94,10 @@ func schedule(f *frame) {
 		threads[old].regs = *f
 		threads[old].fx = *fxArea()
 	}
+	// A switch is where the kernel looks at net input while the program
+	// is busy (rate-limited): a thread blocked in epoll is woken even
+	// when no thread of the runtime polls without blocking.
+	pollNet()
 	for {
 		n := now()
 		expire(n)
@@ -131,7 +136,8 @@ func expire(n int64) {
 }
 
 // idle waits in the host until the earliest deadline (at most a second at
-// a time, so a guest with nothing to wait for still checks in).
+// a time, so a guest with nothing to wait for still checks in) or net
+// input, which wakes the epoll waits (netPolled).
 func idle(n int64) {
 	next := n + 1_000_000_000
 	for i := range threads {
@@ -140,5 +146,5 @@ func idle(n int64) {
 			next = t.deadline
 		}
 	}
-	pollHost(next - n)
+	netPolled(pollHost(next-n), true)
 }

@@ -52,12 +52,17 @@ func syscall(f *frame, t *thread) {
 	switch nr {
 	case 0: // read
 		r = sysRead(int(a0), a1, a2)
+		if r == -_EAGAIN && netBlock(f, t, int(a0)) {
+			return
+		}
 	case 1: // write
 		r = sysWrite(int(a0), a1, a2)
 	case 3: // close
 		r = fdClose(int(a0))
+	case 5: // fstat
+		r = sysFstat(int(a0), a1)
 	case 8: // lseek
-		r = -_ESPIPE
+		r = sysLseek(int(a0), int64(a1), int(a2))
 	case 9: // mmap
 		r = sysMmap(a0, a1, uint32(a2), uint32(a3), int32(a4))
 	case 10: // mprotect
@@ -74,7 +79,9 @@ func syscall(f *frame, t *thread) {
 		}
 		return
 	case 17: // pread64
-		r = -_EBADF
+		r = sysPread(int(a0), a1, a2, int64(a3), true)
+	case 18: // pwrite64
+		r = sysPwrite(int(a0), a1, a2, int64(a3), true)
 	case 24: // sched_yield
 		f.RAX = 0
 		yield(f, t)
@@ -97,7 +104,7 @@ func syscall(f *frame, t *thread) {
 		schedule(f)
 		return
 	case 72: // fcntl
-		r = 0
+		r = sysFcntl(int(a0), int(a1), a2)
 	case 96: // gettimeofday
 		r = sysGettimeofday(a0)
 	case 102, 104, 107, 108: // getuid, getgid, geteuid, getegid
@@ -138,8 +145,8 @@ func syscall(f *frame, t *thread) {
 		}
 	case 233: // epoll_ctl
 		r = sysEpollCtl(int(a0), int(a1), int(a2), a3)
-	case 257: // openat: there is no file system
-		r = -_ENOENT
+	case 257: // openat: only the devices, at DevicePrefix+NAME
+		r = sysOpenat(a1, int(a2))
 	case 281: // epoll_pwait
 		r = sysEpollWait(f, t, int(a0), a1, int(a2), int(int32(a3)))
 		if r == 1<<62 {
@@ -196,10 +203,34 @@ func sysWrite(fd int, buf, n uintptr) int64 {
 			return -_EINVAL
 		}
 		fds[fd].count += v
-		eventfdReady(fd)
+		epollWake()
 		return 8
 	}
-	return -_EBADF
+	return sysPwrite(fd, buf, n, 0, false)
+}
+
+// sysPread and sysPwrite are pread64 and pwrite64 (at) or read and write
+// on the devices.
+func sysPread(fd int, buf, n uintptr, off int64, at bool) int64 {
+	e := fdGet(fd)
+	if e == nil || (e.kind != fdBlock && e.kind != fdNet) {
+		if at && e != nil {
+			return -_ESPIPE
+		}
+		return -_EBADF
+	}
+	return devRead(e, buf, n, off, at)
+}
+
+func sysPwrite(fd int, buf, n uintptr, off int64, at bool) int64 {
+	e := fdGet(fd)
+	if e == nil || (e.kind != fdBlock && e.kind != fdNet) {
+		if at && e != nil {
+			return -_ESPIPE
+		}
+		return -_EBADF
+	}
+	return devWrite(e, buf, n, off, at)
 }
 
 func sysRead(fd int, buf, n uintptr) int64 {
@@ -219,7 +250,7 @@ func sysRead(fd int, buf, n uintptr) int64 {
 		fds[fd].count = 0
 		return 8
 	}
-	return -_EBADF
+	return sysPread(fd, buf, n, 0, false)
 }
 
 const (
