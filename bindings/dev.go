@@ -2,7 +2,11 @@
 
 package bindings
 
-import "unsafe"
+import (
+	"unsafe"
+
+	"github.com/unimon/unimon/guestabi"
+)
 
 // Devices: the Solo5 block and net devices the manifest declares (and the
 // monitor attached) are files at DevicePrefix+NAME. openat of such a path
@@ -41,20 +45,8 @@ const (
 	fdBlock = 4
 	fdNet   = 5
 
-	mftMaxEntries = 64
-	mftEntrySize  = 104
-	mftNameSize   = 68
-	mftTypeBlock  = 1
-	mftTypeNet    = 2
-
-	hcBlockWrite = 4
-	hcBlockRead  = 5
-	hcNetWrite   = 6
-	hcNetRead    = 7
-
-	resultOK     = 0
-	resultAgain  = 1
-	resultEINVAL = 2
+	mftTypeBlock = uint32(guestabi.DeviceBlockBasic)
+	mftTypeNet   = uint32(guestabi.DeviceNetBasic)
 
 	_EPERM   = 1
 	_EIO     = 5
@@ -106,7 +98,7 @@ type netDev struct {
 }
 
 var (
-	netDevs  [mftMaxEntries]netDev
+	netDevs  [guestabi.ManifestMaxEntries]netDev
 	netOpen  int   // how many net fds are open
 	lastPoll int64 // when POLL last ran (monotonic ns)
 )
@@ -114,34 +106,34 @@ var (
 // mftEntry returns the address of manifest entry i, or 0 if there is no
 // such entry (the manifest copy is identity-mapped low memory).
 func mftEntry(i int) uintptr {
-	m := uintptr(bootInfo.mft)
+	m := uintptr(bootInfo.Manifest)
 	if m == 0 || i < 0 {
 		return 0
 	}
 	n := int(*(*uint32)(ptr(m + 4)))
-	if i >= n || i >= mftMaxEntries {
+	if i >= n || i >= guestabi.ManifestMaxEntries {
 		return 0
 	}
-	return m + 8 + uintptr(i)*mftEntrySize
+	return m + guestabi.ManifestHeaderSize + uintptr(i)*guestabi.ManifestEntrySize
 }
 
 // mftLookup returns the index of the attached block or net device called
 // name, or -1.
 func mftLookup(name []byte) int {
-	if len(name) == 0 || len(name) >= mftNameSize {
+	if len(name) == 0 || len(name) >= guestabi.DeviceNameSize {
 		return -1
 	}
-	for i := 1; i < mftMaxEntries; i++ {
+	for i := 1; i < guestabi.ManifestMaxEntries; i++ {
 		e := mftEntry(i)
 		if e == 0 {
 			break
 		}
-		en := (*[mftNameSize]byte)(ptr(e))
+		en := (*[guestabi.DeviceNameSize]byte)(ptr(e))
 		if en[len(name)] != 0 || string(en[:len(name)]) != string(name) {
 			continue
 		}
-		typ := *(*uint32)(ptr(e + 68))
-		if *(*byte)(ptr(e + 96)) == 0 || (typ != mftTypeBlock && typ != mftTypeNet) {
+		typ := *(*uint32)(ptr(e + guestabi.EntryTypeOff))
+		if *(*byte)(ptr(e + guestabi.EntryAttachedOff)) == 0 || (typ != mftTypeBlock && typ != mftTypeNet) {
 			return -1
 		}
 		return i
@@ -149,14 +141,18 @@ func mftLookup(name []byte) int {
 	return -1
 }
 
-func mftType(h uint32) uint32      { return *(*uint32)(ptr(mftEntry(int(h)) + 68)) }
-func blockCap(h uint32) uint64     { return *u64at(mftEntry(int(h)) + 72) }
-func blockSize(h uint32) uint64    { return uint64(*(*uint16)(ptr(mftEntry(int(h)) + 80))) }
-func netMaxFrame(h uint32) uintptr { return uintptr(*(*uint16)(ptr(mftEntry(int(h)) + 78))) + 14 }
+func mftType(h uint32) uint32  { return *(*uint32)(ptr(mftEntry(int(h)) + guestabi.EntryTypeOff)) }
+func blockCap(h uint32) uint64 { return *u64at(mftEntry(int(h)) + guestabi.EntryCapacityOff) }
+func blockSize(h uint32) uint64 {
+	return uint64(*(*uint16)(ptr(mftEntry(int(h)) + guestabi.EntryBlockSizeOff)))
+}
+func netMaxFrame(h uint32) uintptr {
+	return uintptr(*(*uint16)(ptr(mftEntry(int(h)) + guestabi.EntryMTUOff))) + ethHeader
+}
 
 // sysOpenat opens DevicePrefix+NAME; every other path does not exist.
 func sysOpenat(path uintptr, flags int) int64 {
-	var p [len(DevicePrefix) + mftNameSize + 1]byte
+	var p [len(DevicePrefix) + guestabi.DeviceNameSize + 1]byte
 	n := 0
 	for ; n < len(p); n++ {
 		if !copyIn(unsafe.Pointer(&p[n]), path+uintptr(n), 1) {
@@ -217,11 +213,14 @@ func netCloseDev(h uint32) {
 	netOpen--
 }
 
-func hcResult(r uint64) int64 {
-	switch int32(r) {
-	case resultOK:
+// ethHeader is the Ethernet header a net device's MTU leaves out.
+const ethHeader = 14
+
+func hcResult(r guestabi.Result) int64 {
+	switch r {
+	case guestabi.ResultOK:
 		return 0
-	case resultEINVAL:
+	case guestabi.ResultEINVAL:
 		return -_EINVAL
 	}
 	return -_EIO
@@ -229,14 +228,12 @@ func hcResult(r uint64) int64 {
 
 // blockCall issues BLOCK_READ or BLOCK_WRITE of one block at off through
 // ioBuf.
-func blockCall(nr uintptr, h uint32, off, bs uint64) int64 {
-	hcArgs[0] = uint64(h)
-	hcArgs[1] = off
-	hcArgs[2] = uint64(ioBufAddr())
-	hcArgs[3] = bs
-	hcArgs[4] = 0
-	hypercall(nr, uintptr(unsafe.Pointer(&hcArgs)))
-	return hcResult(hcArgs[4])
+func blockCall(nr guestabi.Hypercall, h uint32, off, bs uint64) int64 {
+	b := guestabi.BlockIO{Handle: uint64(h), Offset: off, Data: uint64(ioBufAddr()), Len: bs}
+	b.Encode(hcArg[:])
+	hypercall(nr)
+	b.Decode(hcArg[:])
+	return hcResult(b.Ret)
 }
 
 // blockIO reads or writes n bytes of the program's buf at byte offset off
@@ -264,7 +261,7 @@ func blockIO(h uint32, buf, n uintptr, off int64, write bool) int64 {
 		c := min(uintptr(bs)-in, n-done)
 		var r int64
 		if !write || c < uintptr(bs) {
-			r = blockCall(hcBlockRead, h, blk, bs)
+			r = blockCall(guestabi.HypercallBlockRead, h, blk, bs)
 		}
 		switch {
 		case r != 0:
@@ -275,7 +272,7 @@ func blockIO(h uint32, buf, n uintptr, off int64, write bool) int64 {
 		case !copyIn(unsafe.Pointer(&ioBuf[in]), buf+done, c):
 			r = -_EFAULT
 		default:
-			r = blockCall(hcBlockWrite, h, blk, bs)
+			r = blockCall(guestabi.HypercallBlockWrite, h, blk, bs)
 		}
 		if r != 0 {
 			if done > 0 {
@@ -291,18 +288,17 @@ func blockIO(h uint32, buf, n uintptr, off int64, write bool) int64 {
 // netRead receives one frame of device h into ioBuf: its length, 0 for
 // none (AGAIN), or an error.
 func netRead(h uint32) int64 {
-	hcArgs[0] = uint64(h)
-	hcArgs[1] = uint64(ioBufAddr())
-	hcArgs[2] = uint64(netMaxFrame(h))
-	hcArgs[3] = 0
-	hypercall(hcNetRead, uintptr(unsafe.Pointer(&hcArgs)))
-	if int32(hcArgs[3]) == resultAgain {
+	r := guestabi.NetIO{Handle: uint64(h), Data: uint64(ioBufAddr()), Len: uint64(netMaxFrame(h))}
+	r.Encode(hcArg[:])
+	hypercall(guestabi.HypercallNetRead)
+	r.Decode(hcArg[:])
+	if r.Ret == guestabi.ResultAgain {
 		return 0
 	}
-	if r := hcResult(hcArgs[3]); r != 0 {
-		return r
+	if err := hcResult(r.Ret); err != 0 {
+		return err
 	}
-	return int64(min(uintptr(hcArgs[2]), netMaxFrame(h)))
+	return int64(min(uintptr(r.Len), netMaxFrame(h)))
 }
 
 // sysNetRead gives the program the oldest frame (queued, else from the
@@ -338,19 +334,18 @@ func sysNetRead(h uint32, buf, n uintptr) int64 {
 }
 
 func sysNetWrite(h uint32, buf, n uintptr) int64 {
-	if n < 14 || n > netMaxFrame(h) {
+	if n < ethHeader || n > netMaxFrame(h) {
 		return -_EINVAL
 	}
 	if !copyIn(unsafe.Pointer(&ioBuf), buf, n) {
 		return -_EFAULT
 	}
-	hcArgs[0] = uint64(h)
-	hcArgs[1] = uint64(ioBufAddr())
-	hcArgs[2] = uint64(n)
-	hcArgs[3] = 0
-	hypercall(hcNetWrite, uintptr(unsafe.Pointer(&hcArgs)))
-	if r := hcResult(hcArgs[3]); r != 0 {
-		return r
+	w := guestabi.NetIO{Handle: uint64(h), Data: uint64(ioBufAddr()), Len: uint64(n)}
+	w.Encode(hcArg[:])
+	hypercall(guestabi.HypercallNetWrite)
+	w.Decode(hcArg[:])
+	if err := hcResult(w.Ret); err != 0 {
+		return err
 	}
 	return int64(n)
 }
@@ -398,7 +393,7 @@ func netQueue(h uint32) {
 // them, and the host keeps them.
 func netPolled(set uint64, idle bool) {
 	woke := false
-	for h := uint32(1); h < mftMaxEntries; h++ {
+	for h := uint32(1); h < guestabi.ManifestMaxEntries; h++ {
 		if set&(1<<h) == 0 {
 			continue
 		}

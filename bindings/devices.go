@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+
+	"github.com/unimon/unimon/guestabi"
 )
 
 // The functions here are the program's side of the devices (dev.go is
@@ -45,7 +47,7 @@ func BlockInfo(name string) (size int64, blockSize int, err error) {
 	if err != nil {
 		return 0, 0, err
 	}
-	return int64(*u64at(e + 72)), int(*(*uint16)(ptr(e + 80))), nil
+	return int64(*u64at(e + guestabi.EntryCapacityOff)), int(*(*uint16)(ptr(e + guestabi.EntryBlockSizeOff))), nil
 }
 
 // NetInfo returns the guest's MAC address and the MTU (without the
@@ -57,8 +59,8 @@ func NetInfo(name string) (mac [6]byte, mtu int, err error) {
 	if err != nil {
 		return mac, 0, err
 	}
-	mac = *(*[6]byte)(ptr(e + 72))
-	return mac, int(*(*uint16)(ptr(e + 78))), nil
+	mac = *(*[6]byte)(ptr(e + guestabi.EntryMACOff))
+	return mac, int(*(*uint16)(ptr(e + guestabi.EntryMTUOff))), nil
 }
 
 // OpenBlock opens the attached block device name for reading and

@@ -45,7 +45,11 @@ package bindings
 // Devices: dev.go (block and net devices as files, net readiness from
 // POLL into epoll).
 
-import "unsafe"
+import (
+	"unsafe"
+
+	"github.com/unimon/unimon/guestabi"
+)
 
 // ptr turns an address into a pointer without a conversion go vet flags;
 // every address the kernel dereferences is identity-mapped RAM it owns.
@@ -149,17 +153,12 @@ func initTramp() {
 	*u64at(curFS) = ktlsFS
 }
 
-var bootInfo struct {
-	memSize, kernelEnd, freq, cmdline, mft uint64
-	hostFeatures                           uint32
-}
+var bootInfo guestabi.BootInfo
 
 func kinit() {
-	bi := (*[7]uint64)(ptr(bootInfoGPA))
-	bootInfo.memSize, bootInfo.kernelEnd, bootInfo.freq, bootInfo.cmdline, bootInfo.mft = bi[0], bi[1], bi[2], bi[3], bi[4]
-	bootInfo.hostFeatures = uint32(bi[5])
-	memSize = uintptr(bootInfo.memSize)
-	freq = bootInfo.freq
+	bootInfo.Decode((*[guestabi.BootInfoSize]byte)(ptr(guestabi.BootInfoAddr))[:])
+	memSize = uintptr(bootInfo.MemSize)
+	freq = bootInfo.CPUCycleFreq
 	if buildInfo[0] != buildInfoPatched {
 		puts("unimon bindings: this binary was not made by `unimon build` (SYSCALL instructions not patched)\n")
 		halt(1)
@@ -211,20 +210,23 @@ func initLowPages() {
 	kcall(kFlush, 0, 0)
 }
 
-// hypercall issues hypercall nr with the argument struct at gpa.
-func hypercall(nr uintptr, gpa uintptr) {
+// hcArg holds the argument struct of the hypercall in progress: kernel
+// data is identity mapped below 4 GiB, as the ABI's 32-bit argument
+// pointers require. Callers encode into it with guestabi's layouts and
+// decode the monitor's answer from it.
+var hcArg [guestabi.BlockIOSize]byte // the largest argument struct
+
+// hypercall issues hypercall nr with its argument struct in hcArg.
+func hypercall(nr guestabi.Hypercall) {
 	stats.hypercalls++
-	kcall(kHypercall, 0x500+nr, gpa)
+	kcall(kHypercall, guestabi.PIOBase+uintptr(nr), uintptr(unsafe.Pointer(&hcArg)))
 }
 
-var hcArgs [8]uint64 // hypercall argument structs live in identity-mapped kernel data
-
 func halt(status int) {
-	hcArgs[0] = 0
-	hcArgs[1] = uint64(uint32(int32(status)))
-	hypercall(8, uintptr(unsafe.Pointer(&hcArgs)))
+	h := guestabi.Halt{ExitStatus: int32(status)}
+	h.Encode(hcArg[:])
 	for {
-		hypercall(8, uintptr(unsafe.Pointer(&hcArgs)))
+		hypercall(guestabi.HypercallHalt)
 	}
 }
 
@@ -233,9 +235,9 @@ func putsPhys(pa, n uintptr) {
 	if n == 0 {
 		return
 	}
-	hcArgs[0] = uint64(pa)
-	hcArgs[1] = uint64(n)
-	hypercall(2, uintptr(unsafe.Pointer(&hcArgs)))
+	p := guestabi.Puts{Data: uint64(pa), Len: uint64(n)}
+	p.Encode(hcArg[:])
+	hypercall(guestabi.HypercallPuts)
 }
 
 // puts prints a kernel string (the kernel's image is identity mapped).
@@ -244,9 +246,11 @@ func puts(s string) {
 }
 
 func walltime() uint64 {
-	hcArgs[0] = 0
-	hypercall(1, uintptr(unsafe.Pointer(&hcArgs)))
-	return hcArgs[0]
+	var w guestabi.Walltime
+	w.Encode(hcArg[:])
+	hypercall(guestabi.HypercallWalltime)
+	w.Decode(hcArg[:])
+	return w.Nsecs
 }
 
 // pollHost sleeps in the monitor for at most ns nanoseconds, or until a
@@ -255,13 +259,13 @@ func pollHost(ns int64) uint64 {
 	if ns < 0 {
 		ns = 0
 	}
-	hcArgs[0] = uint64(ns)
-	hcArgs[1] = 0
-	hcArgs[2] = 0
+	p := guestabi.Poll{TimeoutNsecs: uint64(ns)}
+	p.Encode(hcArg[:])
 	stats.polls++
-	hypercall(3, uintptr(unsafe.Pointer(&hcArgs)))
+	hypercall(guestabi.HypercallPoll)
 	lastPoll = now()
-	return hcArgs[1]
+	p.Decode(hcArg[:])
+	return p.ReadySet
 }
 
 var stats struct {

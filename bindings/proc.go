@@ -2,7 +2,11 @@
 
 package bindings
 
-import "unsafe"
+import (
+	"unsafe"
+
+	"github.com/unimon/unimon/guestabi"
+)
 
 // The program's initial stack, as Linux builds it for a static
 // executable: argc, argv, envp, auxv, with the strings above.
@@ -45,8 +49,8 @@ func parseOptions() {
 	// --solo5: options, split on spaces (the monitor joins with spaces).
 	addStr("unikernel")
 	nargv = 1
-	if bootInfo.cmdline != 0 {
-		cl := (*[8192]byte)(ptr(uintptr(bootInfo.cmdline)))
+	if bootInfo.Cmdline != 0 {
+		cl := (*[guestabi.CmdlineSize]byte)(ptr(uintptr(bootInfo.Cmdline)))
 		n := 0
 		for n < len(cl)-1 && cl[n] != 0 {
 			n++

@@ -2,6 +2,8 @@
 
 package bindings
 
+import "github.com/unimon/unimon/guestabi"
+
 // The timer: when the monitor created an in-kernel irqchip (host_features
 // bit guestabi.FeatureIRQChip), the local APIC in x2APIC mode ticks at
 // tickHz on vector 32. A tick is a trap like any other: vec32
@@ -10,8 +12,7 @@ package bindings
 // switches only at system calls.
 
 const (
-	featureIRQChip = 1 << 16 // guestabi.FeatureIRQChip
-	tickHz         = 100
+	tickHz = 100
 
 	msrAPICBase   = 0x1b
 	msrX2SVR      = 0x80f
@@ -30,7 +31,7 @@ var (
 )
 
 func initTimer() {
-	if bootInfo.hostFeatures&featureIRQChip == 0 || freq == 0 || noTimer {
+	if bootInfo.HostFeatures&guestabi.FeatureIRQChip == 0 || freq == 0 || noTimer {
 		return
 	}
 	if _, _, c, _ := cpuid(1, 0); c&(1<<21) == 0 {

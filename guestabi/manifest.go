@@ -39,14 +39,19 @@ const (
 	DeviceNameMax      = DeviceNameSize - 1
 	// ManifestMaxDevices is how many user devices fit beside entry 0.
 	ManifestMaxDevices = ManifestMaxEntries - 1
+)
 
-	entryTypeOff      = 68
-	entryCapacityOff  = 72 // block
-	entryBlockSizeOff = 80 // block
-	entryMACOff       = 72 // net
-	entryMTUOff       = 78 // net
-	entryPrivateOff   = 88 // tender-private (upstream: host fd)
-	entryAttachedOff  = 96
+// Offsets of struct mft_entry's fields, for code that reads a manifest in
+// place without decoding it (the Go bindings' kernel, which must not
+// allocate).
+const (
+	EntryTypeOff      = 68 // uint32 DeviceType
+	EntryCapacityOff  = 72 // block: uint64 bytes
+	EntryBlockSizeOff = 80 // block: uint16 bytes
+	EntryMACOff       = 72 // net: [6]byte
+	EntryMTUOff       = 78 // net: uint16, Ethernet header excluded
+	EntryPrivateOff   = 88 // tender-private (upstream: host fd)
+	EntryAttachedOff  = 96 // bool
 )
 
 // ErrInvalidManifest is returned (wrapped) for any manifest that breaks the
@@ -121,18 +126,18 @@ func (m *Manifest) Encode() []byte {
 	for i, e := range m.Entries {
 		eb := b[ManifestHeaderSize+i*ManifestEntrySize:][:ManifestEntrySize]
 		copy(eb[:DeviceNameMax], e.Name)
-		le.PutUint32(eb[entryTypeOff:], uint32(e.Type))
+		le.PutUint32(eb[EntryTypeOff:], uint32(e.Type))
 		switch e.Type {
 		case DeviceBlockBasic:
-			le.PutUint64(eb[entryCapacityOff:], e.Capacity)
-			le.PutUint16(eb[entryBlockSizeOff:], e.BlockSize)
+			le.PutUint64(eb[EntryCapacityOff:], e.Capacity)
+			le.PutUint16(eb[EntryBlockSizeOff:], e.BlockSize)
 		case DeviceNetBasic:
-			copy(eb[entryMACOff:], e.MAC[:])
-			le.PutUint16(eb[entryMTUOff:], e.MTU)
+			copy(eb[EntryMACOff:], e.MAC[:])
+			le.PutUint16(eb[EntryMTUOff:], e.MTU)
 		}
-		le.PutUint64(eb[entryPrivateOff:], e.Private)
+		le.PutUint64(eb[EntryPrivateOff:], e.Private)
 		if e.Attached {
-			eb[entryAttachedOff] = 1
+			eb[EntryAttachedOff] = 1
 		}
 	}
 	return b
@@ -168,17 +173,17 @@ func DecodeManifest(b []byte) (*Manifest, error) {
 		}
 		e := &m.Entries[i]
 		e.Name = string(name)
-		e.Type = DeviceType(le.Uint32(eb[entryTypeOff:]))
+		e.Type = DeviceType(le.Uint32(eb[EntryTypeOff:]))
 		switch e.Type {
 		case DeviceBlockBasic:
-			e.Capacity = le.Uint64(eb[entryCapacityOff:])
-			e.BlockSize = le.Uint16(eb[entryBlockSizeOff:])
+			e.Capacity = le.Uint64(eb[EntryCapacityOff:])
+			e.BlockSize = le.Uint16(eb[EntryBlockSizeOff:])
 		case DeviceNetBasic:
-			copy(e.MAC[:], eb[entryMACOff:])
-			e.MTU = le.Uint16(eb[entryMTUOff:])
+			copy(e.MAC[:], eb[EntryMACOff:])
+			e.MTU = le.Uint16(eb[EntryMTUOff:])
 		}
-		e.Private = le.Uint64(eb[entryPrivateOff:])
-		e.Attached = eb[entryAttachedOff] != 0
+		e.Private = le.Uint64(eb[EntryPrivateOff:])
+		e.Attached = eb[EntryAttachedOff] != 0
 	}
 	return m, nil
 }
