@@ -7,13 +7,9 @@ package monitor_test
 import (
 	"bytes"
 	"context"
-	"errors"
-	"net"
 	"sync"
 	"testing"
 	"time"
-
-	"golang.org/x/sys/unix"
 
 	"github.com/unimon/unimon/devices"
 	"github.com/unimon/unimon/internal/kvmtest"
@@ -43,49 +39,33 @@ func TestNetTap(t *testing.T) {
 	kvmtest.Require(t)
 	ns := netnstest.New(t)
 	ns.AddTap("tap0", "", 0)
-	var tap *devices.Tap
-	var sock int
 	ns.DisableIPv6("tap0") // the guest takes the first frame it gets: no kernel chatter
-	err := ns.Do(func() error {
-		var err error
-		if tap, err = devices.OpenTap("tap0", nil); err != nil {
-			return err
-		}
-		// A packet socket on the tap sees what the guest sends and
-		// transmits what the test sends through the tap to the guest.
-		sock, err = packetSocket("tap0")
+	var tap *devices.Tap
+	err := ns.Do(func() (err error) {
+		tap, err = devices.OpenTap("tap0", nil)
 		return err
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer tap.Close()
-	defer unix.Close(sock)
 	if tap.MTU() != 1500 {
 		t.Errorf("tap MTU %d, want 1500", tap.MTU())
 	}
+	link := ns.Packet("tap0")
 	var reply []byte
 	var peerErr error
 	var wg sync.WaitGroup
 	guestDone := make(chan struct{})
 	wg.Go(func() {
-		deadline := time.Now().Add(30 * time.Second)
 		reply, peerErr = netEchoPeer(
-			func(b []byte) (int, error) {
-				for time.Now().Before(deadline) {
-					fds := []unix.PollFd{{Fd: int32(sock), Events: unix.POLLIN}}
-					if n, _ := unix.Poll(fds, 100); n > 0 {
-						return unix.Read(sock, b)
-					}
-				}
-				return 0, errors.New("no frame from the guest")
-			},
+			func(b []byte) (int, error) { return link.Read(b, 30*time.Second) },
 			func(b []byte) error {
 				// A fresh tap may drop what the kernel sends it for a
 				// moment after attach, so answer again until the guest
 				// is done, as a real peer would retransmit.
 				for {
-					if _, err := unix.Write(sock, b); err != nil {
+					if err := link.Write(b); err != nil {
 						return err
 					}
 					select {
@@ -105,24 +85,4 @@ func TestNetTap(t *testing.T) {
 	if r.err != nil || r.status != 0 || !bytes.Equal(r.out, reply) {
 		t.Fatalf("status %d, err %v, guest received %q, want %q", r.status, r.err, r.out, reply)
 	}
-}
-
-// packetSocket opens a raw AF_PACKET socket bound to ifname.
-func packetSocket(ifname string) (int, error) {
-	const ethPAll = 0x0003
-	htons := func(v uint16) uint16 { return v<<8 | v>>8 }
-	fd, err := unix.Socket(unix.AF_PACKET, unix.SOCK_RAW|unix.SOCK_CLOEXEC, int(htons(ethPAll)))
-	if err != nil {
-		return -1, err
-	}
-	// Asked on the calling thread, which is inside the namespace.
-	ifi, err := net.InterfaceByName(ifname)
-	if err == nil {
-		err = unix.Bind(fd, &unix.SockaddrLinklayer{Protocol: htons(ethPAll), Ifindex: ifi.Index})
-	}
-	if err != nil {
-		unix.Close(fd)
-		return -1, err
-	}
-	return fd, nil
 }

@@ -7,6 +7,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"fmt"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -18,6 +19,7 @@ import (
 	"github.com/unimon/unimon/devices"
 	"github.com/unimon/unimon/internal/gobuild"
 	"github.com/unimon/unimon/internal/kvmtest"
+	"github.com/unimon/unimon/internal/netnstest"
 	"github.com/unimon/unimon/monitor"
 )
 
@@ -408,4 +410,66 @@ func TestExampleBootCount(t *testing.T) {
 			t.Fatalf("boot %d: status %d, err %v, console:\n%s", boot, status, err, console.String())
 		}
 	}
+}
+
+// The same echo over a real tap in a private network namespace: a packet
+// socket on the tap plays the far end of the guest's link.
+func TestNetTap(t *testing.T) {
+	kvmtest.Require(t)
+	ns := netnstest.New(t)
+	ns.AddTap("tap0", "", 0)
+	ns.DisableIPv6("tap0") // only the test's frames on the link
+	var tap *devices.Tap
+	if err := ns.Do(func() (err error) {
+		tap, err = devices.OpenTap("tap0", nil)
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { tap.Close() })
+	link := ns.Packet("tap0")
+	disk, _ := newDisk(t, 4096)
+	r := startDevGuest(t, disk, devices.BlockOptions{}, tap, "net", devNet)
+	if !r.waitLine(t, "net: waiting") {
+		return
+	}
+	peer := net.HardwareAddr{0x02, 0, 0, 0, 0, 0x99}
+	frame := func(payload string) []byte {
+		f := make([]byte, 60)
+		copy(f[0:6], tap.MAC())
+		copy(f[6:12], peer)
+		f[12], f[13] = 0x88, 0xb5 // local experimental ethertype
+		copy(f[14:], payload)
+		return f
+	}
+	// echoed sends f until its echo (source: the guest) comes back: a tap
+	// may drop what the kernel sends it for a moment after attach.
+	buf := make([]byte, 2048)
+	echoed := func(f []byte) bool {
+		for try := 0; try < 50; try++ {
+			if err := link.Write(f); err != nil {
+				t.Fatal(err)
+			}
+			deadline := time.Now().Add(200 * time.Millisecond)
+			for time.Now().Before(deadline) {
+				n, err := link.Read(buf, time.Until(deadline))
+				if err != nil {
+					break
+				}
+				if n == len(f) && bytes.Equal(buf[0:6], peer) && bytes.Equal(buf[6:12], tap.MAC()) && bytes.Equal(buf[12:n], f[12:]) {
+					return true
+				}
+			}
+		}
+		return false
+	}
+	for i := 0; i < 20; i++ {
+		if !echoed(frame(fmt.Sprintf("over a tap %d", i))) {
+			t.Fatalf("frame %d: no echo from the guest\nconsole:\n%s", i, r.console())
+		}
+	}
+	if err := link.Write(frame("stop")); err != nil {
+		t.Fatal(err)
+	}
+	r.wait(t, 0, `net: mac=`+tap.MAC().String()+` mtu=1500`, `net: echoed \d+`)
 }
