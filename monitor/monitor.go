@@ -119,6 +119,17 @@ func Inspect(r io.ReaderAt) (guestabi.ABIInfo, *guestabi.Manifest, error) {
 	return abi, m, nil
 }
 
+// FeatureRequest reads the guestabi.Request* bits of a unikernel's
+// feature note (0 for upstream unikernels, which have none), without
+// loading it or touching KVM.
+func FeatureRequest(r io.ReaderAt) (uint32, error) {
+	req, err := elfload.Features(r, hostArch.machine())
+	if err != nil {
+		return 0, fmt.Errorf("%w: %w", ErrKernel, err)
+	}
+	return req, nil
+}
+
 // New validates cfg, then creates and loads the VM. Nothing touches KVM
 // until every check has passed.
 func New(cfg Config) (_ *VM, err error) {
@@ -133,9 +144,9 @@ func New(cfg Config) (_ *VM, err error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", name, err)
 	}
-	request, err := elfload.Features(bytes.NewReader(image), hostArch.machine())
+	request, err := FeatureRequest(bytes.NewReader(image))
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w: %w", name, ErrKernel, err)
+		return nil, fmt.Errorf("%s: %w", name, err)
 	}
 	if err := attach(manifest, cfg); err != nil {
 		return nil, err

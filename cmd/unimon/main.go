@@ -196,6 +196,9 @@ type infoOutput struct {
 	File     string                `json:"file"`
 	ABI      infoABI               `json:"abi"`
 	Manifest guestabi.ManifestJSON `json:"manifest"`
+	// Requests lists the machine features the unikernel asks for with
+	// unimon's feature note ("irqchip"); empty for upstream unikernels.
+	Requests []string `json:"requests"`
 }
 
 type infoABI struct {
@@ -216,11 +219,19 @@ func runInfo(args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		return fail(stderr, fmt.Errorf("%s: %w", args[0], err))
 	}
+	request, err := monitor.FeatureRequest(f)
+	if err != nil {
+		return fail(stderr, fmt.Errorf("%s: %w", args[0], err))
+	}
+	requests := []string{}
+	if request&guestabi.RequestIRQChip != 0 {
+		requests = append(requests, "irqchip")
+	}
 	target := fmt.Sprintf("%d", abi.Target)
 	if abi.Target == guestabi.ABITargetHVT {
 		target = "hvt"
 	}
-	out, _ := json.MarshalIndent(infoOutput{File: args[0], ABI: infoABI{Target: target, Version: abi.Version}, Manifest: m.JSON()}, "", "  ")
+	out, _ := json.MarshalIndent(infoOutput{File: args[0], ABI: infoABI{Target: target, Version: abi.Version}, Manifest: m.JSON(), Requests: requests}, "", "  ")
 	fmt.Fprintf(stdout, "%s\n", out)
 	return 0
 }

@@ -217,7 +217,7 @@ func TestInfoPrintsJSON(t *testing.T) {
 	if err := json.Unmarshal([]byte(out), &got); err != nil {
 		t.Fatalf("%v: %s", err, out)
 	}
-	if got.ABI.Target != "hvt" || got.ABI.Version != 2 || len(got.Manifest.Devices) != 1 ||
+	if got.ABI.Target != "hvt" || got.ABI.Version != 2 || len(got.Manifest.Devices) != 1 || got.Requests == nil || len(got.Requests) != 0 ||
 		got.Manifest.Devices[0] != (guestabi.ManifestJSONItem{Name: microguest.NetDeviceName, Type: "NET_BASIC"}) {
 		t.Errorf("info: %+v", got)
 	}
