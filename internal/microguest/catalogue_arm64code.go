@@ -1,8 +1,9 @@
 package microguest
 
-// The aarch64 guests: the x86_64 catalogue's programs where they make
-// sense on aarch64, plus the aarch64-only failure shapes (an MMIO access
-// that is not a hypercall, PSCI calls). The file name avoids the _arm64
+// The aarch64 guests: the aarch64 builder of the programs written once for
+// both architectures (catalogue.go, hostile.go) and their A64*
+// constructors, plus the aarch64-only failure shapes (an MMIO access that
+// is not a hypercall, PSCI calls). The file name avoids the _arm64
 // suffix on purpose: that would be a build constraint, and these are bytes
 // every host must be able to produce.
 //
@@ -18,11 +19,11 @@ import (
 	"github.com/unimon/unimon/guestabi"
 )
 
-// a64prog is an aarch64 guest under construction.
+// a64prog is an aarch64 guest under construction: its code, and its data
+// and devices (image). It implements code for the guests written once.
 type a64prog struct {
+	image
 	a      A64
-	d      dataSeg
-	mft    *guestabi.Manifest
 	labels int // for labels the helpers make up
 }
 
@@ -35,19 +36,18 @@ func (p *a64prog) label(prefix string) string {
 // bootInfo is the register holding the boot info pointer.
 const bootInfo = X19
 
+// mmioAddr is the hvt MMIO address of call.
+func mmioAddr(call guestabi.Hypercall) uint64 {
+	return guestabi.MMIOBase + uint64(call)*guestabi.MMIOStride
+}
+
 // hypercall issues call with the argument struct at arg. It clobbers x0
 // and x1 only.
 func (p *a64prog) hypercall(call guestabi.Hypercall, arg uint32) {
-	p.a.MovImm(X1, guestabi.MMIOBase+uint64(call)*guestabi.MMIOStride)
+	p.a.MovImm(X1, mmioAddr(call))
 	p.a.MovImm(X0, uint64(arg))
 	p.a.StoreW(X0, X1, 0)
 }
-
-func (p *a64prog) puts(gpa uint32, n int) {
-	p.hypercall(guestabi.HypercallPuts, p.d.put(&guestabi.Puts{Data: uint64(gpa), Len: uint64(n)}, guestabi.PutsSize))
-}
-
-func (p *a64prog) putsString(s string) { p.puts(p.d.bytes([]byte(s)), len(s)) }
 
 // halt ends the guest with status. What follows only runs if a monitor
 // wrongly resumes the guest after HALT: a store to 0x1_0000_0000, which is
@@ -63,156 +63,152 @@ func (p *a64prog) halt(status int32) {
 	p.a.B(l)
 }
 
-// buildA64 is build for aarch64 guests: it runs f (twice when the first
-// guess of where zero regions start was wrong) and returns the ELF.
+// putsCmdline implements code.
+func (p *a64prog) putsCmdline(line uint32) {
+	a := &p.a
+	a.LoadX(X2, bootInfo, bootCmdline) // x2 = start of the command line
+	a.Mov(X3, X2)                      // x3 = cursor
+	a.MovImm(X4, guestabi.CmdlineSize-1)
+	a.Label("scan")
+	a.LoadB(X5, X3, 0)
+	a.Cbz(X5, "found")
+	a.AddImm(X3, X3, 1)
+	a.SubsImm(X4, X4, 1)
+	a.BCond(A64NE, "scan")
+	a.Label("found")
+	a.Sub(X3, X3, X2) // length
+	a.MovImm(X6, uint64(line))
+	a.StoreX(X2, X6, 0)
+	a.StoreX(X3, X6, 8)
+}
+
+// hypercallBelowMem implements code.
+func (p *a64prog) hypercallBelowMem(call guestabi.Hypercall, k uint32) {
+	a := &p.a
+	a.LoadX(X0, bootInfo, bootMemSize)
+	if k != 0 {
+		a.SubImm(X0, X0, k) // fits in w0: memory is at most 4 GiB
+	}
+	a.MovImm(X1, mmioAddr(call))
+	a.StoreW(X0, X1, 0)
+}
+
+// storeBelowMem implements code.
+func (p *a64prog) storeBelowMem(base, off, k uint32) {
+	a := &p.a
+	a.LoadX(X2, bootInfo, bootMemSize)
+	if k != 0 {
+		a.SubImm(X2, X2, k)
+	}
+	a.MovImm(X3, uint64(base))
+	a.StoreX(X2, X3, off)
+}
+
+// hypercallLoop implements code. Setting x0 and x1 once outside the loop
+// relies on the monitor not changing guest registers on an MMIO exit; the
+// loop is three instructions per exit.
+func (p *a64prog) hypercallLoop(n uint32, call guestabi.Hypercall, arg uint32) {
+	a := &p.a
+	a.MovImm(X2, uint64(n))
+	a.MovImm(X1, mmioAddr(call))
+	a.MovImm(X0, uint64(arg))
+	a.Cbz(X2, "done")
+	a.Label("loop")
+	a.StoreW(X0, X1, 0)
+	a.SubsImm(X2, X2, 1)
+	a.BCond(A64NE, "loop")
+	a.Label("done")
+}
+
+// receive implements code. The count and the struct addresses live in
+// x20..x22, which the hypercalls (x0, x1) leave alone.
+func (p *a64prog) receive(tries, poll, read, out uint32, timeout func()) {
+	a := &p.a
+	a.MovImm(X20, uint64(tries))
+	a.MovImm(X21, uint64(poll))
+	a.MovImm(X22, uint64(read))
+	a.Label("poll")
+	p.hypercall(guestabi.HypercallPoll, poll)
+	a.LoadX(X2, X21, 8) // ready_set
+	a.Tbz(X2, 1, "next")
+	p.hypercall(guestabi.HypercallNetRead, read)
+	a.LoadW(X2, X22, 24) // ret
+	a.Cbz(X2, "got")     // SOLO5_R_OK
+	a.Label("next")
+	a.SubsImm(X20, X20, 1)
+	a.BCond(A64NE, "poll")
+	timeout()
+
+	a.Label("got")
+	a.LoadX(X2, X22, 16) // frame length
+	a.MovImm(X3, uint64(out))
+	a.StoreX(X2, X3, 8)
+}
+
+// buildA64 is build for aarch64 guests: every guest starts with the boot
+// info pointer moved to bootInfo, then f; see layout.
 func buildA64(f func(p *a64prog)) []byte {
-	run := func(zeroBase int) *a64prog {
-		p := &a64prog{d: dataSeg{zeroBase: zeroBase}}
+	p := layout(func(zeroBase int) *a64prog {
+		p := &a64prog{image: image{d: dataSeg{zeroBase: zeroBase}}}
 		p.a.Mov(bootInfo, X0)
-		f(p)
 		return p
-	}
-	p := run(0)
-	if want := align8(len(p.d.init)); want != p.d.zeroBase {
-		p = run(want)
-	}
+	}, f)
 	text, err := p.a.Finish()
 	if err != nil {
 		panic(fmt.Sprintf("microguest: aarch64 catalogue guest does not assemble: %v", err))
 	}
-	return ELF(Guest{
-		Machine:  elf.EM_AARCH64,
-		Text:     text,
-		Data:     append(p.d.init, make([]byte, p.d.zeroBase-len(p.d.init))...),
-		BSS:      uint64(p.d.zeroLen),
-		DataAddr: CatalogueDataAddr,
-		Manifest: p.mft,
-	})
+	return p.link(elf.EM_AARCH64, text)
 }
+
+// a64Guest builds a guest written once for both architectures for aarch64.
+func a64Guest(g func(code)) []byte { return buildA64(on[*a64prog](g)) }
 
 // A64Hello is Hello for aarch64: it prints HelloText, the command line and
 // "\n", and halts with 0.
-func A64Hello() []byte {
-	return buildA64(func(p *a64prog) {
-		a := &p.a
-		p.putsString(HelloText)
-		line := p.d.zero(guestabi.PutsSize)
-		a.LoadX(X2, bootInfo, bootCmdline) // x2 = start of the command line
-		a.Mov(X3, X2)                      // x3 = cursor
-		a.MovImm(X4, guestabi.CmdlineSize-1)
-		a.Label("scan")
-		a.LoadB(X5, X3, 0)
-		a.Cbz(X5, "found")
-		a.AddImm(X3, X3, 1)
-		a.SubsImm(X4, X4, 1)
-		a.BCond(A64NE, "scan")
-		a.Label("found")
-		a.Sub(X3, X3, X2) // length
-		a.MovImm(X6, uint64(line))
-		a.StoreX(X2, X6, 0)
-		a.StoreX(X3, X6, 8)
-		p.hypercall(guestabi.HypercallPuts, line)
-		p.putsString("\n")
-		p.halt(guestabi.ExitSuccess)
-	})
-}
+func A64Hello() []byte { return a64Guest(hello) }
 
 // A64Exit halts at once with status.
-func A64Exit(status int32) []byte {
-	return buildA64(func(p *a64prog) { p.halt(status) })
-}
+func A64Exit(status int32) []byte { return a64Guest(exit(status)) }
 
 // A64Walltime is Walltime for aarch64: WALLTIME, then the 8 raw bytes of
 // the struct on the console, then HALT(0).
-func A64Walltime() []byte {
-	return buildA64(func(p *a64prog) {
-		w := p.d.zero(guestabi.WalltimeSize)
-		p.hypercall(guestabi.HypercallWalltime, w)
-		p.puts(w, guestabi.WalltimeSize)
-		p.halt(guestabi.ExitSuccess)
-	})
-}
+func A64Walltime() []byte { return a64Guest(walltime) }
 
 // A64PollTimeout is PollTimeout for aarch64: POLL with a timeout of ns,
 // then the 24-byte struct on the console, then HALT(0).
-func A64PollTimeout(ns uint64) []byte {
-	return buildA64(func(p *a64prog) {
-		s := p.d.put(&guestabi.Poll{TimeoutNsecs: ns}, guestabi.PollSize)
-		p.hypercall(guestabi.HypercallPoll, s)
-		p.puts(s, guestabi.PollSize)
-		p.halt(guestabi.ExitSuccess)
-	})
-}
+func A64PollTimeout(ns uint64) []byte { return a64Guest(pollTimeout(ns)) }
 
 // A64BlockRoundTrip is BlockRoundTrip for aarch64, with the same device,
 // geometry and output (592 bytes).
-func A64BlockRoundTrip() []byte {
-	return buildA64(func(p *a64prog) {
-		p.mft = guestabi.NewManifest(guestabi.Entry{Name: BlockDeviceName, Type: guestabi.DeviceBlockBasic})
-		wbuf := p.d.bytes(BlockPattern[:])
-		ws := p.d.reserve(guestabi.BlockIOSize)
-		rs := p.d.reserve(guestabi.BlockIOSize)
-		ps := p.d.reserve(guestabi.PutsSize)
-		rbuf := p.d.zero(BlockRoundTripSize)
-		p.d.set(ws, &guestabi.BlockIO{Handle: 1, Offset: BlockRoundTripOffset, Data: uint64(wbuf), Len: BlockRoundTripSize})
-		p.d.set(rs, &guestabi.BlockIO{Handle: 1, Offset: BlockRoundTripOffset, Data: uint64(rbuf), Len: BlockRoundTripSize})
-		p.d.set(ps, &guestabi.Puts{Data: uint64(rbuf), Len: BlockRoundTripSize})
-		p.hypercall(guestabi.HypercallBlockWrite, ws)
-		p.hypercall(guestabi.HypercallBlockRead, rs)
-		p.hypercall(guestabi.HypercallPuts, ps)
-		p.puts(ws, guestabi.BlockIOSize)
-		p.puts(rs, guestabi.BlockIOSize)
-		p.halt(guestabi.ExitSuccess)
-	})
-}
+func A64BlockRoundTrip() []byte { return a64Guest(blockRoundTrip) }
 
 // A64NetEcho is NetEcho for aarch64: it sends NetEchoFrame, polls up to
 // NetEchoMaxPolls times for a frame, prints the first one it reads and
 // halts with 0, or halts with 1 if none arrives.
-func A64NetEcho() []byte {
-	return buildA64(func(p *a64prog) {
-		a := &p.a
-		p.mft = guestabi.NewManifest(guestabi.Entry{Name: NetDeviceName, Type: guestabi.DeviceNetBasic})
-		frame := p.d.bytes(NetEchoFrame[:])
-		ws := p.d.put(&guestabi.NetIO{Handle: 1, Data: uint64(frame), Len: uint64(len(NetEchoFrame))}, guestabi.NetIOSize)
-		ps := p.d.put(&guestabi.Poll{TimeoutNsecs: NetEchoPollTimeout}, guestabi.PollSize)
-		rs := p.d.reserve(guestabi.NetIOSize)
-		out := p.d.reserve(guestabi.PutsSize)
-		rbuf := p.d.zero(NetEchoBufSize)
-		p.d.set(rs, &guestabi.NetIO{Handle: 1, Data: uint64(rbuf), Len: NetEchoBufSize})
-		p.d.set(out, &guestabi.Puts{Data: uint64(rbuf)}) // Len comes from NET_READ
+func A64NetEcho() []byte { return a64Guest(netEcho) }
 
-		p.hypercall(guestabi.HypercallNetWrite, ws)
-		a.MovImm(X20, NetEchoMaxPolls)
-		a.MovImm(X21, uint64(ps))
-		a.MovImm(X22, uint64(rs))
-		a.Label("poll")
-		p.hypercall(guestabi.HypercallPoll, ps)
-		a.LoadX(X2, X21, 8) // ready_set
-		a.Tbz(X2, 1, "next")
-		p.hypercall(guestabi.HypercallNetRead, rs)
-		a.LoadW(X2, X22, 24) // ret
-		a.Cbz(X2, "got")     // SOLO5_R_OK
-		a.Label("next")
-		a.SubsImm(X20, X20, 1)
-		a.BCond(A64NE, "poll")
-		p.halt(guestabi.ExitFailure)
+// A64PutsLoop is PutsLoop for aarch64: n zero-length PUTS, then HALT(0).
+func A64PutsLoop(n uint32) []byte { return a64Guest(putsLoop(n)) }
 
-		a.Label("got")
-		a.LoadX(X2, X22, 16) // frame length
-		a.MovImm(X3, uint64(out))
-		a.StoreX(X2, X3, 8)
-		p.hypercall(guestabi.HypercallPuts, out)
-		p.halt(guestabi.ExitSuccess)
-	})
+// A64WalltimeLoop is WalltimeLoop for aarch64: n WALLTIME, then HALT(0).
+func A64WalltimeLoop(n uint32) []byte { return a64Guest(walltimeLoop(n)) }
+
+// A64Hostile is Hostile for aarch64: the same cases, the same devices,
+// the same expected observations (see Hostile and HostileCase.Fatal).
+func A64Hostile(call guestabi.Hypercall, kind HostileKind) ([]byte, error) {
+	g, err := hostileGuest(call, kind)
+	if err != nil {
+		return nil, err
+	}
+	return a64Guest(g), nil
 }
 
 // A64Spin loops forever (`b .`) without a single exit.
-func A64Spin() []byte {
-	return buildA64(func(p *a64prog) {
-		p.a.Label("spin")
-		p.a.B("spin")
-	})
+func A64Spin() []byte { return buildA64(a64Spin) }
+
+func a64Spin(p *a64prog) {
+	p.a.Label("spin")
+	p.a.B("spin")
 }
 
 // A64WriteText stores 8 bytes into its own text page, which the monitor
@@ -220,15 +216,15 @@ func A64Spin() []byte {
 // write). The host should observe the run failing with a guest write to
 // read-only memory, with no output; a monitor that left text writable
 // would see the guest halt with 0.
-func A64WriteText() []byte {
-	return buildA64(func(p *a64prog) {
-		p.a.Adr(X2, "target")
-		p.a.StoreX(X2, X2, 0)
-		p.halt(guestabi.ExitSuccess)
-		p.a.Label("target")
-		p.a.Word(0)
-		p.a.Word(0)
-	})
+func A64WriteText() []byte { return buildA64(a64WriteText) }
+
+func a64WriteText(p *a64prog) {
+	p.a.Adr(X2, "target")
+	p.a.StoreX(X2, X2, 0)
+	p.halt(guestabi.ExitSuccess)
+	p.a.Label("target")
+	p.a.Word(0)
+	p.a.Word(0)
 }
 
 // A64BadMMIOAddr is the number of the MMIO address A64BadMMIO stores to:
@@ -239,25 +235,25 @@ const A64BadMMIOAddr = guestabi.MMIOBase + guestabi.NumHypercalls*guestabi.MMIOS
 // a valid HALT struct. The host should observe the run failing with an
 // invalid MMIO access naming that address, with no output; a monitor that
 // took it for a hypercall would halt with 0.
-func A64BadMMIO() []byte {
-	return buildA64(func(p *a64prog) {
-		h := p.d.put(&guestabi.Halt{}, guestabi.HaltSize)
-		p.a.MovImm(X1, A64BadMMIOAddr)
-		p.a.MovImm(X0, uint64(h))
-		p.a.StoreW(X0, X1, 0)
-		p.halt(guestabi.ExitSuccess)
-	})
+func A64BadMMIO() []byte { return buildA64(a64BadMMIO) }
+
+func a64BadMMIO(p *a64prog) {
+	h := p.d.put(&guestabi.Halt{}, guestabi.HaltSize)
+	p.a.MovImm(X1, A64BadMMIOAddr)
+	p.a.MovImm(X0, uint64(h))
+	p.a.StoreW(X0, X1, 0)
+	p.halt(guestabi.ExitSuccess)
 }
 
 // A64MMIORead loads 4 bytes from the WALLTIME hypercall address instead of
 // storing to it. The host should observe the run failing with an invalid
 // MMIO access (a read) naming 0x1_0000_0008, with no output.
-func A64MMIORead() []byte {
-	return buildA64(func(p *a64prog) {
-		p.a.MovImm(X1, guestabi.MMIOBase+uint64(guestabi.HypercallWalltime)*guestabi.MMIOStride)
-		p.a.LoadW(X0, X1, 0)
-		p.halt(guestabi.ExitSuccess)
-	})
+func A64MMIORead() []byte { return buildA64(a64MMIORead) }
+
+func a64MMIORead(p *a64prog) {
+	p.a.MovImm(X1, mmioAddr(guestabi.HypercallWalltime))
+	p.a.LoadW(X0, X1, 0)
+	p.halt(guestabi.ExitSuccess)
 }
 
 // PSCI 0.2 function IDs (SMC32 calling convention) the PSCI guests use.
@@ -270,89 +266,24 @@ const (
 // return, halts with 0. For PSCISystemOff and PSCISystemReset the host
 // should observe the run failing with an error naming the PSCI call (KVM
 // turns both into system events), with no output.
-func A64PSCI(fn uint32) []byte {
-	return buildA64(func(p *a64prog) {
+func A64PSCI(fn uint32) []byte { return buildA64(a64PSCI(fn)) }
+
+func a64PSCI(fn uint32) func(*a64prog) {
+	return func(p *a64prog) {
 		p.a.MovImm(X0, uint64(fn))
 		p.a.Hvc(0)
 		p.halt(guestabi.ExitSuccess)
-	})
-}
-
-// A64Hostile is Hostile for aarch64: the same cases, the same devices,
-// the same expected observations (see Hostile and HostileCase.Fatal).
-func A64Hostile(call guestabi.Hypercall, kind HostileKind) ([]byte, error) {
-	c := HostileCase{call, kind}
-	if !c.Valid() {
-		return nil, fmt.Errorf("%w: %v with %v", ErrNoSuchCase, call, kind)
 	}
-	return buildA64(func(p *a64prog) { a64Hostile(p, c) }), nil
-}
-
-func a64Hostile(p *a64prog, c HostileCase) {
-	a := &p.a
-	switch {
-	case isBlockCall(c.Call):
-		p.mft = guestabi.NewManifest(guestabi.Entry{Name: BlockDeviceName, Type: guestabi.DeviceBlockBasic})
-	case isDeviceCall(c.Call):
-		p.mft = guestabi.NewManifest(guestabi.Entry{Name: NetDeviceName, Type: guestabi.DeviceNetBasic})
-	}
-	arg := hostileArgOf(c.Call)
-	addr := guestabi.MMIOBase + uint64(c.Call)*guestabi.MMIOStride
-
-	switch c.Kind {
-	case HostileArgPastEnd:
-		p.hypercall(c.Call, 0xfffffff0)
-
-	case HostileArgStraddle:
-		a.LoadX(X0, bootInfo, bootMemSize)
-		a.SubImm(X0, X0, 4) // fits in w0: memory is at most 4 GiB
-		a.MovImm(X1, addr)
-		a.StoreW(X0, X1, 0)
-
-	case HostileBufPastEnd, HostileBufStraddle:
-		s := p.d.put(arg.encode(1, 0, arg.bufLen), arg.size)
-		a.LoadX(X2, bootInfo, bootMemSize)
-		if c.Kind == HostileBufStraddle {
-			a.SubImm(X2, X2, uint32(arg.bufLen/2))
-		}
-		a.MovImm(X3, uint64(s))
-		a.StoreX(X2, X3, uint32(arg.dataOff))
-		p.hypercall(c.Call, s)
-		p.puts(s, arg.size)
-
-	case HostileOverflow:
-		v := arg.encode(1, TextAddr, 0xffffffffffffff00)
-		if c.Call == guestabi.HypercallHalt {
-			v = arg.encode(0, 0xffffffffffffff00, 0)
-		}
-		s := p.d.put(v, arg.size)
-		p.hypercall(c.Call, s)
-		p.puts(s, arg.size)
-
-	case HostileHandle:
-		var buf uint32
-		if c.Call == guestabi.HypercallNetWrite {
-			buf = p.d.bytes(NetEchoFrame[:])
-		} else {
-			buf = p.d.zero(int(arg.bufLen))
-		}
-		for _, h := range HostileHandles {
-			s := p.d.put(arg.encode(h, uint64(buf), arg.bufLen), arg.size)
-			p.hypercall(c.Call, s)
-			p.puts(s, arg.size)
-		}
-	}
-	p.halt(guestabi.ExitSuccess)
 }
 
 // A64BootInfo prints the 56-byte boot info block as the monitor wrote it
 // and halts with 0, so the host can check mem_size, cpu_cycle_freq and
 // the manifest and command line addresses.
-func A64BootInfo() []byte {
-	return buildA64(func(p *a64prog) {
-		p.puts(guestabi.BootInfoAddr, guestabi.BootInfoSize)
-		p.halt(guestabi.ExitSuccess)
-	})
+func A64BootInfo() []byte { return buildA64(a64BootInfo) }
+
+func a64BootInfo(p *a64prog) {
+	puts(p, guestabi.BootInfoAddr, guestabi.BootInfoSize)
+	p.halt(guestabi.ExitSuccess)
 }
 
 // A64MMIONoSyndrome stores w0 (the address of a valid HALT struct) to the
@@ -361,14 +292,14 @@ func A64BootInfo() []byte {
 // hypervisor no instruction syndrome to emulate the access with. The host
 // should observe the run failing with an error naming the access, with no
 // output; a monitor that guessed at it would halt with 0.
-func A64MMIONoSyndrome() []byte {
-	return buildA64(func(p *a64prog) {
-		h := p.d.put(&guestabi.Halt{}, guestabi.HaltSize)
-		p.a.MovImm(X1, guestabi.MMIOBase+uint64(guestabi.HypercallHalt)*guestabi.MMIOStride)
-		p.a.MovImm(X0, uint64(h))
-		p.a.Word(0xb8004420) // str w0, [x1], #4
-		p.halt(guestabi.ExitSuccess)
-	})
+func A64MMIONoSyndrome() []byte { return buildA64(a64MMIONoSyndrome) }
+
+func a64MMIONoSyndrome(p *a64prog) {
+	h := p.d.put(&guestabi.Halt{}, guestabi.HaltSize)
+	p.a.MovImm(X1, mmioAddr(guestabi.HypercallHalt))
+	p.a.MovImm(X0, uint64(h))
+	p.a.Word(0xb8004420) // str w0, [x1], #4
+	p.halt(guestabi.ExitSuccess)
 }
 
 // A64StackTop checks the entry stack and the top of guest memory: it
@@ -377,22 +308,22 @@ func A64MMIONoSyndrome() []byte {
 // checks that SP is mem_size-16 as boot_info.mem_size gives it. It halts
 // with 0 if all holds and with 1 otherwise; a mapping missing at the top
 // of memory would fault instead (and, with no vector table, spin).
-func A64StackTop() []byte {
-	return buildA64(func(p *a64prog) {
-		a := &p.a
-		a.StoreX(bootInfo, SP, 8)
-		a.LoadX(X2, SP, 8)
-		a.Cmp(X2, bootInfo)
-		a.BCond(A64NE, "bad")
-		a.LoadX(X3, bootInfo, bootMemSize)
-		a.SubImm(X3, X3, 16)
-		a.AddImm(X4, SP, 0) // mov x4, sp: ADD is the form that reads SP
-		a.Cmp(X3, X4)
-		a.BCond(A64NE, "bad")
-		p.halt(guestabi.ExitSuccess)
-		a.Label("bad")
-		p.halt(guestabi.ExitFailure)
-	})
+func A64StackTop() []byte { return buildA64(a64StackTop) }
+
+func a64StackTop(p *a64prog) {
+	a := &p.a
+	a.StoreX(bootInfo, SP, 8)
+	a.LoadX(X2, SP, 8)
+	a.Cmp(X2, bootInfo)
+	a.BCond(A64NE, "bad")
+	a.LoadX(X3, bootInfo, bootMemSize)
+	a.SubImm(X3, X3, 16)
+	a.AddImm(X4, SP, 0) // mov x4, sp: ADD is the form that reads SP
+	a.Cmp(X3, X4)
+	a.BCond(A64NE, "bad")
+	p.halt(guestabi.ExitSuccess)
+	a.Label("bad")
+	p.halt(guestabi.ExitFailure)
 }
 
 // A64FPU moves x19 through the FP/SIMD register d0 and back, and halts
@@ -400,50 +331,15 @@ func A64StackTop() []byte {
 // (CPACR_EL1.FPEN), as Solo5 guests expect: otherwise the first FP
 // instruction traps and, with no vector table, the guest spins until the
 // host stops it.
-func A64FPU() []byte {
-	return buildA64(func(p *a64prog) {
-		a := &p.a
-		a.Word(0x9e670260) // fmov d0, x19
-		a.Word(0x9e660002) // fmov x2, d0
-		a.Cmp(X2, bootInfo)
-		a.BCond(A64NE, "bad")
-		p.halt(guestabi.ExitSuccess)
-		a.Label("bad")
-		p.halt(guestabi.ExitFailure)
-	})
-}
+func A64FPU() []byte { return buildA64(a64FPU) }
 
-// a64Loop issues the hypercall at MMIO address addr with argument arg n
-// times (none for n == 0), then halts with 0. Setting x0 and x1 once
-// outside the loop relies on the monitor not changing guest registers on
-// an MMIO exit; the loop is three instructions per exit.
-func (p *a64prog) loop(n uint32, addr uint64, arg uint32) {
+func a64FPU(p *a64prog) {
 	a := &p.a
-	a.MovImm(X2, uint64(n))
-	a.MovImm(X1, addr)
-	a.MovImm(X0, uint64(arg))
-	a.Cbz(X2, "done")
-	a.Label("loop")
-	a.StoreW(X0, X1, 0)
-	a.SubsImm(X2, X2, 1)
-	a.BCond(A64NE, "loop")
-	a.Label("done")
+	a.Word(0x9e670260) // fmov d0, x19
+	a.Word(0x9e660002) // fmov x2, d0
+	a.Cmp(X2, bootInfo)
+	a.BCond(A64NE, "bad")
 	p.halt(guestabi.ExitSuccess)
-}
-
-// A64PutsLoop is PutsLoop for aarch64: n zero-length PUTS, then HALT(0).
-func A64PutsLoop(n uint32) []byte {
-	return buildA64(func(p *a64prog) {
-		s := p.d.reserve(guestabi.PutsSize)
-		p.d.set(s, &guestabi.Puts{Data: uint64(s), Len: 0})
-		p.loop(n, guestabi.MMIOBase+uint64(guestabi.HypercallPuts)*guestabi.MMIOStride, s)
-	})
-}
-
-// A64WalltimeLoop is WalltimeLoop for aarch64: n WALLTIME, then HALT(0).
-func A64WalltimeLoop(n uint32) []byte {
-	return buildA64(func(p *a64prog) {
-		w := p.d.zero(guestabi.WalltimeSize)
-		p.loop(n, guestabi.MMIOBase+uint64(guestabi.HypercallWalltime)*guestabi.MMIOStride, w)
-	})
+	a.Label("bad")
+	p.halt(guestabi.ExitFailure)
 }

@@ -1,8 +1,10 @@
 package microguest
 
-// The x86_64 guests. The file name avoids the _amd64 suffix on purpose: that
-// would be a build constraint, and these are just bytes that every host
-// architecture must be able to produce.
+// The x86_64 guests: the constructors of the programs written once for
+// both architectures (catalogue.go), with what the host should observe,
+// and the x86_64-only ones. The file name avoids the _amd64 suffix on
+// purpose: that would be a build constraint, and these are just bytes that
+// every host architecture must be able to produce.
 
 import (
 	"github.com/unimon/unimon/guestabi"
@@ -32,80 +34,24 @@ const HelloText = "Hello, world\n"
 // The command line's length is found at run time by scanning the string
 // at boot_info.cmdline for its NUL, at most CmdlineSize-1 bytes (a guest
 // that trusted the monitor blindly could run off the end of the page).
-func Hello() []byte { return build(helloProg()) }
-
-// helloProg emits Hello.
-func helloProg() func(*prog) {
-	return func(p *prog) {
-		a := &p.a
-		p.putsString(HelloText)
-
-		line := p.d.zero(guestabi.PutsSize)
-		a.Load64(RSI, RDI, bootCmdline) // RSI = start of the command line
-		a.Mov(RBX, RSI)                 // RBX = cursor
-		a.MovImm32(RCX, guestabi.CmdlineSize-1)
-		a.Label("scan")
-		a.Load8(RAX, RBX, 0)
-		a.CmpImm(RAX, 0)
-		a.Jcc(CondE, "found")
-		a.Inc(RBX)
-		a.Dec(RCX)
-		a.Jcc(CondNZ, "scan")
-		a.Label("found")
-		a.Sub(RBX, RSI) // length
-		a.MovImm32(R8, line)
-		a.Store64(R8, 0, RSI)
-		a.Store64(R8, 8, RBX)
-		p.hypercall(guestabi.HypercallPuts, line)
-
-		p.putsString("\n")
-		p.halt(guestabi.ExitSuccess)
-	}
-}
+func Hello() []byte { return x86Guest(hello) }
 
 // Exit halts at once with status. The host should observe no output and
 // exit status status (a process can only report status & 0xff).
-func Exit(status int32) []byte { return build(exitProg(status)) }
-
-// exitProg emits Exit.
-func exitProg(status int32) func(*prog) {
-	return func(p *prog) {
-		p.halt(status)
-	}
-}
+func Exit(status int32) []byte { return x86Guest(exit(status)) }
 
 // Walltime issues WALLTIME, prints the 8 raw bytes of the struct
 // (little-endian nanoseconds since the Unix epoch) and halts with 0. The
 // host should observe exactly 8 bytes of output, decode them and find a
 // time between the moments it started and reaped the guest.
-func Walltime() []byte { return build(walltimeProg()) }
-
-// walltimeProg emits Walltime.
-func walltimeProg() func(*prog) {
-	return func(p *prog) {
-		w := p.d.zero(guestabi.WalltimeSize)
-		p.hypercall(guestabi.HypercallWalltime, w)
-		p.puts(w, guestabi.WalltimeSize)
-		p.halt(guestabi.ExitSuccess)
-	}
-}
+func Walltime() []byte { return x86Guest(walltime) }
 
 // PollTimeout issues POLL with a timeout of ns nanoseconds, prints the
 // 24-byte struct as the monitor left it and halts with 0. With no devices,
 // the host should observe the timeout echoed at offset 0, ready_set 0 at
 // offset 8 and ret 0 at offset 16, and (in a benchmark, not a test) that
 // the guest took at least ns to finish.
-func PollTimeout(ns uint64) []byte { return build(pollTimeoutProg(ns)) }
-
-// pollTimeoutProg emits PollTimeout.
-func pollTimeoutProg(ns uint64) func(*prog) {
-	return func(p *prog) {
-		s := p.d.put(&guestabi.Poll{TimeoutNsecs: ns}, guestabi.PollSize)
-		p.hypercall(guestabi.HypercallPoll, s)
-		p.puts(s, guestabi.PollSize)
-		p.halt(guestabi.ExitSuccess)
-	}
-}
+func PollTimeout(ns uint64) []byte { return x86Guest(pollTimeout(ns)) }
 
 // Block geometry of BlockRoundTrip.
 const (
@@ -131,29 +77,7 @@ var BlockPattern = func() (b [BlockRoundTripSize]byte) {
 // should observe 592 bytes of output: BlockPattern, then two structs with
 // handle 1, offset 512, len 512 and ret 0; the file holds BlockPattern at
 // offset 512 afterwards; exit status 0.
-func BlockRoundTrip() []byte { return build(blockRoundTripProg()) }
-
-// blockRoundTripProg emits BlockRoundTrip.
-func blockRoundTripProg() func(*prog) {
-	return func(p *prog) {
-		p.mft = guestabi.NewManifest(guestabi.Entry{Name: BlockDeviceName, Type: guestabi.DeviceBlockBasic})
-		wbuf := p.d.bytes(BlockPattern[:])
-		ws := p.d.reserve(guestabi.BlockIOSize)
-		rs := p.d.reserve(guestabi.BlockIOSize)
-		ps := p.d.reserve(guestabi.PutsSize)
-		rbuf := p.d.zero(BlockRoundTripSize) // last, so it is BSS
-		p.d.set(ws, &guestabi.BlockIO{Handle: 1, Offset: BlockRoundTripOffset, Data: uint64(wbuf), Len: BlockRoundTripSize})
-		p.d.set(rs, &guestabi.BlockIO{Handle: 1, Offset: BlockRoundTripOffset, Data: uint64(rbuf), Len: BlockRoundTripSize})
-		p.d.set(ps, &guestabi.Puts{Data: uint64(rbuf), Len: BlockRoundTripSize})
-
-		p.hypercall(guestabi.HypercallBlockWrite, ws)
-		p.hypercall(guestabi.HypercallBlockRead, rs)
-		p.hypercall(guestabi.HypercallPuts, ps)
-		p.puts(ws, guestabi.BlockIOSize)
-		p.puts(rs, guestabi.BlockIOSize)
-		p.halt(guestabi.ExitSuccess)
-	}
-}
+func BlockRoundTrip() []byte { return x86Guest(blockRoundTrip) }
 
 // NetEchoFrame is the 60-byte Ethernet frame NetEcho sends (the minimum
 // frame size, FCS excluded):
@@ -189,50 +113,7 @@ const (
 // send one frame back; it should observe exactly that frame on the guest's
 // output and exit status 0. Sending nothing gives exit status 1 after
 // about 10 s.
-func NetEcho() []byte { return build(netEchoProg()) }
-
-// netEchoProg emits NetEcho.
-func netEchoProg() func(*prog) {
-	return func(p *prog) {
-		p.mft = guestabi.NewManifest(guestabi.Entry{Name: NetDeviceName, Type: guestabi.DeviceNetBasic})
-		a := &p.a
-		frame := p.d.bytes(NetEchoFrame[:])
-		ws := p.d.put(&guestabi.NetIO{Handle: 1, Data: uint64(frame), Len: uint64(len(NetEchoFrame))}, guestabi.NetIOSize)
-		ps := p.d.put(&guestabi.Poll{TimeoutNsecs: NetEchoPollTimeout}, guestabi.PollSize)
-		rs := p.d.reserve(guestabi.NetIOSize)
-		out := p.d.reserve(guestabi.PutsSize)
-		rbuf := p.d.zero(NetEchoBufSize)
-		p.d.set(rs, &guestabi.NetIO{Handle: 1, Data: uint64(rbuf), Len: NetEchoBufSize})
-		p.d.set(out, &guestabi.Puts{Data: uint64(rbuf)}) // Len is set from NET_READ's
-
-		p.hypercall(guestabi.HypercallNetWrite, ws)
-		a.MovImm32(RBX, NetEchoMaxPolls)
-		a.MovImm32(R8, ps)
-		a.MovImm32(R9, rs)
-		a.Label("poll")
-		p.hypercall(guestabi.HypercallPoll, ps)
-		a.Load64(RAX, R8, 8) // ready_set
-		a.TestImm(RAX, 1<<1) // handle 1
-		a.Jcc(CondZ, "next")
-		// NET_READ leaves len alone on AGAIN, so the buffer size survives a
-		// spurious wake-up and the next try needs no reset.
-		p.hypercall(guestabi.HypercallNetRead, rs)
-		a.Load32(RAX, R9, 24) // ret
-		a.CmpImm(RAX, int32(guestabi.ResultOK))
-		a.Jcc(CondE, "got")
-		a.Label("next")
-		a.Dec(RBX)
-		a.Jcc(CondNZ, "poll")
-		p.halt(guestabi.ExitFailure)
-
-		a.Label("got")
-		a.Load64(RAX, R9, 16) // frame length
-		a.MovImm32(R10, out)
-		a.Store64(R10, 8, RAX)
-		p.hypercall(guestabi.HypercallPuts, out)
-		p.halt(guestabi.ExitSuccess)
-	}
-}
+func NetEcho() []byte { return x86Guest(netEcho) }
 
 // TripleFault loads an IDT with limit 0 and executes ud2. The #UD cannot be
 // delivered, nor can the #DF that follows, so the CPU shuts down. The host
@@ -325,50 +206,14 @@ func spinProg() func(*prog) {
 // monitor rejects it, but a raw-KVM floor benchmark can count it.
 const RawExitPort = 0x4ff
 
-// loop emits: if n != 0, do `out dx, eax` n times with the given port and
-// EAX, then halt 0. Setting EDX and EAX once outside the loop relies on the
-// monitor not changing guest registers on a port exit, which KVM
-// guarantees; it keeps the loop at three instructions per exit.
-func (p *prog) loop(n uint32, port, eax uint32) {
-	a := &p.a
-	a.MovImm32(RCX, n)
-	a.MovImm32(RDX, port)
-	a.MovImm32(RAX, eax)
-	a.CmpImm(RCX, 0)
-	a.Jcc(CondE, "done")
-	a.Label("loop")
-	a.OutDXEAX()
-	a.Dec(RCX)
-	a.Jcc(CondNZ, "loop")
-	a.Label("done")
-	p.halt(guestabi.ExitSuccess)
-}
-
 // PutsLoop issues n PUTS of zero bytes, then halts with 0. The host should
 // observe no output and exit status 0; it is a benchmark of the cheapest
 // hypercall that reads guest memory.
-func PutsLoop(n uint32) []byte { return build(putsLoopProg(n)) }
-
-// putsLoopProg emits PutsLoop.
-func putsLoopProg(n uint32) func(*prog) {
-	return func(p *prog) {
-		s := p.d.reserve(guestabi.PutsSize)
-		p.d.set(s, &guestabi.Puts{Data: uint64(s), Len: 0})
-		p.loop(n, guestabi.PIOBase+uint32(guestabi.HypercallPuts), s)
-	}
-}
+func PutsLoop(n uint32) []byte { return x86Guest(putsLoop(n)) }
 
 // WalltimeLoop issues n WALLTIME hypercalls, then halts with 0. The host
 // should observe no output and exit status 0.
-func WalltimeLoop(n uint32) []byte { return build(walltimeLoopProg(n)) }
-
-// walltimeLoopProg emits WalltimeLoop.
-func walltimeLoopProg(n uint32) func(*prog) {
-	return func(p *prog) {
-		w := p.d.zero(guestabi.WalltimeSize)
-		p.loop(n, guestabi.PIOBase+uint32(guestabi.HypercallWalltime), w)
-	}
-}
+func WalltimeLoop(n uint32) []byte { return x86Guest(walltimeLoop(n)) }
 
 // RawExitLoop does n 4-byte `out` to RawExitPort (EAX 0), then halts with
 // 0. Only a monitor (or floor benchmark) that handles port 0x4ff specially
@@ -381,5 +226,6 @@ func RawExitLoop(n uint32) []byte { return build(rawExitLoopProg(n)) }
 func rawExitLoopProg(n uint32) func(*prog) {
 	return func(p *prog) {
 		p.loop(n, RawExitPort, 0)
+		p.halt(guestabi.ExitSuccess)
 	}
 }

@@ -3,7 +3,6 @@ package microguest
 import (
 	"errors"
 	"fmt"
-	"sort"
 )
 
 // Params are the arguments of the parameterised guests, for Build.
@@ -16,44 +15,24 @@ type Params struct {
 // ErrUnknownGuest is returned (wrapped) by Build for a name not in Names.
 var ErrUnknownGuest = errors.New("microguest: unknown guest")
 
-// named maps the catalogue's names to the builders of their programs.
-// Hostile cases are added by init under their HostileCase.Name.
-var named = map[string]func(Params) func(*prog){
-	"hello":           func(Params) func(*prog) { return helloProg() },
-	"exit":            func(p Params) func(*prog) { return exitProg(p.Status) },
-	"walltime":        func(Params) func(*prog) { return walltimeProg() },
-	"poll":            func(p Params) func(*prog) { return pollTimeoutProg(p.Timeout) },
-	"block-roundtrip": func(Params) func(*prog) { return blockRoundTripProg() },
-	"net-echo":        func(Params) func(*prog) { return netEchoProg() },
-	"triple-fault":    func(Params) func(*prog) { return tripleFaultProg() },
-	"write-text":      func(Params) func(*prog) { return writeTextProg() },
-	"bad-port":        func(Params) func(*prog) { return badPortProg() },
-	"bad-port-size":   func(Params) func(*prog) { return badPortSizeProg() },
-	"spin":            func(Params) func(*prog) { return spinProg() },
-	"puts-loop":       func(p Params) func(*prog) { return putsLoopProg(p.N) },
-	"walltime-loop":   func(p Params) func(*prog) { return walltimeLoopProg(p.N) },
-	"raw-exit-loop":   func(p Params) func(*prog) { return rawExitLoopProg(p.N) },
-}
-
-func init() {
-	for _, c := range HostileCases() {
-		named[c.Name()] = func(Params) func(*prog) { return hostileProg(c) }
-	}
-}
+// named maps the catalogue's names to the builders of their programs: the
+// x86_64-only ones, and the portable ones (Hostile cases among them,
+// under their HostileCase.Name).
+var named = withPortable(map[string]func(Params) func(*prog){
+	"triple-fault":  func(Params) func(*prog) { return tripleFaultProg() },
+	"write-text":    func(Params) func(*prog) { return writeTextProg() },
+	"bad-port":      func(Params) func(*prog) { return badPortProg() },
+	"bad-port-size": func(Params) func(*prog) { return badPortSizeProg() },
+	"spin":          func(Params) func(*prog) { return spinProg() },
+	"raw-exit-loop": func(p Params) func(*prog) { return rawExitLoopProg(p.N) },
+})
 
 // Names lists every guest Build knows, sorted: the fixed catalogue
 // ("hello", "exit", "walltime", "poll", "block-roundtrip", "net-echo",
 // "triple-fault", "write-text", "bad-port", "bad-port-size", "spin",
 // "puts-loop", "walltime-loop", "raw-exit-loop") and one
 // "hostile-<call>-<kind>" per HostileCase.
-func Names() []string {
-	ns := make([]string, 0, len(named))
-	for n := range named {
-		ns = append(ns, n)
-	}
-	sort.Strings(ns)
-	return ns
-}
+func Names() []string { return sortedNames(named) }
 
 // Build returns the ELF of the guest called name, with p for the
 // parameterised ones (ignored by the others).

@@ -1,6 +1,7 @@
 package microguest
 
 import (
+	"debug/elf"
 	"fmt"
 
 	"github.com/unimon/unimon/guestabi"
@@ -61,11 +62,11 @@ func (d *dataSeg) put(v encoder, n int) uint32 {
 	return gpa
 }
 
-// prog is a guest under construction: its code, its data and its devices.
+// prog is an x86_64 guest under construction: its code, and its data and
+// devices (image). It implements code for the guests written once.
 type prog struct {
-	a   Asm
-	d   dataSeg
-	mft *guestabi.Manifest
+	image
+	a Asm
 }
 
 // hypercall issues call with the argument struct at arg, the x86_64 hvt
@@ -77,14 +78,6 @@ func (p *prog) hypercall(call guestabi.Hypercall, arg uint32) {
 	p.a.OutDXEAX()
 }
 
-// puts prints n bytes at gpa through a PUTS struct fixed at build time.
-func (p *prog) puts(gpa uint32, n int) {
-	p.hypercall(guestabi.HypercallPuts, p.d.put(&guestabi.Puts{Data: uint64(gpa), Len: uint64(n)}, guestabi.PutsSize))
-}
-
-// putsString prints s, kept in the data segment.
-func (p *prog) putsString(s string) { p.puts(p.d.bytes([]byte(s)), len(s)) }
-
 // halt ends the guest with status. The ud2 after it only runs if a monitor
 // wrongly resumes the guest after HALT; with no IDT it triple-faults, which
 // fails loudly instead of running off into whatever follows.
@@ -93,10 +86,100 @@ func (p *prog) halt(status int32) {
 	p.a.Ud2()
 }
 
-// build runs f to build a guest and returns its ELF. If f placed zero
-// regions on the wrong guess of where they start, it runs f again with the
-// right one; instruction and struct sizes never depend on addresses, so
-// the second run places everything else exactly as the first did.
+// putsCmdline implements code. RDI still holds the boot info pointer the
+// guest was entered with: nothing the guests emit clobbers it.
+func (p *prog) putsCmdline(line uint32) {
+	a := &p.a
+	a.Load64(RSI, RDI, bootCmdline) // RSI = start of the command line
+	a.Mov(RBX, RSI)                 // RBX = cursor
+	a.MovImm32(RCX, guestabi.CmdlineSize-1)
+	a.Label("scan")
+	a.Load8(RAX, RBX, 0)
+	a.CmpImm(RAX, 0)
+	a.Jcc(CondE, "found")
+	a.Inc(RBX)
+	a.Dec(RCX)
+	a.Jcc(CondNZ, "scan")
+	a.Label("found")
+	a.Sub(RBX, RSI) // length
+	a.MovImm32(R8, line)
+	a.Store64(R8, 0, RSI)
+	a.Store64(R8, 8, RBX)
+}
+
+// hypercallBelowMem implements code.
+func (p *prog) hypercallBelowMem(call guestabi.Hypercall, k uint32) {
+	a := &p.a
+	a.Load64(RAX, RDI, bootMemSize)
+	if k != 0 {
+		a.SubImm(RAX, int32(k))
+	}
+	a.MovImm32(RDX, guestabi.PIOBase+uint32(call))
+	a.OutDXEAX() // EAX is mem_size-k: it fits, memory is at most 4 GiB
+}
+
+// storeBelowMem implements code.
+func (p *prog) storeBelowMem(base, off, k uint32) {
+	a := &p.a
+	a.Load64(RAX, RDI, bootMemSize)
+	if k != 0 {
+		a.SubImm(RAX, int32(k))
+	}
+	a.MovImm32(R8, base)
+	a.Store64(R8, int32(off), RAX)
+}
+
+// hypercallLoop implements code with loop on the call's port.
+func (p *prog) hypercallLoop(n uint32, call guestabi.Hypercall, arg uint32) {
+	p.loop(n, guestabi.PIOBase+uint32(call), arg)
+}
+
+// loop emits: if n != 0, do `out dx, eax` n times with the given port and
+// EAX. Setting EDX and EAX once outside the loop relies on the monitor not
+// changing guest registers on a port exit, which KVM guarantees; it keeps
+// the loop at three instructions per exit.
+func (p *prog) loop(n uint32, port, eax uint32) {
+	a := &p.a
+	a.MovImm32(RCX, n)
+	a.MovImm32(RDX, port)
+	a.MovImm32(RAX, eax)
+	a.CmpImm(RCX, 0)
+	a.Jcc(CondE, "done")
+	a.Label("loop")
+	a.OutDXEAX()
+	a.Dec(RCX)
+	a.Jcc(CondNZ, "loop")
+	a.Label("done")
+}
+
+// receive implements code. The struct addresses live in R8 and R9 across
+// the hypercalls, which clobber only RAX and RDX.
+func (p *prog) receive(tries, poll, read, out uint32, timeout func()) {
+	a := &p.a
+	a.MovImm32(RBX, tries)
+	a.MovImm32(R8, poll)
+	a.MovImm32(R9, read)
+	a.Label("poll")
+	p.hypercall(guestabi.HypercallPoll, poll)
+	a.Load64(RAX, R8, 8) // ready_set
+	a.TestImm(RAX, 1<<1) // handle 1
+	a.Jcc(CondZ, "next")
+	p.hypercall(guestabi.HypercallNetRead, read)
+	a.Load32(RAX, R9, 24) // ret
+	a.CmpImm(RAX, int32(guestabi.ResultOK))
+	a.Jcc(CondE, "got")
+	a.Label("next")
+	a.Dec(RBX)
+	a.Jcc(CondNZ, "poll")
+	timeout()
+
+	a.Label("got")
+	a.Load64(RAX, R9, 16) // frame length
+	a.MovImm32(R10, out)
+	a.Store64(R10, 8, RAX)
+}
+
+// build runs f to build a guest and returns its ELF (see layout).
 func build(f func(p *prog)) []byte {
 	p := buildProg(f)
 	text, err := p.a.Finish()
@@ -105,23 +188,13 @@ func build(f func(p *prog)) []byte {
 		// package, which the tests catch for every guest.
 		panic(fmt.Sprintf("microguest: catalogue guest does not assemble: %v", err))
 	}
-	data := append(p.d.init, make([]byte, p.d.zeroBase-len(p.d.init))...)
-	return ELF(Guest{
-		Text:     text,
-		Data:     data,
-		BSS:      uint64(p.d.zeroLen),
-		DataAddr: CatalogueDataAddr,
-		Manifest: p.mft,
-	})
+	return p.link(elf.EM_X86_64, text)
 }
 
-// buildProg runs f, twice if needed (see build).
+// buildProg runs f, twice if needed (see layout).
 func buildProg(f func(p *prog)) *prog {
-	p := new(prog)
-	f(p)
-	if want := align8(len(p.d.init)); want != p.d.zeroBase {
-		p = &prog{d: dataSeg{zeroBase: want}}
-		f(p)
-	}
-	return p
+	return layout(func(zeroBase int) *prog { return &prog{image: image{d: dataSeg{zeroBase: zeroBase}}} }, f)
 }
+
+// x86Guest builds a guest written once for both architectures for x86_64.
+func x86Guest(g func(code)) []byte { return build(on[*prog](g)) }

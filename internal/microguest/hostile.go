@@ -135,7 +135,7 @@ func isBlockCall(c guestabi.Hypercall) bool {
 // hostileArg describes the argument struct of a hypercall for Hostile.
 type hostileArg struct {
 	size    int    // struct size
-	dataOff int32  // offset of the buffer pointer (the cookie for HALT)
+	dataOff uint32 // offset of the buffer pointer (the cookie for HALT)
 	bufLen  uint64 // length of the well-behaved buffer
 	// encode returns the struct with the given handle, buffer and length.
 	encode func(handle, data, n uint64) encoder
@@ -188,71 +188,75 @@ func hostileArgOf(call guestabi.Hypercall) hostileArg {
 // It returns an error wrapping ErrNoSuchCase for combinations that have
 // no meaning (see HostileCase.Valid).
 func Hostile(call guestabi.Hypercall, kind HostileKind) ([]byte, error) {
+	g, err := hostileGuest(call, kind)
+	if err != nil {
+		return nil, err
+	}
+	return build(on[*prog](g)), nil
+}
+
+// hostileGuest is the guest for call and kind, written once for both
+// architectures, or an error wrapping ErrNoSuchCase (see Hostile).
+func hostileGuest(call guestabi.Hypercall, kind HostileKind) (func(code), error) {
 	c := HostileCase{call, kind}
 	if !c.Valid() {
 		return nil, fmt.Errorf("%w: %v with %v", ErrNoSuchCase, call, kind)
 	}
-	return build(hostileProg(c)), nil
+	return hostile(c), nil
 }
 
-// hostileProg emits the guest for the valid case c (see Hostile).
-func hostileProg(c HostileCase) func(*prog) {
-	return func(p *prog) { hostile(p, c) }
-}
+// hostile is the guest for the valid case c (see Hostile).
+func hostile(c HostileCase) func(code) {
+	return func(g code) {
+		switch {
+		case isBlockCall(c.Call):
+			g.declare(guestabi.Entry{Name: BlockDeviceName, Type: guestabi.DeviceBlockBasic})
+		case isDeviceCall(c.Call):
+			g.declare(guestabi.Entry{Name: NetDeviceName, Type: guestabi.DeviceNetBasic})
+		}
+		arg := hostileArgOf(c.Call)
+		d := g.data()
 
-func hostile(p *prog, c HostileCase) {
-	a := &p.a
-	switch {
-	case isBlockCall(c.Call):
-		p.mft = guestabi.NewManifest(guestabi.Entry{Name: BlockDeviceName, Type: guestabi.DeviceBlockBasic})
-	case isDeviceCall(c.Call):
-		p.mft = guestabi.NewManifest(guestabi.Entry{Name: NetDeviceName, Type: guestabi.DeviceNetBasic})
+		switch c.Kind {
+		case HostileArgPastEnd:
+			g.hypercall(c.Call, 0xfffffff0)
+
+		case HostileArgStraddle:
+			g.hypercallBelowMem(c.Call, 4)
+
+		case HostileBufPastEnd, HostileBufStraddle:
+			// The buffer pointer is filled in at run time from mem_size.
+			s := d.put(arg.encode(1, 0, arg.bufLen), arg.size)
+			var below uint32
+			if c.Kind == HostileBufStraddle {
+				below = uint32(arg.bufLen / 2)
+			}
+			g.storeBelowMem(s, arg.dataOff, below)
+			g.hypercall(c.Call, s)
+			puts(g, s, arg.size)
+
+		case HostileOverflow:
+			v := arg.encode(1, TextAddr, 0xffffffffffffff00)
+			if c.Call == guestabi.HypercallHalt {
+				v = arg.encode(0, 0xffffffffffffff00, 0)
+			}
+			s := d.put(v, arg.size)
+			g.hypercall(c.Call, s)
+			puts(g, s, arg.size)
+
+		case HostileHandle:
+			var buf uint32
+			if c.Call == guestabi.HypercallNetWrite {
+				buf = d.bytes(NetEchoFrame[:])
+			} else {
+				buf = d.zero(int(arg.bufLen))
+			}
+			for _, h := range HostileHandles {
+				s := d.put(arg.encode(h, uint64(buf), arg.bufLen), arg.size)
+				g.hypercall(c.Call, s)
+				puts(g, s, arg.size)
+			}
+		}
+		g.halt(guestabi.ExitSuccess)
 	}
-	arg := hostileArgOf(c.Call)
-
-	switch c.Kind {
-	case HostileArgPastEnd:
-		p.hypercall(c.Call, 0xfffffff0)
-
-	case HostileArgStraddle:
-		a.Load64(RAX, RDI, bootMemSize)
-		a.SubImm(RAX, 4)
-		a.MovImm32(RDX, guestabi.PIOBase+uint32(c.Call))
-		a.OutDXEAX() // EAX is mem_size-4: it fits, memory is at most 4 GiB
-
-	case HostileBufPastEnd, HostileBufStraddle:
-		// The buffer pointer is filled in at run time from mem_size.
-		s := p.d.put(arg.encode(1, 0, arg.bufLen), arg.size)
-		a.Load64(RAX, RDI, bootMemSize)
-		if c.Kind == HostileBufStraddle {
-			a.SubImm(RAX, int32(arg.bufLen/2))
-		}
-		a.MovImm32(R8, s)
-		a.Store64(R8, arg.dataOff, RAX)
-		p.hypercall(c.Call, s)
-		p.puts(s, arg.size)
-
-	case HostileOverflow:
-		v := arg.encode(1, TextAddr, 0xffffffffffffff00)
-		if c.Call == guestabi.HypercallHalt {
-			v = arg.encode(0, 0xffffffffffffff00, 0)
-		}
-		s := p.d.put(v, arg.size)
-		p.hypercall(c.Call, s)
-		p.puts(s, arg.size)
-
-	case HostileHandle:
-		var buf uint32
-		if c.Call == guestabi.HypercallNetWrite {
-			buf = p.d.bytes(NetEchoFrame[:])
-		} else {
-			buf = p.d.zero(int(arg.bufLen))
-		}
-		for _, h := range HostileHandles {
-			s := p.d.put(arg.encode(h, uint64(buf), arg.bufLen), arg.size)
-			p.hypercall(c.Call, s)
-			p.puts(s, arg.size)
-		}
-	}
-	p.halt(guestabi.ExitSuccess)
 }
