@@ -103,24 +103,41 @@ func setNetResult(b []byte, setLen bool, length uint64, ret guestabi.Result) {
 	st.Encode(b)
 }
 
+// netCall is a NET_* request whose argument struct and buffer passed
+// their checks.
+type netCall struct {
+	s   []byte // the argument struct
+	req guestabi.NetIO
+	dev netInfo
+	buf []byte // [data, data+len)
+}
+
+// open checks a NET_* call as upstream does: the argument struct (fatal
+// if bad), the handle (EINVAL, answered here), then the buffer (fatal).
+// ok is false when the call is already answered or failed.
+func (n *Net) open(mem *guestmem.Memory, call guestabi.Hypercall, arg uint64) (c netCall, ok bool, err error) {
+	if c.s, err = checked(mem, call, arg, guestabi.NetIOSize); err != nil {
+		return c, false, err
+	}
+	c.req.Decode(c.s)
+	if c.dev, ok = n.device(c.req.Handle); !ok {
+		setNetResult(c.s, false, 0, guestabi.ResultEINVAL)
+		return c, false, nil
+	}
+	if c.buf, err = checked(mem, call, c.req.Data, c.req.Len); err != nil {
+		return c, false, err
+	}
+	return c, true, nil
+}
+
 // write is NET_WRITE.
 func (n *Net) write(mem *guestmem.Memory, arg uint64) (*Halt, error) {
 	const call = guestabi.HypercallNetWrite
-	s, err := checked(mem, call, arg, guestabi.NetIOSize)
-	if err != nil {
-		return nil, err
-	}
-	var req guestabi.NetIO
-	req.Decode(s)
-	dev, ok := n.device(req.Handle)
+	c, ok, err := n.open(mem, call, arg)
 	if !ok {
-		setNetResult(s, false, 0, guestabi.ResultEINVAL)
-		return nil, nil
-	}
-	frame, err := checked(mem, call, req.Data, req.Len)
-	if err != nil {
 		return nil, err
 	}
+	s, req, dev, frame := c.s, c.req, c.dev, c.buf
 	// Deliberate hardening: upstream's tender passes any length to
 	// write(2), and a tap refuses a frame shorter than its Ethernet header
 	// or longer than MTU + 14 with an error upstream treats as fatal. The
@@ -141,21 +158,11 @@ func (n *Net) write(mem *guestmem.Memory, arg uint64) (*Halt, error) {
 // read is NET_READ.
 func (n *Net) read(mem *guestmem.Memory, arg uint64) (*Halt, error) {
 	const call = guestabi.HypercallNetRead
-	s, err := checked(mem, call, arg, guestabi.NetIOSize)
-	if err != nil {
-		return nil, err
-	}
-	var req guestabi.NetIO
-	req.Decode(s)
-	dev, ok := n.device(req.Handle)
+	c, ok, err := n.open(mem, call, arg)
 	if !ok {
-		setNetResult(s, false, 0, guestabi.ResultEINVAL)
-		return nil, nil
-	}
-	buf, err := checked(mem, call, req.Data, req.Len)
-	if err != nil {
 		return nil, err
 	}
+	s, req, dev, buf := c.s, c.req, c.dev, c.buf
 	got, err := dev.dev.ReadFrame(buf)
 	switch {
 	case errors.Is(err, devices.ErrWouldBlock) || err == nil && got == 0:
