@@ -58,17 +58,14 @@ var (
 	kvmCreateVCPU          = io_(0x41)
 	kvmSetUserMemoryRegion = iow(0x46, unsafe.Sizeof(userspaceMemoryRegion{}))
 	kvmCreateIRQChip       = io_(0x60)
-	kvmIOEventFD           = iow(0x79, unsafe.Sizeof(ioEventFD{}))
 	kvmRun                 = io_(0x80)
 )
 
 // Capabilities this package asks about (KVM_CAP_*).
 const (
-	CapIRQChip       = 0
-	CapUserMemory    = 3
-	CapIOEventFD     = 36
-	CapGetTSCKHz     = 61
-	CapImmediateExit = 136
+	CapIRQChip    = 0
+	CapUserMemory = 3
+	CapGetTSCKHz  = 61
 )
 
 // ioctl issues a KVM ioctl whose argument is a number, retrying EINTR.
@@ -230,31 +227,6 @@ func (vm *VM) CreateIRQChip() error {
 	return nil
 }
 
-type ioEventFD struct {
-	Datamatch uint64
-	Addr      uint64
-	Len       uint32
-	FD        int32
-	Flags     uint32
-	Pad       [36]byte
-}
-
-const ioEventFDFlagPIO = 1 << 1
-
-// IOEventFD makes a guest write of size bytes to port (pio true) or to
-// the MMIO address addr signal the eventfd efd inside the kernel, with no
-// exit to userspace.
-func (vm *VM) IOEventFD(efd int, addr uint64, size uint32, pio bool) error {
-	e := ioEventFD{Addr: addr, Len: size, FD: int32(efd)}
-	if pio {
-		e.Flags |= ioEventFDFlagPIO
-	}
-	if _, err := ioctlPtr(vm.fd, kvmIOEventFD, unsafe.Pointer(&e)); err != nil {
-		return fmt.Errorf("KVM_IOEVENTFD at %#x: %w", addr, err)
-	}
-	return nil
-}
-
 // VCPU is one virtual CPU and its shared kvm_run page.
 type VCPU struct {
 	fd  int
@@ -334,14 +306,6 @@ func (c *VCPU) Run() error {
 		return ErrFault
 	}
 	return fmt.Errorf("KVM_RUN: %w", errno)
-}
-
-// ClearImmediateExit re-arms Run after a Kick that is not meant to stop
-// the vCPU for good.
-func (c *VCPU) ClearImmediateExit() {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.run[offImmediateExit] = 0
 }
 
 // Exit reasons (KVM_EXIT_*).

@@ -10,7 +10,6 @@ import (
 
 var (
 	kvmGetSupportedCPUID = iowr(0x05, 8) // struct kvm_cpuid2 header
-	kvmSetTSSAddr        = io_(0x47)
 	kvmGetRegs           = ior(0x81, unsafe.Sizeof(Regs{}))
 	kvmSetRegs           = iow(0x82, unsafe.Sizeof(Regs{}))
 	kvmGetSregs          = ior(0x83, unsafe.Sizeof(Sregs{}))
@@ -97,13 +96,4 @@ func (c *VCPU) TSCKHz() (uint64, error) {
 		return 0, fmt.Errorf("KVM_GET_TSC_KHZ: %w", err)
 	}
 	return uint64(r), nil
-}
-
-// SetTSSAddr places the three pages Intel VMX needs for real-mode
-// emulation; required before running a vCPU when an irqchip is created.
-func (vm *VM) SetTSSAddr(addr uint64) error {
-	if _, err := ioctl(vm.fd, kvmSetTSSAddr, uintptr(addr)); err != nil {
-		return fmt.Errorf("KVM_SET_TSS_ADDR %#x: %w", addr, err)
-	}
-	return nil
 }
