@@ -420,3 +420,34 @@ func TestManyVMsAtOnce(t *testing.T) {
 		}
 	}
 }
+
+// failingWriter is a backend that refuses every write.
+type failingWriter struct{}
+
+func (failingWriter) Write([]byte) (int, error)          { return 0, errors.New("backend is broken") }
+func (failingWriter) WriteAt([]byte, int64) (int, error) { return 0, errors.New("backend is broken") }
+
+// A valid request the host cannot serve ends the VM with ErrDevice, not
+// ErrGuest: the guest did nothing wrong.
+func TestHostFailureIsNotAGuestFault(t *testing.T) {
+	kvmtest.Require(t)
+	noLeaks(t)
+	disk, err := devices.NewBlock(bytes.NewReader(make([]byte, 4096)), failingWriter{}, 4096, 512)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := boot(t, context.Background(), guests.BlockRoundTrip(), monitor.Config{Block: map[string]devices.Block{microguest.BlockDeviceName: disk}})
+	if !errors.Is(r.err, monitor.ErrDevice) || errors.Is(r.err, monitor.ErrGuest) || !strings.Contains(r.err.Error(), "BLOCK_WRITE") {
+		t.Errorf("failing block backend: err = %v, want ErrDevice naming BLOCK_WRITE", r.err)
+	}
+
+	vm, err := monitor.New(monitor.Config{KernelImage: guests.Hello(), Memory: smallMem, Console: failingWriter{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer vm.Close()
+	_, err = vm.Run(context.Background())
+	if !errors.Is(err, monitor.ErrDevice) || errors.Is(err, monitor.ErrGuest) || !strings.Contains(err.Error(), "PUTS") {
+		t.Errorf("failing console: err = %v, want ErrDevice naming PUTS", err)
+	}
+}

@@ -50,6 +50,9 @@ var (
 	// ErrGuest: the guest broke the ABI or crashed the vCPU (bad
 	// hypercall, bad pointer, triple fault, unhandled exit).
 	ErrGuest = errors.New("guest fault")
+	// ErrDevice: a valid guest request failed on the host side: the
+	// console could not be written, a block or net backend failed.
+	ErrDevice = errors.New("device error")
 	// ErrClosed: the VM was closed or has already run.
 	ErrClosed = errors.New("VM closed or already run")
 )

@@ -88,10 +88,15 @@ func (vm *VM) step() (status int, halted bool, err error) {
 	if ok {
 		h, err := vm.disp.Dispatch(vm.mem, nr, arg)
 		if err != nil {
-			if errors.Is(err, hypercall.ErrInterrupted) {
+			switch {
+			case errors.Is(err, hypercall.ErrInterrupted):
 				return 0, false, err
+			case errors.Is(err, hypercall.ErrGuest):
+				return 0, false, fmt.Errorf("%w: %w", ErrGuest, err)
 			}
-			return 0, false, fmt.Errorf("%w: %w", ErrGuest, err)
+			// The guest asked for something valid and the host failed it
+			// (a console or device error): not the guest's fault.
+			return 0, false, fmt.Errorf("%w: %w", ErrDevice, err)
 		}
 		if h != nil {
 			return h.Status, true, nil
