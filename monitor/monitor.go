@@ -97,7 +97,6 @@ type Config struct {
 
 // VM is a unikernel ready to run.
 type VM struct {
-	arch     arch
 	mem      *guestmem.Memory
 	kvm      *kvm.System
 	vm       *kvm.VM
@@ -169,7 +168,7 @@ func New(cfg Config) (_ *VM, err error) {
 		return nil, fmt.Errorf("%w: guest command line contains a NUL byte", ErrConfig)
 	}
 
-	vm := &VM{arch: hostArch, manifest: manifest}
+	vm := &VM{manifest: manifest}
 	defer func() {
 		if err != nil {
 			vm.Close()
@@ -178,7 +177,7 @@ func New(cfg Config) (_ *VM, err error) {
 	if vm.mem, err = guestmem.New(size); err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrConfig, err)
 	}
-	img, err := elfload.Load(bytes.NewReader(image), vm.arch.machine(), vm.mem)
+	img, err := elfload.Load(bytes.NewReader(image), hostArch.machine(), vm.mem)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w: %w", name, ErrKernel, err)
 	}
@@ -195,13 +194,13 @@ func New(cfg Config) (_ *VM, err error) {
 		return nil, err
 	}
 	var features uint32
-	if vm.vcpu, features, err = vm.arch.createVCPU(vm.kvm, vm.vm, request); err != nil {
+	if vm.vcpu, features, err = hostArch.createVCPU(vm.kvm, vm.vm, request); err != nil {
 		return nil, err
 	}
-	if err := vm.arch.setupMemory(vm.mem); err != nil {
+	if err := hostArch.setupMemory(vm.mem); err != nil {
 		return nil, err
 	}
-	freq, err := vm.arch.setupVCPU(vm.kvm, vm.vcpu, img.Entry, vm.mem.Size(), features)
+	freq, err := hostArch.setupVCPU(vm.kvm, vm.vcpu, img.Entry, vm.mem.Size(), features)
 	if err != nil {
 		return nil, err
 	}

@@ -76,14 +76,14 @@ func (vm *VM) Run(ctx context.Context) (int, error) {
 func (vm *VM) step() (status int, halted bool, err error) {
 	if err := vm.vcpu.Run(); err != nil {
 		if errors.Is(err, kvm.ErrFault) {
-			return 0, false, fmt.Errorf("%w: KVM: host/guest translation fault (a write to read-only memory?): %s", ErrGuest, vm.arch.state(vm.vcpu))
+			return 0, false, vm.fault("KVM: host/guest translation fault (a write to read-only memory?)")
 		}
 		return 0, false, err
 	}
 	reason := vm.vcpu.ExitReason()
-	nr, arg, ok, err := vm.arch.decodeExit(vm.vcpu, reason, vm.mem.Size())
+	nr, arg, ok, err := hostArch.decodeExit(vm.vcpu, reason, vm.mem.Size())
 	if err != nil {
-		return 0, false, fmt.Errorf("%w: %w: %s", ErrGuest, err, vm.arch.state(vm.vcpu))
+		return 0, false, fmt.Errorf("%w: %w: %s", ErrGuest, err, hostArch.state(vm.vcpu))
 	}
 	if ok {
 		h, err := vm.disp.Dispatch(vm.mem, nr, arg)
@@ -107,19 +107,25 @@ func (vm *VM) step() (status int, halted bool, err error) {
 	case kvm.ExitIntr:
 		return 0, false, kvm.ErrInterrupted
 	case kvm.ExitShutdown:
-		return 0, false, fmt.Errorf("%w: triple fault (KVM_EXIT_SHUTDOWN): %s", ErrGuest, vm.arch.state(vm.vcpu))
+		return 0, false, vm.fault("triple fault (KVM_EXIT_SHUTDOWN)")
 	case kvm.ExitHLT:
-		return 0, false, fmt.Errorf("%w: the guest halted the CPU with interrupts it cannot receive (KVM_EXIT_HLT): %s", ErrGuest, vm.arch.state(vm.vcpu))
+		return 0, false, vm.fault("the guest halted the CPU with interrupts it cannot receive (KVM_EXIT_HLT)")
 	case kvm.ExitFailEntry:
-		return 0, false, fmt.Errorf("%w: KVM could not enter the guest (KVM_EXIT_FAIL_ENTRY, hardware reason %#x): %s", ErrGuest, vm.vcpu.FailEntryReason(), vm.arch.state(vm.vcpu))
+		return 0, false, vm.fault("KVM could not enter the guest (KVM_EXIT_FAIL_ENTRY, hardware reason %#x)", vm.vcpu.FailEntryReason())
 	case kvm.ExitInternalError:
 		sub, data := vm.vcpu.InternalError()
-		return 0, false, fmt.Errorf("%w: KVM internal error (KVM_EXIT_INTERNAL_ERROR suberror %d, data %#x): the instruction cannot be emulated: %s", ErrGuest, sub, data, vm.arch.state(vm.vcpu))
+		return 0, false, vm.fault("KVM internal error (KVM_EXIT_INTERNAL_ERROR suberror %d, data %#x): the instruction cannot be emulated", sub, data)
 	case kvm.ExitSystemEvent:
 		typ, data := vm.vcpu.SystemEvent()
-		return 0, false, fmt.Errorf("%w: system event %s (data %#x) instead of the HALT hypercall: %s", ErrGuest, systemEventName(typ), data, vm.arch.state(vm.vcpu))
+		return 0, false, vm.fault("system event %s (data %#x) instead of the HALT hypercall", systemEventName(typ), data)
 	}
-	return 0, false, fmt.Errorf("%w: KVM: unhandled exit: exit_reason=KVM_EXIT_%s: %s", ErrGuest, kvm.ExitName(reason), vm.arch.state(vm.vcpu))
+	return 0, false, vm.fault("KVM: unhandled exit: exit_reason=KVM_EXIT_%s", kvm.ExitName(reason))
+}
+
+// fault is the error for a guest that crashed its vCPU or broke the ABI:
+// what happened, then where the vCPU stood.
+func (vm *VM) fault(format string, args ...any) error {
+	return fmt.Errorf("%w: %s: %s", ErrGuest, fmt.Sprintf(format, args...), hostArch.state(vm.vcpu))
 }
 
 func systemEventName(t uint32) string {
