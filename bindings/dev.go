@@ -147,7 +147,7 @@ func blockSize(h uint32) uint64 {
 	return uint64(*(*uint16)(ptr(mftEntry(int(h)) + guestabi.EntryBlockSizeOff)))
 }
 func netMaxFrame(h uint32) uintptr {
-	return uintptr(*(*uint16)(ptr(mftEntry(int(h)) + guestabi.EntryMTUOff))) + ethHeader
+	return uintptr(*(*uint16)(ptr(mftEntry(int(h)) + guestabi.EntryMTUOff))) + guestabi.EthernetHeaderSize
 }
 
 // sysOpenat opens DevicePrefix+NAME; every other path does not exist.
@@ -212,9 +212,6 @@ func netCloseDev(h uint32) {
 	*d = netDev{}
 	netOpen--
 }
-
-// ethHeader is the Ethernet header a net device's MTU leaves out.
-const ethHeader = 14
 
 func hcResult(r guestabi.Result) int64 {
 	switch r {
@@ -334,7 +331,7 @@ func sysNetRead(h uint32, buf, n uintptr) int64 {
 }
 
 func sysNetWrite(h uint32, buf, n uintptr) int64 {
-	if n < ethHeader || n > netMaxFrame(h) {
+	if n < guestabi.EthernetHeaderSize || n > netMaxFrame(h) {
 		return -_EINVAL
 	}
 	if !copyIn(unsafe.Pointer(&ioBuf), buf, n) {

@@ -41,6 +41,10 @@ const (
 	ManifestMaxDevices = ManifestMaxEntries - 1
 )
 
+// EthernetHeaderSize is what a frame adds to a net device's MTU: a guest
+// sends and receives frames of up to MTU + EthernetHeaderSize bytes.
+const EthernetHeaderSize = 14
+
 // Offsets of struct mft_entry's fields, for code that reads a manifest in
 // place without decoding it (the Go bindings' kernel, which must not
 // allocate).

@@ -231,7 +231,7 @@ func FuzzNet(f *testing.F) {
 		case handle != hNet:
 			t.Fatalf("ret %d for handle %d", got.Ret, handle)
 		case write && got.Ret == guestabi.ResultOK:
-			if n < EthernetHeaderSize || n > netMTU+EthernetHeaderSize || len(e.net.tx) != 1 || uint64(len(e.net.tx[0])) != n || got.Len != n {
+			if n < guestabi.EthernetHeaderSize || n > netMTU+guestabi.EthernetHeaderSize || len(e.net.tx) != 1 || uint64(len(e.net.tx[0])) != n || got.Len != n {
 				t.Fatalf("NET_WRITE OK of %d bytes, device got %d frames", n, len(e.net.tx))
 			}
 		case !write && got.Ret == guestabi.ResultOK:

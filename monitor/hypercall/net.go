@@ -9,10 +9,6 @@ import (
 	"github.com/unimon/unimon/monitor/guestmem"
 )
 
-// EthernetHeaderSize is what a frame adds to the MTU: the guest may send
-// frames of up to MTU + EthernetHeaderSize bytes.
-const EthernetHeaderSize = 14
-
 // Net is the net module: NET_WRITE and NET_READ on the guest's NET_BASIC
 // devices, whose readiness POLL reports through the Core's wait set.
 type Net struct {
@@ -61,7 +57,7 @@ func (n *Net) Register(d *Dispatcher) error {
 		if mtu < 1 || mtu > 0xffff {
 			return fmt.Errorf("hypercall net: device %d: MTU %d out of range 1..65535", h, mtu)
 		}
-		info[h] = netInfo{dev: dev, maxFrame: uint64(mtu) + EthernetHeaderSize}
+		info[h] = netInfo{dev: dev, maxFrame: uint64(mtu) + guestabi.EthernetHeaderSize}
 		fds[h] = dev.ReadyFD()
 	}
 	calls := []registration{
@@ -144,7 +140,7 @@ func (n *Net) write(mem *guestmem.Memory, arg uint64) (*Halt, error) {
 	// Solo5 API allows at most MTU + 14 bytes, so either is the guest's
 	// invalid argument: it gets EINVAL, and backends never see such a
 	// frame.
-	if req.Len < EthernetHeaderSize || req.Len > dev.maxFrame {
+	if req.Len < guestabi.EthernetHeaderSize || req.Len > dev.maxFrame {
 		setNetResult(s, false, 0, guestabi.ResultEINVAL)
 		return nil, nil
 	}

@@ -20,7 +20,7 @@ func frame(n int) []byte {
 }
 
 func TestNetWrite(t *testing.T) {
-	for _, n := range []int{EthernetHeaderSize, 60, netMTU + EthernetHeaderSize} {
+	for _, n := range []int{guestabi.EthernetHeaderSize, 60, netMTU + guestabi.EthernetHeaderSize} {
 		e := newEnv(t)
 		e.put(t, bufGPA, frame(n))
 		e.put(t, argGPA, encNet(hNet, bufGPA, uint64(n)))
@@ -86,8 +86,8 @@ func TestNetEINVAL(t *testing.T) {
 		{"block handle", 0, hBlock, bufGPA, 60},
 		{"bad handle with a bad buffer", 0, 63, math.MaxUint64, math.MaxUint64},
 		// Hardening beyond upstream's tender: frame sizes a tap refuses.
-		{"frame longer than MTU+14", guestabi.HypercallNetWrite, hNet, bufGPA, netMTU + EthernetHeaderSize + 1},
-		{"frame shorter than a header", guestabi.HypercallNetWrite, hNet, bufGPA, EthernetHeaderSize - 1},
+		{"frame longer than MTU+14", guestabi.HypercallNetWrite, hNet, bufGPA, netMTU + guestabi.EthernetHeaderSize + 1},
+		{"frame shorter than a header", guestabi.HypercallNetWrite, hNet, bufGPA, guestabi.EthernetHeaderSize - 1},
 		{"empty frame", guestabi.HypercallNetWrite, hNet, bufGPA, 0},
 	}
 	for _, nr := range []guestabi.Hypercall{guestabi.HypercallNetWrite, guestabi.HypercallNetRead} {
