@@ -64,15 +64,7 @@ func TestPollStaleTimer(t *testing.T) {
 func TestPollZeroTimeout(t *testing.T) {
 	e := newEnv(t)
 	// No pollable at all in this Core: the timer alone must end the POLL.
-	core, err := NewCore(io.Discard)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer core.Close()
-	d := NewDispatcher()
-	if err := core.Register(d); err != nil {
-		t.Fatal(err)
-	}
+	_, d := registeredCore(t, io.Discard)
 	for i := 0; i < 100; i++ {
 		e.put(t, argGPA, encPoll(0))
 		if _, err := d.Dispatch(e.mem, uint64(guestabi.HypercallPoll), argGPA); err != nil {

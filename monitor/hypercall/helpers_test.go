@@ -287,3 +287,19 @@ func openFDs(tb testing.TB) int {
 	}
 	return len(ents)
 }
+
+// registeredCore returns a Core writing its console to w, registered with
+// a new Dispatcher, and closed when the test ends.
+func registeredCore(t *testing.T, w io.Writer) (*Core, *Dispatcher) {
+	t.Helper()
+	core, err := NewCore(w)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { core.Close() })
+	d := NewDispatcher()
+	if err := core.Register(d); err != nil {
+		t.Fatal(err)
+	}
+	return core, d
+}

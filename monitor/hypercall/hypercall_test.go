@@ -154,15 +154,7 @@ func TestPutsConsoleFailure(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			core, err := NewCore(tt.w)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer core.Close()
-			d := NewDispatcher()
-			if err := core.Register(d); err != nil {
-				t.Fatal(err)
-			}
+			_, d := registeredCore(t, tt.w)
 			_, err = d.Dispatch(mem, uint64(guestabi.HypercallPuts), argGPA)
 			var he *Error
 			if !errors.As(err, &he) || he.Call != guestabi.HypercallPuts || !errors.Is(err, tt.want) || errors.Is(err, ErrGuest) {

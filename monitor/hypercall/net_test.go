@@ -235,15 +235,7 @@ func TestNetPipeDevice(t *testing.T) {
 	defer a.Close()
 	defer b.Close()
 	e := newEnv(t)
-	core, err := NewCore(io.Discard)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer core.Close()
-	d := NewDispatcher()
-	if err := core.Register(d); err != nil {
-		t.Fatal(err)
-	}
+	core, d := registeredCore(t, io.Discard)
 	if err := NewNet(map[int]devices.Net{hNet: a}, core).Register(d); err != nil {
 		t.Fatal(err)
 	}
