@@ -325,15 +325,16 @@ const (
 	ExitSystemEvent   = 24
 )
 
+var exitNames = map[uint32]string{
+	ExitUnknown: "UNKNOWN", ExitException: "EXCEPTION", ExitIO: "IO", ExitHypercall: "HYPERCALL",
+	ExitDebug: "DEBUG", ExitHLT: "HLT", ExitMMIO: "MMIO", ExitIRQWindowOpen: "IRQ_WINDOW_OPEN",
+	ExitShutdown: "SHUTDOWN", ExitFailEntry: "FAIL_ENTRY", ExitIntr: "INTR",
+	ExitInternalError: "INTERNAL_ERROR", ExitSystemEvent: "SYSTEM_EVENT",
+}
+
 // ExitName returns the KVM_EXIT_* name of reason r, for messages.
 func ExitName(r uint32) string {
-	names := map[uint32]string{
-		ExitUnknown: "UNKNOWN", ExitException: "EXCEPTION", ExitIO: "IO", ExitHypercall: "HYPERCALL",
-		ExitDebug: "DEBUG", ExitHLT: "HLT", ExitMMIO: "MMIO", ExitIRQWindowOpen: "IRQ_WINDOW_OPEN",
-		ExitShutdown: "SHUTDOWN", ExitFailEntry: "FAIL_ENTRY", ExitIntr: "INTR",
-		ExitInternalError: "INTERNAL_ERROR", ExitSystemEvent: "SYSTEM_EVENT",
-	}
-	if n, ok := names[r]; ok {
+	if n, ok := exitNames[r]; ok {
 		return n
 	}
 	return fmt.Sprintf("%#x", r)
