@@ -50,8 +50,6 @@ const (
 	ptLoad   = 1
 	ptNote   = 4
 	ptPhdr   = 6
-	pfX      = 1
-	pfW      = 2
 	pfR      = 4
 	pageSize = guestabi.PageSize
 )

@@ -347,20 +347,10 @@ type segment struct {
 // mem's contents and protections are unspecified and it should be
 // discarded.
 func Load(r io.ReaderAt, machine elf.Machine, mem *guestmem.Memory) (Image, error) {
-	f, err := open(r, machine)
-	if err != nil {
-		return Image{}, err
-	}
-	memSize := mem.Size()
-	if f.h.entry < minBase || f.h.entry >= memSize {
-		return Image{}, fmt.Errorf("%w: e_entry %#x does not fall within the memory allocation range [%#x, %#x)",
-			ErrInvalidELF, f.h.entry, uint64(minBase), memSize)
-	}
-
 	// Every header is checked before any byte of memory is written, so
 	// a rejected file leaves memory untouched (upstream checks and loads
 	// one segment at a time; the verdict is the same either way).
-	segs, kernelEnd, err := f.checkSegments(memSize)
+	f, segs, img, err := plan(r, machine, mem.Size())
 	if err != nil {
 		return Image{}, err
 	}
@@ -394,7 +384,47 @@ func Load(r io.ReaderAt, machine elf.Machine, mem *guestmem.Memory) (Image, erro
 			return Image{}, fmt.Errorf("phdr[%d]: mprotect failed: %w", s.index, err)
 		}
 	}
-	return Image{Entry: f.h.entry, KernelEnd: kernelEnd}, nil
+	return img, nil
+}
+
+// Check applies every rule Load applies for a guest of memSize bytes
+// without loading anything: the header, e_entry, each PT_LOAD, and that
+// the file holds each segment's bytes. Tools that write unikernels (unimon
+// build) check their output with it.
+func Check(r io.ReaderAt, machine elf.Machine, memSize uint64) (Image, error) {
+	f, segs, img, err := plan(r, machine, memSize)
+	if err != nil {
+		return Image{}, err
+	}
+	var last [1]byte
+	for _, s := range segs {
+		if s.off+s.filesz < s.off {
+			return Image{}, fmt.Errorf("%w: phdr[%d] host file segment mismatched (p_offset %#x + p_filesz %#x overflows) (file truncated)",
+				ErrInvalidELF, s.index, s.off, s.filesz)
+		}
+		if n, err := readAt(f.r, last[:], s.off+s.filesz-1); err != nil {
+			return Image{}, readErr(err, "phdr[%d] host file segment mismatched (read %d of 1 bytes at p_offset %#x + p_filesz %#x - 1)",
+				s.index, n, s.off, s.filesz)
+		}
+	}
+	return img, nil
+}
+
+// plan checks everything Load needs to know before writing memory.
+func plan(r io.ReaderAt, machine elf.Machine, memSize uint64) (*file, []segment, Image, error) {
+	f, err := open(r, machine)
+	if err != nil {
+		return nil, nil, Image{}, err
+	}
+	if f.h.entry < minBase || f.h.entry >= memSize {
+		return nil, nil, Image{}, fmt.Errorf("%w: e_entry %#x does not fall within the memory allocation range [%#x, %#x)",
+			ErrInvalidELF, f.h.entry, uint64(minBase), memSize)
+	}
+	segs, kernelEnd, err := f.checkSegments(memSize)
+	if err != nil {
+		return nil, nil, Image{}, err
+	}
+	return f, segs, Image{Entry: f.h.entry, KernelEnd: kernelEnd}, nil
 }
 
 // checkSegments applies upstream's per-segment rules, in upstream's order,

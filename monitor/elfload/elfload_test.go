@@ -305,7 +305,24 @@ func TestLoadErrors(t *testing.T) {
 			}
 			_, err := Load(bytes.NewReader(b), elf.EM_X86_64, newMem(t))
 			errInvalid(t, err, c.want)
+			// Check, which loads nothing, refuses every such file too.
+			if _, err := Check(bytes.NewReader(b), elf.EM_X86_64, testMemSize); !errors.Is(err, ErrInvalidELF) {
+				t.Errorf("Check: err = %v, want ErrInvalidELF", err)
+			}
 		})
+	}
+}
+
+// Check accepts what Load loads and reports the same image.
+func TestCheckAgreesWithLoad(t *testing.T) {
+	b := validELF().encode()
+	loaded, err := Load(bytes.NewReader(b), elf.EM_X86_64, newMem(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	checked, err := Check(bytes.NewReader(b), elf.EM_X86_64, testMemSize)
+	if err != nil || checked != loaded {
+		t.Errorf("Check = %+v, %v; Load gave %+v", checked, err, loaded)
 	}
 }
 

@@ -42,6 +42,10 @@ func FuzzLoad(f *testing.F) {
 		}
 		defer mem.Close()
 		img, err := Load(bytes.NewReader(data), elf.EM_X86_64, mem)
+		checked, checkErr := Check(bytes.NewReader(data), elf.EM_X86_64, testMemSize)
+		if (err == nil) != (checkErr == nil) || checked != img {
+			t.Fatalf("Load and Check disagree: Load %+v, %v; Check %+v, %v", img, err, checked, checkErr)
+		}
 		if err != nil {
 			return
 		}
