@@ -83,8 +83,6 @@ var (
 	freq    uint64
 )
 
-func uf() *frame { return (*frame)(ptr(frameAddr)) }
-
 // ktrap is the kernel: called by kentry for every trap, it never returns
 // (it ends by resuming a program thread or halting).
 func ktrap() {
@@ -93,7 +91,7 @@ func ktrap() {
 		booted = true
 		resume()
 	}
-	f := uf()
+	f := curFrame()
 	t := &threads[cur]
 	stats.traps++
 	switch f.Vector {
@@ -110,7 +108,7 @@ func ktrap() {
 	case 32:
 		stats.ticks++
 		if now()-t.since >= timeSlice {
-			yield(f, t)
+			schedule(f)
 		}
 	default:
 		fatalTrap(f, "exception")
@@ -122,9 +120,9 @@ func ktrap() {
 func resume() {
 	t := &threads[cur]
 	if t.pending != 0 {
-		deliver(uf(), t)
+		deliver(curFrame(), t)
 	}
-	*u64at(wantFS) = t.fsbase
+	*u64at(wantFS) = t.tls
 	if needFlush {
 		needFlush = false
 		kcall(kFlush, 0, 0)

@@ -294,3 +294,114 @@ func outOfMemory() {
 	puts("unimon bindings: out of memory (guest RAM exhausted)\n")
 	halt(255)
 }
+
+const (
+	_PROT_READ     = 1
+	_PROT_WRITE    = 2
+	_MAP_FIXED     = 0x10
+	_MAP_ANONYMOUS = 0x20
+	_MAP_NORESERVE = 0x4000
+	_MADV_DONTNEED = 4
+	_MADV_FREE     = 8
+	_MADV_REMOVE   = 9
+)
+
+func sysMmap(t *thread, a sysArgs) (int64, sysResult) {
+	return done(mmap(a[0], a[1], uint32(a[2]), uint32(a[3])))
+}
+
+// mmap maps anonymous memory (the only kind there is).
+func mmap(addr, length uintptr, prot, flags uint32) int64 {
+	if flags&_MAP_ANONYMOUS == 0 {
+		return -_EBADF
+	}
+	if length == 0 || length > userMax {
+		return -_EINVAL
+	}
+	n := (length + pageSize - 1) &^ (pageSize - 1)
+	if addr&(pageSize-1) != 0 {
+		if flags&_MAP_FIXED != 0 {
+			return -_EINVAL
+		}
+		addr = 0
+	}
+	usable := func(a uintptr) bool { return a >= userMin && a+n > a && a+n <= userMax }
+	switch {
+	case flags&_MAP_FIXED != 0:
+		if !usable(addr) {
+			return -_ENOMEM
+		}
+		release(addr, addr+n) // MAP_FIXED replaces: the new pages read as zero
+	case addr != 0 && usable(addr) && !overlaps(addr, addr+n):
+	default:
+		// Top-down below the last placement, skipping mappings.
+		a := (mmapTop - n) &^ (pageSize - 1)
+		for a >= userMin && overlaps(a, a+n) {
+			a -= 1 << 30
+		}
+		if a < userMin {
+			return -_ENOMEM
+		}
+		mmapTop = a
+		addr = a
+	}
+	if !vmaAdd(addr, addr+n, prot&(_PROT_READ|_PROT_WRITE)) {
+		return -_ENOMEM
+	}
+	return int64(addr)
+}
+func sysMunmap(t *thread, a sysArgs) (int64, sysResult) { return done(munmap(a[0], a[1])) }
+
+func munmap(addr, length uintptr) int64 {
+	if addr&(pageSize-1) != 0 || length == 0 {
+		return -_EINVAL
+	}
+	n := (length + pageSize - 1) &^ (pageSize - 1)
+	if addr < userMin || addr+n > userMax {
+		return -_EINVAL
+	}
+	release(addr, addr+n)
+	if !vmaRemove(addr, addr+n) {
+		return -_ENOMEM
+	}
+	return 0
+}
+func sysMadvise(t *thread, a sysArgs) (int64, sysResult) {
+	return done(madvise(a[0], a[1], int(a[2])))
+}
+
+func madvise(addr, length uintptr, advice int) int64 {
+	switch advice {
+	case _MADV_DONTNEED, _MADV_FREE, _MADV_REMOVE:
+		// Really drop the pages: the runtime assumes they read as zero
+		// afterwards (GODEBUG madvdontneed=1, the default).
+		if addr&(pageSize-1) != 0 {
+			return -_EINVAL
+		}
+		n := (length + pageSize - 1) &^ (pageSize - 1)
+		if addr >= userMin && addr+n <= userMax {
+			release(addr, addr+n)
+		}
+	}
+	return 0
+}
+
+// sysMincore: everything is resident.
+func sysMincore(t *thread, a sysArgs) (int64, sysResult) { return done(mincore(a[1], a[2])) }
+
+func mincore(length, vec uintptr) int64 {
+	var ones [64]byte
+	for i := range ones {
+		ones[i] = 1
+	}
+	pages := (length + pageSize - 1) / pageSize
+	for pages > 0 {
+		c := min(pages, 64)
+		if !copyOut(vec, unsafe.Pointer(&ones), c) {
+			return -_EFAULT
+		}
+		vec += c
+		pages -= c
+	}
+	return 0
+}

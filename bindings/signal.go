@@ -31,7 +31,11 @@ type sigaction struct {
 
 var sigactions [nsig + 1]sigaction
 
-func sysRtSigaction(sig int, act, oact uintptr) int64 {
+func sysRtSigaction(t *thread, a sysArgs) (int64, sysResult) {
+	return done(rtSigaction(int(a[0]), a[1], a[2]))
+}
+
+func rtSigaction(sig int, act, oact uintptr) int64 {
 	if sig < 1 || sig > nsig {
 		return -_EINVAL
 	}
@@ -44,7 +48,11 @@ func sysRtSigaction(sig int, act, oact uintptr) int64 {
 	return 0
 }
 
-func sysRtSigprocmask(t *thread, how int, set, oset uintptr) int64 {
+func sysRtSigprocmask(t *thread, a sysArgs) (int64, sysResult) {
+	return done(rtSigprocmask(t, int(a[0]), a[1], a[2]))
+}
+
+func rtSigprocmask(t *thread, how int, set, oset uintptr) int64 {
 	old := t.sigmask
 	if set != 0 {
 		v, ok := getU64(set)
@@ -68,7 +76,11 @@ func sysRtSigprocmask(t *thread, how int, set, oset uintptr) int64 {
 	return 0
 }
 
-func sysSigaltstack(t *thread, ss, oss uintptr) int64 {
+func sysSigaltstack(t *thread, a sysArgs) (int64, sysResult) {
+	return done(sigaltstack(t, a[0], a[1]))
+}
+
+func sigaltstack(t *thread, ss, oss uintptr) int64 {
 	old := [3]uint64{t.altSP, uint64(t.altFlags), t.altSize}
 	if t.altSize == 0 {
 		old[1] = _SS_DISABLE
@@ -90,10 +102,14 @@ func sysSigaltstack(t *thread, ss, oss uintptr) int64 {
 	return 0
 }
 
-// sysTgkill marks sig pending on the thread tid; it is delivered when that
+func sysTgkill(t *thread, a sysArgs) (int64, sysResult) { return done(tgkill(uint64(a[1]), int(a[2]))) }
+
+func sysTkill(t *thread, a sysArgs) (int64, sysResult) { return done(tgkill(uint64(a[0]), int(a[1]))) }
+
+// tgkill marks sig pending on the thread tid; it is delivered when that
 // thread next returns to user mode. Signals without a handler are
 // dropped (the runtime's own fallbacks then apply).
-func sysTgkill(tid uint64, sig int) int64 {
+func tgkill(tid uint64, sig int) int64 {
 	if sig < 0 || sig > nsig {
 		return -_EINVAL
 	}
@@ -106,7 +122,7 @@ func sysTgkill(tid uint64, sig int) int64 {
 			return 0
 		}
 	}
-	return -3 // ESRCH
+	return -_ESRCH
 }
 
 // deliver sets up the handler of a pending, unblocked signal of t, whose
@@ -158,7 +174,7 @@ func deliver(f *frame, t *thread) {
 	*(*int32)(unsafe.Pointer(&b[infoOff])) = int32(sig)
 	*(*int32)(unsafe.Pointer(&b[infoOff+8])) = _SI_TKILL
 	*(*uint32)(unsafe.Pointer(&b[infoOff+16])) = 1 // si_pid
-	if !copyOut(fp, unsafe.Pointer(fxArea()), fpSize) || !copyOut(fr, unsafe.Pointer(&b), sigFrameSize) {
+	if !copyOut(fp, unsafe.Pointer(fpArea()), fpSize) || !copyOut(fr, unsafe.Pointer(&b), sigFrameSize) {
 		return // no stack to deliver on: drop it, as the runtime tolerates
 	}
 	t.sigmask |= sa.mask
@@ -175,9 +191,20 @@ func deliver(f *frame, t *thread) {
 	stats.delivered++
 }
 
-// sysRtSigreturn restores the context saved by deliver; the restorer
-// called it with RSP at the ucontext.
-func sysRtSigreturn(f *frame, t *thread) bool {
+// sysRtSigreturn restores the registers saved by deliver; the value it
+// returns is the restored return register, so the dispatcher's store
+// leaves it as it was.
+func sysRtSigreturn(t *thread, a sysArgs) (int64, sysResult) {
+	f := curFrame()
+	if !sigreturn(f, t) {
+		fatalTrap(f, "rt_sigreturn with a bad signal frame")
+	}
+	return done(cpuReturnValue(f))
+}
+
+// sigreturn restores the context saved by deliver; the restorer called
+// it with RSP at the ucontext.
+func sigreturn(f *frame, t *thread) bool {
 	uc := uintptr(f.RSP)
 	var b [sigFrameSize - ucOff]byte
 	if !copyIn(unsafe.Pointer(&b), uc, uintptr(len(b))) {
@@ -192,7 +219,7 @@ func sysRtSigreturn(f *frame, t *thread) bool {
 	f.RIP = get(m + 128)
 	// Only the flags user mode may change; interrupts stay on.
 	f.RFLAGS = get(m+136)&0x254dd5 | 0x202
-	if fp := uintptr(get(m + 184)); fp != 0 && !copyIn(unsafe.Pointer(fxArea()), fp, fpSize) {
+	if fp := uintptr(get(m + 184)); fp != 0 && !copyIn(unsafe.Pointer(fpArea()), fp, fpSize) {
 		return false
 	}
 	t.sigmask = get(sigmaskOff)

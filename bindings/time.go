@@ -103,3 +103,42 @@ func initVDSO() {
 	le32(hashOff+8, 1)
 	copy(img[strOff+1:], "__vdso_clock_gettime\x00LINUX_2.6\x00")
 }
+
+const _CLOCK_REALTIME = 0
+
+func sysNanosleep(t *thread, a sysArgs) (int64, sysResult) {
+	var ts [2]int64
+	if !copyIn(unsafe.Pointer(&ts), a[0], 16) {
+		return done(-_EFAULT)
+	}
+	d := ts[0]*1_000_000_000 + ts[1]
+	if d <= 0 {
+		return done(0)
+	}
+	park(t, waitSleep, now()+d)
+	return 0, sysBlocked
+}
+
+func sysClockGettime(t *thread, a sysArgs) (int64, sysResult) {
+	n := uint64(now())
+	if a[0] == _CLOCK_REALTIME {
+		n += tp().wall0
+	}
+	v := [2]uint64{n / 1_000_000_000, n % 1_000_000_000}
+	if !copyOut(a[1], unsafe.Pointer(&v), 16) {
+		return done(-_EFAULT)
+	}
+	return done(0)
+}
+
+func sysGettimeofday(t *thread, a sysArgs) (int64, sysResult) {
+	if a[0] == 0 {
+		return done(0)
+	}
+	n := uint64(now()) + tp().wall0
+	v := [2]uint64{n / 1_000_000_000, n % 1_000_000_000 / 1000}
+	if !copyOut(a[0], unsafe.Pointer(&v), 16) {
+		return done(-_EFAULT)
+	}
+	return done(0)
+}

@@ -1,0 +1,133 @@
+//go:build linux && amd64
+
+package bindings
+
+import "unsafe"
+
+// The amd64 side of the kernel's architecture interface: the register
+// frame and the system call convention. The architecture-neutral kernel
+// uses only these functions and the frame as an opaque value.
+
+// fpState is a thread's floating-point state while it does not run: the
+// FXSAVE64 image kentry saves at fxAreaAddr.
+type fpState [512]byte
+
+// fpArea is where kentry saves the running thread's fpState.
+func fpArea() *fpState { return (*fpState)(ptr(fxAreaAddr)) }
+
+// curFrame is the registers of the running thread, saved by kentry.
+func curFrame() *frame { return (*frame)(ptr(frameAddr)) }
+
+// cpuSyscallEnter decodes the system call in f (Linux x86_64: number in
+// RAX, arguments in RDI, RSI, RDX, R10, R8, R9) and sets f to return
+// after the instruction with RCX and R11 clobbered, like SYSCALL.
+func cpuSyscallEnter(f *frame) (nr uintptr, a sysArgs) {
+	a = sysArgs{uintptr(f.RDI), uintptr(f.RSI), uintptr(f.RDX), uintptr(f.R10), uintptr(f.R8), uintptr(f.R9)}
+	f.RIP += 2 // the UD2 that replaced the SYSCALL
+	f.RCX = f.RIP
+	f.R11 = f.RFLAGS
+	return uintptr(f.RAX), a
+}
+
+// cpuSetReturn sets the system call's result in f.
+func cpuSetReturn(f *frame, r int64) { f.RAX = uint64(r) }
+
+// cpuReturnValue is the result register of f.
+func cpuReturnValue(f *frame) int64 { return int64(f.RAX) }
+
+// cpuRestartSyscall makes f run system call nr again when it resumes.
+func cpuRestartSyscall(f *frame, nr uintptr) {
+	f.RIP -= 2
+	f.RAX = uint64(nr)
+}
+
+// cpuCloneFrame sets up a new thread's registers: the caller's, returning
+// 0 from the system call on stack.
+func cpuCloneFrame(c, f *frame, stack uintptr) {
+	*c = *f
+	c.RAX = 0
+	c.RSP = uint64(stack)
+}
+
+// cpuInitFrame sets up the first thread's registers: entry with stack
+// pointer sp, at user privilege.
+func cpuInitFrame(f *frame, entry, sp uintptr) {
+	*f = frame{RIP: uint64(entry), CS: userCS, RFLAGS: rflagsUser, RSP: uint64(sp), SS: userDS}
+}
+
+// cpuCycles is the cycle counter (TSC) the clock runs on.
+func cpuCycles() uint64 { return rdtsc() }
+
+var randChecked, hasRDRAND, hasRDSEED bool
+
+// cpuRandom returns 64 random bits from RDRAND or RDSEED (retrying as
+// Intel advises), or false on a CPU without either.
+func cpuRandom() (uint64, bool) {
+	if !randChecked {
+		_, _, c, _ := cpuid(1, 0)
+		_, b, _, _ := cpuid(7, 0)
+		hasRDRAND, hasRDSEED, randChecked = c&(1<<30) != 0, b&(1<<18) != 0, true
+	}
+	for i := 0; i < 10 && hasRDRAND; i++ {
+		if v, ok := rdrand(); ok {
+			return v, true
+		}
+	}
+	for i := 0; i < 10 && hasRDSEED; i++ {
+		if v, ok := rdseed(); ok {
+			return v, true
+		}
+	}
+	return 0, false
+}
+
+// putStat writes s as x86_64's struct stat (144 bytes).
+func putStat(va uintptr, s *statInfo) bool {
+	var b [18]uint64
+	b[2] = s.nlink
+	b[3] = s.mode
+	b[5] = s.rdev
+	b[6] = s.size
+	b[7] = s.blksize
+	b[8] = s.blocks
+	return copyOut(va, unsafe.Pointer(&b), unsafe.Sizeof(b))
+}
+
+// epollEventSize is sizeof(struct epoll_event), packed on x86_64: u32
+// events, u64 data.
+const epollEventSize = 12
+
+func getEpollEvent(va uintptr) (events uint32, data uint64, ok bool) {
+	var e [epollEventSize]byte
+	if !copyIn(unsafe.Pointer(&e), va, epollEventSize) {
+		return 0, 0, false
+	}
+	return *(*uint32)(unsafe.Pointer(&e[0])), *(*uint64)(unsafe.Pointer(&e[4])), true
+}
+
+func putEpollEvent(va uintptr, events uint32, data uint64) bool {
+	var e [epollEventSize]byte
+	*(*uint32)(unsafe.Pointer(&e[0])) = events
+	*(*uint64)(unsafe.Pointer(&e[4])) = data
+	return copyOut(va, unsafe.Pointer(&e), epollEventSize)
+}
+
+// isSyscallSite reports whether pc is one of the SYSCALLs unimon build
+// turned into UD2 (binary search of the sorted table it recorded).
+func isSyscallSite(pc uintptr) bool {
+	tab := uintptr(buildInfo[1])
+	lo, hi := uintptr(0), uintptr(buildInfo[2])
+	for lo < hi {
+		m := (lo + hi) / 2
+		v := uintptr(*u64at(tab + 8*m))
+		switch {
+		case v == pc:
+			return true
+		case v < pc:
+			lo = m + 1
+		default:
+			hi = m
+		}
+	}
+	return false
+}
