@@ -2,7 +2,11 @@
 
 package bindings
 
-import "unsafe"
+import (
+	"unsafe"
+
+	"github.com/unimon/unimon/guestabi"
+)
 
 // The amd64 side of the kernel's architecture interface: the register
 // frame and the system call convention. The architecture-neutral kernel
@@ -130,4 +134,58 @@ func isSyscallSite(pc uintptr) bool {
 		}
 	}
 	return false
+}
+
+// The assembly (cpu_amd64.s).
+
+func kcall(op, a1, a2 uintptr) uintptr
+
+// stubAddrs must not make its argument escape: the kernel never allocates.
+//
+//go:noescape
+func stubAddrs(dst *[34]uintptr)
+func goEntry() uintptr
+func vdsoEntry() uintptr
+func vdsoClockGettime()
+func rdtsc() uint64
+func rdrand() (uint64, bool)
+func rdseed() (uint64, bool)
+func cpuid(leaf, sub uint32) (a, b, c, d uint32)
+func rt0()
+func kentry()
+func kentryAddr() uintptr
+func resumeUser()
+
+// cpuInit sets up what the CPL0 code finds by address: the trampoline
+// page, the IDT and the first 2 MiB of the page tables.
+func cpuInit() {
+	initTramp()
+	initIDT()
+	initLowPages()
+}
+
+// initTramp fills the trampoline page the CPL0 code knows by address.
+func initTramp() {
+	*u64at(kentryPtr) = uint64(kentryAddr())
+	ud2 := (*[3]byte)(ptr(trampUD2))
+	*ud2 = [3]byte{0x0f, 0x0b, 0xc3} // UD2; RET
+	*(*[len(resumeTail)]byte)(ptr(trampTail)) = resumeTail
+	*u64at(curFS) = ktlsFS
+}
+
+// cpuResume returns to thread t, whose registers are in the frame: its
+// FS base is its TLS.
+func cpuResume(t *thread) {
+	*u64at(wantFS) = t.tls
+	resumeUser()
+}
+
+// cpuFlushTLB drops stale translations after page table entries were
+// cleared.
+func cpuFlushTLB() { kcall(kFlush, 0, 0) }
+
+// cpuHypercall issues hypercall nr (an OUT to its port, from CPL0) with
+// its argument struct at arg, below 4 GiB.
+func cpuHypercall(nr guestabi.Hypercall, arg uintptr) {
+	kcall(kHypercall, guestabi.PIOBase+uintptr(nr), arg)
 }

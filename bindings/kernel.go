@@ -1,4 +1,4 @@
-//go:build linux && amd64
+//go:build linux
 
 package bindings
 
@@ -59,62 +59,11 @@ func ptr(a uintptr) unsafe.Pointer { return *(*unsafe.Pointer)(unsafe.Pointer(&a
 
 func u64at(a uintptr) *uint64 { return (*uint64)(ptr(a)) }
 
-func kcall(op, a1, a2 uintptr) uintptr
-
-// stubAddrs must not make its argument escape: the kernel never allocates.
-//
-//go:noescape
-func stubAddrs(dst *[34]uintptr)
-func goEntry() uintptr
-func vdsoEntry() uintptr
-func vdsoClockGettime()
-func rdtsc() uint64
-func rdrand() (uint64, bool)
-func rdseed() (uint64, bool)
-func cpuid(leaf, sub uint32) (a, b, c, d uint32)
-func rt0()
-func kentry()
-func kentryAddr() uintptr
-func resumeUser()
-
 var (
 	booted  bool
 	memSize uintptr
 	freq    uint64
 )
-
-// ktrap is the kernel: called by kentry for every trap, it never returns
-// (it ends by resuming a program thread or halting).
-func ktrap() {
-	if !booted {
-		kinit()
-		booted = true
-		resume()
-	}
-	f := curFrame()
-	t := &threads[cur]
-	stats.traps++
-	switch f.Vector {
-	case 6:
-		if isSyscallSite(uintptr(f.RIP)) {
-			syscall(f, t)
-			break
-		}
-		fatalTrap(f, "invalid opcode")
-	case 14:
-		if !pageFault(uintptr(f.CR2), f.Err) {
-			fatalTrap(f, "page fault")
-		}
-	case 32:
-		stats.ticks++
-		if now()-t.since >= timeSlice {
-			schedule(f)
-		}
-	default:
-		fatalTrap(f, "exception")
-	}
-	resume()
-}
 
 // resume returns to the current thread, whose registers are in the frame.
 func resume() {
@@ -122,21 +71,11 @@ func resume() {
 	if t.pending != 0 {
 		deliver(curFrame(), t)
 	}
-	*u64at(wantFS) = t.tls
 	if needFlush {
 		needFlush = false
-		kcall(kFlush, 0, 0)
+		cpuFlushTLB()
 	}
-	resumeUser()
-}
-
-// initTramp fills the trampoline page the CPL0 code knows by address.
-func initTramp() {
-	*u64at(kentryPtr) = uint64(kentryAddr())
-	ud2 := (*[3]byte)(ptr(trampUD2))
-	*ud2 = [3]byte{0x0f, 0x0b, 0xc3} // UD2; RET
-	*(*[len(resumeTail)]byte)(ptr(trampTail)) = resumeTail
-	*u64at(curFS) = ktlsFS
+	cpuResume(t)
 }
 
 var bootInfo guestabi.BootInfo
@@ -149,51 +88,13 @@ func kinit() {
 		puts("unimon bindings: this binary was not made by `unimon build` (SYSCALL instructions not patched)\n")
 		halt(1)
 	}
-	initTramp()
-	initIDT()
-	initLowPages()
+	cpuInit()
 	initTime()
 	initFrames()
 	initVDSO()
 	parseOptions()
 	initTimer()
 	initProcess()
-}
-
-// initIDT points vectors 0-32 and 255 at their stubs (interrupt gates,
-// kernel code segment, DPL 0: exceptions ignore the DPL; the two
-// interrupt vectors use IST1, see vec32).
-func initIDT() {
-	var addrs [34]uintptr
-	stubAddrs(&addrs)
-	idt := (*[256][2]uint64)(ptr(idtBase))
-	for i, a := range addrs {
-		v := i
-		if i == 33 {
-			v = 255
-		}
-		idt[v][0] = uint64(a&0xffff) | kernelCS<<16 | 0x8e<<40 | uint64(a>>16&0xffff)<<48
-		if v == 32 || v == 255 {
-			idt[v][0] |= 1 << 32 // IST1: interrupts have their own stack
-		}
-		idt[v][1] = uint64(a >> 32)
-	}
-}
-
-// initLowPages maps the first 2 MiB with 4 KiB pages so that page 0 (nil
-// dereferences) and the page below the kernel stack fault.
-func initLowPages() {
-	pt := (*[512]uint64)(ptr(pt0Base))
-	for i := range pt {
-		a := uint64(i) << 12
-		if i == 0 || a == guardPage {
-			pt[i] = 0
-			continue
-		}
-		pt[i] = a | 7
-	}
-	*u64at(pdBase) = pt0Base | 7
-	kcall(kFlush, 0, 0)
 }
 
 // hcArg holds the argument struct of the hypercall in progress: kernel
@@ -205,7 +106,7 @@ var hcArg [guestabi.BlockIOSize]byte // the largest argument struct
 // hypercall issues hypercall nr with its argument struct in hcArg.
 func hypercall(nr guestabi.Hypercall) {
 	stats.hypercalls++
-	kcall(kHypercall, guestabi.PIOBase+uintptr(nr), uintptr(unsafe.Pointer(&hcArg)))
+	cpuHypercall(nr, uintptr(unsafe.Pointer(&hcArg)))
 }
 
 func halt(status int) {
