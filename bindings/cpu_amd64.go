@@ -8,9 +8,34 @@ import (
 	"github.com/unimon/unimon/guestabi"
 )
 
-// The amd64 side of the kernel's architecture interface: the register
-// frame and the system call convention. The architecture-neutral kernel
-// uses only these functions and the frame as an opaque value.
+// The amd64 side of the kernel's architecture interface: boot, the
+// register frame, the system call convention, resuming the program,
+// hypercalls, the cycle counter and random numbers. The neutral kernel
+// uses only these functions and treats the frame as an opaque value.
+//
+// Memory: guest RAM is identity mapped at its physical addresses with
+// user pages (2 MiB, except the first 2 MiB, whose page 0 and the kernel
+// stack guard page are left out). The fixed private area 0x20000-0xFFFFF
+// holds the GDT, TSS, IDT, the initial page tables, the CPL0 trap stack
+// and the interrupt (IST1) stack, the kernel stack and its frame, the
+// fake g, the trampoline page and the vDSO (layout_amd64.go). Free frames
+// are [image end, RAM end). The program's own address space (everything
+// the Go runtime mmaps, and its initial stack) lives above 4 GiB and is
+// paged on demand.
+//
+// Privilege: only assembly runs at CPL0 (cpu_amd64.s). Trap path: the
+// program (CPL3) traps -> a stub (CPL0, a dozen instructions, no register
+// touched) adds the vector and CR2 to the CPU's frame on the USER_TOP
+// stack and irets into kentry (CPL3) -> kentry saves the registers into
+// the frame at frameAddr, points the trapping thread's TLS g slot at the
+// fake g and calls ktrap -> the kernel emulates, possibly switches
+// threads by copying frames -> resumeUser restores the g slot, changes
+// the FS base through CPL0 only if the thread changed, and returns to the
+// program with a plain jump (trampTail): a system call costs one
+// exception and one iretq. Hypercalls, TLB flushes and MSR accesses are
+// kcalls: a UD2 at trampUD2 that the CPL0 #UD stub serves. The kernel
+// runs with interrupts on (the program inherits the flag); the timer has
+// its own stack, and ticks that land in the kernel are dropped.
 
 // fpState is a thread's floating-point state while it does not run: the
 // FXSAVE64 image kentry saves at fxAreaAddr.

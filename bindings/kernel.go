@@ -4,46 +4,35 @@ package bindings
 
 // DESIGN
 //
-// Memory: guest RAM is identity mapped at its physical addresses with user
-// pages (2 MiB, except the first 2 MiB, whose page 0 and the kernel stack
-// guard page are left out). The fixed private area 0x20000-0xFFFFF holds
-// the GDT, TSS, IDT, the initial page tables, the CPL0 trap stack and the
-// interrupt (IST1) stack, the kernel stack and its frame, the fake g, the
-// trampoline page and the vDSO (layout_amd64.h). Free frames are [image end, RAM
-// end), allocated by a bump pointer and recycled through a list threaded
-// through the free frames themselves. The program's own address space
-// (everything the Go runtime mmaps, and its initial stack) lives above
-// 4 GiB and is paged on demand: a VMA table records what is mapped and a
-// page fault inside a VMA gets a zeroed frame.
-//
-// Privilege: only assembly runs at CPL0 (cpu_amd64.s). The kernel is
-// compiled Go running at CPL3 on the kernel stack with a fake g whose
-// stack guard is 0, so compiled code never calls morestack. Its state
-// holds no Go pointers (addresses are uintptr), so it needs no write
+// The kernel is compiled Go running in user mode (CPL3 on amd64) on its
+// own stack with a fake g whose stack guard is 0, so compiled code never
+// calls morestack. Its state holds no Go pointers (addresses are
+// uintptr, per-object state is in fixed arrays), so it needs no write
 // barriers and nothing the garbage collector must see, and nothing on the
-// trap path allocates (TestTrapPathDoesNotAllocate checks the call graph).
+// trap path allocates (TestTrapPathDoesNotAllocate walks the call graph
+// from ktrap, through the function tables sysTable and fdOps). It runs
+// before the Go runtime's init, so its tables are static data.
 //
-// Trap path: the program (CPL3) traps -> a stub (CPL0, a dozen
-// instructions, no register touched) adds the vector and CR2 to the
-// CPU's frame on the USER_TOP stack and irets into kentry (CPL3) -> kentry
-// saves the registers into the frame at frameAddr, points the trapping
-// thread's TLS g slot at the fake g and calls ktrap -> ktrap emulates,
-// possibly switches threads by copying frames -> resumeUser restores the
-// g slot, changes the FS base through CPL0 only if the thread changed,
-// and returns to the program with a plain jump (trampTail): a system call
-// costs one exception and one iretq. Hypercalls, TLB flushes and MSR
-// accesses are kcalls: a UD2 at trampUD2 that the CPL0 #UD stub serves.
-// The kernel runs with interrupts on (the program inherits the flag); the
-// timer has its own stack, and ticks that land in the kernel are dropped.
+// Every trap of the program enters the architecture's ktrap, which
+// decodes it (a system call, a page fault, a timer tick, a fatal
+// exception) and calls the neutral kernel: syscall (syscall.go, the one
+// dispatcher over the table by number), pageFault (mem.go) or schedule
+// (sched.go); resume (here) then returns to the current thread.
 //
-// Threads and time: sched.go (one CPU, switches at blocking calls, at
-// system calls after a 10 ms slice, and on timer ticks), time.go (TSC
-// clock and the vDSO), signal.go (SIGURG delivery for the runtime's
-// asynchronous preemption), timer.go (the x2APIC timer, when the monitor
-// offers an irqchip).
+// Neutral files (//go:build linux): syscall.go (the result convention
+// and dispatcher), fdops.go (fds, the fd-kind operation table and the
+// fd system calls), epoll.go, futex.go, sched.go (threads, one CPU),
+// mem.go (frames, VMAs, demand paging, copyIn/copyOut, mmap), signal.go,
+// time.go (clock from the cycle counter, sleeps), dev.go (block and net
+// devices as fds), proc.go (the initial process stack), fault.go (stats).
 //
-// Devices: dev.go (block and net devices as files, net readiness from
-// POLL into epoll).
+// Architecture files (amd64): cpu_amd64.go and cpu_amd64.s (boot, the
+// register frame, the system call convention, hypercalls, the cycle
+// counter), layout_amd64.go (the fixed memory layout; layout_amd64.h is
+// generated from it), trap_amd64.go (vectors, IDT, crash report),
+// mmu_amd64.go (page-table format), sigframe_amd64.go, timer_amd64.go
+// (x2APIC), vdso_amd64.go, syscalls_amd64.go (the table by x86_64
+// number). cpu_noport.go lists the interface for other architectures.
 
 import (
 	"unsafe"
