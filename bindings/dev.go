@@ -484,21 +484,27 @@ func blockSeek(e *fdEntry, off int64, whence int) int64 {
 	return int64(e.pos)
 }
 
-func blockRead(e *fdEntry, buf, n uintptr, off int64, at bool) int64 {
-	if e.flags&_O_ACCMODE == _O_WRONLY {
-		return -_EBADF
+// devMay reports whether the fd's access mode allows reading (write
+// false) or writing.
+func devMay(e *fdEntry, write bool) bool {
+	if write {
+		return e.flags&_O_ACCMODE != _O_RDONLY
 	}
+	return e.flags&_O_ACCMODE != _O_WRONLY
+}
+
+func blockRead(e *fdEntry, buf, n uintptr, off int64, at bool) int64 {
 	return blockRW(e, buf, n, off, at, false)
 }
 
 func blockWrite(e *fdEntry, buf, n uintptr, off int64, at bool) int64 {
-	if e.flags&_O_ACCMODE == _O_RDONLY {
-		return -_EBADF
-	}
 	return blockRW(e, buf, n, off, at, true)
 }
 
 func blockRW(e *fdEntry, buf, n uintptr, off int64, at, write bool) int64 {
+	if !devMay(e, write) {
+		return -_EBADF
+	}
 	if at {
 		return blockIO(e.handle, buf, n, off, write)
 	}
@@ -510,23 +516,29 @@ func blockRW(e *fdEntry, buf, n uintptr, off int64, at, write bool) int64 {
 }
 
 func netFileRead(e *fdEntry, buf, n uintptr, off int64, at bool) int64 {
-	switch {
-	case e.flags&_O_ACCMODE == _O_WRONLY:
-		return -_EBADF
-	case at:
-		return -_ESPIPE
+	if r := netFileCheck(e, at, false); r != 0 {
+		return r
 	}
 	return sysNetRead(e.handle, buf, n)
 }
 
 func netFileWrite(e *fdEntry, buf, n uintptr, off int64, at bool) int64 {
+	if r := netFileCheck(e, at, true); r != 0 {
+		return r
+	}
+	return sysNetWrite(e.handle, buf, n)
+}
+
+// netFileCheck is the error of a read or write of a net fd that its
+// access mode forbids or that gives an offset, or 0.
+func netFileCheck(e *fdEntry, at, write bool) int64 {
 	switch {
-	case e.flags&_O_ACCMODE == _O_RDONLY:
+	case !devMay(e, write):
 		return -_EBADF
 	case at:
 		return -_ESPIPE
 	}
-	return sysNetWrite(e.handle, buf, n)
+	return 0
 }
 
 // netReady is EPOLLIN while the device is ready (level), or once per

@@ -105,36 +105,30 @@ func fdGet(fd uintptr) *fdEntry {
 
 func ops(e *fdEntry) *fdKindOps { return &fdOps[e.kind] }
 
-func fdRead(fd, buf, n uintptr, off int64, at bool) int64 {
+// fdIO is read and write (at false) and pread64 and pwrite64 (at true)
+// through the fd's kind.
+func fdIO(fd, buf, n uintptr, off int64, at, write bool) int64 {
 	e := fdGet(fd)
-	switch {
-	case e == nil:
-		return -_EBADF
-	case ops(e).read == nil && at:
-		return -_ESPIPE
-	case ops(e).read == nil:
+	if e == nil {
 		return -_EBADF
 	}
-	return ops(e).read(e, buf, n, off, at)
-}
-
-func fdWrite(fd, buf, n uintptr, off int64, at bool) int64 {
-	e := fdGet(fd)
+	op := ops(e).read
+	if write {
+		op = ops(e).write
+	}
 	switch {
-	case e == nil:
-		return -_EBADF
-	case ops(e).write == nil && at:
+	case op == nil && at:
 		return -_ESPIPE
-	case ops(e).write == nil:
+	case op == nil:
 		return -_EBADF
 	}
-	return ops(e).write(e, buf, n, off, at)
+	return op(e, buf, n, off, at)
 }
 
 // sysRead is read; a read that finds nothing on a blocking fd waits and
 // runs again.
 func sysRead(t *thread, a sysArgs) (int64, sysResult) {
-	r := fdRead(a[0], a[1], a[2], 0, false)
+	r := fdIO(a[0], a[1], a[2], 0, false, false)
 	if r == -_EAGAIN {
 		if e := fdGet(a[0]); ops(e).waitRead != nil && ops(e).waitRead(e, t) {
 			return 0, sysRestart
@@ -144,15 +138,15 @@ func sysRead(t *thread, a sysArgs) (int64, sysResult) {
 }
 
 func sysWrite(t *thread, a sysArgs) (int64, sysResult) {
-	return done(fdWrite(a[0], a[1], a[2], 0, false))
+	return done(fdIO(a[0], a[1], a[2], 0, false, true))
 }
 
 func sysPread64(t *thread, a sysArgs) (int64, sysResult) {
-	return done(fdRead(a[0], a[1], a[2], int64(a[3]), true))
+	return done(fdIO(a[0], a[1], a[2], int64(a[3]), true, false))
 }
 
 func sysPwrite64(t *thread, a sysArgs) (int64, sysResult) {
-	return done(fdWrite(a[0], a[1], a[2], int64(a[3]), true))
+	return done(fdIO(a[0], a[1], a[2], int64(a[3]), true, true))
 }
 
 // sysClose closes fd and removes it from every epoll set; 0-2 stay open.
