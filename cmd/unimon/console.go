@@ -23,20 +23,24 @@ var errStdoutClosed = errors.New("stdout is closed")
 // reported (as a warning: a parent may also have passed it on purpose).
 func checkStdout(f *os.File) (warning string, err error) {
 	rc, err := f.SyscallConn()
-	if err != nil {
-		return "", fmt.Errorf("%w (%v): the guest's console output has nowhere to go; redirect it, e.g. >/dev/null to discard it", errStdoutClosed, err)
-	}
 	var cerr error
-	if err := rc.Control(func(fd uintptr) { warning, cerr = checkStdoutFD(int(fd)) }); err != nil {
-		return "", err
+	if err == nil {
+		err = rc.Control(func(fd uintptr) { warning, cerr = checkStdoutFD(int(fd)) })
+	}
+	if err != nil {
+		return "", stdoutClosed(err)
 	}
 	return warning, cerr
+}
+
+func stdoutClosed(err error) error {
+	return fmt.Errorf("%w (%v): the guest's console output has nowhere to go; redirect it, e.g. >/dev/null to discard it", errStdoutClosed, err)
 }
 
 func checkStdoutFD(fd int) (warning string, err error) {
 	fl, err := unix.FcntlInt(uintptr(fd), unix.F_GETFL, 0)
 	if err != nil {
-		return "", fmt.Errorf("%w (%v): the guest's console output has nowhere to go; redirect it, e.g. >/dev/null to discard it", errStdoutClosed, err)
+		return "", stdoutClosed(err)
 	}
 	var st unix.Stat_t
 	if err := unix.Fstat(fd, &st); err != nil {
