@@ -21,35 +21,6 @@ func manifestGuest(m *guestabi.Manifest) []byte {
 	return microguest.ELF(microguest.Guest{Machine: microguest.Host.Machine, Text: make([]byte, 16), Manifest: m})
 }
 
-// Nil devices, typed or not, are configuration errors, never a panic.
-func TestNewRejectsNilDevices(t *testing.T) {
-	block, net := microguest.Host.BlockRoundTrip(), microguest.Host.NetEcho()
-	tests := []struct {
-		name string
-		cfg  monitor.Config
-		msg  string
-	}{
-		{"typed-nil tap", monitor.Config{KernelImage: net, Net: map[string]devices.Net{microguest.NetDeviceName: (*devices.Tap)(nil)}}, `Net["service0"] is a nil *devices.Tap`},
-		{"typed-nil pipe", monitor.Config{KernelImage: net, Net: map[string]devices.Net{microguest.NetDeviceName: (*devices.PipeEnd)(nil)}}, "a nil *devices.PipeEnd"},
-		{"nil net", monitor.Config{KernelImage: net, Net: map[string]devices.Net{microguest.NetDeviceName: nil}}, `Net["service0"] is nil`},
-		{"typed-nil block file", monitor.Config{KernelImage: block, Block: map[string]devices.Block{microguest.BlockDeviceName: (*devices.FileBlock)(nil)}}, `Block["storage"] is a nil *devices.FileBlock`},
-		{"nil block", monitor.Config{KernelImage: block, Block: map[string]devices.Block{microguest.BlockDeviceName: nil}}, `Block["storage"] is nil`},
-		{"typed-nil console", monitor.Config{KernelImage: microguest.Host.Hello(), Console: (*bytes.Buffer)(nil)}, "Console is a nil *bytes.Buffer"},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			vm, err := monitor.New(tt.cfg)
-			if err == nil {
-				vm.Close()
-				t.Fatal("New accepted the config")
-			}
-			if !errors.Is(err, monitor.ErrConfig) || !strings.Contains(err.Error(), tt.msg) {
-				t.Errorf("err = %v, want ErrConfig mentioning %q", err, tt.msg)
-			}
-		})
-	}
-}
-
 // Every device the Config and the manifest disagree about is named, not
 // only the first.
 func TestNewNamesEveryMismatchedDevice(t *testing.T) {
