@@ -7,6 +7,7 @@ package main
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -19,6 +20,7 @@ import (
 	"github.com/unimon/unimon/guestabi"
 	"github.com/unimon/unimon/internal/kvmtest"
 	"github.com/unimon/unimon/internal/microguest"
+	"github.com/unimon/unimon/monitor"
 )
 
 // manifestGuest is a guest that declares entries; the CLI refuses to run
@@ -405,4 +407,25 @@ func describe(ws syscall.WaitStatus) string {
 		return "killed by " + ws.Signal().String()
 	}
 	return fmt.Sprintf("exit status %d", ws.ExitStatus())
+}
+
+// Errors the monitor itself reports about several devices (as an
+// embedding program would see them) read as one line too.
+func TestExplainJoinedDeviceErrors(t *testing.T) {
+	m := guestabi.NewManifest(guestabi.Entry{Name: "a", Type: guestabi.DeviceBlockBasic})
+	err := errors.Join(
+		&monitor.DeviceError{Name: "x", Type: guestabi.DeviceBlockBasic, Err: monitor.ErrNotDeclared},
+		&monitor.DeviceError{Name: "y", Type: guestabi.DeviceNetBasic, Err: monitor.ErrNotDeclared},
+	)
+	for _, tt := range []struct {
+		m    *guestabi.Manifest
+		want string
+	}{
+		{m, `2 devices are not declared by the unikernel: BLOCK_BASIC "x"; NET_BASIC "y" (it declares BLOCK_BASIC a)`},
+		{nil, `2 devices are not declared by the unikernel: BLOCK_BASIC "x"; NET_BASIC "y"`},
+	} {
+		if line, hint := explain(err, tt.m); line != tt.want || hint != "" {
+			t.Errorf("line %q, hint %q; want %q and no hint", line, hint, tt.want)
+		}
+	}
 }

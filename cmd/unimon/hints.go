@@ -76,7 +76,7 @@ func explainDevices(devs []*monitor.DeviceError, m *guestabi.Manifest) (line, hi
 	}
 	var byType []string
 	var flags []string
-	attached := errors.Is(devs[0], monitor.ErrNotAttached)
+	notAttached := errors.Is(devs[0], monitor.ErrNotAttached)
 	for _, t := range []guestabi.DeviceType{guestabi.DeviceBlockBasic, guestabi.DeviceNetBasic} {
 		var names []string
 		for _, d := range devs {
@@ -90,9 +90,12 @@ func explainDevices(devs []*monitor.DeviceError, m *guestabi.Manifest) (line, hi
 			flags = append(flags, f+":NAME="+v)
 		}
 	}
-	if !attached {
-		return fmt.Sprintf("%d devices are not declared by the unikernel: %s (it declares %s)",
-			len(devs), strings.Join(byType, "; "), declaredList(m)), ""
+	if !notAttached {
+		line = fmt.Sprintf("%d devices are not declared by the unikernel: %s", len(devs), strings.Join(byType, "; "))
+		if m != nil {
+			line += fmt.Sprintf(" (it declares %s)", declaredList(m))
+		}
+		return line, ""
 	}
 	return fmt.Sprintf("the unikernel declares %d devices that are not attached: %s", len(devs), strings.Join(byType, "; ")),
 		"Attach each with " + strings.Join(flags, " and ") + "."
