@@ -9,8 +9,10 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
+	"runtime"
 	"runtime/debug"
 	"strings"
 	"syscall"
@@ -22,6 +24,35 @@ import (
 	"github.com/unimon/unimon/internal/microguest"
 	"github.com/unimon/unimon/monitor"
 )
+
+// noLeaks checks that the in-process runs of a test leave no file
+// descriptor open and no goroutine behind (the signal watcher included).
+func noLeaks(t *testing.T) {
+	t.Helper()
+	// os/signal starts its one delivery goroutine on first use, for good.
+	catchSignals(io.Discard).stop()
+	count := func() int {
+		ents, err := os.ReadDir("/proc/self/fd")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return len(ents)
+	}
+	fds, goroutines := count(), runtime.NumGoroutine()
+	t.Cleanup(func() {
+		if got := count(); got != fds {
+			t.Errorf("file descriptors: %d before, %d after", fds, got)
+		}
+		// Finished goroutines may take a moment to unwind, more so in
+		// the ARM64 lane's emulation.
+		for i := 0; i < 300 && runtime.NumGoroutine() > goroutines; i++ {
+			time.Sleep(10 * time.Millisecond)
+		}
+		if got := runtime.NumGoroutine(); got > goroutines {
+			t.Errorf("goroutines: %d before, %d after", goroutines, got)
+		}
+	})
+}
 
 // manifestGuest is a guest that declares entries; the CLI refuses to run
 // each one below before it boots.
@@ -48,6 +79,7 @@ func checkLines(t *testing.T, args []string, want, hint string) {
 }
 
 func TestCLIKernelFileErrors(t *testing.T) {
+	noLeaks(t)
 	dir := t.TempDir()
 	fifo := filepath.Join(dir, "guest.fifo")
 	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
@@ -76,6 +108,7 @@ func TestCLIKernelFileErrors(t *testing.T) {
 }
 
 func TestCLIDeviceErrorsNameEveryDevice(t *testing.T) {
+	noLeaks(t)
 	var many []guestabi.Entry
 	for i := range guestabi.ManifestMaxDevices {
 		typ := guestabi.DeviceBlockBasic
@@ -128,6 +161,7 @@ func TestCLIDeviceErrorsNameEveryDevice(t *testing.T) {
 
 func TestCLIMemoryHint(t *testing.T) {
 	kvmtest.Require(t)
+	noLeaks(t)
 	big := writeGuest(t, microguest.ELF(microguest.Guest{Machine: guests.Machine, Text: make([]byte, 16), Data: []byte{1}, DataAddr: 0x400000}))
 	checkLines(t, []string{"--mem=4", big}, "needs at least 6 MiB of guest memory, 4 MiB given", "Give it more with --mem=6.")
 	checkLines(t, []string{"--mem", "64", big}, "--mem 64: options take their value after '=', as in solo5-hvt: write --mem=64", "Try 'unimon --help'")
