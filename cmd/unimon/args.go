@@ -204,6 +204,20 @@ func (o *runOptions) resolve(m *guestabi.Manifest) error {
 			return err
 		}
 	}
+	// A tap descriptor (@NN) can back one device only.
+	fds := map[int]string{}
+	for _, name := range keys(o.net) {
+		fd, isFD, err := tapFD("--net:"+name, o.net[name])
+		if err != nil {
+			return err
+		}
+		if other, dup := fds[fd]; isFD && dup {
+			return usagef("--net:%s=%s: descriptor %d is already given to --net:%s", name, o.net[name], fd, other)
+		}
+		if isFD {
+			fds[fd] = name
+		}
+	}
 	var undeclared []string
 	check := func(flag string, names []string, t guestabi.DeviceType) error {
 		for _, n := range names {

@@ -177,7 +177,6 @@ func openDevices(o *runOptions) (openedDevices, error) {
 	}
 	// Descriptors passed down (@NN) are taken first, so that no tap
 	// opened by name can have been given the same number.
-	fds := map[int]string{}
 	for _, byFD := range []bool{true, false} {
 		for _, name := range keys(o.net) {
 			flag := "--net:" + name
@@ -187,12 +186,6 @@ func openDevices(o *runOptions) (openedDevices, error) {
 			}
 			if isFD != byFD {
 				continue
-			}
-			if isFD {
-				if other, dup := fds[fd]; dup {
-					return d, usagef("%s=%s: descriptor %d is already given to --net:%s", flag, o.net[name], fd, other)
-				}
-				fds[fd] = name
 			}
 			var mac []byte
 			if s, ok := o.netMAC[name]; ok {

@@ -98,6 +98,10 @@ func TestResolveAgainstManifest(t *testing.T) {
 		{[]string{"--net=tap0", "k"}, two, "declares 2 NET_BASIC devices (a, b): name one with --net:NAME=tap0"},
 		{[]string{"--block=d", "k"}, two, "declares no BLOCK_BASIC device"},
 		{[]string{"--net:service0=tap0", "--net=tap1", "--block=d", "k"}, m, "already attached"},
+		{[]string{"--net:a=@3", "--net:b=@3", "k"}, two, "--net:b=@3: descriptor 3 is already given to --net:a"},
+		{[]string{"--net:a=@3", "--net:b=@03", "k"}, two, "descriptor 3 is already given"},
+		{[]string{"--net:a=@3", "--net:b=tap0", "k"}, two, ""},
+		{[]string{"--net:a=@-1", "--net:b=tap0", "k"}, two, "want @ followed by an open tap file descriptor number"},
 	}
 	for _, tt := range tests {
 		o, err := parseRunArgs(tt.args)
