@@ -20,7 +20,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"slices"
 	"strings"
 
@@ -40,10 +39,12 @@ var (
 	// ErrKernel: the unikernel file is not a valid Solo5 hvt ELF.
 	ErrKernel = errors.New("invalid unikernel")
 	// ErrNotDeclared: a device was given that the manifest does not
-	// declare. The error is a *DeviceError.
+	// declare. The error is a *DeviceError, or several joined with
+	// errors.Join when several devices are wrong (errors.As finds the
+	// first).
 	ErrNotDeclared = errors.New("resource not declared in manifest")
 	// ErrNotAttached: the manifest declares a device that was not given.
-	// The error is a *DeviceError.
+	// The error is a *DeviceError, or several joined, as ErrNotDeclared.
 	ErrNotAttached = errors.New("device declared but not attached")
 	// ErrKVM: KVM is missing, inaccessible or too old.
 	ErrKVM = kvm.ErrUnavailable
@@ -160,6 +161,9 @@ func New(cfg Config) (_ *VM, err error) {
 	if size%guestmem.Granule != 0 || size > guestmem.MaxSize {
 		return nil, fmt.Errorf("%w: memory %d bytes: want a multiple of 2 MiB from 2 MiB to 4 GiB", ErrConfig, size)
 	}
+	if err := checkMemory(image, size, name); err != nil {
+		return nil, err
+	}
 	cmdline := strings.Join(cfg.Args, " ")
 	if len(cmdline) > guestabi.CmdlineSize-1 {
 		return nil, fmt.Errorf("%w: guest command line too long (%d characters, max=%d)", ErrConfig, len(cmdline), guestabi.CmdlineSize-1)
@@ -219,19 +223,15 @@ func readKernel(cfg Config) (image []byte, name string, err error) {
 	case cfg.Kernel == "":
 		return nil, "", fmt.Errorf("%w: no unikernel: set Kernel or KernelImage", ErrConfig)
 	}
-	f, err := os.Open(cfg.Kernel)
+	f, err := OpenKernel(cfg.Kernel)
 	if err != nil {
-		return nil, "", fmt.Errorf("%w: reading unikernel: %w", ErrConfig, err)
+		return nil, "", err
 	}
 	defer f.Close()
-	// A path like /dev/zero or a FIFO would never finish reading, and
-	// nothing larger than guest memory can be loaded anyway.
+	// Nothing larger than guest memory can be loaded anyway.
 	fi, err := f.Stat()
 	if err != nil {
 		return nil, "", fmt.Errorf("%w: reading unikernel: %w", ErrConfig, err)
-	}
-	if !fi.Mode().IsRegular() {
-		return nil, "", fmt.Errorf("%w: unikernel %s is not a regular file", ErrConfig, cfg.Kernel)
 	}
 	if fi.Size() > guestmem.MaxSize {
 		return nil, "", fmt.Errorf("%w: unikernel %s is %d bytes, more than the largest guest memory", ErrConfig, cfg.Kernel, fi.Size())
@@ -245,13 +245,21 @@ func readKernel(cfg Config) (image []byte, name string, err error) {
 
 // attach checks the configured devices against the manifest and records
 // in it the properties the guest will see, as upstream's modules do.
+//
+// Every device the Config and the manifest disagree about is reported:
+// one *DeviceError, or several joined (errors.Join) when there are more.
 func attach(m *guestabi.Manifest, cfg Config) error {
+	if err := checkNil(cfg); err != nil {
+		return err
+	}
+	var mismatched []error
 	given := func(names []string, want guestabi.DeviceType) error {
 		slices.Sort(names)
 		for _, n := range names {
 			h := m.Lookup(n)
 			if h < 0 {
-				return &DeviceError{Name: n, Type: want, Declared: declared(m, want), Err: ErrNotDeclared}
+				mismatched = append(mismatched, &DeviceError{Name: n, Type: want, Declared: declared(m, want), Err: ErrNotDeclared})
+				continue
 			}
 			if got := m.Entries[h].Type; got != want {
 				return fmt.Errorf("%w: device %q is declared as %s, not %s", ErrConfig, n, got, want)
@@ -265,20 +273,28 @@ func attach(m *guestabi.Manifest, cfg Config) error {
 	if err := given(mapKeys(cfg.Net), guestabi.DeviceNetBasic); err != nil {
 		return err
 	}
+	if len(mismatched) > 0 {
+		return joinDeviceErrors(mismatched)
+	}
+	for h := 1; h < len(m.Entries); h++ {
+		e := m.Entries[h]
+		_, block := cfg.Block[e.Name]
+		_, net := cfg.Net[e.Name]
+		if e.Type == guestabi.DeviceBlockBasic && !block || e.Type == guestabi.DeviceNetBasic && !net {
+			mismatched = append(mismatched, &DeviceError{Name: e.Name, Type: e.Type, Err: ErrNotAttached})
+		}
+	}
+	if len(mismatched) > 0 {
+		return joinDeviceErrors(mismatched)
+	}
 	for h := 1; h < len(m.Entries); h++ {
 		e := &m.Entries[h]
 		switch e.Type {
 		case guestabi.DeviceBlockBasic:
 			b := cfg.Block[e.Name]
-			if b == nil {
-				return &DeviceError{Name: e.Name, Type: e.Type, Err: ErrNotAttached}
-			}
 			e.Capacity, e.BlockSize = b.Capacity(), b.BlockSize()
 		case guestabi.DeviceNetBasic:
 			n := cfg.Net[e.Name]
-			if n == nil {
-				return &DeviceError{Name: e.Name, Type: e.Type, Err: ErrNotAttached}
-			}
 			mtu := n.MTU()
 			if mtu <= 0 || mtu > 0xffff {
 				return fmt.Errorf("%w: net device %q has MTU %d", ErrConfig, e.Name, mtu)
@@ -295,6 +311,15 @@ func attach(m *guestabi.Manifest, cfg Config) error {
 		e.Attached = true
 	}
 	return nil
+}
+
+// joinDeviceErrors returns the one error, or all of them joined, so that
+// errors.As still finds a *DeviceError and errors.Is its sentinel.
+func joinDeviceErrors(errs []error) error {
+	if len(errs) == 1 {
+		return errs[0]
+	}
+	return errors.Join(errs...)
 }
 
 func declared(m *guestabi.Manifest, t guestabi.DeviceType) string {
