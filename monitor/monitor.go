@@ -369,7 +369,7 @@ func (vm *VM) writeBootInfo(kernelEnd, cycleFreq uint64, hostFeatures uint32, cm
 		HostFeatures: hostFeatures,
 	}
 	total := cmdAddr + guestabi.CmdlineSize - guestabi.BootInfoAddr
-	b, err := vm.mem.Bytes(guestabi.BootInfoAddr, total)
+	b, err := vm.mem.Writable(guestabi.BootInfoAddr, total)
 	if err != nil {
 		return fmt.Errorf("%w: boot info does not fit: %w", ErrConfig, err)
 	}

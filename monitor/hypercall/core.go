@@ -200,7 +200,7 @@ func (c *Core) closeFDs() error {
 
 // walltime is WALLTIME: CLOCK_REALTIME in nanoseconds.
 func (c *Core) walltime(mem *guestmem.Memory, arg uint64) (*Halt, error) {
-	b, err := checked(mem, guestabi.HypercallWalltime, arg, guestabi.WalltimeSize)
+	b, err := checkedWritable(mem, guestabi.HypercallWalltime, arg, guestabi.WalltimeSize)
 	if err != nil {
 		return nil, err
 	}
@@ -246,7 +246,9 @@ func (c *Core) puts(mem *guestmem.Memory, arg uint64) (*Halt, error) {
 // poll is POLL: sleep until a pollable device is readable or the guest's
 // relative timeout expires, then report the ready devices.
 func (c *Core) poll(mem *guestmem.Memory, arg uint64) (*Halt, error) {
-	b, err := checked(mem, guestabi.HypercallPoll, arg, guestabi.PollSize)
+	// Writable up front: the answer goes into the struct, and a guest
+	// must not make the host sleep for a result it cannot store.
+	b, err := checkedWritable(mem, guestabi.HypercallPoll, arg, guestabi.PollSize)
 	if err != nil {
 		return nil, err
 	}
