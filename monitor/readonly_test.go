@@ -154,7 +154,7 @@ func TestReadOnlyFaultAmongHealthyVMs(t *testing.T) {
 			// thousands of exits, so they are mid-run when the faults hit.
 			image, args := guests.Hello(), []string{"vm", fmt.Sprint(i)}
 			if i%2 == 1 {
-				image, args = guests.WalltimeLoop(3000), nil
+				image, args = guests.WalltimeLoop(1000), nil
 			}
 			var out bytes.Buffer
 			vm, err := monitor.New(monitor.Config{KernelImage: image, Memory: smallMem, Args: args, Console: &out})
