@@ -23,13 +23,14 @@ import (
 	"github.com/unimon/unimon/monitor"
 )
 
-// readOnlyConfig attaches what case c's guest declares: a block device
-// over a real file (fileBlock) or over a Go io.ReaderAt, or one end of an
-// in-process net pipe, closed when the test ends.
-func readOnlyConfig(t *testing.T, c microguest.ReadOnlyCase, fileBlock bool) monitor.Config {
+// deviceConfig attaches the device a micro-guest making call declares
+// (microguest's hostile guests): a block device over a real file
+// (fileBlock) or over Go memory, or one end of an in-process net pipe,
+// closed when the test ends.
+func deviceConfig(t *testing.T, call guestabi.Hypercall, fileBlock bool) monitor.Config {
 	t.Helper()
 	var cfg monitor.Config
-	switch c.Call {
+	switch call {
 	case guestabi.HypercallBlockRead, guestabi.HypercallBlockWrite:
 		var blk devices.Block
 		if fileBlock {
@@ -105,7 +106,7 @@ func TestReadOnlyGuestMemory(t *testing.T) {
 				name += "/file"
 			}
 			t.Run(name, func(t *testing.T) {
-				r := boot(t, context.Background(), guests.ReadOnly(c), readOnlyConfig(t, c, file))
+				r := boot(t, context.Background(), guests.ReadOnly(c), deviceConfig(t, c.Call, file))
 				if c.Fatal() {
 					checkReadOnlyFault(t, c, r)
 					return
@@ -176,7 +177,7 @@ func TestReadOnlyFaultAmongHealthyVMs(t *testing.T) {
 	}
 	faults := make([]result, len(hostile))
 	for i, c := range hostile {
-		cfg := readOnlyConfig(t, c, false)
+		cfg := deviceConfig(t, c.Call, false)
 		wg.Go(func() {
 			<-start
 			faults[i] = boot(t, context.Background(), guests.ReadOnly(c), cfg)

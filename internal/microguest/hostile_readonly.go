@@ -98,12 +98,7 @@ func A64ReadOnly(c ReadOnlyCase) []byte { return a64Guest(readOnly(c)) }
 // readOnly is the guest for c, written once for both architectures.
 func readOnly(c ReadOnlyCase) func(code) {
 	return func(g code) {
-		switch {
-		case isBlockCall(c.Call):
-			g.declare(guestabi.Entry{Name: BlockDeviceName, Type: guestabi.DeviceBlockBasic})
-		case isDeviceCall(c.Call):
-			g.declare(guestabi.Entry{Name: NetDeviceName, Type: guestabi.DeviceNetBasic})
-		}
+		declareFor(g, c.Call)
 		switch c.Part {
 		case ReadOnlyArg:
 			g.hypercall(c.Call, ReadOnlyGPA)
