@@ -342,3 +342,30 @@ func TestAbandonedConsoleWriteKeepsItsCopy(t *testing.T) {
 		t.Errorf("the pipe ends with %q, want the guest's first line", fmt.Sprintf("%.40q", got.Bytes()))
 	}
 }
+
+// closingWriter closes its VM from inside the console's Write, as an
+// embedder reacting to guest output might.
+type closingWriter struct {
+	vm  *monitor.VM
+	err chan error
+}
+
+func (w *closingWriter) Write(p []byte) (int, error) {
+	w.err <- w.vm.Close()
+	return len(p), nil
+}
+
+// Close from the console writer neither deadlocks nor crashes: the write
+// runs on the console's goroutine, so Run can stop while it waits.
+func TestCloseFromConsoleWriter(t *testing.T) {
+	kvmtest.Require(t)
+	noLeaks(t)
+	w := &closingWriter{err: make(chan error, 1)}
+	w.vm = newVM(t, guests.Hello(), w)
+	if _, err := w.vm.Run(context.Background()); !errors.Is(err, monitor.ErrClosed) {
+		t.Errorf("Run: %v, want ErrClosed", err)
+	}
+	if err := <-w.err; err != nil {
+		t.Errorf("Close from Write: %v", err)
+	}
+}
