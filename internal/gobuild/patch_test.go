@@ -78,22 +78,3 @@ func TestPatchSyscalls(t *testing.T) {
 	// decoder is needed.
 	t.Logf("%d SYSCALL sites, %d raw 0f 05 byte pairs in .text", len(sites), bytes.Count(in[text.Offset:text.Offset+text.Size], []byte{0x0f, 0x05}))
 }
-
-func TestVEXLen(t *testing.T) {
-	tests := []struct {
-		b    []byte
-		want int
-	}{
-		{[]byte{0xc5, 0xfd, 0x6f, 0x06}, 4},                   // VMOVDQA (SI), Y0
-		{[]byte{0xc4, 0xe3, 0x7d, 0x39, 0xc1, 0x01}, 6},       // VEXTRACTI128 $1, Y0, X1
-		{[]byte{0xc5, 0xfd, 0x6f, 0x46, 0x20}, 5},             // disp8
-		{[]byte{0x62, 0xf1, 0x7d, 0x48, 0x6f, 0x06}, 6},       // EVEX VMOVDQA32 (SI), Z0
-		{[]byte{0x62, 0xf1, 0x7d, 0x48, 0x6f, 0x46, 0x01}, 7}, // EVEX disp8
-		{[]byte{0x90}, 0},
-	}
-	for _, tt := range tests {
-		if got := vexLen(tt.b); got != tt.want {
-			t.Errorf("vexLen(% x) = %d, want %d", tt.b, got, tt.want)
-		}
-	}
-}
