@@ -237,6 +237,9 @@ func objdumpText(t *testing.T, exe []byte) (starts, syscalls []uint64) {
 // without an error, its SYSCALLs are exactly those GNU objdump finds, and
 // every instruction boundary of every function is where objdump puts it.
 func TestAllStd(t *testing.T) {
+	if testing.Short() {
+		t.Skip("-short: building all of std takes a while; make test runs it")
+	}
 	if _, err := exec.LookPath("objdump"); err != nil {
 		t.Fatalf("objdump (binutils, installed by make deps): %v", err)
 	}

@@ -3,38 +3,56 @@ package gobuild
 import (
 	"bytes"
 	"debug/elf"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"sync"
 	"testing"
 
 	"golang.org/x/arch/x86/x86asm"
 )
 
+// plain is the program of buildPlain, built once per test binary.
+var plain struct {
+	once sync.Once
+	exe  []byte
+	err  error
+}
+
 // buildPlain links an ordinary Go program the way Build does, without the
-// bindings, so the patcher can be tested on its own.
+// bindings, so the patcher can be tested on its own. Callers must not
+// modify the bytes.
 func buildPlain(t *testing.T) []byte {
 	t.Helper()
-	dir := t.TempDir()
+	plain.once.Do(func() { plain.exe, plain.err = linkPlain() })
+	if plain.err != nil {
+		t.Fatal(plain.err)
+	}
+	return plain.exe
+}
+
+func linkPlain() ([]byte, error) {
+	dir, err := os.MkdirTemp("", "unimon-plain-")
+	if err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(dir)
 	src := "package main\n\nimport (\"crypto/rand\"; \"fmt\"; \"os\"; \"time\")\n\nfunc main() { b := make([]byte, 8); rand.Read(b); fmt.Println(os.Args, time.Now(), b) }\n"
 	if err := os.WriteFile(filepath.Join(dir, "main.go"), []byte(src), 0o644); err != nil {
-		t.Fatal(err)
+		return nil, err
 	}
 	if err := os.WriteFile(filepath.Join(dir, "go.mod"), []byte("module plain\ngo 1.26\n"), 0o644); err != nil {
-		t.Fatal(err)
+		return nil, err
 	}
 	exe := filepath.Join(dir, "plain")
 	cmd := exec.Command(filepath.Join(runtimeGOROOT(), "bin", "go"), "build", "-o", exe, "-ldflags=-T=0x101000", ".")
 	cmd.Dir = dir
 	cmd.Env = append(os.Environ(), "GOOS=linux", "GOARCH=amd64", "CGO_ENABLED=0", "GOFLAGS=-mod=mod")
 	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
+		return nil, fmt.Errorf("go build: %v\n%s", err, out)
 	}
-	b, err := os.ReadFile(exe)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
+	return os.ReadFile(exe)
 }
 
 // Every patched address held a SYSCALL in the original (decoded, not

@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -112,10 +113,17 @@ func TestGoAssemblerEncodings(t *testing.T) {
 			}
 			t.Logf("%s:%d %s: %d instructions", e.file, e.line, e.text, count)
 		}
-		for k := 0; k < len(e.code); k++ {
-			if _, err := Decode(e.code[:k]); !errors.Is(err, ErrTruncated) {
-				t.Errorf("%s:%d %s: first %d of %d bytes: err %v, want ErrTruncated", e.file, e.line, e.text, k, len(e.code), err)
-				break
+		if in.Len == len(e.code) {
+			// Decoding stops exactly at the end: every shorter prefix of
+			// the bytes is truncated, and what follows is not looked at.
+			for k := 0; k < len(e.code); k++ {
+				if _, err := Decode(e.code[:k]); !errors.Is(err, ErrTruncated) {
+					t.Errorf("%s:%d %s: first %d of %d bytes: err %v, want ErrTruncated", e.file, e.line, e.text, k, len(e.code), err)
+					break
+				}
+			}
+			if more, err := Decode(append(slices.Clip(e.code), 0x0f, 0x05, 0x48, 0xb8, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff)); err != nil || more != in {
+				t.Errorf("%s:%d %s: with bytes after it: %+v, %v, want %+v", e.file, e.line, e.text, more, err, in)
 			}
 		}
 		// x86asm, an independent decoder, agrees wherever it knows the
