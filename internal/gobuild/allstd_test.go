@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"bytes"
 	"context"
-	"debug/elf"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -245,15 +244,7 @@ func TestAllStd(t *testing.T) {
 	}
 	buildAllStd(t)
 	in := allStd.exe
-	f, err := elf.NewFile(bytes.NewReader(in))
-	if err != nil {
-		t.Fatal(err)
-	}
-	text := f.Section(".text")
-	fns, err := textFuncs(f, text)
-	if err != nil {
-		t.Fatal(err)
-	}
+	text, fns := textOf(t, in)
 
 	start := time.Now()
 	img, res, err := Patch(in, guestabi.NewManifest())

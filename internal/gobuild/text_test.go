@@ -100,15 +100,7 @@ func TestFindSyscalls(t *testing.T) {
 // and the functions tile .text in order without overlapping.
 func TestTextFuncs(t *testing.T) {
 	in := buildPlain(t)
-	f, err := elf.NewFile(bytes.NewReader(in))
-	if err != nil {
-		t.Fatal(err)
-	}
-	text := f.Section(".text")
-	fns, err := textFuncs(f, text)
-	if err != nil {
-		t.Fatal(err)
-	}
+	text, fns := textOf(t, in)
 	if fns[0].start != text.Addr || fns[0].name == "runtime.text" {
 		t.Errorf("first function %+v, text at %#x", fns[0], text.Addr)
 	}
@@ -155,4 +147,22 @@ func TestPatchNamesFunction(t *testing.T) {
 		t.Fatalf("err = %v, want an invalid opcode in main.main+0x0", err)
 	}
 	t.Log(err)
+}
+
+// textOf returns the .text of the ELF file in and its functions.
+func textOf(t *testing.T, in []byte) (*elf.Section, []textFunc) {
+	t.Helper()
+	f, err := elf.NewFile(bytes.NewReader(in))
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := f.Section(".text")
+	if text == nil {
+		t.Fatal("no .text")
+	}
+	fns, err := textFuncs(f, text)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return text, fns
 }

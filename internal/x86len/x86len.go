@@ -351,17 +351,34 @@ func (d *decoder) decode(in *Inst) error {
 	}
 	in.Prefixes = d.pos - 1
 
+	// In 64-bit mode C4, C5 and 62 always start VEX and EVEX (LES, LDS
+	// and BOUND do not exist there).
 	switch c {
-	case 0xc4, 0xc5: // VEX (LES/LDS do not exist in 64-bit mode)
-		return d.vex(in, c)
-	case 0x62: // EVEX (BOUND does not exist in 64-bit mode)
-		return d.evex(in)
+	case 0xc5: // two-byte VEX: map 0F
+		if err := d.payload(in, VEX, 1, 0); err != nil {
+			return err
+		}
+		in.Map = Map0F
+		return d.vexOperands(in)
+	case 0xc4:
+		if err := d.payload(in, VEX, 2, 0x1f); err != nil {
+			return err
+		}
+		return d.vexOperands(in)
+	case 0x62:
+		if err := d.payload(in, EVEX, 3, 0x07); err != nil {
+			return err
+		}
+		return d.vexOperands(in)
 	case 0x8f: // XOP when the map field is 8 or more, else POP r/m
 		p, err := d.peek()
 		if err != nil {
 			return err
 		}
 		if p&0x1f >= 8 {
+			if err := d.payload(in, XOP, 2, 0x1f); err != nil {
+				return err
+			}
 			return d.xop(in)
 		}
 	}
@@ -390,28 +407,18 @@ func (d *decoder) decode(in *Inst) error {
 			in.Map = Map0F3A
 			f = modrmI8
 		case 0x0f: // 3DNow!: ModRM, then the opcode in the imm8 position
-			if err := d.modrm(); err != nil {
-				return err
-			}
-			if in.Op, err = d.next(); err != nil {
-				return err
-			}
 			in.Map = Map3DNow
-			in.Len = d.pos
+			if err := d.operands(in, 1); err != nil {
+				return err
+			}
+			in.Op = d.b[d.pos-1]
 			return nil
 		default:
 			f = twoByte[c]
 			if f == sse4a {
 				f = modrm
 				if opsize16 || rep == 0xf2 {
-					if err := d.modrm(); err != nil {
-						return err
-					}
-					if err := d.skip(2); err != nil {
-						return err
-					}
-					in.Len = d.pos
-					return nil
+					return d.operands(in, 2)
 				}
 			}
 		}
@@ -423,64 +430,54 @@ func (d *decoder) decode(in *Inst) error {
 	if opsize16 && !rexW {
 		izLen = 2
 	}
-	var err error
 	switch f {
-	case invalid, prefix, rex, escape:
-		return ErrInvalid
-	case none:
 	case modrm:
-		err = d.modrm()
+		return d.operands(in, 0)
 	case modrmI8:
-		if err = d.modrm(); err == nil {
-			err = d.skip(1)
-		}
+		return d.operands(in, 1)
 	case modrmIz:
-		if err = d.modrm(); err == nil {
-			err = d.skip(izLen)
+		return d.operands(in, izLen)
+	case grp3b, grp3v:
+		m, err := d.peek()
+		if err != nil {
+			return err
 		}
-	case modrmReg:
-		err = d.skip(1)
-	case i8:
-		err = d.skip(1)
+		imm := 0
+		if reg := m >> 3 & 7; reg <= 1 { // TEST r/m, imm
+			imm = 1
+			if f == grp3v {
+				imm = izLen
+			}
+		}
+		return d.operands(in, imm)
+	}
+	var n int // the bytes after the opcode, without a ModRM
+	switch f {
+	case none:
+	case modrmReg, i8:
+		n = 1
 	case i16:
-		err = d.skip(2)
+		n = 2
 	case iz:
-		err = d.skip(izLen)
+		n = izLen
 	case iv:
-		n := izLen
+		n = izLen
 		if rexW {
 			n = 8
 		}
-		err = d.skip(n)
 	case rel32:
-		err = d.skip(4)
+		n = 4
 	case moffs:
-		n := 8
+		n = 8
 		if addr32 {
 			n = 4
 		}
-		err = d.skip(n)
 	case enter:
-		err = d.skip(3)
-	case grp3b, grp3v:
-		var m byte
-		if m, err = d.peek(); err != nil {
-			return err
-		}
-		if err = d.modrm(); err != nil {
-			return err
-		}
-		if reg := m >> 3 & 7; reg <= 1 { // TEST r/m, imm
-			if f == grp3b {
-				err = d.skip(1)
-			} else {
-				err = d.skip(izLen)
-			}
-		}
-	default:
-		return fmt.Errorf("x86len: form %d of opcode %#x has no rule", f, c)
+		n = 3
+	default: // invalid, or a prefix or escape byte where an opcode must be
+		return ErrInvalid
 	}
-	if err != nil {
+	if err := d.skip(n); err != nil {
 		return err
 	}
 	in.Len = d.pos
@@ -519,122 +516,80 @@ func (d *decoder) modrm() error {
 	return nil
 }
 
-// vex decodes the rest of a VEX instruction whose first byte (C4 or C5)
-// has been consumed.
-func (d *decoder) vex(in *Inst, c byte) error {
-	in.Encoding = VEX
-	if c == 0xc5 {
-		in.Map = Map0F
-		if err := d.skip(1); err != nil {
-			return err
-		}
-	} else {
-		p0, err := d.next()
-		if err != nil {
-			return err
-		}
-		in.Map = Map(p0 & 0x1f)
-		if err := d.skip(1); err != nil {
-			return err
-		}
+// payload consumes the size payload bytes of a VEX, EVEX or XOP prefix
+// (its first byte consumed), the first of which holds the opcode map in
+// the bits of mapMask.
+func (d *decoder) payload(in *Inst, enc Encoding, size int, mapMask byte) error {
+	in.Encoding = enc
+	p0, err := d.next()
+	if err != nil {
+		return err
 	}
+	in.Map = Map(p0 & mapMask)
+	return d.skip(size - 1)
+}
+
+// vexOperands decodes what follows a VEX or EVEX payload: the opcode,
+// ModRM (always, but for VZEROUPPER and VZEROALL) and an imm8 throughout
+// map 3 and for the imm8 opcodes of map 1. EVEX maps 5 and 6 (FP16) have
+// no immediates; maps 0, 4 (APX), 7 and above are not produced by any Go
+// toolchain.
+func (d *decoder) vexOperands(in *Inst) error {
 	op, err := d.next()
 	if err != nil {
 		return err
 	}
 	in.Op = op
+	imm := 0
 	switch in.Map {
 	case Map0F:
-		if op == 0x77 { // VZEROUPPER, VZEROALL
+		if in.Encoding == VEX && op == 0x77 { // VZEROUPPER, VZEROALL
 			in.Len = d.pos
 			return nil
 		}
-		err = d.modrm()
-		if err == nil && vexImm8(op) {
-			err = d.skip(1)
+		if vexImm8(op) {
+			imm = 1
 		}
 	case Map0F38:
-		err = d.modrm()
 	case Map0F3A:
-		if err = d.modrm(); err == nil {
-			err = d.skip(1)
+		imm = 1
+	case Map5, Map6:
+		if in.Encoding != EVEX {
+			return ErrInvalid
 		}
 	default:
 		return ErrInvalid
 	}
-	if err != nil {
-		return err
-	}
-	in.Len = d.pos
-	return nil
+	return d.operands(in, imm)
 }
 
-// evex decodes the rest of an EVEX instruction (62 consumed): three
-// payload bytes, the opcode, ModRM (always), and an imm8 in map 3 and
-// for the imm8 opcodes of map 1.
-func (d *decoder) evex(in *Inst) error {
-	in.Encoding = EVEX
-	p0, err := d.next()
-	if err != nil {
-		return err
-	}
-	in.Map = Map(p0 & 0x07)
-	if err := d.skip(2); err != nil {
-		return err
-	}
+// xop decodes the rest of an AMD XOP instruction (8F and its payload
+// consumed): the opcode, ModRM, and an immediate by map.
+func (d *decoder) xop(in *Inst) error {
+	var err error
 	if in.Op, err = d.next(); err != nil {
 		return err
 	}
+	imm := 0
 	switch in.Map {
-	case Map0F:
-		err = d.modrm()
-		if err == nil && vexImm8(in.Op) {
-			err = d.skip(1)
-		}
-	case Map0F38, Map5, Map6:
-		err = d.modrm()
-	case Map0F3A:
-		if err = d.modrm(); err == nil {
-			err = d.skip(1)
-		}
-	default: // 0, 4 (APX) and 7 are not produced by any Go toolchain
+	case MapXOP8:
+		imm = 1
+	case MapXOP9:
+	case MapXOPA:
+		imm = 4
+	default:
 		return ErrInvalid
 	}
-	if err != nil {
-		return err
-	}
-	in.Len = d.pos
-	return nil
+	return d.operands(in, imm)
 }
 
-// xop decodes the rest of an AMD XOP instruction (8F consumed): two
-// payload bytes, the opcode, ModRM, and an immediate by map.
-func (d *decoder) xop(in *Inst) error {
-	in.Encoding = XOP
-	p0, err := d.next()
-	if err != nil {
-		return err
-	}
-	in.Map = Map(p0 & 0x1f)
-	if err := d.skip(1); err != nil {
-		return err
-	}
-	if in.Op, err = d.next(); err != nil {
-		return err
-	}
+// operands consumes a ModRM operand and imm bytes of immediate, and
+// records the instruction's length.
+func (d *decoder) operands(in *Inst, imm int) error {
 	if err := d.modrm(); err != nil {
 		return err
 	}
-	switch in.Map {
-	case MapXOP8:
-		err = d.skip(1)
-	case MapXOP9:
-	case MapXOPA:
-		err = d.skip(4)
-	default:
-		return ErrInvalid
-	}
-	if err != nil {
+	if err := d.skip(imm); err != nil {
 		return err
 	}
 	in.Len = d.pos
