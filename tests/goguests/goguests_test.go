@@ -142,10 +142,10 @@ func runGuest(t *testing.T, mem uint64, args ...string) run {
 	return runKernel(t, guest(t), mem, args...)
 }
 
-// runKernel boots the unikernel file kernel with args under the monitor.
+// runKernel boots the unikernel file kernel with args under the monitor;
+// the caller has called kvmtest.Require.
 func runKernel(t *testing.T, kernel string, mem uint64, args ...string) run {
 	t.Helper()
-	kvmtest.Require(t)
 	noLeaks(t)
 	w := &stampedWriter{}
 	vm, err := monitor.New(monitor.Config{Kernel: kernel, Memory: mem, Args: args, Console: w})
