@@ -239,6 +239,7 @@ var twoByte = func() (t [256]form) {
 	t[0xa3] = modrm            // BT
 	t[0xa4] = modrmI8          // SHLD imm8
 	t[0xa5] = modrm            // SHLD CL
+	set(&t, 0xa6, 0xa7, modrm) // VIA PadLock (XSHA*, MONTMUL, XSTORE, XCRYPT*): a fixed ModRM byte
 	set(&t, 0xa8, 0xaa, none)  // PUSH GS, POP GS, RSM
 	t[0xab] = modrm            // BTS
 	t[0xac] = modrmI8          // SHRD imm8

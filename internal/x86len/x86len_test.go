@@ -216,6 +216,8 @@ func TestDecode(t *testing.T) {
 		{"EXTRQ imm", "660f78c00408", 6, Legacy, Map0F, 0x78},
 		{"INSERTQ imm", "f20f78c10408", 6, Legacy, Map0F, 0x78},
 		{"VMREAD", "0f78c1", 3, Legacy, Map0F, 0x78},
+		{"XSHA1 (VIA)", "f30fa6c8", 4, Legacy, Map0F, 0xa6},
+		{"XSTORE (VIA)", "0fa7c0", 3, Legacy, Map0F, 0xa7},
 		{"x87 FLD", "d9442408", 4, Legacy, MapOneByte, 0xd9},
 		{"POP r/m (8F /0)", "8f00", 2, Legacy, MapOneByte, 0x8f},
 		{"FWAIT is an instruction of its own", "9bdfe0", 1, Legacy, MapOneByte, 0x9b},
@@ -300,7 +302,7 @@ func TestDecodeErrors(t *testing.T) {
 		{"0f0a", ErrInvalid},
 		{"0f24c0", ErrInvalid}, // MOV from TR
 		{"0f3b", ErrInvalid},
-		{"0fa6", ErrInvalid},
+		{"0f7a", ErrInvalid},
 		{"c4e0", ErrTruncated},
 		{"c4e07800c0", ErrInvalid},   // VEX map 0
 		{"c4e77800c0", ErrInvalid},   // VEX map 7
