@@ -1,0 +1,244 @@
+// Package ociimage writes a unikernel as an OCI image: an image-layout
+// tar that `ctr images import`, `podman load` and `docker load` accept,
+// whose one layer holds the unikernel ELF and whose config runs it.
+//
+// The runtime (package ocirt) needs nothing from the image beyond what
+// every engine copies into the container's runtime spec: the entrypoint
+// names the unikernel in the root filesystem, the command is its default
+// arguments, and the memory default travels as an environment variable
+// (image labels and manifest annotations do not reach the runtime spec).
+package ociimage
+
+import (
+	"archive/tar"
+	"bytes"
+	"compress/gzip"
+	_ "crypto/sha256" // go-digest finds its hash through crypto.SHA256
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"maps"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/opencontainers/go-digest"
+	specs "github.com/opencontainers/image-spec/specs-go"
+	v1 "github.com/opencontainers/image-spec/specs-go/v1"
+)
+
+// KernelPath is where the unikernel lives in the image's root filesystem.
+const KernelPath = "/unikernel.hvt"
+
+// EnvMemory is the environment variable carrying the image's default
+// guest memory in MiB; the runtime spec's memory limit, when set, wins.
+const EnvMemory = "UNIMON_MEMORY_MIB"
+
+// AnnotationRefName and AnnotationImageName name the image in index.json:
+// the OCI annotation podman reads, and the one containerd's importer reads.
+const (
+	AnnotationRefName   = v1.AnnotationRefName
+	AnnotationImageName = "io.containerd.image.name"
+)
+
+// ErrImage reports an image that cannot be written as asked.
+var ErrImage = errors.New("ociimage")
+
+// Image describes the image to write.
+type Image struct {
+	// Kernel is the unikernel ELF.
+	Kernel []byte
+	// Arch is the image platform's GOARCH ("amd64", "arm64").
+	Arch string
+	// Name is the image reference, e.g. "docker.io/library/hello:latest";
+	// a name without a registry and tag is completed the way the engines
+	// complete it.
+	Name string
+	// Args are the guest's default arguments (the image's Cmd).
+	Args []string
+	// MemoryMiB is the default guest memory; 0 leaves the runtime default.
+	MemoryMiB int
+	// Annotations go on the manifest and, as labels, on the config.
+	Annotations map[string]string
+}
+
+// NormalizeName completes a short image name to the full reference the
+// engines store ("hello" becomes "docker.io/library/hello:latest").
+func NormalizeName(name string) (string, error) {
+	repo, tag := name, "latest"
+	if i := strings.LastIndex(name, ":"); i > strings.LastIndex(name, "/") {
+		repo, tag = name[:i], name[i+1:]
+	}
+	if repo == "" || tag == "" || strings.ContainsAny(name, " \t\n@") || repo != strings.ToLower(repo) {
+		return "", fmt.Errorf("%w: image name %q: want NAME[:TAG], the name in lower case", ErrImage, name)
+	}
+	first, _, hasSlash := strings.Cut(repo, "/")
+	switch {
+	case !hasSlash:
+		repo = "docker.io/library/" + repo
+	case !strings.ContainsAny(first, ".:") && first != "localhost":
+		repo = "docker.io/" + repo
+	}
+	return repo + ":" + tag, nil
+}
+
+// blob is one content-addressed file of the layout.
+type blob struct {
+	desc v1.Descriptor
+	data []byte
+}
+
+func newBlob(mediaType string, data []byte) blob {
+	return blob{desc: v1.Descriptor{MediaType: mediaType, Digest: digest.FromBytes(data), Size: int64(len(data))}, data: data}
+}
+
+func jsonBlob(mediaType string, v any) (blob, error) {
+	data, err := json.Marshal(v)
+	if err != nil {
+		return blob{}, fmt.Errorf("%w: %w", ErrImage, err)
+	}
+	return newBlob(mediaType, data), nil
+}
+
+func (b blob) path() string {
+	return "blobs/" + b.desc.Digest.Algorithm().String() + "/" + b.desc.Digest.Encoded()
+}
+
+// epoch is the time stamp of every file, so that packing the same kernel
+// twice gives the same image digest.
+var epoch = time.Unix(0, 0).UTC()
+
+// layer returns the uncompressed and gzip-compressed layer tar.
+func layer(kernel []byte) (diff, compressed []byte, err error) {
+	var tb bytes.Buffer
+	tw := tar.NewWriter(&tb)
+	hdr := &tar.Header{Name: strings.TrimPrefix(KernelPath, "/"), Mode: 0o755, Size: int64(len(kernel)), ModTime: epoch, Typeflag: tar.TypeReg, Format: tar.FormatPAX}
+	if err := tw.WriteHeader(hdr); err != nil {
+		return nil, nil, err
+	}
+	if _, err := tw.Write(kernel); err != nil {
+		return nil, nil, err
+	}
+	if err := tw.Close(); err != nil {
+		return nil, nil, err
+	}
+	var gb bytes.Buffer
+	zw := gzip.NewWriter(&gb)
+	if _, err := zw.Write(tb.Bytes()); err != nil {
+		return nil, nil, err
+	}
+	if err := zw.Close(); err != nil {
+		return nil, nil, err
+	}
+	return tb.Bytes(), gb.Bytes(), nil
+}
+
+// dockerManifest is one entry of the manifest.json `docker save` writes;
+// docker load (before Docker 25) reads only this, the others read index.json.
+type dockerManifest struct {
+	Config   string
+	RepoTags []string
+	Layers   []string
+}
+
+// Write writes img to w as an OCI image-layout tar that also carries
+// Docker's manifest.json, so that every engine can load the same file.
+func Write(w io.Writer, img Image) error {
+	if len(img.Kernel) == 0 {
+		return fmt.Errorf("%w: no kernel", ErrImage)
+	}
+	if img.MemoryMiB < 0 {
+		return fmt.Errorf("%w: memory %d MiB", ErrImage, img.MemoryMiB)
+	}
+	name, err := NormalizeName(img.Name)
+	if err != nil {
+		return err
+	}
+	diff, compressed, err := layer(img.Kernel)
+	if err != nil {
+		return fmt.Errorf("%w: layer: %w", ErrImage, err)
+	}
+	lay := newBlob(v1.MediaTypeImageLayerGzip, compressed)
+
+	cfg := v1.Image{
+		Created:  &epoch,
+		Platform: v1.Platform{OS: "linux", Architecture: img.Arch},
+		Config: v1.ImageConfig{
+			Entrypoint: []string{KernelPath},
+			Cmd:        img.Args,
+			Labels:     img.Annotations,
+		},
+		RootFS:  v1.RootFS{Type: "layers", DiffIDs: []digest.Digest{digest.FromBytes(diff)}},
+		History: []v1.History{{Created: &epoch, CreatedBy: "unimon pack"}},
+	}
+	if img.MemoryMiB > 0 {
+		cfg.Config.Env = []string{EnvMemory + "=" + strconv.Itoa(img.MemoryMiB)}
+	}
+	conf, err := jsonBlob(v1.MediaTypeImageConfig, cfg)
+	if err != nil {
+		return err
+	}
+	man, err := jsonBlob(v1.MediaTypeImageManifest, v1.Manifest{
+		Versioned:   specs.Versioned{SchemaVersion: 2},
+		MediaType:   v1.MediaTypeImageManifest,
+		Config:      conf.desc,
+		Layers:      []v1.Descriptor{lay.desc},
+		Annotations: img.Annotations,
+	})
+	if err != nil {
+		return err
+	}
+	top := man.desc
+	top.Platform = &cfg.Platform
+	top.Annotations = map[string]string{AnnotationRefName: name, AnnotationImageName: name}
+	index, err := json.Marshal(v1.Index{Versioned: specs.Versioned{SchemaVersion: 2}, MediaType: v1.MediaTypeImageIndex, Manifests: []v1.Descriptor{top}})
+	if err != nil {
+		return fmt.Errorf("%w: %w", ErrImage, err)
+	}
+	layout, err := json.Marshal(v1.ImageLayout{Version: v1.ImageLayoutVersion})
+	if err != nil {
+		return fmt.Errorf("%w: %w", ErrImage, err)
+	}
+	docker, err := json.Marshal([]dockerManifest{{Config: conf.path(), RepoTags: []string{dockerTag(name)}, Layers: []string{lay.path()}}})
+	if err != nil {
+		return fmt.Errorf("%w: %w", ErrImage, err)
+	}
+
+	files := map[string][]byte{
+		v1.ImageLayoutFile: layout,
+		"index.json":       index,
+		"manifest.json":    docker,
+		conf.path():        conf.data,
+		man.path():         man.data,
+		lay.path():         lay.data,
+	}
+	tw := tar.NewWriter(w)
+	for _, dir := range []string{"blobs/", "blobs/sha256/"} {
+		if err := tw.WriteHeader(&tar.Header{Name: dir, Mode: 0o755, ModTime: epoch, Typeflag: tar.TypeDir}); err != nil {
+			return fmt.Errorf("%w: %w", ErrImage, err)
+		}
+	}
+	for _, p := range slices.Sorted(maps.Keys(files)) {
+		data := files[p]
+		if err := tw.WriteHeader(&tar.Header{Name: p, Mode: 0o644, Size: int64(len(data)), ModTime: epoch, Typeflag: tar.TypeReg}); err != nil {
+			return fmt.Errorf("%w: %w", ErrImage, err)
+		}
+		if _, err := tw.Write(data); err != nil {
+			return fmt.Errorf("%w: %w", ErrImage, err)
+		}
+	}
+	if err := tw.Close(); err != nil {
+		return fmt.Errorf("%w: %w", ErrImage, err)
+	}
+	return nil
+}
+
+// dockerTag drops the docker.io/library/ prefix Docker does not store.
+func dockerTag(name string) string {
+	if rest, ok := strings.CutPrefix(name, "docker.io/library/"); ok {
+		return rest
+	}
+	return strings.TrimPrefix(name, "docker.io/")
+}
