@@ -12,3 +12,5 @@ require (
 	github.com/vishvananda/netns v0.0.5
 	golang.org/x/arch v0.33.0
 )
+
+require github.com/gopacket/gopacket v1.7.7

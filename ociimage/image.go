@@ -5,8 +5,11 @@
 // The runtime (package ocirt) needs nothing from the image beyond what
 // every engine copies into the container's runtime spec: the entrypoint
 // names the unikernel in the root filesystem, the command is its default
-// arguments, and the memory default travels as an environment variable
-// (image labels and manifest annotations do not reach the runtime spec).
+// arguments, and the unimon settings (org.unimon.* keys) travel as
+// environment variables of the same names, because image labels and
+// manifest annotations do not reach the runtime spec in containerd,
+// podman or Docker. Annotations on the container (ctr, podman and
+// Kubernetes pod annotations) override them.
 package ociimage
 
 import (
@@ -20,7 +23,6 @@ import (
 	"io"
 	"maps"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
@@ -32,9 +34,24 @@ import (
 // KernelPath is where the unikernel lives in the image's root filesystem.
 const KernelPath = "/unikernel.hvt"
 
-// EnvMemory is the environment variable carrying the image's default
-// guest memory in MiB; the runtime spec's memory limit, when set, wins.
-const EnvMemory = "UNIMON_MEMORY_MIB"
+// The unimon settings, as container annotations or image environment
+// variables (see the package comment).
+const (
+	// SettingPrefix starts every setting's name.
+	SettingPrefix = "org.unimon."
+	// SettingMemory is the guest memory in MiB when the runtime spec sets
+	// no memory limit (the limit wins).
+	SettingMemory = "org.unimon.memory"
+	// SettingNetArgs chooses how the guest learns its address: "go"
+	// (--unimon:ipv4=ADDR/PREFIX --unimon:ipv4-gateway=GW, for Go
+	// unikernels built by unimon build), "mirage" (--ipv4=... --ipv4-gateway=...,
+	// MirageOS style) or "none". Default: "go" for unikernels built by
+	// unimon build, "mirage" for the others.
+	SettingNetArgs = "org.unimon.net.args"
+	// SettingBlockPrefix + NAME = PATH attaches the unikernel's block
+	// device NAME to the file PATH inside the container's root filesystem.
+	SettingBlockPrefix = "org.unimon.block."
+)
 
 // AnnotationRefName and AnnotationImageName name the image in index.json:
 // the OCI annotation podman reads, and the one containerd's importer reads.
@@ -58,9 +75,9 @@ type Image struct {
 	Name string
 	// Args are the guest's default arguments (the image's Cmd).
 	Args []string
-	// MemoryMiB is the default guest memory; 0 leaves the runtime default.
-	MemoryMiB int
-	// Annotations go on the manifest and, as labels, on the config.
+	// Annotations go on the manifest and, as labels, on the config; those
+	// named org.unimon.* also go into the environment, where the runtime
+	// finds them.
 	Annotations map[string]string
 }
 
@@ -149,9 +166,6 @@ func Write(w io.Writer, img Image) error {
 	if len(img.Kernel) == 0 {
 		return fmt.Errorf("%w: no kernel", ErrImage)
 	}
-	if img.MemoryMiB < 0 {
-		return fmt.Errorf("%w: memory %d MiB", ErrImage, img.MemoryMiB)
-	}
 	name, err := NormalizeName(img.Name)
 	if err != nil {
 		return err
@@ -173,8 +187,10 @@ func Write(w io.Writer, img Image) error {
 		RootFS:  v1.RootFS{Type: "layers", DiffIDs: []digest.Digest{digest.FromBytes(diff)}},
 		History: []v1.History{{Created: &epoch, CreatedBy: "unimon pack"}},
 	}
-	if img.MemoryMiB > 0 {
-		cfg.Config.Env = []string{EnvMemory + "=" + strconv.Itoa(img.MemoryMiB)}
+	for _, k := range slices.Sorted(maps.Keys(img.Annotations)) {
+		if strings.HasPrefix(k, SettingPrefix) {
+			cfg.Config.Env = append(cfg.Config.Env, k+"="+img.Annotations[k])
+		}
 	}
 	conf, err := jsonBlob(v1.MediaTypeImageConfig, cfg)
 	if err != nil {

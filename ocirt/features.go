@@ -3,6 +3,8 @@ package ocirt
 import (
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"github.com/opencontainers/runtime-spec/specs-go/features"
+
+	"github.com/unimon/unimon/ociimage"
 )
 
 // Features is what `features` prints: the namespaces and cgroups the
@@ -22,6 +24,6 @@ func Features(version string) features.Features {
 		Annotations: map[string]string{
 			"org.unimon.runtime.version": version,
 		},
-		PotentiallyUnsafeConfigAnnotations: []string{AnnotationBlockPrefix},
+		PotentiallyUnsafeConfigAnnotations: []string{ociimage.SettingBlockPrefix},
 	}
 }

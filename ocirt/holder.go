@@ -16,6 +16,7 @@ import (
 	"github.com/unimon/unimon/devices"
 	"github.com/unimon/unimon/guestabi"
 	"github.com/unimon/unimon/monitor"
+	"github.com/unimon/unimon/ociimage"
 )
 
 // Holder is the container's process (what create's pid file names): it
@@ -151,14 +152,14 @@ func (b *bundle) openBlocks(p *plan) (map[string]devices.Block, error) {
 	for name, path := range p.block {
 		f, err := b.openInRoot(path, unix.O_PATH)
 		if err != nil {
-			return out, fmt.Errorf("annotation %s%s: %w", AnnotationBlockPrefix, name, err)
+			return out, fmt.Errorf("annotation %s%s: %w", ociimage.SettingBlockPrefix, name, err)
 		}
 		// The O_PATH descriptor pins the file the safe lookup found;
 		// opening it through /proc reopens exactly that file.
 		d, err := devices.OpenBlockFile(fmt.Sprintf("/proc/self/fd/%d", f.Fd()), devices.BlockOptions{})
 		f.Close()
 		if err != nil {
-			return out, fmt.Errorf("annotation %s%s: %w", AnnotationBlockPrefix, name, err)
+			return out, fmt.Errorf("annotation %s%s: %w", ociimage.SettingBlockPrefix, name, err)
 		}
 		out[name] = d
 	}

@@ -173,10 +173,14 @@ func redirect(from, to netlink.Link) error {
 	mirred := netlink.NewMirredAction(to.Attrs().Index)
 	mirred.MirredAction = netlink.TCA_EGRESS_REDIR
 	mirred.Action = netlink.TC_ACT_STOLEN
-	f := &netlink.MatchAll{
+	// u32 with one zero-mask key matches every frame; it is what Kata
+	// uses, and unlike matchall it is built into every distribution
+	// kernel (this machine's lacks CONFIG_NET_CLS_MATCHALL).
+	f := &netlink.U32{
 		FilterAttrs: netlink.FilterAttrs{
 			LinkIndex: from.Attrs().Index, Parent: ingressHandle, Priority: 1, Protocol: unix.ETH_P_ALL,
 		},
+		Sel:     &netlink.TcU32Sel{Flags: netlink.TC_U32_TERMINAL, Keys: []netlink.TcU32Key{{}}},
 		Actions: []netlink.Action{mirred},
 	}
 	if err := netlink.FilterAdd(f); err != nil {

@@ -19,22 +19,7 @@ import (
 	"github.com/unimon/unimon/ociimage"
 )
 
-// Annotations the runtime reads from the runtime spec (set with
-// `ctr run --annotation`, `podman run --annotation`, or Kubernetes pod
-// annotations passed through by containerd).
-const (
-	// AnnotationBlockPrefix + NAME = PATH attaches the unikernel's block
-	// device NAME to the file PATH inside the container's root filesystem.
-	AnnotationBlockPrefix = "org.unimon.block."
-	// AnnotationNetArgs chooses how the guest learns its address: "go"
-	// (--unimon:ipv4=ADDR/PREFIX --unimon:ipv4-gateway=GW, for Go
-	// unikernels built by unimon build), "mirage" (--ipv4=... --ipv4-gateway=...,
-	// MirageOS style) or "none". Default: "go" for unikernels built by
-	// unimon build, "mirage" for the others.
-	AnnotationNetArgs = "org.unimon.net.args"
-)
-
-// Net argument styles of AnnotationNetArgs.
+// Net argument styles of ociimage.SettingNetArgs.
 const (
 	NetArgsGo     = "go"
 	NetArgsMirage = "mirage"
@@ -131,9 +116,6 @@ func (b *bundle) unikernel() (*plan, error) {
 	}
 	p := &plan{kernel: kernel, args: slices.Clone(b.spec.Process.Args[1:]), manifest: m, block: map[string]string{},
 		console: b.spec.Process.Terminal}
-	if p.memory, err = b.memory(); err != nil {
-		return nil, err
-	}
 	req, err := monitor.FeatureRequest(f)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrSpec, err)
@@ -142,27 +124,56 @@ func (b *bundle) unikernel() (*plan, error) {
 	if req&guestabi.RequestIRQChip != 0 {
 		p.netArgs = NetArgsGo
 	}
-	for k, v := range b.spec.Annotations {
+	settings, err := b.settings()
+	if err != nil {
+		return nil, err
+	}
+	for k, v := range settings {
 		switch {
-		case k == AnnotationNetArgs:
+		case k == ociimage.SettingMemory:
+			// read by memory()
+		case k == ociimage.SettingNetArgs:
 			if !slices.Contains([]string{NetArgsGo, NetArgsMirage, NetArgsNone}, v) {
 				return nil, fmt.Errorf("%w: annotation %s=%q: want go, mirage or none", ErrSpec, k, v)
 			}
 			p.netArgs = v
-		case strings.HasPrefix(k, AnnotationBlockPrefix):
-			name := strings.TrimPrefix(k, AnnotationBlockPrefix)
+		case strings.HasPrefix(k, ociimage.SettingBlockPrefix):
+			name := strings.TrimPrefix(k, ociimage.SettingBlockPrefix)
 			if h := m.Lookup(name); h < 0 || m.Entries[h].Type != guestabi.DeviceBlockBasic {
 				return nil, fmt.Errorf("%w: annotation %s: the unikernel declares no block device %q", ErrSpec, k, name)
 			}
 			p.block[name] = v
+		default:
+			return nil, fmt.Errorf("%w: unknown setting %s (known: %s, %s, %sNAME)", ErrSpec, k,
+				ociimage.SettingMemory, ociimage.SettingNetArgs, ociimage.SettingBlockPrefix)
 		}
+	}
+	if p.memory, err = b.memory(settings); err != nil {
+		return nil, err
 	}
 	return p, nil
 }
 
+// settings are the org.unimon.* values of the process environment (where
+// images carry them), overridden by the container's annotations.
+func (b *bundle) settings() (map[string]string, error) {
+	out := map[string]string{}
+	for _, e := range b.spec.Process.Env {
+		if k, v, ok := strings.Cut(e, "="); ok && strings.HasPrefix(k, ociimage.SettingPrefix) {
+			out[k] = v
+		}
+	}
+	for k, v := range b.spec.Annotations {
+		if strings.HasPrefix(k, ociimage.SettingPrefix) {
+			out[k] = v
+		}
+	}
+	return out, nil
+}
+
 // memory is the guest memory: linux.resources.memory.limit rounded down
-// to 2 MiB, else the image's UNIMON_MEMORY_MIB, else the monitor default.
-func (b *bundle) memory() (uint64, error) {
+// to 2 MiB, else the org.unimon.memory setting, else the monitor default.
+func (b *bundle) memory(settings map[string]string) (uint64, error) {
 	if l := b.spec.Linux; l != nil && l.Resources != nil && l.Resources.Memory != nil && l.Resources.Memory.Limit != nil && *l.Resources.Memory.Limit > 0 {
 		limit := uint64(*l.Resources.Memory.Limit)
 		size, _, err := guestmem.SizeFromMiB(limit >> 20)
@@ -171,20 +182,19 @@ func (b *bundle) memory() (uint64, error) {
 		}
 		return size, nil
 	}
-	for _, e := range b.spec.Process.Env {
-		if v, ok := strings.CutPrefix(e, ociimage.EnvMemory+"="); ok {
-			mib, err := strconv.ParseUint(v, 10, 64)
-			if err != nil {
-				return 0, fmt.Errorf("%w: %s: %w", ErrSpec, e, err)
-			}
-			size, _, err := guestmem.SizeFromMiB(mib)
-			if err != nil {
-				return 0, fmt.Errorf("%w: %s: %w", ErrSpec, e, err)
-			}
-			return size, nil
-		}
+	v, ok := settings[ociimage.SettingMemory]
+	if !ok {
+		return 0, nil
 	}
-	return 0, nil
+	mib, err := strconv.ParseUint(v, 10, 64)
+	if err != nil {
+		return 0, fmt.Errorf("%w: %s=%q: want MiB", ErrSpec, ociimage.SettingMemory, v)
+	}
+	size, _, err := guestmem.SizeFromMiB(mib)
+	if err != nil {
+		return 0, fmt.Errorf("%w: %s=%q: %w", ErrSpec, ociimage.SettingMemory, v, err)
+	}
+	return size, nil
 }
 
 // namespace returns the bundle's namespace of type t, if it asks for one.

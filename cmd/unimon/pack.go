@@ -21,7 +21,9 @@ const packUsage = `usage: unimon pack [-o FILE.tar] [--name REF] [--mem MiB] [--
 Writes the unikernel KERNEL as an OCI image (an image-layout tar that also
 carries Docker's manifest.json), loadable with 'ctr images import',
 'podman load' and 'docker load', and run by unimon-runtime. ARGS are the
-guest's default arguments (the image's command).
+guest's default arguments (the image's command). --mem sets the annotation
+org.unimon.memory; org.unimon.* annotations are also stored in the image's
+environment, the part of an image every engine passes to the runtime.
 `
 
 // annotations collects repeated --annotation K=V flags.
@@ -88,10 +90,13 @@ func runPack(args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		return fail(stderr, fmt.Errorf("pack: %s: %w", kernel, err))
 	}
+	if *mem != 0 {
+		ann[ociimage.SettingMemory] = fmt.Sprint(*mem)
+	}
 	if len(ann) == 0 {
 		ann = nil
 	}
-	img := ociimage.Image{Kernel: image, Arch: arch, Name: *name, Args: guestArgs, MemoryMiB: int(*mem), Annotations: ann}
+	img := ociimage.Image{Kernel: image, Arch: arch, Name: *name, Args: guestArgs, Annotations: ann}
 
 	f, err := os.Create(*out)
 	if err != nil {
