@@ -48,7 +48,7 @@ func joinCgroups(path string, pid int) ([]string, error) {
 	var made []string
 	for _, h := range hierarchies {
 		dir := filepath.Join(h, rel)
-		if err := os.MkdirAll(dir, 0o755); err != nil {
+		if err := mkdirCgroup(h, rel); err != nil {
 			return made, fmt.Errorf("cgroup %s: %w", dir, err)
 		}
 		made = append(made, dir)
@@ -57,6 +57,33 @@ func joinCgroups(path string, pid int) ([]string, error) {
 		}
 	}
 	return made, nil
+}
+
+// mkdirCgroup creates rel below hierarchy h one level at a time. A new
+// cgroup v1 cpuset starts with no CPUs and no memory nodes, and joining
+// it fails (ENOSPC) until they are set: each new level inherits its
+// parent's, as runc does.
+func mkdirCgroup(h, rel string) error {
+	dir := h
+	for _, part := range strings.Split(strings.Trim(rel, "/"), "/") {
+		parent := dir
+		dir = filepath.Join(dir, part)
+		if err := os.Mkdir(dir, 0o755); errors.Is(err, os.ErrExist) {
+			continue
+		} else if err != nil {
+			return err
+		}
+		for _, f := range []string{"cpuset.cpus", "cpuset.mems"} {
+			v, err := os.ReadFile(filepath.Join(parent, f))
+			if err != nil {
+				continue // not a cpuset hierarchy
+			}
+			if err := os.WriteFile(filepath.Join(dir, f), v, 0); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 // removeCgroups removes the directories joinCgroups made; they are empty

@@ -91,13 +91,20 @@ func Bundle(t testing.TB, file []byte, args []string, edit func(*specs.Spec)) st
 // Image packs file as image name (with default args) into a tar.
 func Image(t testing.TB, file []byte, name string, args ...string) string {
 	t.Helper()
+	return ImageOf(t, ociimage.Image{Kernel: file, Name: name, Args: args})
+}
+
+// ImageOf writes img (for this machine's architecture) into a tar.
+func ImageOf(t testing.TB, img ociimage.Image) string {
+	t.Helper()
 	path := filepath.Join(t.TempDir(), "image.tar")
 	f, err := os.Create(path)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer f.Close()
-	if err := ociimage.Write(f, ociimage.Image{Kernel: file, Arch: runtime.GOARCH, Name: name, Args: args}); err != nil {
+	img.Arch = runtime.GOARCH
+	if err := ociimage.Write(f, img); err != nil {
 		t.Fatal(err)
 	}
 	return path
@@ -123,7 +130,7 @@ type Containerd struct {
 // the shim's runtime root removed.
 func StartContainerd(t testing.TB, ns *netnstest.NS) *Containerd {
 	t.Helper()
-	Need(t, "containerd", "ctr", "runc")
+	Need(t, "containerd", "ctr", "runc", "nsenter")
 	dir, err := os.MkdirTemp("", "unimon-containerd-")
 	if err != nil {
 		t.Fatal(err)
@@ -145,7 +152,9 @@ disabled_plugins = ["io.containerd.grpc.v1.cri"]
 	if err != nil {
 		t.Fatal(err)
 	}
-	c.cmd = ns.Command(context.Background(), "containerd", "--config", filepath.Join(dir, "config.toml"))
+	// nsenter, not `ip netns exec`: that one also remounts /sys, which
+	// hides the cgroup hierarchies from runc.
+	c.cmd = exec.Command("nsenter", "--net="+ns.Path(), "containerd", "--config", filepath.Join(dir, "config.toml"))
 	c.cmd.Stdout, c.cmd.Stderr = log, log
 	if err := c.cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -211,4 +220,13 @@ func (c *Containerd) stop() {
 		c.t.Errorf("remove containerd dir: %v", err)
 	}
 	os.RemoveAll(filepath.Join("/run/containerd/runc", c.Namespace))
+	// ctr puts containers in the cgroup /NAMESPACE/ID; runtimes remove
+	// the container's cgroup, the namespace's is ours to remove.
+	dirs, _ := filepath.Glob(filepath.Join("/sys/fs/cgroup", "*", c.Namespace))
+	dirs2, _ := filepath.Glob(filepath.Join("/sys/fs/cgroup", c.Namespace))
+	for _, d := range append(dirs, dirs2...) {
+		if err := os.Remove(d); err != nil {
+			c.t.Errorf("cgroup %s: %v", d, err)
+		}
+	}
 }
