@@ -403,3 +403,58 @@ func openFDs(t *testing.T) int {
 	}
 	return len(entries)
 }
+
+// TestBlockSetting: org.unimon.block.NAME attaches a file of the root
+// filesystem, looked up as if the rootfs were "/": a symlink out of it
+// resolves inside it.
+func TestBlockSetting(t *testing.T) {
+	r := newRuntime(t)
+	cases := []struct {
+		name    string
+		path    string
+		wantErr string
+	}{
+		{"file", "/disk.img", ""},
+		{"symlink-stays-inside", "/escape/disk.img", ""},
+		{"missing", "/../../nope.img", "no such file"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			bundle := ocitest.Bundle(t, microguest.BlockRoundTrip(), nil, func(s *specs.Spec) {
+				s.Annotations = map[string]string{"org.unimon.block." + microguest.BlockDeviceName: tc.path}
+			})
+			disk := filepath.Join(bundle, "rootfs", "disk.img")
+			if err := os.WriteFile(disk, make([]byte, 1024), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.Symlink("/", filepath.Join(bundle, "rootfs", "escape")); err != nil {
+				t.Fatal(err)
+			}
+			_, errs, code := r.run("create", "--bundle", bundle, "--pid-file", bundle+"/pid", tc.name)
+			if tc.wantErr != "" {
+				if code == 0 || !strings.Contains(errs, tc.wantErr) {
+					t.Fatalf("create: exit %d, %q, want %q", code, errs, tc.wantErr)
+				}
+				return
+			}
+			if code != 0 {
+				t.Fatalf("create: %s", errs)
+			}
+			b, _ := os.ReadFile(bundle + "/pid")
+			pid, _ := strconv.Atoi(string(b))
+			if _, errs, code := r.run("start", tc.name); code != 0 {
+				t.Fatalf("start: %s", errs)
+			}
+			if status := reap(t, pid); status != 0 {
+				t.Errorf("exit status %d", status)
+			}
+			got, _ := os.ReadFile(disk)
+			if !bytes.Equal(got[microguest.BlockRoundTripOffset:], microguest.BlockPattern[:]) {
+				t.Errorf("disk.img does not hold the pattern the guest wrote")
+			}
+			if _, errs, code := r.run("delete", tc.name); code != 0 {
+				t.Fatalf("delete: %s", errs)
+			}
+		})
+	}
+}
