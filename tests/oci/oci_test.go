@@ -27,7 +27,7 @@ import (
 // unikernel builds the Go unikernel package pkg once per test run.
 var built sync.Map // pkg -> func() ([]byte, error)
 
-func unikernel(t *testing.T, pkg string, net ...string) []byte {
+func unikernel(t testing.TB, pkg string, net ...string) []byte {
 	t.Helper()
 	f, _ := built.LoadOrStore(pkg, sync.OnceValues(func() ([]byte, error) {
 		dir, err := os.MkdirTemp("", "unimon-oci-guest-")
@@ -50,7 +50,7 @@ func unikernel(t *testing.T, pkg string, net ...string) []byte {
 }
 
 // linuxBinary is tests/oci/linuxprog as a static Linux executable.
-func linuxBinary(t *testing.T) []byte {
+func linuxBinary(t testing.TB) []byte {
 	t.Helper()
 	bin := ocitest.Build(t, "./tests/oci/linuxprog")
 	b, err := os.ReadFile(bin)
