@@ -129,8 +129,6 @@ func (p parsed) bool(names ...string) bool {
 
 // cli carries the global options of one invocation.
 type cli struct {
-	argv      []string // the whole command line, for runc
-	global    parsed
 	rt        *ocirt.Runtime
 	logFile   string
 	logJSON   bool
@@ -152,12 +150,11 @@ func main() {
 }
 
 func run(argv []string, stdout, stderr io.Writer) int {
-	c := &cli{argv: argv, stdout: stdout, stderr: stderr}
+	c := &cli{stdout: stdout, stderr: stderr}
 	g, rest, err := parseFlags(globalFlags, argv)
 	if err != nil {
 		return c.usage(err)
 	}
-	c.global = g
 	c.logFile = g.flag("log")
 	c.logJSON = g.flag("log-format") == "json"
 	if f := g.flag("log-format"); f != "" && f != "json" && f != "text" {
@@ -188,7 +185,7 @@ func run(argv []string, stdout, stderr io.Writer) int {
 	spec, known := commandFlags[cmd]
 	if !known {
 		// exec, pause, update...: runc's business for its containers.
-		if id := c.runcContainerIn(cargs); id != "" {
+		if c.runcContainerIn(cargs) != "" {
 			return c.runc(cmd, cargs)
 		}
 		return c.usage(fmt.Errorf("command %q is not supported for unikernel containers", cmd))

@@ -70,6 +70,16 @@ func exitCode(err error) int {
 	return 0
 }
 
+// runCase is one image run by an engine: its file and default
+// arguments, a console substring and the exit status to expect.
+type runCase struct {
+	name   string
+	file   []byte
+	args   []string
+	want   string
+	status int
+}
+
 // TestContainerd runs packed images with `ctr run --runc-binary
 // unimon-runtime` on a private containerd: console text and exit status
 // come through, for micro-guests, a Go unikernel and a Linux container
@@ -84,13 +94,7 @@ func TestContainerd(t *testing.T) {
 	defer cancel()
 
 	goGuest := unikernel(t, "./tests/goguests/guest")
-	cases := []struct {
-		name   string
-		file   []byte
-		args   []string
-		want   string
-		status int
-	}{
+	cases := []runCase{
 		{"micro-hello", microguest.Hello(), []string{"from", "ctr"}, "Hello, world\nfrom ctr\n", 0},
 		{"micro-exit", microguest.Exit(7), nil, "", 7},
 		{"go-hello", goGuest, []string{"hello", "x"}, `hello: args=["x"]`, 0},
@@ -263,13 +267,7 @@ func TestPodman(t *testing.T) {
 		podman("rm", "-a", "-f")
 		podman("system", "reset", "-f")
 	})
-	cases := []struct {
-		name   string
-		file   []byte
-		args   []string
-		want   string
-		status int
-	}{
+	cases := []runCase{
 		{"hello", microguest.Hello(), []string{"from", "podman"}, "Hello, world\nfrom podman\n", 0},
 		{"exit", microguest.Exit(9), nil, "", 9},
 	}
