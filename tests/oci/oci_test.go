@@ -139,8 +139,9 @@ func checkRootEmpty(t *testing.T, root string) {
 
 // TestCNINetwork: a Go unikernel on a CNI bridge network answers ping
 // from the host side of the bridge; its MAC is eth0's, it got the
-// address as MirageOS-style arguments, and after SIGTERM the tap and the
-// tc filters are gone from the container's namespace.
+// address as MirageOS-style arguments, and after SIGTERM or SIGKILL (and
+// the shim's delete) the tap and the tc filters are gone from the
+// container's namespace.
 func TestCNINetwork(t *testing.T) {
 	kvmtest.Require(t)
 	ocitest.Need(t, "containerd", "ctr", "runc", "ping", "tc")
@@ -194,48 +195,56 @@ func TestCNINetwork(t *testing.T) {
 	if out, err := exec.Command("ip", "netns", "exec", pod.Name(), "sysctl", "-w", "net.ipv4.icmp_echo_ignore_all=1").CombinedOutput(); err != nil {
 		t.Fatalf("sysctl: %v\n%s", err, out)
 	}
-	var console lockedBuffer
-	run := exec.CommandContext(ctx, "ctr", "-a", cd.Socket, "-n", cd.Namespace, "run", "--rm", "--runc-binary", rt,
-		"--with-ns", "network:"+pod.Path(), ref, "ping")
-	run.Stdout, run.Stderr = &console, &console
-	if err := run.Start(); err != nil {
-		t.Fatal(err)
-	}
-	exited := make(chan error, 1)
-	go func() { exited <- run.Wait() }()
-	// The guest prints its first line once the tap is plugged.
-	for !strings.Contains(console.String(), "pingguest: ") {
-		select {
-		case err := <-exited:
-			t.Fatalf("ctr run exited (%v) before the guest started:\n%s", err, console.String())
-		case <-time.After(50 * time.Millisecond):
-		}
-	}
-	ok := false
-	for range 30 { // the tap's queue comes up asynchronously: retry, do not time
-		if exec.CommandContext(ctx, "ip", "netns", "exec", host.Name(), "ping", "-c", "1", "-W", "1", ip).Run() == nil {
-			ok = true
-			break
-		}
-	}
-	if out, err := cd.Ctr(ctx, "tasks", "kill", "ping"); err != nil {
-		t.Errorf("ctr tasks kill: %v\n%s", err, out)
-	}
-	err = <-exited
-	if !ok {
-		t.Errorf("no ping reply from %s; console:\n%s", ip, console.String())
-	}
-	if got := exitCode(err); got != 128+15 {
-		t.Errorf("exit status %d after SIGTERM, want 143; console:\n%s", got, console.String())
-	}
 	want := fmt.Sprintf("pingguest: %s at %s, args [\"--ipv4=%s\" \"--ipv4-gateway=%s\"]", ip, mac, addr, result.IPs[0].Gateway)
-	if !strings.Contains(console.String(), want) {
-		t.Errorf("console %q, want %q", console.String(), want)
-	}
-	links, _ := exec.Command("ip", "-n", pod.Name(), "-o", "link").Output()
-	qdiscs, _ := exec.Command("tc", "-n", pod.Name(), "qdisc", "show", "dev", "eth0").Output()
-	if strings.Contains(string(links), "unimon-tap") || strings.Contains(string(qdiscs), "ingress") {
-		t.Errorf("left in the pod namespace:\n%s\n%s", links, qdiscs)
+	// SIGTERM: the holder stops the guest and unplugs itself; SIGKILL:
+	// the tap and filters stay until the shim's delete removes them.
+	for _, sig := range []struct {
+		name   string
+		status int
+	}{{"SIGTERM", 128 + 15}, {"SIGKILL", 128 + 9}} {
+		id := "ping-" + strings.ToLower(sig.name)
+		var console lockedBuffer
+		run := exec.CommandContext(ctx, "ctr", "-a", cd.Socket, "-n", cd.Namespace, "run", "--rm", "--runc-binary", rt,
+			"--with-ns", "network:"+pod.Path(), ref, id)
+		run.Stdout, run.Stderr = &console, &console
+		if err := run.Start(); err != nil {
+			t.Fatal(err)
+		}
+		exited := make(chan error, 1)
+		go func() { exited <- run.Wait() }()
+		// The guest prints its first line once the tap is plugged.
+		for !strings.Contains(console.String(), "pingguest: ") {
+			select {
+			case err := <-exited:
+				t.Fatalf("ctr run exited (%v) before the guest started:\n%s", err, console.String())
+			case <-time.After(50 * time.Millisecond):
+			}
+		}
+		ok := false
+		for range 30 { // the tap's queue comes up asynchronously: retry, do not time
+			if exec.CommandContext(ctx, "ip", "netns", "exec", host.Name(), "ping", "-c", "1", "-W", "1", ip).Run() == nil {
+				ok = true
+				break
+			}
+		}
+		if out, err := cd.Ctr(ctx, "tasks", "kill", "-s", sig.name, id); err != nil {
+			t.Errorf("ctr tasks kill: %v\n%s", err, out)
+		}
+		err := <-exited
+		if !ok {
+			t.Errorf("%s: no ping reply from %s; console:\n%s", id, ip, console.String())
+		}
+		if got := exitCode(err); got != sig.status {
+			t.Errorf("exit status %d after %s, want %d; console:\n%s", got, sig.name, sig.status, console.String())
+		}
+		if !strings.Contains(console.String(), want) {
+			t.Errorf("console %q, want %q", console.String(), want)
+		}
+		links, _ := exec.Command("ip", "-n", pod.Name(), "-o", "link").Output()
+		qdiscs, _ := exec.Command("tc", "-n", pod.Name(), "qdisc", "show", "dev", "eth0").Output()
+		if strings.Contains(string(links), "unimon-tap") || strings.Contains(string(qdiscs), "ingress") {
+			t.Errorf("after %s, left in the pod namespace:\n%s\n%s", sig.name, links, qdiscs)
+		}
 	}
 	checkRootEmpty(t, filepath.Join("/run/containerd/runc", cd.Namespace))
 }
