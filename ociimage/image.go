@@ -23,12 +23,15 @@ import (
 	"io"
 	"maps"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/opencontainers/go-digest"
 	specs "github.com/opencontainers/image-spec/specs-go"
 	v1 "github.com/opencontainers/image-spec/specs-go/v1"
+
+	"github.com/unimon/unimon/monitor/guestmem"
 )
 
 // KernelPath is where the unikernel lives in the image's root filesystem.
@@ -52,6 +55,55 @@ const (
 	// device NAME to the file PATH inside the container's root filesystem.
 	SettingBlockPrefix = "org.unimon.block."
 )
+
+// The styles of SettingNetArgs.
+const (
+	NetArgsGo     = "go"
+	NetArgsMirage = "mirage"
+	NetArgsNone   = "none"
+)
+
+// ErrSetting reports an org.unimon.* setting that is unknown or whose
+// value is malformed.
+var ErrSetting = errors.New("invalid unimon setting")
+
+// CheckSetting checks the name and the value's syntax of one setting
+// (whether a block device exists is for the runtime to check, against
+// the unikernel's manifest).
+func CheckSetting(key, value string) error {
+	switch {
+	case key == SettingMemory:
+		if _, err := MemoryBytes(value); err != nil {
+			return err
+		}
+	case key == SettingNetArgs:
+		if !slices.Contains([]string{NetArgsGo, NetArgsMirage, NetArgsNone}, value) {
+			return fmt.Errorf("%w: %s=%q: want go, mirage or none", ErrSetting, key, value)
+		}
+	case strings.HasPrefix(key, SettingBlockPrefix):
+		if key == SettingBlockPrefix || value == "" {
+			return fmt.Errorf("%w: %s=%q: want %sNAME=PATH", ErrSetting, key, value, SettingBlockPrefix)
+		}
+	default:
+		return fmt.Errorf("%w: unknown setting %s (known: %s, %s, %sNAME)", ErrSetting, key,
+			SettingMemory, SettingNetArgs, SettingBlockPrefix)
+	}
+	return nil
+}
+
+// MemoryBytes is the guest memory a SettingMemory value asks for: MiB,
+// a multiple of 2 from 2 to 4096.
+func MemoryBytes(value string) (uint64, error) {
+	mib, err := strconv.ParseUint(value, 10, 64)
+	if err != nil {
+		return 0, fmt.Errorf("%w: %s=%q: want MiB", ErrSetting, SettingMemory, value)
+	}
+	size, adjusted, err := guestmem.SizeFromMiB(mib)
+	if err != nil || adjusted {
+		return 0, fmt.Errorf("%w: %s=%q: want an even number of MiB from 2 to 4096", ErrSetting, SettingMemory, value)
+	}
+	return size, nil
+}
 
 // AnnotationRefName and AnnotationImageName name the image in index.json:
 // the OCI annotation podman reads, and the one containerd's importer reads.
@@ -189,6 +241,9 @@ func Write(w io.Writer, img Image) error {
 	}
 	for _, k := range slices.Sorted(maps.Keys(img.Annotations)) {
 		if strings.HasPrefix(k, SettingPrefix) {
+			if err := CheckSetting(k, img.Annotations[k]); err != nil {
+				return fmt.Errorf("%w: %w", ErrImage, err)
+			}
 			cfg.Config.Env = append(cfg.Config.Env, k+"="+img.Annotations[k])
 		}
 	}

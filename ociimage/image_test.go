@@ -137,10 +137,38 @@ func TestWriteErrors(t *testing.T) {
 	cases := []ociimage.Image{
 		{Name: "x"},
 		{Kernel: []byte{1}, Name: "UPPER"},
+		{Kernel: []byte{1}, Name: "x", Annotations: map[string]string{"org.unimon.typo": "1"}},
+		{Kernel: []byte{1}, Name: "x", Annotations: map[string]string{"org.unimon.memory": "3"}},
 	}
 	for _, img := range cases {
 		if err := ociimage.Write(io.Discard, img); !errors.Is(err, ociimage.ErrImage) {
 			t.Errorf("%+v: %v, want ErrImage", img, err)
+		}
+	}
+}
+
+func TestCheckSetting(t *testing.T) {
+	cases := []struct {
+		k, v string
+		ok   bool
+	}{
+		{"org.unimon.memory", "64", true},
+		{"org.unimon.memory", "63", false},
+		{"org.unimon.memory", "8192", false},
+		{"org.unimon.memory", "x", false},
+		{"org.unimon.net.args", "go", true},
+		{"org.unimon.net.args", "mirage", true},
+		{"org.unimon.net.args", "none", true},
+		{"org.unimon.net.args", "", false},
+		{"org.unimon.block.disk", "/d.img", true},
+		{"org.unimon.block.", "/d.img", false},
+		{"org.unimon.block.disk", "", false},
+		{"org.unimon.other", "1", false},
+	}
+	for _, tc := range cases {
+		err := ociimage.CheckSetting(tc.k, tc.v)
+		if (err == nil) != tc.ok || err != nil && !errors.Is(err, ociimage.ErrSetting) {
+			t.Errorf("%s=%q: %v", tc.k, tc.v, err)
 		}
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/unimon/unimon/devices"
+	"github.com/unimon/unimon/ociimage"
 )
 
 // tapName is the tap the runtime creates in the container's network
@@ -28,11 +29,11 @@ type netPlan struct {
 // guestArgs are the address options for style, put before the guest's
 // own arguments.
 func (n *netPlan) guestArgs(style string) []string {
-	if n.addr == nil || style == NetArgsNone {
+	if n.addr == nil || style == ociimage.NetArgsNone {
 		return nil
 	}
 	prefix := "--"
-	if style == NetArgsGo {
+	if style == ociimage.NetArgsGo {
 		prefix = "--unimon:"
 	}
 	args := []string{prefix + "ipv4=" + n.addr.String()}

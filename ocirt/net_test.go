@@ -4,6 +4,8 @@ import (
 	"net"
 	"slices"
 	"testing"
+
+	"github.com/unimon/unimon/ociimage"
 )
 
 func TestGuestArgs(t *testing.T) {
@@ -15,11 +17,11 @@ func TestGuestArgs(t *testing.T) {
 		addr  *net.IPNet
 		want  []string
 	}{
-		{NetArgsGo, net.IPv4(10, 0, 0, 1), ipnet, []string{"--unimon:ipv4=10.0.0.5/24", "--unimon:ipv4-gateway=10.0.0.1"}},
-		{NetArgsMirage, net.IPv4(10, 0, 0, 1), ipnet, []string{"--ipv4=10.0.0.5/24", "--ipv4-gateway=10.0.0.1"}},
-		{NetArgsMirage, nil, ipnet, []string{"--ipv4=10.0.0.5/24"}},
-		{NetArgsNone, net.IPv4(10, 0, 0, 1), ipnet, nil},
-		{NetArgsGo, nil, nil, nil},
+		{ociimage.NetArgsGo, net.IPv4(10, 0, 0, 1), ipnet, []string{"--unimon:ipv4=10.0.0.5/24", "--unimon:ipv4-gateway=10.0.0.1"}},
+		{ociimage.NetArgsMirage, net.IPv4(10, 0, 0, 1), ipnet, []string{"--ipv4=10.0.0.5/24", "--ipv4-gateway=10.0.0.1"}},
+		{ociimage.NetArgsMirage, nil, ipnet, []string{"--ipv4=10.0.0.5/24"}},
+		{ociimage.NetArgsNone, net.IPv4(10, 0, 0, 1), ipnet, nil},
+		{ociimage.NetArgsGo, nil, nil, nil},
 	}
 	for _, tc := range cases {
 		np := &netPlan{addr: tc.addr, gateway: tc.gw}

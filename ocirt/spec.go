@@ -7,7 +7,6 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
-	"strconv"
 	"strings"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
@@ -17,13 +16,6 @@ import (
 	"github.com/unimon/unimon/monitor"
 	"github.com/unimon/unimon/monitor/guestmem"
 	"github.com/unimon/unimon/ociimage"
-)
-
-// Net argument styles of ociimage.SettingNetArgs.
-const (
-	NetArgsGo     = "go"
-	NetArgsMirage = "mirage"
-	NetArgsNone   = "none"
 )
 
 // ErrNotUnikernel: process.args[0] is not a Solo5 unikernel; the
@@ -120,22 +112,20 @@ func (b *bundle) unikernel() (*plan, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrSpec, err)
 	}
-	p.netArgs = NetArgsMirage
+	p.netArgs = ociimage.NetArgsMirage
 	if req&guestabi.RequestIRQChip != 0 {
-		p.netArgs = NetArgsGo
+		p.netArgs = ociimage.NetArgsGo
 	}
 	settings, err := b.settings()
 	if err != nil {
 		return nil, err
 	}
 	for k, v := range settings {
+		if err := ociimage.CheckSetting(k, v); err != nil {
+			return nil, fmt.Errorf("%w: %w", ErrSpec, err)
+		}
 		switch {
-		case k == ociimage.SettingMemory:
-			// read by memory()
 		case k == ociimage.SettingNetArgs:
-			if !slices.Contains([]string{NetArgsGo, NetArgsMirage, NetArgsNone}, v) {
-				return nil, fmt.Errorf("%w: annotation %s=%q: want go, mirage or none", ErrSpec, k, v)
-			}
 			p.netArgs = v
 		case strings.HasPrefix(k, ociimage.SettingBlockPrefix):
 			name := strings.TrimPrefix(k, ociimage.SettingBlockPrefix)
@@ -143,9 +133,6 @@ func (b *bundle) unikernel() (*plan, error) {
 				return nil, fmt.Errorf("%w: annotation %s: the unikernel declares no block device %q", ErrSpec, k, name)
 			}
 			p.block[name] = v
-		default:
-			return nil, fmt.Errorf("%w: unknown setting %s (known: %s, %s, %sNAME)", ErrSpec, k,
-				ociimage.SettingMemory, ociimage.SettingNetArgs, ociimage.SettingBlockPrefix)
 		}
 	}
 	if p.memory, err = b.memory(settings); err != nil {
@@ -186,13 +173,9 @@ func (b *bundle) memory(settings map[string]string) (uint64, error) {
 	if !ok {
 		return 0, nil
 	}
-	mib, err := strconv.ParseUint(v, 10, 64)
+	size, err := ociimage.MemoryBytes(v)
 	if err != nil {
-		return 0, fmt.Errorf("%w: %s=%q: want MiB", ErrSpec, ociimage.SettingMemory, v)
-	}
-	size, _, err := guestmem.SizeFromMiB(mib)
-	if err != nil {
-		return 0, fmt.Errorf("%w: %s=%q: %w", ErrSpec, ociimage.SettingMemory, v, err)
+		return 0, fmt.Errorf("%w: %w", ErrSpec, err)
 	}
 	return size, nil
 }

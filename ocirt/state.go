@@ -63,6 +63,7 @@ type record struct {
 // fields runc adds.
 type State struct {
 	specs.State
+	Rootfs  string    `json:"rootfs"`
 	Created time.Time `json:"created"`
 	Owner   string    `json:"owner"`
 }
@@ -146,6 +147,7 @@ func (r *Runtime) State(id string) (*State, error) {
 			Version: specs.Version, ID: rec.ID, Status: st, Pid: pid,
 			Bundle: rec.Bundle, Annotations: rec.Annotations,
 		},
+		Rootfs:  rec.Rootfs,
 		Created: rec.Created,
 	}, nil
 }

@@ -12,7 +12,6 @@ import (
 	"strings"
 
 	"github.com/unimon/unimon/monitor"
-	"github.com/unimon/unimon/monitor/guestmem"
 	"github.com/unimon/unimon/ociimage"
 )
 
@@ -67,8 +66,15 @@ func runPack(args []string, stdout, stderr io.Writer) int {
 		guestArgs = guestArgs[1:]
 	}
 	if *mem != 0 {
-		if _, adjusted, err := guestmem.SizeFromMiB(*mem); err != nil || adjusted {
+		if _, err := ociimage.MemoryBytes(fmt.Sprint(*mem)); err != nil {
 			return failPack(stderr, usagef("pack: --mem %d: want an even number of MiB from 2 to 4096", *mem))
+		}
+	}
+	for k, v := range ann {
+		if strings.HasPrefix(k, ociimage.SettingPrefix) {
+			if err := ociimage.CheckSetting(k, v); err != nil {
+				return failPack(stderr, usagef("pack: --annotation: %v", err))
+			}
 		}
 	}
 	base := strings.TrimSuffix(filepath.Base(kernel), filepath.Ext(kernel))

@@ -34,6 +34,7 @@ func TestPack(t *testing.T) {
 		{"bad-mem", []string{"--mem", "3", kernel}, 1, "--mem 3", ""},
 		{"bad-annotation", []string{"--annotation", "novalue", kernel}, 1, "want KEY=VALUE", ""},
 		{"bad-name", []string{"--name", "UP", kernel}, 1, "lower case", ""},
+		{"bad-setting", []string{"--annotation", "org.unimon.net.args=bsd", kernel}, 1, "want go, mirage or none", ""},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
