@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"slices"
@@ -102,9 +103,15 @@ func (b *bundle) unikernel() (*plan, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrNotUnikernel, err)
 	}
-	kernel, err := os.ReadFile(f.Name())
+	// Read through the descriptor the safe lookup opened: the path, on
+	// the host, could name something else by now.
+	fi, err := f.Stat()
 	if err != nil {
 		return nil, err
+	}
+	kernel, err := io.ReadAll(io.NewSectionReader(f, 0, fi.Size()))
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", f.Name(), err)
 	}
 	p := &plan{kernel: kernel, args: slices.Clone(b.spec.Process.Args[1:]), manifest: m, block: map[string]string{},
 		console: b.spec.Process.Terminal}

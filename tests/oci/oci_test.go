@@ -116,6 +116,23 @@ func TestContainerd(t *testing.T) {
 	checkRootEmpty(t, filepath.Join("/run/containerd/runc", cd.Namespace))
 }
 
+// defaultRuntimeRoot is unimon-runtime's root when a caller gives none.
+const defaultRuntimeRoot = "/run/unimon-runtime"
+
+// dirEntries returns the names in dir (none if it does not exist).
+func dirEntries(t *testing.T, dir string) map[string]bool {
+	t.Helper()
+	entries, err := os.ReadDir(dir)
+	if err != nil && !os.IsNotExist(err) {
+		t.Fatal(err)
+	}
+	names := map[string]bool{}
+	for _, e := range entries {
+		names[e.Name()] = true
+	}
+	return names
+}
+
 // checkRootEmpty: after delete, the runtime root holds no container
 // (runc's own root under it may remain, empty).
 func checkRootEmpty(t *testing.T, root string) {
@@ -259,6 +276,10 @@ func TestPodman(t *testing.T) {
 	dir := t.TempDir()
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
+	// podman passes the runtime no --root (and a --runtime-flag would
+	// not reach the delete of its cleanup process), so the state goes to
+	// the default root: what the test adds there must be gone after.
+	before := dirEntries(t, defaultRuntimeRoot)
 	policy := filepath.Join(dir, "policy.json")
 	if err := os.WriteFile(policy, []byte(`{"default":[{"type":"insecureAcceptAnything"}]}`), 0o644); err != nil {
 		t.Fatal(err)
@@ -291,6 +312,11 @@ func TestPodman(t *testing.T) {
 				t.Fatalf("podman run: exit %d (%v), want %d; output %q, want %q", got, err, tc.status, out, tc.want)
 			}
 		})
+	}
+	for name := range dirEntries(t, defaultRuntimeRoot) {
+		if !before[name] {
+			t.Errorf("left behind in %s: %s", defaultRuntimeRoot, name)
+		}
 	}
 	if entries, _ := filepath.Glob(filepath.Join(dir, "run", "*", "*")); len(entries) > 0 {
 		var left []string
