@@ -154,8 +154,9 @@ func checkRootEmpty(t *testing.T, root string) {
 	}
 }
 
-// TestCNINetwork: a Go unikernel on a CNI bridge network answers ping
-// from the host side of the bridge; its MAC is eth0's, it got the
+// TestCNINetwork: a Go unikernel on a CNI bridge network, in a pod
+// whose pause container is a Linux one (runc), answers ping from the host
+// side of the bridge; its MAC is eth0's, it got the
 // address as MirageOS-style arguments, and after SIGTERM or SIGKILL (and
 // the shim's delete) the tap and the tc filters are gone from the
 // container's namespace.
@@ -212,6 +213,35 @@ func TestCNINetwork(t *testing.T) {
 	if out, err := exec.Command("ip", "netns", "exec", pod.Name(), "sysctl", "-w", "net.ipv4.icmp_echo_ignore_all=1").CombinedOutput(); err != nil {
 		t.Fatalf("sysctl: %v\n%s", err, out)
 	}
+	// A mixed pod: a Linux "pause" container in the same namespace, run by
+	// runc through unimon-runtime, as Kubernetes' sandbox would be.
+	pauseRef := "docker.io/unimon-test/pause:latest"
+	if out, err := cd.Ctr(ctx, "images", "import", ocitest.Image(t, linuxBinary(t), pauseRef, "pause")); err != nil {
+		t.Fatalf("ctr images import: %v\n%s", err, out)
+	}
+	if out, err := cd.Ctr(ctx, "run", "-d", "--runc-binary", rt, "--with-ns", "network:"+pod.Path(), pauseRef, "pause"); err != nil {
+		t.Fatalf("ctr run pause: %v\n%s", err, out)
+	}
+	if _, err := os.Stat(filepath.Join("/run/containerd/runc", cd.Namespace, "runc", "pause")); err != nil {
+		t.Errorf("the pause container is not runc's: %v", err)
+	}
+	defer func() {
+		cd.Ctr(ctx, "tasks", "kill", "pause")
+		for range 100 {
+			if out, _ := cd.Ctr(ctx, "tasks", "ls"); !strings.Contains(out, "RUNNING") {
+				break
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+		if out, err := cd.Ctr(ctx, "tasks", "delete", "pause"); err != nil {
+			t.Errorf("ctr tasks delete pause: %v\n%s", err, out)
+		}
+		if out, err := cd.Ctr(ctx, "containers", "delete", "pause"); err != nil {
+			t.Errorf("ctr containers delete pause: %v\n%s", err, out)
+		}
+		checkRootEmpty(t, filepath.Join("/run/containerd/runc", cd.Namespace))
+	}()
+
 	want := fmt.Sprintf("pingguest: %s at %s, args [\"--ipv4=%s\" \"--ipv4-gateway=%s\"]", ip, mac, addr, result.IPs[0].Gateway)
 	// SIGTERM: the holder stops the guest and unplugs itself; SIGKILL:
 	// the tap and filters stay until the shim's delete removes them.
@@ -263,7 +293,6 @@ func TestCNINetwork(t *testing.T) {
 			t.Errorf("after %s, left in the pod namespace:\n%s\n%s", sig.name, links, qdiscs)
 		}
 	}
-	checkRootEmpty(t, filepath.Join("/run/containerd/runc", cd.Namespace))
 }
 
 // TestPodman: `podman run --runtime unimon-runtime` of a packed image,

@@ -1,16 +1,27 @@
 // Command linuxprog is the ordinary Linux container of the OCI tests: a
 // static binary that proves it ran as a Linux process (it reads
-// /proc/self/status, which no unikernel has) and exits 3.
+// /proc/self/status, which no unikernel has) and exits 3; with the
+// argument "pause" it waits for a signal instead, like a pod's pause
+// container.
 package main
 
 import (
 	"bufio"
 	"fmt"
 	"os"
+	"os/signal"
 	"strings"
+	"syscall"
 )
 
 func main() {
+	if len(os.Args) > 1 && os.Args[1] == "pause" {
+		sig := make(chan os.Signal, 1)
+		signal.Notify(sig, syscall.SIGTERM, syscall.SIGINT)
+		fmt.Println("linuxprog: paused")
+		<-sig
+		return
+	}
 	f, err := os.Open("/proc/self/status")
 	if err != nil {
 		fmt.Println("linuxprog: no /proc:", err)
