@@ -377,6 +377,7 @@ func TestCLIErrors(t *testing.T) {
 		{[]string{"create", "--bogus", "x"}, "flag provided but not defined: -bogus"},
 		{[]string{"state"}, "missing container ID"},
 		{[]string{"exec", "x"}, `command "exec" is not supported`},
+		{[]string{"frob"}, `unknown command "frob"`},
 		{[]string{"kill", "x", "SIGNOPE"}, `unknown signal "SIGNOPE"`},
 		{[]string{"--log-format", "xml", "state", "x"}, "want json or text"},
 	}

@@ -19,6 +19,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -70,6 +71,10 @@ var (
 		"features": {},
 	}
 )
+
+// runcOnly are runc's commands the runtime passes through for runc's
+// containers but does not implement for unikernels.
+var runcOnly = []string{"exec", "pause", "resume", "update", "checkpoint", "restore", "events", "run", "list", "spec"}
 
 // parsed is a command line split runc's way (urfave/cli: flags, then
 // positional arguments).
@@ -188,7 +193,10 @@ func run(argv []string, stdout, stderr io.Writer) int {
 		if c.runcContainerIn(cargs) != "" {
 			return c.runc(cmd, cargs)
 		}
-		return c.usage(fmt.Errorf("command %q is not supported for unikernel containers", cmd))
+		if slices.Contains(runcOnly, cmd) {
+			return c.usage(fmt.Errorf("command %q is not supported for unikernel containers", cmd))
+		}
+		return c.usage(fmt.Errorf("unknown command %q", cmd))
 	}
 	p, pos, err := parseFlags(spec, cargs)
 	if err != nil {
