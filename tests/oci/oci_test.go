@@ -113,6 +113,21 @@ func TestContainerd(t *testing.T) {
 			}
 		})
 	}
+	// ctr run -t: the shim passes --console-socket and relays the pty;
+	// script(1) gives ctr the terminal it insists on.
+	t.Run("tty", func(t *testing.T) {
+		if _, err := exec.LookPath("script"); err != nil {
+			t.Fatalf("script (util-linux) is needed: %v", err)
+		}
+		ref := "docker.io/unimon-test/micro-hello:latest"
+		ctr := fmt.Sprintf("ctr -a %s -n %s run --rm -t --runc-binary %s %s tty", cd.Socket, cd.Namespace, rt, ref)
+		out, err := exec.CommandContext(ctx, "script", "-qec", ctr, "/dev/null").CombinedOutput()
+		// Each terminal on the way turns "\n" into "\r\n" its own way:
+		// compare the lines, not the line ends.
+		if err != nil || !strings.Contains(strings.ReplaceAll(string(out), "\r", ""), "Hello, world\nfrom ctr\n") {
+			t.Fatalf("ctr run -t: %v, output %q", err, out)
+		}
+	})
 	checkRootEmpty(t, filepath.Join("/run/containerd/runc", cd.Namespace))
 }
 
