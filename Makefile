@@ -7,10 +7,14 @@ BIN     := bin
 
 .PHONY: all run test test-unit test-arm64 bench fuzz deps vet clean
 
-all: $(BIN)/unimon
+all: $(BIN)/unimon $(BIN)/unimon-runtime
 
 $(BIN)/unimon: FORCE
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $@ ./cmd/unimon
+
+# The OCI runtime for containerd, Docker, podman and Kubernetes.
+$(BIN)/unimon-runtime: FORCE
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $@ ./cmd/unimon-runtime
 
 # The bundled example: an ordinary Go program built into a unikernel.
 $(BIN)/hello.hvt: $(BIN)/unimon FORCE

@@ -28,6 +28,7 @@ var version = "dev"
 const usageText = `usage: unimon [OPTIONS] [--] KERNEL [ARGS...]
        unimon info KERNEL
        unimon build [-o FILE] [-manifest FILE.json] [--net NAME]... [--block NAME]... [PACKAGE]
+       unimon pack [-o FILE.tar] [--name REF] [--mem MiB] [--annotation K=V]... KERNEL [-- ARGS...]
 
 Runs the Solo5 hvt unikernel KERNEL on KVM (a drop-in for solo5-hvt).
 
@@ -48,6 +49,7 @@ Module net:
 Commands:
   info KERNEL                   print the ABI and manifest of KERNEL as JSON
   build ...                     build a Go program into a unikernel (see unimon build -h)
+  pack ...                      write a unikernel as an OCI image (see unimon pack -h)
 
 Exit status: the guest's; 1 on a monitor error, a guest fault or a signal.
 `
@@ -63,6 +65,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 			return runInfo(args[1:], stdout, stderr)
 		case "build":
 			return runBuild(args[1:], stdout, stderr)
+		case "pack":
+			return runPack(args[1:], stdout, stderr)
 		}
 	}
 	o, err := parseRunArgs(args)
