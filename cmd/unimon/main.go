@@ -114,20 +114,18 @@ func runKernel(o *runOptions, stdout, stderr io.Writer) int {
 	}
 	signals := catchSignals(stderr)
 	defer signals.stop()
-	f, err := monitor.OpenKernel(o.kernel)
+	// Parsed once: New loads this very file without reading it again.
+	u, err := monitor.OpenUnikernel(o.kernel)
 	if err != nil {
 		return fail(stderr, err)
 	}
-	defer f.Close()
-	_, manifest, err := monitor.Inspect(f)
-	if err != nil {
-		return fail(stderr, fmt.Errorf("%s: %w", o.kernel, err))
-	}
+	defer u.Close()
+	manifest := u.Manifest()
 	if err := o.resolve(manifest); err != nil {
 		return fail(stderr, err)
 	}
 
-	cfg := monitor.Config{Kernel: o.kernel, Args: o.args, Console: stdout}
+	cfg := monitor.Config{Unikernel: u, Args: o.args, Console: stdout}
 	if o.memMiB != 0 {
 		size, adjusted, err := guestmem.SizeFromMiB(o.memMiB)
 		if err != nil {
@@ -239,21 +237,14 @@ func runInfo(args []string, stdout, stderr io.Writer) int {
 	if err := checkOutput(stdout, stderr); err != nil {
 		return fail(stderr, err)
 	}
-	f, err := monitor.OpenKernel(args[0])
+	u, err := monitor.OpenUnikernel(args[0])
 	if err != nil {
 		return fail(stderr, err)
 	}
-	defer f.Close()
-	abi, m, err := monitor.Inspect(f)
-	if err != nil {
-		return fail(stderr, fmt.Errorf("%s: %w", args[0], err))
-	}
-	request, err := monitor.FeatureRequest(f)
-	if err != nil {
-		return fail(stderr, fmt.Errorf("%s: %w", args[0], err))
-	}
+	defer u.Close()
+	abi, m := u.ABI(), u.Manifest()
 	requests := []string{}
-	if request&guestabi.RequestIRQChip != 0 {
+	if u.FeatureRequest()&guestabi.RequestIRQChip != 0 {
 		requests = append(requests, "irqchip")
 	}
 	target := fmt.Sprintf("%d", abi.Target)
