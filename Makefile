@@ -7,13 +7,17 @@ BIN     := bin
 
 .PHONY: all run test test-unit test-arm64 bench fuzz deps vet clean
 
-all: $(BIN)/unimon
+all: $(BIN)/unimon $(BIN)/unimon-build
 
 $(BIN)/unimon: FORCE
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $@ ./cmd/unimon
 
+# What `unimon build` runs: the builder, kept out of the monitor's binary.
+$(BIN)/unimon-build: FORCE
+	CGO_ENABLED=0 $(GO) build -trimpath -o $@ ./cmd/unimon-build
+
 # The bundled example: an ordinary Go program built into a unikernel.
-$(BIN)/hello.hvt: $(BIN)/unimon FORCE
+$(BIN)/hello.hvt: $(BIN)/unimon $(BIN)/unimon-build FORCE
 	$(BIN)/unimon build -o $@ ./examples/hello
 
 # Boots the bundled hello unikernel.
