@@ -109,11 +109,11 @@ func checkOutput(stdout, stderr io.Writer) error {
 }
 
 func runKernel(o *runOptions, stdout, stderr io.Writer) int {
+	signals := catchSignals(stderr)
+	defer signals.stop()
 	if err := checkOutput(stdout, stderr); err != nil {
 		return fail(stderr, err)
 	}
-	signals := catchSignals(stderr)
-	defer signals.stop()
 	// Parsed once: New loads this very file without reading it again.
 	u, err := monitor.OpenUnikernel(o.kernel)
 	if err != nil {
@@ -149,6 +149,8 @@ func runKernel(o *runOptions, stdout, stderr io.Writer) int {
 	}
 	defer vm.Close()
 
+	// The guest runs only once a signal ends it as it ends solo5-hvt.
+	signals.wait()
 	status, err := vm.Run(signals.ctx)
 	// A signal, or a stdout whose reader went away, ends the process
 	// here as it ends solo5-hvt.
