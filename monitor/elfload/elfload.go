@@ -419,7 +419,7 @@ func (pf *File) Load(mem *guestmem.Memory) (Image, error) {
 	f.zeroMemoryOnly(mem)
 
 	for _, s := range segs {
-		dst, err := mem.Bytes(s.vaddr, s.memsz)
+		dst, err := mem.Writable(s.vaddr, s.memsz)
 		if err != nil {
 			// Unreachable: checkSegments proved the range lies inside mem.
 			return Image{}, fmt.Errorf("phdr[%d]: %w", s.index, err)
