@@ -44,7 +44,7 @@ test-arm64:
 	$(GO) run ./internal/arm64lane
 
 bench: $(BIN)/unimon
-	$(GO) test -run '^$$' -bench . -benchtime 20x ./monitor/ ./tests/...
+	$(GO) test -run '^$$' -bench . -benchtime 20x ./monitor/ ./monitor/x86_64/ ./tests/...
 
 # Longer fuzzing: FUZZTIME per target, a count (default 1000000x; durations
 # can fail spuriously in Go 1.26, go.dev/issue/75804).

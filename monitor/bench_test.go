@@ -3,14 +3,8 @@
 package monitor_test
 
 import (
+	"bytes"
 	"context"
-	"fmt"
-	"io"
-	"os"
-	"os/exec"
-	"path/filepath"
-	"strconv"
-	"strings"
 	"testing"
 	"time"
 
@@ -22,75 +16,8 @@ import (
 
 // Timings on shared machines are only meaningful as ratios to a floor
 // measured in the same run: kvmfloor, a monitor that does nothing but
-// run the guest.
-
-// BenchmarkHelloProcess: `unimon hello.hvt` from process start to exit,
-// against the kvmfloor binary on the same guest, and both peak RSS.
-func BenchmarkHelloProcess(b *testing.B) {
-	kvmtest.Require(b)
-	dir := b.TempDir()
-	unimon, floor, hello := filepath.Join(dir, "unimon"), filepath.Join(dir, "kvmfloor"), filepath.Join(dir, "hello.hvt")
-	for bin, pkg := range map[string]string{unimon: "../cmd/unimon", floor: "../internal/kvmfloor/cmd/kvmfloor"} {
-		// Static, as the Makefile builds it: no libc mapped in.
-		build := exec.Command("go", "build", "-trimpath", "-o", bin, pkg)
-		build.Env = append(os.Environ(), "CGO_ENABLED=0")
-		if out, err := build.CombinedOutput(); err != nil {
-			b.Fatalf("go build %s: %v\n%s", pkg, err, out)
-		}
-	}
-	if err := os.WriteFile(hello, microguest.Hello(), 0o644); err != nil {
-		b.Fatal(err)
-	}
-	var tUnimon, tFloor time.Duration
-	run := func(args ...string) time.Duration {
-		start := time.Now()
-		if out, err := exec.Command(args[0], args[1:]...).CombinedOutput(); err != nil {
-			b.Fatalf("%s: %v\n%s", args[0], err, out)
-		}
-		return time.Since(start)
-	}
-	b.ResetTimer()
-	for range b.N {
-		tFloor += run(floor, hello)
-		tUnimon += run(unimon, "--mem=32", hello)
-	}
-	b.ReportMetric(float64(tUnimon.Microseconds())/float64(b.N), "unimon-µs/run")
-	b.ReportMetric(float64(tFloor.Microseconds())/float64(b.N), "floor-µs/run")
-	b.ReportMetric(float64(tUnimon)/float64(tFloor), "x-floor")
-
-	// Peak RSS: rusage's ru_maxrss would count the parent's pages shared
-	// before exec, so read the process's own high-water mark while a
-	// guest waits in POLL.
-	poll := filepath.Join(dir, "poll.hvt")
-	if err := os.WriteFile(poll, microguest.PollTimeout(uint64(300*time.Millisecond)), 0o644); err != nil {
-		b.Fatal(err)
-	}
-	cmd := exec.Command(unimon, "--mem=32", poll)
-	if err := cmd.Start(); err != nil {
-		b.Fatal(err)
-	}
-	time.Sleep(200 * time.Millisecond)
-	hwm := vmHWM(cmd.Process.Pid)
-	if err := cmd.Wait(); err != nil {
-		b.Fatal(err)
-	}
-	b.ReportMetric(float64(hwm), "unimon-peak-RSS-KiB")
-}
-
-// vmHWM is a process's peak resident set in KiB, from /proc.
-func vmHWM(pid int) int64 {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
-	if err != nil {
-		return -1
-	}
-	for _, line := range strings.Split(string(b), "\n") {
-		if v, ok := strings.CutPrefix(line, "VmHWM:"); ok {
-			n, _ := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 10, 64)
-			return n
-		}
-	}
-	return -1
-}
+// run the guest. Whole-process boots and peak RSS are measured in
+// tests/goguests (BenchmarkBootProcess), next to the Go hello unikernel.
 
 // BenchmarkHypercall: one hypercall round trip through the monitor
 // against one bare port-I/O exit handled by kvmfloor, in the same run.
@@ -121,7 +48,7 @@ func BenchmarkHypercall(b *testing.B) {
 	}
 	b.ResetTimer()
 	for range b.N {
-		tRaw += timeIt(func() error { _, err := kvmfloor.Run(raw, io.Discard); return err })
+		tRaw += timeIt(func() error { _, err := kvmfloor.Run(bytes.NewReader(raw), kvmfloor.Options{}); return err })
 		tPuts += timeIt(viaMonitor(puts))
 		tWall += timeIt(viaMonitor(walltime))
 	}
