@@ -89,6 +89,11 @@ type Config struct {
 	// Memory is the guest memory in bytes: a multiple of 2 MiB from 2 MiB
 	// to 4 GiB; 0 means 512 MiB, as solo5-hvt.
 	Memory uint64
+	// HugePages backs guest memory with transparent huge pages
+	// (guestmem.NewHugePages): faster boots and guest memory access, for
+	// a resident set that grows 2 MiB at a time. Off by default, as a
+	// small unikernel then costs the least memory.
+	HugePages bool
 	// Args is the guest command line, joined with spaces (8191 bytes at most).
 	Args []string
 	// Console receives the guest's console output; nil discards it.
@@ -175,7 +180,11 @@ func New(cfg Config) (_ *VM, err error) {
 			vm.Close()
 		}
 	}()
-	if vm.mem, err = guestmem.New(size); err != nil {
+	newMemory := guestmem.New
+	if cfg.HugePages {
+		newMemory = guestmem.NewHugePages
+	}
+	if vm.mem, err = newMemory(size); err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrConfig, err)
 	}
 	img, err := u.file.Load(vm.mem)

@@ -80,3 +80,13 @@ func TestOpenUnikernelRejects(t *testing.T) {
 		}
 	}
 }
+
+// A guest runs the same with its memory on huge pages.
+func TestHugePagesBoot(t *testing.T) {
+	kvmtest.Require(t)
+	noLeaks(t)
+	r := boot(t, context.Background(), guests.Hello(), monitor.Config{HugePages: true, Args: []string{"huge"}})
+	if want := microguest.HelloText + "huge\n"; r.err != nil || r.status != 0 || string(r.out) != want {
+		t.Errorf("status %d, err %v, console %q, want %q", r.status, r.err, r.out, want)
+	}
+}

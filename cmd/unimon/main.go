@@ -34,6 +34,8 @@ Runs the Solo5 hvt unikernel KERNEL on KVM (a drop-in for solo5-hvt).
 Core options:
   --mem=MiB                     guest memory in MiB (default 512, rounded down
                                 to 2 MiB, at most 4096)
+  --mem-hugepages               back guest memory with transparent huge pages:
+                                faster, for more memory used (unimon only)
   --help                        print this text and exit 1 (as solo5-hvt)
   --version                     print the version and ABI version and exit 0
 Module block:
@@ -125,7 +127,7 @@ func runKernel(o *runOptions, stdout, stderr io.Writer) int {
 		return fail(stderr, err)
 	}
 
-	cfg := monitor.Config{Unikernel: u, Args: o.args, Console: stdout}
+	cfg := monitor.Config{Unikernel: u, Args: o.args, Console: stdout, HugePages: o.memHuge}
 	if o.memMiB != 0 {
 		size, adjusted, err := guestmem.SizeFromMiB(o.memMiB)
 		if err != nil {
