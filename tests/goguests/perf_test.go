@@ -3,7 +3,6 @@
 package goguests
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"os"
@@ -13,7 +12,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -29,29 +27,12 @@ import (
 // compares unimon with kvmfloor (the least a KVM monitor can do, granting
 // the same irqchip and CPUID) on the same image, alternating run by run.
 
-var (
-	helloOnce sync.Once
-	helloPath string
-	helloErr  error
-)
+var helloBuild onceBuild
 
 // goHello builds examples/hello, the Go hello unikernel `make run` boots.
 func goHello(t testing.TB) string {
 	t.Helper()
-	helloOnce.Do(func() {
-		helloPath = filepath.Join(tmpDir, "hello.hvt")
-		var log bytes.Buffer
-		_, helloErr = gobuild.Build(context.Background(), gobuild.Options{
-			Package: "./examples/hello", Output: helloPath, Dir: "../..", Stderr: &log,
-		})
-		if helloErr != nil {
-			helloErr = fmt.Errorf("%w\n%s", helloErr, log.String())
-		}
-	})
-	if helloErr != nil {
-		t.Fatalf("unimon build examples/hello: %v", helloErr)
-	}
-	return helloPath
+	return helloBuild.get(t, "hello.hvt", gobuild.Options{Package: "./examples/hello"})
 }
 
 // buildCommands builds unimon as the Makefile does (static, trimmed) and
