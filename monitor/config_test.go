@@ -24,6 +24,10 @@ func TestNewRejectsBadConfig(t *testing.T) {
 	defer pipeA.Close()
 	defer pipeB.Close()
 	hello, block, net := microguest.Host.Hello(), microguest.Host.BlockRoundTrip(), microguest.Host.NetEcho()
+	parsed, err := monitor.NewUnikernel(hello)
+	if err != nil {
+		t.Fatal(err)
+	}
 	tests := []struct {
 		name string
 		cfg  monitor.Config
@@ -31,7 +35,8 @@ func TestNewRejectsBadConfig(t *testing.T) {
 		msg  string
 	}{
 		{"no kernel", monitor.Config{}, monitor.ErrConfig, "no unikernel"},
-		{"both kernels", monitor.Config{Kernel: "x", KernelImage: hello}, monitor.ErrConfig, "not both"},
+		{"both kernels", monitor.Config{Kernel: "x", KernelImage: hello}, monitor.ErrConfig, "one of"},
+		{"path and parsed kernel", monitor.Config{Kernel: "x", Unikernel: parsed}, monitor.ErrConfig, "one of"},
 		{"missing file", monitor.Config{Kernel: "/nonexistent/k.hvt"}, monitor.ErrConfig, "no such file"},
 		{"not an ELF", monitor.Config{KernelImage: []byte("#!/bin/sh\n")}, monitor.ErrKernel, ""},
 		{"memory not 2 MiB granular", monitor.Config{KernelImage: hello, Memory: 3 << 20}, monitor.ErrConfig, "2 MiB"},

@@ -1,7 +1,6 @@
 package monitor
 
 import (
-	"bytes"
 	"fmt"
 
 	"github.com/unimon/unimon/monitor/elfload"
@@ -24,11 +23,11 @@ func (e *MemoryError) Error() string {
 // Unwrap returns ErrConfig.
 func (e *MemoryError) Unwrap() error { return ErrConfig }
 
-// checkMemory reports a *MemoryError when image does not fit in size
-// bytes of guest memory. An image that fits in no memory is left for the
-// loader to describe.
-func checkMemory(image []byte, size uint64, name string) error {
-	need, err := elfload.MinMemory(bytes.NewReader(image), hostArch.machine())
+// checkMemory reports a *MemoryError when f does not fit in size bytes
+// of guest memory. An image that fits in no memory is left for the loader
+// to describe.
+func checkMemory(f *elfload.File, size uint64, name string) error {
+	need, err := f.MinMemory()
 	if err != nil || need <= size {
 		return nil
 	}

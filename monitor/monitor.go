@@ -16,7 +16,6 @@
 package monitor
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -78,14 +77,23 @@ func (e *DeviceError) Unwrap() error { return e.Err }
 
 // Config describes one unikernel VM.
 type Config struct {
-	// Kernel is the path of the unikernel ELF. Exactly one of Kernel and
-	// KernelImage is set.
+	// Kernel is the path of the unikernel ELF. Exactly one of Kernel,
+	// KernelImage and Unikernel is set.
 	Kernel string
 	// KernelImage is the unikernel ELF itself.
 	KernelImage []byte
+	// Unikernel is a unikernel already opened and checked (OpenUnikernel,
+	// NewUnikernel): the way to boot one image many times, or to look at
+	// its manifest first, without parsing it again.
+	Unikernel *Unikernel
 	// Memory is the guest memory in bytes: a multiple of 2 MiB from 2 MiB
 	// to 4 GiB; 0 means 512 MiB, as solo5-hvt.
 	Memory uint64
+	// HugePages backs guest memory with transparent huge pages
+	// (guestmem.NewHugePages): faster boots and guest memory access, for
+	// a resident set that grows 2 MiB at a time. Off by default, as a
+	// small unikernel then costs the least memory.
+	HugePages bool
 	// Args is the guest command line, joined with spaces (8191 bytes at most).
 	Args []string
 	// Console receives the guest's console output; nil discards it.
@@ -139,18 +147,12 @@ func New(cfg Config) (_ *VM, err error) {
 	if err := hostArch.checkHost(); err != nil {
 		return nil, err
 	}
-	image, name, err := readKernel(cfg)
+	u, done, err := unikernel(cfg)
 	if err != nil {
 		return nil, err
 	}
-	_, manifest, err := Inspect(bytes.NewReader(image))
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", name, err)
-	}
-	request, err := FeatureRequest(bytes.NewReader(image))
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", name, err)
-	}
+	defer done()
+	manifest, request, name := u.Manifest(), u.request, u.name
 	if err := attach(manifest, cfg); err != nil {
 		return nil, err
 	}
@@ -161,7 +163,7 @@ func New(cfg Config) (_ *VM, err error) {
 	if size%guestmem.Granule != 0 || size > guestmem.MaxSize {
 		return nil, fmt.Errorf("%w: memory %d bytes: want a multiple of 2 MiB from 2 MiB to 4 GiB", ErrConfig, size)
 	}
-	if err := checkMemory(image, size, name); err != nil {
+	if err := checkMemory(u.file, size, name); err != nil {
 		return nil, err
 	}
 	cmdline := strings.Join(cfg.Args, " ")
@@ -178,10 +180,14 @@ func New(cfg Config) (_ *VM, err error) {
 			vm.Close()
 		}
 	}()
-	if vm.mem, err = guestmem.New(size); err != nil {
+	newMemory := guestmem.New
+	if cfg.HugePages {
+		newMemory = guestmem.NewHugePages
+	}
+	if vm.mem, err = newMemory(size); err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrConfig, err)
 	}
-	img, err := elfload.Load(bytes.NewReader(image), hostArch.machine(), vm.mem)
+	img, err := u.file.Load(vm.mem)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w: %w", name, ErrKernel, err)
 	}
@@ -212,35 +218,6 @@ func New(cfg Config) (_ *VM, err error) {
 		return nil, err
 	}
 	return vm, nil
-}
-
-func readKernel(cfg Config) (image []byte, name string, err error) {
-	switch {
-	case cfg.Kernel != "" && cfg.KernelImage != nil:
-		return nil, "", fmt.Errorf("%w: set Kernel or KernelImage, not both", ErrConfig)
-	case cfg.KernelImage != nil:
-		return cfg.KernelImage, "unikernel", nil
-	case cfg.Kernel == "":
-		return nil, "", fmt.Errorf("%w: no unikernel: set Kernel or KernelImage", ErrConfig)
-	}
-	f, err := OpenKernel(cfg.Kernel)
-	if err != nil {
-		return nil, "", err
-	}
-	defer f.Close()
-	// Nothing larger than guest memory can be loaded anyway.
-	fi, err := f.Stat()
-	if err != nil {
-		return nil, "", fmt.Errorf("%w: reading unikernel: %w", ErrConfig, err)
-	}
-	if fi.Size() > guestmem.MaxSize {
-		return nil, "", fmt.Errorf("%w: unikernel %s is %d bytes, more than the largest guest memory", ErrConfig, cfg.Kernel, fi.Size())
-	}
-	image = make([]byte, fi.Size())
-	if _, err := io.ReadFull(f, image); err != nil {
-		return nil, "", fmt.Errorf("%w: reading unikernel %s: %w", ErrConfig, cfg.Kernel, err)
-	}
-	return image, cfg.Kernel, nil
 }
 
 // attach checks the configured devices against the manifest and records

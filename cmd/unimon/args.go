@@ -23,6 +23,8 @@ type runOptions struct {
 	help, version bool
 
 	memMiB uint64 // 0: default
+	// memHuge backs guest memory with transparent huge pages.
+	memHuge bool
 
 	kernel string
 	args   []string
@@ -109,6 +111,9 @@ func (o *runOptions) parseOption(a, next string) error {
 		return nil
 	case a == "--version":
 		o.version = true
+		return nil
+	case a == "--mem-hugepages":
+		o.memHuge = true
 		return nil
 	case key == "--mem" && !hasDev:
 		if err := needValue(); err != nil {

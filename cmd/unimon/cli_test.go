@@ -14,6 +14,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"runtime/debug"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -281,14 +282,18 @@ func (p *cliProcess) wait(t *testing.T) (syscall.WaitStatus, string) {
 	return st.Sys().(syscall.WaitStatus), <-p.errOut
 }
 
-// waitRunning waits until the process has its vCPU (signal handlers are
-// installed before it exists) and, if blocked, until one of its threads
-// sleeps in a pipe write.
+// waitRunning waits until the process has its vCPU and catches its
+// signals (it sets that up while it creates the VM, and finishes before
+// the guest runs) and, if blocked, until one of its threads sleeps in a
+// pipe write.
 func waitRunning(t *testing.T, pid int, blocked bool) {
 	t.Helper()
 	deadline := time.Now().Add(30 * time.Second)
-	for !hasVCPU(pid) && time.Now().Before(deadline) {
+	for !(hasVCPU(pid) && signalsCaught(pid)) && time.Now().Before(deadline) {
 		time.Sleep(20 * time.Millisecond)
+	}
+	if !signalsCaught(pid) {
+		t.Logf("pid %d: signal handling not seen ready; signalling anyway", pid)
 	}
 	for blocked && !inPipeWrite(pid) && time.Now().Before(deadline) {
 		time.Sleep(20 * time.Millisecond)
@@ -296,6 +301,37 @@ func waitRunning(t *testing.T, pid int, blocked bool) {
 	if blocked && !inPipeWrite(pid) {
 		t.Logf("pid %d: no thread seen in pipe_write; signalling anyway", pid)
 	}
+}
+
+// signalsCaught reports whether process pid has asked for every signal
+// the CLI catches. What shows it from outside: os/signal has the Go runtime
+// keep one thread with every signal blocked but those some signal.Notify
+// asked for, and it unblocks each only once the Notify for it is in place.
+func signalsCaught(pid int) bool {
+	tasks, _ := filepath.Glob(fmt.Sprintf("/proc/%d/task/*/status", pid))
+	for _, task := range tasks {
+		b, _ := os.ReadFile(task)
+		for _, line := range strings.Split(string(b), "\n") {
+			v, ok := strings.CutPrefix(line, "SigBlk:")
+			if !ok {
+				continue
+			}
+			mask, err := strconv.ParseUint(strings.TrimSpace(v), 16, 64)
+			if err != nil || mask == 0 {
+				continue
+			}
+			caught := true
+			for _, sig := range append(append([]syscall.Signal(nil), exitOne...), dieBy...) {
+				if mask&(1<<(sig-1)) != 0 {
+					caught = false
+				}
+			}
+			if caught {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // inPipeWrite reports whether a thread of pid sleeps in the kernel's pipe

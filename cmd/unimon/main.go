@@ -35,6 +35,8 @@ Runs the Solo5 hvt unikernel KERNEL on KVM (a drop-in for solo5-hvt).
 Core options:
   --mem=MiB                     guest memory in MiB (default 512, rounded down
                                 to 2 MiB, at most 4096)
+  --mem-hugepages               back guest memory with transparent huge pages:
+                                faster, for more memory used (unimon only)
   --help                        print this text and exit 1 (as solo5-hvt)
   --version                     print the version and ABI version and exit 0
 Module block:
@@ -113,25 +115,23 @@ func checkOutput(stdout, stderr io.Writer) error {
 }
 
 func runKernel(o *runOptions, stdout, stderr io.Writer) int {
+	signals := catchSignals(stderr)
+	defer signals.stop()
 	if err := checkOutput(stdout, stderr); err != nil {
 		return fail(stderr, err)
 	}
-	signals := catchSignals(stderr)
-	defer signals.stop()
-	f, err := monitor.OpenKernel(o.kernel)
+	// Parsed once: New loads this very file without reading it again.
+	u, err := monitor.OpenUnikernel(o.kernel)
 	if err != nil {
 		return fail(stderr, err)
 	}
-	defer f.Close()
-	_, manifest, err := monitor.Inspect(f)
-	if err != nil {
-		return fail(stderr, fmt.Errorf("%s: %w", o.kernel, err))
-	}
+	defer u.Close()
+	manifest := u.Manifest()
 	if err := o.resolve(manifest); err != nil {
 		return fail(stderr, err)
 	}
 
-	cfg := monitor.Config{Kernel: o.kernel, Args: o.args, Console: stdout}
+	cfg := monitor.Config{Unikernel: u, Args: o.args, Console: stdout, HugePages: o.memHuge}
 	if o.memMiB != 0 {
 		size, adjusted, err := guestmem.SizeFromMiB(o.memMiB)
 		if err != nil {
@@ -155,6 +155,8 @@ func runKernel(o *runOptions, stdout, stderr io.Writer) int {
 	}
 	defer vm.Close()
 
+	// The guest runs only once a signal ends it as it ends solo5-hvt.
+	signals.wait()
 	status, err := vm.Run(signals.ctx)
 	// A signal, or a stdout whose reader went away, ends the process
 	// here as it ends solo5-hvt.
@@ -243,21 +245,14 @@ func runInfo(args []string, stdout, stderr io.Writer) int {
 	if err := checkOutput(stdout, stderr); err != nil {
 		return fail(stderr, err)
 	}
-	f, err := monitor.OpenKernel(args[0])
+	u, err := monitor.OpenUnikernel(args[0])
 	if err != nil {
 		return fail(stderr, err)
 	}
-	defer f.Close()
-	abi, m, err := monitor.Inspect(f)
-	if err != nil {
-		return fail(stderr, fmt.Errorf("%s: %w", args[0], err))
-	}
-	request, err := monitor.FeatureRequest(f)
-	if err != nil {
-		return fail(stderr, fmt.Errorf("%s: %w", args[0], err))
-	}
+	defer u.Close()
+	abi, m := u.ABI(), u.Manifest()
 	requests := []string{}
-	if request&guestabi.RequestIRQChip != 0 {
+	if u.FeatureRequest()&guestabi.RequestIRQChip != 0 {
 		requests = append(requests, "irqchip")
 	}
 	target := fmt.Sprintf("%d", abi.Target)

@@ -35,6 +35,8 @@ func TestParseRunArgs(t *testing.T) {
 		{args: []string{"--mem=64", "k", "a", "--mem=1"}, kernel: "k", check: func(o *runOptions) bool {
 			return o.memMiB == 64 && len(o.args) == 2 && o.args[1] == "--mem=1"
 		}},
+		{args: []string{"--mem-hugepages", "--mem=64", "k"}, kernel: "k", check: func(o *runOptions) bool { return o.memHuge && o.memMiB == 64 }},
+		{args: []string{"k", "--mem-hugepages"}, kernel: "k", check: func(o *runOptions) bool { return !o.memHuge && o.args[0] == "--mem-hugepages" }},
 		{args: []string{"--", "--weird-name"}, kernel: "--weird-name"},
 		{args: []string{"--net:service0=tap0", "--net-mac:service0=02:00:00:00:00:01", "--block:disk=/tmp/d", "--block-sector-size:disk=4096", "k"}, kernel: "k",
 			check: func(o *runOptions) bool {
@@ -140,6 +142,10 @@ func TestCLIRunsGuests(t *testing.T) {
 	}
 	if status, _, errOut := runCLI("--mem=8", writeGuest(t, guests.Exit(300))); status != 300&0xff {
 		t.Errorf("HALT(300): status %d, want %d (stderr %q)", status, 300&0xff, errOut)
+	}
+	status, out, errOut = runCLI("--mem=8", "--mem-hugepages", hello, "huge")
+	if status != 0 || out != microguest.HelloText+"huge\n" || errOut != "" {
+		t.Errorf("--mem-hugepages: status %d, stdout %q, stderr %q", status, out, errOut)
 	}
 	status, _, errOut = runCLI("--mem=9", hello)
 	if status != 0 || !strings.Contains(errOut, "adjusting memory to 8388608 bytes") {

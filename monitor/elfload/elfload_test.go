@@ -145,13 +145,13 @@ func TestLoadValid(t *testing.T) {
 		gpa  uint64
 		want string
 	}{
-		{0xff000, "rw-s"},  // below the image: never touched
-		{0x100000, "r--s"}, // text: PF_X became read-only
-		{0x101000, "r--s"}, // rodata
-		{0x102000, "rw-s"}, // data
-		{0x103fff, "rw-s"}, // data's aligned end
-		{0x104000, "rw-s"}, // .bss
-		{0x3ff000, "rw-s"}, // top of memory
+		{0xff000, "rw-p"},  // below the image: never touched
+		{0x100000, "r--p"}, // text: PF_X became read-only
+		{0x101000, "r--p"}, // rodata
+		{0x102000, "rw-p"}, // data
+		{0x103fff, "rw-p"}, // data's aligned end
+		{0x104000, "rw-p"}, // .bss
+		{0x3ff000, "rw-p"}, // top of memory
 	} {
 		if got := hostPerms(t, mem, c.gpa); got != c.want {
 			t.Errorf("host protection of gpa %#x = %q, want %q", c.gpa, got, c.want)
@@ -343,8 +343,8 @@ func TestLoadRejectsBeforeWriting(t *testing.T) {
 			t.Fatalf("byte at %#x = %#x after a rejected load, want untouched 0xee", 0x100000+i, v)
 		}
 	}
-	if got := hostPerms(t, mem, 0x100000); got != "rw-s" {
-		t.Errorf("text protection after a rejected load = %q, want rw-s", got)
+	if got := hostPerms(t, mem, 0x100000); got != "rw-p" {
+		t.Errorf("text protection after a rejected load = %q, want rw-p", got)
 	}
 }
 

@@ -17,7 +17,16 @@ import (
 // It lets a monitor say "needs at least N MiB" instead of reporting the
 // segment that does not fit.
 func MinMemory(r io.ReaderAt, machine elf.Machine) (uint64, error) {
-	img, err := Check(r, machine, guestmem.MaxSize)
+	f, err := Parse(r, machine)
+	if err != nil {
+		return 0, err
+	}
+	return f.MinMemory()
+}
+
+// MinMemory is the package's MinMemory for a parsed file.
+func (f *File) MinMemory() (uint64, error) {
+	img, err := f.Check(guestmem.MaxSize)
 	if err != nil {
 		return 0, err
 	}

@@ -11,7 +11,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -31,29 +30,13 @@ const (
 	devNet   = "net0"
 )
 
-var (
-	devOnce sync.Once
-	devPath string
-	devErr  error
-)
+var devBuild onceBuild
 
 func devGuest(t testing.TB) string {
 	t.Helper()
-	devOnce.Do(func() {
-		devPath = filepath.Join(tmpDir, "devguest.hvt")
-		var log bytes.Buffer
-		_, devErr = gobuild.Build(context.Background(), gobuild.Options{
-			Package: "./tests/goguests/guest", Output: devPath, Dir: "../..", Stderr: &log,
-			Block: []string{devBlock}, Net: []string{devNet},
-		})
-		if devErr != nil {
-			devErr = fmt.Errorf("%w\n%s", devErr, log.String())
-		}
+	return devBuild.get(t, "devguest.hvt", gobuild.Options{
+		Package: "./tests/goguests/guest", Block: []string{devBlock}, Net: []string{devNet},
 	})
-	if devErr != nil {
-		t.Fatalf("unimon build: %v", devErr)
-	}
-	return devPath
 }
 
 // devRun is one boot of the device guest with a block file and a net

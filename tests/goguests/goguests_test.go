@@ -26,12 +26,7 @@ import (
 
 const guestMem = 128 << 20
 
-var (
-	buildOnce sync.Once
-	guestPath string
-	buildErr  error
-	tmpDir    string
-)
+var tmpDir string
 
 func TestMain(m *testing.M) {
 	var err error
@@ -45,23 +40,37 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
+// onceBuild is a unikernel built at most once per test binary.
+type onceBuild struct {
+	once sync.Once
+	path string
+	err  error
+}
+
+// get builds opts.Package (relative to the repository root) into file in
+// tmpDir with unimon build the first time, and returns its path.
+func (b *onceBuild) get(t testing.TB, file string, opts gobuild.Options) string {
+	t.Helper()
+	b.once.Do(func() {
+		b.path = filepath.Join(tmpDir, file)
+		var log bytes.Buffer
+		opts.Output, opts.Dir, opts.Stderr = b.path, "../..", &log
+		if _, b.err = gobuild.Build(context.Background(), opts); b.err != nil {
+			b.err = fmt.Errorf("%w\n%s", b.err, log.String())
+		}
+	})
+	if b.err != nil {
+		t.Fatalf("unimon build %s: %v", opts.Package, b.err)
+	}
+	return b.path
+}
+
+var guestBuild onceBuild
+
 // guest builds ./guest once per test binary with unimon build.
 func guest(t testing.TB) string {
 	t.Helper()
-	buildOnce.Do(func() {
-		guestPath = filepath.Join(tmpDir, "guest.hvt")
-		var log bytes.Buffer
-		_, buildErr = gobuild.Build(context.Background(), gobuild.Options{
-			Package: "./tests/goguests/guest", Output: guestPath, Dir: "../..", Stderr: &log,
-		})
-		if buildErr != nil {
-			buildErr = fmt.Errorf("%w\n%s", buildErr, log.String())
-		}
-	})
-	if buildErr != nil {
-		t.Fatalf("unimon build: %v", buildErr)
-	}
-	return guestPath
+	return guestBuild.get(t, "guest.hvt", gobuild.Options{Package: "./tests/goguests/guest"})
 }
 
 // noLeaks fails t if the test leaves file descriptors or goroutines behind.
