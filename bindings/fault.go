@@ -58,7 +58,7 @@ func fatalTrap(f *frame, what string) {
 		bp = uintptr(fr[0])
 	}
 	putsPhys(uintptr(unsafe.Pointer(&msg)), uintptr(n))
-	halt(255)
+	haltTrap(255, f)
 }
 
 // showStats and noTimer are set by --unimon:stats and --unimon:notimer.

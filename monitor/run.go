@@ -57,16 +57,22 @@ func (vm *VM) Run(ctx context.Context) (int, error) {
 		vm.core.Interrupt()
 	})
 	defer stop()
+	if err := vm.attachGDB(ctx); err != nil {
+		vm.closeGDB()
+		return 0, err
+	}
+	defer vm.closeGDB()
 
 	for {
 		if err := ctx.Err(); err != nil {
 			return 0, fmt.Errorf("stopped: %w", err)
 		}
-		status, halted, err := vm.step()
+		status, halted, err := vm.gdbExit(vm.step())
 		if errors.Is(err, hypercall.ErrInterrupted) || errors.Is(err, kvm.ErrInterrupted) {
 			continue // a signal or a Kick: the loop head decides
 		}
 		if err != nil || halted {
+			vm.dumpCore(status, halted, err)
 			return status, err
 		}
 	}
@@ -81,6 +87,11 @@ func (vm *VM) step() (status int, halted bool, err error) {
 		return 0, false, err
 	}
 	reason := vm.vcpu.ExitReason()
+	if vm.stub != nil {
+		if stop, ok := vm.debugTrap(reason); ok {
+			return 0, false, &debugStop{stop}
+		}
+	}
 	nr, arg, ok, err := hostArch.decodeExit(vm.vcpu, reason, vm.mem.Size())
 	if err != nil {
 		return 0, false, fmt.Errorf("%w: %w: %s", ErrGuest, err, hostArch.state(vm.vcpu))
@@ -99,6 +110,7 @@ func (vm *VM) step() (status int, halted bool, err error) {
 			return 0, false, fmt.Errorf("%w: %w", ErrDevice, err)
 		}
 		if h != nil {
+			vm.haltCookie = h.Cookie
 			return h.Status, true, nil
 		}
 		return 0, false, nil

@@ -24,6 +24,8 @@ type runOptions struct {
 
 	memMiB uint64 // 0: default
 
+	debug debugOptions // --dumpcore, --gdb, --gdb-port
+
 	kernel string
 	args   []string
 
@@ -105,6 +107,8 @@ func (o *runOptions) parseOption(a string) error {
 		}
 		o.memMiB = n
 		return nil
+	case (key == "--dumpcore" || key == "--gdb" || key == "--gdb-port") && !hasDev:
+		return o.debug.parse(key, value, hasValue)
 	case key == "--block" && !hasDev:
 		if err := needValue(); err != nil {
 			return err

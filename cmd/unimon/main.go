@@ -43,6 +43,12 @@ Module block:
   --block:NAME=PATH             attach block device NAME to the file PATH
   --block-sector-size:NAME=N    sector size of NAME (power of two >= 512, default 512)
   --block=PATH                  attach the unikernel's only block device
+Module dumpcore:
+  --dumpcore=DIR                write an ELF core file of the guest to DIR if it
+                                aborts or faults (read it with gdb KERNEL CORE)
+Module gdb:
+  --gdb                         wait for gdb before the first instruction
+  --gdb-port=[HOST:]PORT        where gdb connects (default 127.0.0.1:1234)
 Module net:
   --net:NAME=IFACE              attach net device NAME to the existing tap IFACE
   --net-mac:NAME=HWADDR         guest MAC of NAME (default: random, locally administered)
@@ -130,6 +136,11 @@ func runKernel(o *runOptions, stdout, stderr io.Writer) int {
 		return fail(stderr, err)
 	}
 	cfg.Block, cfg.Net = devs.block, devs.net
+	closeDebug, err := o.debug.apply(&cfg, stderr)
+	if err != nil {
+		return fail(stderr, err)
+	}
+	defer closeDebug()
 
 	vm, err := monitor.New(cfg)
 	if err != nil {
@@ -140,6 +151,7 @@ func runKernel(o *runOptions, stdout, stderr io.Writer) int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	status, err := vm.Run(ctx)
+	reportCore(vm, stderr)
 	if err != nil {
 		if ctx.Err() != nil {
 			fmt.Fprintln(stderr, "unimon: exiting on signal")

@@ -62,7 +62,8 @@ func SizeFromMiB(mib uint64) (size uint64, adjusted bool, err error) {
 
 // Memory is a guest's RAM.
 type Memory struct {
-	mem []byte
+	mem      []byte
+	readOnly []span // ranges Protect made read-only, for Poke
 }
 
 // New maps size bytes of zeroed guest memory. Pages are allocated by the
@@ -119,6 +120,7 @@ func (m *Memory) Protect(gpa, n uint64, writable bool) error {
 	if err := unix.Mprotect(b, prot); err != nil {
 		return fmt.Errorf("protect gpa=%#x len=%#x: %w", gpa, n, err)
 	}
+	m.noteProtect(gpa, n, writable)
 	return nil
 }
 
