@@ -309,6 +309,9 @@ func (k *KVM) WriteMemory(addr uint64, b []byte) error {
 // BreakInstruction is int3.
 func (k *KVM) BreakInstruction() []byte { return []byte{0xcc} }
 
+// StepWatches is true on PVM hosts, whose data breakpoints never fire.
+func (k *KVM) StepWatches() bool { return kvm.PVM() }
+
 // MaxHW is the four debug address registers DR0-DR3.
 func (k *KVM) MaxHW() int { return 4 }
 

@@ -18,6 +18,7 @@ package gdbstub
 
 import (
 	"bufio"
+	"bytes"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -28,6 +29,9 @@ import (
 	"strings"
 	"sync"
 )
+
+// sigTrap is the signal of breakpoint and step stops.
+const sigTrap = 5
 
 // ErrDisconnected is returned by Stopped when gdb closed the connection
 // without detaching.
@@ -62,7 +66,13 @@ type Stub struct {
 	sw       map[uint64][]byte // software breakpoints: address -> original bytes
 	inserted bool              // sw breakpoints are in guest memory now
 	hw       []HW
-	lastHW   []HW // the list the last SetDebug armed, for Stop.HW
+	lastHW   []HW // s.hw as of the last resume, which replies name
+	armed    []int // indices in lastHW of the entries the Target armed
+	// Watchpoints emulated by stepping (Target.StepWatches): the watched
+	// bytes as of the last resume, by index in lastHW, and whether gdb
+	// itself asked for the step being taken.
+	watched  map[int][]byte
+	userStep bool
 }
 
 // New starts a session on nc for target t; interrupt is called (from
@@ -163,10 +173,6 @@ func (s *Stub) SoftwareBreakpointAt(pc uint64) bool {
 	return ok && s.inserted
 }
 
-// HW returns the hardware breakpoints and watchpoints of the last resume,
-// in the order Stop.HW indexes.
-func (s *Stub) HW() []HW { return s.lastHW }
-
 // Exited tells gdb the guest ended with status and ends the session.
 func (s *Stub) Exited(status int) error {
 	err := s.c.writePacket([]byte(fmt.Sprintf("W%02x", status&0xff)))
@@ -185,6 +191,26 @@ func (s *Stub) Terminated(sig int) error {
 // breakpoints are out of guest memory while gdb looks, and back in when
 // Stopped returns Continue or Step.
 func (s *Stub) Stopped(stop Stop, initial bool) (Action, error) {
+	if stop.HW >= 0 {
+		// The Target numbers the entries it armed.
+		if stop.HW < len(s.armed) {
+			stop.HW = s.armed[stop.HW]
+		} else {
+			stop.HW = -1
+		}
+	}
+	if !initial && s.watched != nil && stop.Signal == sigTrap && !stop.SWBreak && stop.HW < 0 {
+		// A step taken to emulate watchpoints: stop only when a watched
+		// value changed or gdb asked for this step.
+		if i := s.changedWatch(); i >= 0 {
+			stop.HW = i
+		} else if !s.userStep {
+			if err := s.resume(false); err != nil {
+				return Kill, err
+			}
+			return Step, nil
+		}
+	}
 	s.Interrupted() // a Ctrl-C that raced with this stop is this stop
 	if err := s.removeSW(); err != nil {
 		return Kill, err
@@ -231,7 +257,7 @@ func (s *Stub) stopReply(stop Stop) string {
 	switch {
 	case stop.SWBreak:
 		r += "swbreak:;"
-	case stop.HW >= 0 && stop.HW < len(s.lastHW):
+	case stop.HW < len(s.lastHW) && stop.HW >= 0:
 		h := s.lastHW[stop.HW]
 		name := map[Kind]string{Exec: "hwbreak", Write: "watch", Read: "rwatch", Access: "awatch"}[h.Kind]
 		if h.Kind == Exec {
@@ -429,19 +455,51 @@ func (s *Stub) breakpoint(insert bool, arg string) string {
 	return "OK"
 }
 
-// resume puts the software breakpoints into guest memory (except one at
-// the current PC when stepping off it, which gdb removes itself anyway)
-// and arms the debug registers.
+// resume puts the software breakpoints into guest memory and arms the
+// debug registers, or, for watchpoints the Target cannot trust, takes a
+// snapshot of the watched bytes and steps. step is gdb's own request.
 func (s *Stub) resume(step bool) error {
 	brk := s.t.BreakInstruction()
-	for addr := range s.sw {
-		if err := s.t.WriteMemory(addr, brk); err != nil {
-			return fmt.Errorf("inserting the breakpoint at %#x: %w", addr, err)
+	if !s.inserted {
+		for addr := range s.sw {
+			if err := s.t.WriteMemory(addr, brk); err != nil {
+				return fmt.Errorf("inserting the breakpoint at %#x: %w", addr, err)
+			}
+		}
+		s.inserted = true
+	}
+	s.lastHW = slices.Clone(s.hw)
+	s.armed, s.watched, s.userStep = nil, nil, step
+	var armed []HW
+	for i, h := range s.lastHW {
+		if h.Kind != Exec && s.t.StepWatches() {
+			if s.watched == nil {
+				s.watched = map[int][]byte{}
+			}
+			b := make([]byte, h.Len)
+			if err := s.t.ReadMemory(h.Addr, b); err != nil {
+				b = nil // unreadable now: any readable value is a change
+			}
+			s.watched[i] = b
+			continue
+		}
+		s.armed = append(s.armed, i)
+		armed = append(armed, h)
+	}
+	return s.t.SetDebug(step || s.watched != nil, armed, len(s.sw) > 0)
+}
+
+// changedWatch returns the index in lastHW of a stepped watchpoint whose
+// bytes changed since the last resume, or -1.
+func (s *Stub) changedWatch() int {
+	for i, old := range s.watched {
+		b := make([]byte, s.lastHW[i].Len)
+		err := s.t.ReadMemory(s.lastHW[i].Addr, b)
+		if (err == nil) != (old != nil) || (err == nil && !bytes.Equal(b, old)) {
+			return i
 		}
 	}
-	s.inserted = true
-	s.lastHW = slices.Clone(s.hw)
-	return s.t.SetDebug(step, s.lastHW, len(s.sw) > 0)
+	return -1
 }
 
 // removeSW takes the software breakpoints out of guest memory.

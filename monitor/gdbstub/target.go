@@ -58,9 +58,14 @@ type Target interface {
 	PC() (uint64, error)
 	// BreakInstruction is the software breakpoint's bytes (int3 on x86).
 	BreakInstruction() []byte
-	// SetDebug arms single stepping and the hardware breakpoints for the
-	// next run, or turns all of it off (step false, hw empty, off true).
+	// SetDebug arms single stepping, the hardware breakpoints in hw and
+	// int3 trapping (swbreak) for the next run; all false and empty turns
+	// debugging off.
 	SetDebug(step bool, hw []HW, swbreak bool) error
 	// MaxHW is how many hardware breakpoints and watchpoints fit.
 	MaxHW() int
+	// StepWatches reports that the host's data breakpoints cannot be
+	// trusted to fire, so write and access watchpoints are emulated by
+	// single stepping and comparing the watched bytes.
+	StepWatches() bool
 }

@@ -2,6 +2,8 @@ package kvm
 
 import (
 	"fmt"
+	"os"
+	"sync"
 	"unsafe"
 )
 
@@ -60,3 +62,14 @@ func (c *VCPU) Debug() DebugExit {
 		DR7:       c.u64(offExitUnion + 24),
 	}
 }
+
+// PVM reports whether /dev/kvm is the paravirtualised PVM flavour of KVM
+// (module kvm_pvm), as on nested cloud hosts. Measured there: supervisor
+// (CPL0) guest code runs in KVM's instruction emulator, which honours
+// single steps and instruction breakpoints but not data breakpoints, and
+// user-mode (CPL3) code runs natively with its #DB and #BP delivered to
+// the guest's own IDT, whatever KVM_SET_GUEST_DEBUG asks.
+var PVM = sync.OnceValue(func() bool {
+	_, err := os.Stat("/sys/module/kvm_pvm")
+	return err == nil
+})

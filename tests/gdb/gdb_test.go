@@ -195,7 +195,8 @@ func TestCGuestSession(t *testing.T) {
 	addr, done := startVM(t, kernel, 8<<20)
 	out := gdbBatch(t, kernel, addr,
 		"break tick", "continue", "bt", "print ticks", "next", "print ticks",
-		"continue", "print n", "finish", "step", "info registers rip cr3", "delete", "continue")
+		"continue", "print n", "finish", "step", "info registers rip cr3", "delete",
+		"watch ticks", "continue", "delete", "continue")
 	expect(t, out,
 		`_start \(bi=0x10000\) at .*guest.c`, // stopped before the first instruction
 		`Breakpoint 1 at 0x[0-9a-f]+: file .*guest.c`,
@@ -205,6 +206,7 @@ func TestCGuestSession(t *testing.T) {
 		`return ticks;`, `\$2 = 1`,
 		`Breakpoint 1, tick \(n=n@entry=2\)`, `\$3 = 2`,
 		`Value returned is \$4 = 3`, `Breakpoint 1, tick \(n=n@entry=3\)`, `cr3 +0x2000`,
+		`atchpoint 2: ticks`, `Old value = 3\s+New value = 6`,
 		`exited with code 07`)
 	if r := wait(t, done); r.err != nil || r.status != 7 {
 		t.Fatalf("Run = %d, %v; want 7, nil", r.status, r.err)
