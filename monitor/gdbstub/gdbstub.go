@@ -66,7 +66,7 @@ type Stub struct {
 	sw       map[uint64][]byte // software breakpoints: address -> original bytes
 	inserted bool              // sw breakpoints are in guest memory now
 	hw       []HW
-	lastHW   []HW // s.hw as of the last resume, which replies name
+	lastHW   []HW  // s.hw as of the last resume, which replies name
 	armed    []int // indices in lastHW of the entries the Target armed
 	// Watchpoints emulated by stepping (Target.StepWatches): the watched
 	// bytes as of the last resume, by index in lastHW, and whether gdb
