@@ -107,6 +107,10 @@ func ktrap() {
 		if !pageFault(uintptr(f.CR2), f.Err) {
 			fatalTrap(f, "page fault")
 		}
+	case 1, 3:
+		if !debugTrap(f) {
+			fatalTrap(f, "exception")
+		}
 	case 32:
 		stats.ticks++
 		if now()-t.since >= timeSlice {

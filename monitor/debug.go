@@ -38,7 +38,8 @@ func (vm *VM) attachGDB(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("waiting for gdb: %w", err)
 	}
-	vm.stub = gdbstub.New(nc, newDebugTarget(vm), vm.vcpu.Kick)
+	vm.target = newDebugTarget(vm)
+	vm.stub = gdbstub.New(nc, vm.target, vm.vcpu.Kick)
 	// A cancelled Run must not wait on gdb forever.
 	vm.stopGDB = context.AfterFunc(ctx, func() { vm.stub.Close() })
 	act, err := vm.stub.Stopped(gdbstub.Stop{Signal: sigTrap, HW: -1}, true)

@@ -18,6 +18,7 @@ type debugState struct {
 
 	gdbListener net.Listener
 	stub        *gdbstub.Stub
+	target      gdbstub.Target
 	stopGDB     func() bool // undoes the context.AfterFunc that ends the session
 }
 

@@ -214,6 +214,7 @@ func New(cfg Config) (_ *VM, err error) {
 	if vm.vcpu, features, err = hostArch.createVCPU(vm.kvm, vm.vm, request); err != nil {
 		return nil, err
 	}
+	features |= gdbFeatures(cfg)
 	if err := hostArch.setupMemory(vm.mem); err != nil {
 		return nil, err
 	}

@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"fmt"
 
+	"github.com/unimon/unimon/guestabi"
 	"github.com/unimon/unimon/monitor/guestmem"
 	"github.com/unimon/unimon/monitor/kvm"
 	"github.com/unimon/unimon/monitor/x86_64"
@@ -31,6 +32,9 @@ var amd64Regs = func() []int {
 	add(8, 6) // cr0, cr2, cr3, cr4, cr8, efer
 	return r
 }()
+
+// rflagsTF is the trap flag: one instruction, then #DB.
+const rflagsTF = 1 << 8
 
 // Register numbers of amd64XML that SetRegister changes.
 const (
@@ -139,9 +143,13 @@ const amd64XML = `<?xml version="1.0"?>
 // KVM is the Target of an x86_64 KVM vCPU and its guest memory. Virtual
 // addresses are translated through the guest's page tables as its CR3
 // stands, read through guestmem's checked accessor.
+//
+// After a guestabi debug trap (UseFrame) the program's registers are the
+// trap frame in guest memory, not the vCPU's, until the guest resumes.
 type KVM struct {
-	vcpu *kvm.VCPU
-	mem  *guestmem.Memory
+	vcpu  *kvm.VCPU
+	mem   *guestmem.Memory
+	frame uint64 // guest-physical address of the DebugFrame, or 0
 }
 
 // NewKVM returns the Target for vcpu and mem.
@@ -176,6 +184,16 @@ func (k *KVM) Registers() ([]byte, error) {
 	f, err := k.vcpu.FPU()
 	if err != nil {
 		return nil, err
+	}
+	if k.frame != 0 {
+		fr, err := k.readFrame()
+		if err != nil {
+			return nil, err
+		}
+		r = kvm.Regs{RAX: fr.RAX, RBX: fr.RBX, RCX: fr.RCX, RDX: fr.RDX, RSI: fr.RSI, RDI: fr.RDI,
+			RBP: fr.RBP, RSP: fr.RSP, R8: fr.R8, R9: fr.R9, R10: fr.R10, R11: fr.R11, R12: fr.R12,
+			R13: fr.R13, R14: fr.R14, R15: fr.R15, RIP: fr.RIP, RFLAGS: fr.RFLAGS}
+		s.CS.Selector, s.SS.Selector = uint16(fr.CS), uint16(fr.SS)
 	}
 	le := binary.LittleEndian
 	var b []byte
@@ -225,6 +243,19 @@ func (k *KVM) SetRegister(n int, b []byte) error {
 	}
 	le := binary.LittleEndian
 	switch {
+	case (n <= regRIP || n == regEFLAGS) && k.frame != 0:
+		fr, err := k.readFrame()
+		if err != nil {
+			return err
+		}
+		f := []*uint64{&fr.RAX, &fr.RBX, &fr.RCX, &fr.RDX, &fr.RSI, &fr.RDI, &fr.RBP, &fr.RSP,
+			&fr.R8, &fr.R9, &fr.R10, &fr.R11, &fr.R12, &fr.R13, &fr.R14, &fr.R15, &fr.RIP}
+		if n == regEFLAGS {
+			fr.RFLAGS = uint64(le.Uint32(b))
+		} else {
+			*f[n] = le.Uint64(b)
+		}
+		return k.writeFrame(fr)
 	case n <= regRIP || n == regEFLAGS:
 		r, err := k.vcpu.Regs()
 		if err != nil {
@@ -256,8 +287,53 @@ func (k *KVM) SetRegister(n int, b []byte) error {
 
 // PC is RIP.
 func (k *KVM) PC() (uint64, error) {
+	if k.frame != 0 {
+		fr, err := k.readFrame()
+		return fr.RIP, err
+	}
 	r, err := k.vcpu.Regs()
 	return r.RIP, err
+}
+
+// SetPC moves RIP (of the frame, after a debug trap).
+func (k *KVM) SetPC(pc uint64) error {
+	b := binary.LittleEndian.AppendUint64(nil, pc)
+	return k.SetRegister(regRIP, b)
+}
+
+// UseFrame makes the DebugFrame at guest-physical gpa the program's
+// registers until the next resume, and returns it: the guest handed the
+// stub a user-mode trap (guestabi.DebugTrapPort).
+func (k *KVM) UseFrame(gpa uint64) (guestabi.DebugFrame, error) {
+	k.frame = 0
+	if gpa == 0 {
+		return guestabi.DebugFrame{}, fmt.Errorf("debug trap: frame at gpa 0")
+	}
+	k.frame = gpa
+	fr, err := k.readFrame()
+	if err != nil {
+		k.frame = 0
+	}
+	return fr, err
+}
+
+func (k *KVM) readFrame() (guestabi.DebugFrame, error) {
+	var fr guestabi.DebugFrame
+	b, err := k.mem.Bytes(k.frame, guestabi.DebugFrameSize)
+	if err != nil {
+		return fr, fmt.Errorf("debug trap frame: %w", err)
+	}
+	fr.Decode(b)
+	return fr, nil
+}
+
+func (k *KVM) writeFrame(fr guestabi.DebugFrame) error {
+	b, err := k.mem.Bytes(k.frame, guestabi.DebugFrameSize)
+	if err != nil {
+		return fmt.Errorf("debug trap frame: %w", err)
+	}
+	fr.Encode(b)
+	return nil
 }
 
 // translate maps guest virtual va to guest-physical, through the page
@@ -317,7 +393,25 @@ func (k *KVM) MaxHW() int { return 4 }
 
 // SetDebug programs KVM_SET_GUEST_DEBUG: DR0-DR3 and DR7 for hw, int3
 // trapping for software breakpoints, the trap flag for a step.
+//
+// After a debug trap the step is the trap flag in the frame's RFLAGS,
+// which the unikernel resumes the program with: KVM's own single step
+// would stop in the unikernel's trap exit instead.
 func (k *KVM) SetDebug(step bool, hw []HW, swbreak bool) error {
+	if k.frame != 0 {
+		fr, err := k.readFrame()
+		if err != nil {
+			return err
+		}
+		fr.RFLAGS &^= rflagsTF
+		if step {
+			fr.RFLAGS |= rflagsTF
+		}
+		if err := k.writeFrame(fr); err != nil {
+			return err
+		}
+		k.frame, step = 0, false
+	}
 	var d kvm.GuestDebug
 	if !step && len(hw) == 0 && !swbreak {
 		return k.vcpu.SetGuestDebug(d)

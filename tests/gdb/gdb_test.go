@@ -213,30 +213,32 @@ func TestCGuestSession(t *testing.T) {
 	}
 }
 
-// TestGoGuestSession attaches to a Go unikernel before its first
-// instruction, breaks on a function of the bindings by name, reads a Go
-// global and the program's stack far above guest-physical memory through
-// the guest's page tables, and continues to the exit status.
+// TestGoGuestSession is the same session on a Go unikernel, whose
+// program runs at CPL3 on goroutine stacks far above guest-physical
+// memory: attach before the first instruction, break on a Go function by
+// name, bt through Go frames, print a Go global, next, step, a watchpoint
+// fires, continue to the exit status.
 func TestGoGuestSession(t *testing.T) {
 	kvmtest.Require(t)
 	needGDB(t)
 	kernel := goGuest(t)
 	noLeaks(t)
 	addr, done := startVM(t, kernel, 64<<20)
-	// vec6 is the CPL0 entry of a system call (UD2) of the program, or
-	// of the bindings' own kernel. From the program, at CPL3 on a stack
-	// above 4 GiB, the CPU saved RIP, CS, RFLAGS, RSP and SS at $sp: the
-	// condition and the x command read through the guest's page tables.
-	out := gdbBatch(t, kernel, addr, "set language c",
-		"break github.com/unimon/unimon/bindings.vec6 if *(unsigned long *)($sp+24) > 0x100000000",
-		"continue", "print 'main.Ticks'", "print/x *(unsigned long *)($sp+24)",
-		"x/2gx *(unsigned long *)($sp+24)", "delete", "continue")
+	out := gdbBatch(t, kernel, addr,
+		"break main.tick", "continue", "bt", "print main.Ticks", "print/x $sp", "x/2gx $sp",
+		"next", "next", "print main.Ticks", "step", "step",
+		"watch main.Ticks", "continue", "continue", "delete", "continue")
 	expect(t, out,
-		`bindings.rt0 \(\) at .*cpu_amd64.s`,
-		`Breakpoint 1, github.com/unimon/unimon/bindings.vec6`,
+		`bindings.rt0 \(\) at .*cpu_amd64.s`, // before the first instruction
+		`Breakpoint 1 at 0x[0-9a-f]+: file .*main.go, line 21`,
+		`Breakpoint 1, main.tick \(n=1,`,
+		`#0 +main.tick \(n=1,`, `#1 +0x[0-9a-f]+ in main.main \(\) at .*main.go:33`,
 		`\$1 = 0`,
-		`\$2 = 0x[0-9a-f]{9,}`, // the user stack, above 4 GiB
-		`0x[0-9a-f]{9,}:\s+0x[0-9a-f]+\s+0x[0-9a-f]+`,
+		`\$2 = 0x[0-9a-f]{9,}`, // a goroutine stack, above 4 GiB
+		`0x[0-9a-f]{9,}.*:\s+0x[0-9a-f]+\s+0x[0-9a-f]+`,
+		`22\s+return Ticks`, `main.main \(\) at .*main.go:32`, `\$3 = 1`,
+		`33\s+tick\(i\)`, `main.tick \(n=2,`,
+		`atchpoint 2: main.Ticks`, `Old value = 1\s+New value = 3`,
 		`exited with code 07`)
 	if r := wait(t, done); r.err != nil || r.status != 7 {
 		t.Fatalf("Run = %d, %v; want 7, nil", r.status, r.err)
