@@ -7,6 +7,7 @@ import (
 	"strconv"
 
 	"github.com/unimon/unimon/monitor"
+	"github.com/unimon/unimon/monitor/coredump"
 )
 
 // debugOptions are upstream solo5-hvt-debug's options: --dumpcore=DIR,
@@ -59,6 +60,11 @@ func gdbAddress(value string) (string, error) {
 // apply puts the options into cfg; the returned function releases what
 // it opened (the gdb listener).
 func (d *debugOptions) apply(cfg *monitor.Config, stderr io.Writer) (func(), error) {
+	if d.dumpCore != "" {
+		if err := coredump.CheckDir(d.dumpCore); err != nil {
+			return func() {}, usagef("--dumpcore=%s: %v", d.dumpCore, err)
+		}
+	}
 	cfg.DumpCore = d.dumpCore
 	if d.gdbAddr != "" && !d.gdb {
 		return func() {}, usagef("--gdb-port needs --gdb")

@@ -20,7 +20,10 @@ const (
 	// MaxWalkEntries bounds how many page-table entries Mappings reads:
 	// a guest whose tables point back at themselves (every PDPT entry at
 	// the same directory, say) would otherwise describe petabytes.
-	MaxWalkEntries = 1 << 22
+	MaxWalkEntries = 1 << 21
+	// MaxMappings bounds how many runs Mappings returns (a core file has
+	// one segment per run, and ELF counts them in 16 bits).
+	MaxMappings = 1 << 15
 )
 
 // Translate returns the guest-physical address of virtual address va
@@ -46,7 +49,11 @@ func Translate(mem *guestmem.Memory, cr3, va uint64) (pa uint64, writable bool, 
 		writable = writable && e&pteWritable != 0
 		if level == 0 || (level <= 2 && e&pteLarge != 0) {
 			size := uint64(1) << shift
-			return e&pteAddr&^(size-1) | va&(size-1), writable, nil
+			pa = e&pteAddr&^(size-1) | va&(size-1)
+			if pa >= mem.Size() {
+				return 0, false, fmt.Errorf("%w: %#x maps to gpa %#x, outside guest memory", ErrNotMapped, va, pa)
+			}
+			return pa, writable, nil
 		}
 		table = e & pteAddr
 	}
@@ -63,8 +70,8 @@ type Mapping struct {
 // Mappings lists the present mappings under the page tables at cr3, in
 // virtual address order, merging neighbours that are contiguous in both
 // spaces. Leaves that point outside guest memory are left out. It reads
-// at most MaxWalkEntries entries and reports truncated when it stopped
-// there.
+// at most MaxWalkEntries entries, returns at most MaxMappings runs, and
+// reports truncated when it stopped at either bound.
 func Mappings(mem *guestmem.Memory, cr3 uint64) (maps []Mapping, truncated bool) {
 	budget := MaxWalkEntries
 	var walk func(table uint64, level int, base uint64, writable bool)
@@ -75,7 +82,7 @@ func Mappings(mem *guestmem.Memory, cr3 uint64) (maps []Mapping, truncated bool)
 		}
 		shift := pageShift + 9*uint(level)
 		for i := uint64(0); i < 512; i++ {
-			if budget == 0 {
+			if budget == 0 || len(maps) >= MaxMappings {
 				truncated = true
 				return
 			}
