@@ -2,16 +2,7 @@
 
 package bindings
 
-import (
-	"unsafe"
-
-	"github.com/unimon/unimon/guestabi"
-)
-
-// The debug frame is the trap frame itself: guestabi.DebugFrame names the
-// same layout for the monitor (checked by TestDebugFrameLayout).
-const _ = uint(unsafe.Sizeof(frame{}) - guestabi.DebugFrameSize) // frame is not smaller
-const _ = uint(guestabi.DebugFrameSize - unsafe.Sizeof(frame{})) // nor larger
+import "github.com/unimon/unimon/guestabi"
 
 // debugTrap hands a #DB (single step) or #BP (int3) of the program to the
 // monitor's debugger, which reads and may change the frame, and reports

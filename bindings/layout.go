@@ -2,6 +2,8 @@
 
 package bindings
 
+import "github.com/unimon/unimon/guestabi"
+
 // Fixed addresses of the bindings' private memory, identity mapped; the
 // same numbers are in layout_amd64.h for the assembly.
 const (
@@ -40,9 +42,6 @@ const (
 )
 
 // frame is the register frame kentry builds at frameAddr. FSBase is
-// unused (the kernel tracks FS bases per thread).
-type frame struct {
-	FSBase, CR2                                                             uint64
-	R15, R14, R13, R12, R11, R10, R9, R8, RBP, RDI, RSI, RDX, RCX, RBX, RAX uint64
-	Vector, Err, RIP, CS, RFLAGS, RSP, SS                                   uint64
-}
+// unused (the kernel tracks FS bases per thread). Its layout is
+// guestabi.DebugFrame, which the monitor's debugger reads (debugtrap.go).
+type frame = guestabi.DebugFrame

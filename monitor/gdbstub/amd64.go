@@ -173,7 +173,7 @@ func gprs(r *kvm.Regs) []*uint64 {
 
 // Registers returns all registers in gdb's layout.
 func (k *KVM) Registers() ([]byte, error) {
-	r, err := k.vcpu.Regs()
+	r, fr, err := k.regs()
 	if err != nil {
 		return nil, err
 	}
@@ -185,14 +185,7 @@ func (k *KVM) Registers() ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	if k.frame != 0 {
-		fr, err := k.readFrame()
-		if err != nil {
-			return nil, err
-		}
-		r = kvm.Regs{RAX: fr.RAX, RBX: fr.RBX, RCX: fr.RCX, RDX: fr.RDX, RSI: fr.RSI, RDI: fr.RDI,
-			RBP: fr.RBP, RSP: fr.RSP, R8: fr.R8, R9: fr.R9, R10: fr.R10, R11: fr.R11, R12: fr.R12,
-			R13: fr.R13, R14: fr.R14, R15: fr.R15, RIP: fr.RIP, RFLAGS: fr.RFLAGS}
+	if fr != nil {
 		s.CS.Selector, s.SS.Selector = uint16(fr.CS), uint16(fr.SS)
 	}
 	le := binary.LittleEndian
@@ -243,21 +236,8 @@ func (k *KVM) SetRegister(n int, b []byte) error {
 	}
 	le := binary.LittleEndian
 	switch {
-	case (n <= regRIP || n == regEFLAGS) && k.frame != 0:
-		fr, err := k.readFrame()
-		if err != nil {
-			return err
-		}
-		f := []*uint64{&fr.RAX, &fr.RBX, &fr.RCX, &fr.RDX, &fr.RSI, &fr.RDI, &fr.RBP, &fr.RSP,
-			&fr.R8, &fr.R9, &fr.R10, &fr.R11, &fr.R12, &fr.R13, &fr.R14, &fr.R15, &fr.RIP}
-		if n == regEFLAGS {
-			fr.RFLAGS = uint64(le.Uint32(b))
-		} else {
-			*f[n] = le.Uint64(b)
-		}
-		return k.writeFrame(fr)
 	case n <= regRIP || n == regEFLAGS:
-		r, err := k.vcpu.Regs()
+		r, _, err := k.regs()
 		if err != nil {
 			return err
 		}
@@ -266,7 +246,7 @@ func (k *KVM) SetRegister(n int, b []byte) error {
 		} else {
 			*gprs(&r)[n] = le.Uint64(b)
 		}
-		return k.vcpu.SetRegs(r)
+		return k.setRegs(r)
 	case n >= regST0 && n < regST0+8, n >= regXMM0 && n <= regMXCSR:
 		f, err := k.vcpu.FPU()
 		if err != nil {
@@ -287,12 +267,48 @@ func (k *KVM) SetRegister(n int, b []byte) error {
 
 // PC is RIP.
 func (k *KVM) PC() (uint64, error) {
-	if k.frame != 0 {
-		fr, err := k.readFrame()
-		return fr.RIP, err
-	}
-	r, err := k.vcpu.Regs()
+	r, _, err := k.regs()
 	return r.RIP, err
+}
+
+// regs returns the program's general registers: the debug trap's frame
+// (returned too) when there is one, else the vCPU's.
+func (k *KVM) regs() (kvm.Regs, *guestabi.DebugFrame, error) {
+	if k.frame == 0 {
+		r, err := k.vcpu.Regs()
+		return r, nil, err
+	}
+	fr, err := k.readFrame()
+	if err != nil {
+		return kvm.Regs{}, nil, err
+	}
+	r := kvm.Regs{RFLAGS: fr.RFLAGS}
+	for i, p := range frameGPRs(&fr) {
+		*gprs(&r)[i] = *p
+	}
+	return r, &fr, nil
+}
+
+// setRegs sets what regs returns.
+func (k *KVM) setRegs(r kvm.Regs) error {
+	if k.frame == 0 {
+		return k.vcpu.SetRegs(r)
+	}
+	fr, err := k.readFrame()
+	if err != nil {
+		return err
+	}
+	fr.RFLAGS = r.RFLAGS
+	for i, p := range frameGPRs(&fr) {
+		*p = *gprs(&r)[i]
+	}
+	return k.writeFrame(fr)
+}
+
+// frameGPRs lists a frame's registers in gprs' order.
+func frameGPRs(f *guestabi.DebugFrame) []*uint64 {
+	return []*uint64{&f.RAX, &f.RBX, &f.RCX, &f.RDX, &f.RSI, &f.RDI, &f.RBP, &f.RSP,
+		&f.R8, &f.R9, &f.R10, &f.R11, &f.R12, &f.R13, &f.R14, &f.R15, &f.RIP}
 }
 
 // SetPC moves RIP (of the frame, after a debug trap).
