@@ -43,7 +43,12 @@ func (vm *VM) debugTrap(reason uint32) (gdbstub.Stop, bool) {
 	return gdbstub.Stop{}, false
 }
 
-func checkGDBArch() error { return nil }
+// checkGDBArch looks at the host's flavour of KVM now, before the guest
+// runs (and before any sandbox could forbid the look).
+func checkGDBArch() error {
+	kvm.PVM()
+	return nil
+}
 
 // frameTrap stops for a user-mode #DB or #BP whose registers are the
 // DebugFrame at gpa. After an int3 of the stub, RIP is moved back onto
