@@ -42,12 +42,23 @@ func (vm *VM) attachGDB(ctx context.Context) error {
 	vm.stub = gdbstub.New(nc, vm.target, vm.vcpu.Kick)
 	// A cancelled Run must not wait on gdb forever.
 	vm.stopGDB = context.AfterFunc(ctx, func() { vm.stub.Close() })
+	vm.settle()
 	act, err := vm.stub.Stopped(gdbstub.Stop{Signal: sigTrap, HW: -1}, true)
 	_, _, err = vm.gdbAct(act, err)
 	if errors.Is(err, kvm.ErrInterrupted) {
 		return nil
 	}
 	return err
+}
+
+// settle forgets a Ctrl-C that raced with the stop about to be served
+// (it is that stop), flag first and then the vCPU's kick: a Ctrl-C after
+// the flag is cleared then either stops the next run at once or, at
+// worst, waits for the guest's next exit; it never leaves the vCPU
+// kicked with no flag to explain it.
+func (vm *VM) settle() {
+	vm.stub.Interrupted()
+	vm.vcpu.Rearm()
 }
 
 // closeGDB ends the gdb session, if one is left.
@@ -103,7 +114,6 @@ func (vm *VM) gdbExit(status int, halted bool, err error) (int, bool, error) {
 	case errors.As(err, &ds):
 		stop = ds.stop
 	case errors.Is(err, kvm.ErrInterrupted) && vm.stub.Interrupted():
-		vm.vcpu.Rearm()
 		stop = gdbstub.Stop{Signal: sigInt, HW: -1}
 	case halted:
 		vm.stub.Exited(status)
@@ -119,6 +129,7 @@ func (vm *VM) gdbExit(status int, halted bool, err error) (int, bool, error) {
 	default:
 		return status, halted, err
 	}
+	vm.settle()
 	act, serr := vm.stub.Stopped(stop, false)
 	return vm.gdbAct(act, serr)
 }
@@ -134,6 +145,9 @@ func (vm *VM) gdbAct(act gdbstub.Action, err error) (int, bool, error) {
 		return 0, false, ErrKilled
 	case act == gdbstub.Detach:
 		vm.closeGDB()
+		// A Ctrl-C that raced with the detach must not stop the guest
+		// forever; a cancelled ctx is still seen at Run's loop head.
+		vm.vcpu.Rearm()
 	}
 	return 0, false, kvm.ErrInterrupted
 }

@@ -109,11 +109,15 @@ func (s *Stub) read() {
 			}
 		}
 		if err != nil {
-			// gdb gone: stop the guest so the vCPU loop finds out.
+			// gdb gone: stop the guest so the vCPU loop finds out, unless
+			// the stub itself hung up (detach, exit, Close).
 			s.mu.Lock()
-			s.interrupted = true
+			closed := s.closed
+			s.interrupted = !closed
 			s.mu.Unlock()
-			s.interrupt()
+			if !closed {
+				s.interrupt()
+			}
 			return
 		}
 	}
@@ -139,7 +143,9 @@ func (r *chanReader) Read(b []byte) (int, error) {
 }
 
 // Interrupted reports, and forgets, a Ctrl-C from gdb (or its going
-// away) since the last call: the guest should stop with SIGINT.
+// away) since the last call: the guest should stop with SIGINT. The
+// owner calls it before every Stopped too, so that a Ctrl-C that raced
+// with another stop counts as that stop.
 func (s *Stub) Interrupted() bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -211,7 +217,6 @@ func (s *Stub) Stopped(stop Stop, initial bool) (Action, error) {
 			return Step, nil
 		}
 	}
-	s.Interrupted() // a Ctrl-C that raced with this stop is this stop
 	if err := s.removeSW(); err != nil {
 		return Kill, err
 	}

@@ -6,6 +6,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"debug/elf"
 	"errors"
 	"fmt"
 	"net"
@@ -428,5 +429,34 @@ func TestInterrupt(t *testing.T) {
 	send("k")
 	if r := wait(t, done); !errors.Is(r.err, monitor.ErrKilled) {
 		t.Fatalf("Run = %d, %v; want ErrKilled", r.status, r.err)
+	}
+}
+
+// TestDetach: after detach the guest runs on to its end, without
+// breakpoints, and Run returns its status.
+func TestDetach(t *testing.T) {
+	kvmtest.Require(t)
+	needGDB(t)
+	kernel := cGuest(t)
+	noLeaks(t)
+	addr, done := startVM(t, kernel, 8<<20)
+	out := gdbBatch(t, kernel, addr, "break tick", "continue", "detach")
+	expect(t, out, `Breakpoint 1, tick`, `Inferior 1 \(Remote target\) detached`)
+	if r := wait(t, done); r.err != nil || r.status != 7 {
+		t.Fatalf("Run = %d, %v; want 7, nil", r.status, r.err)
+	}
+}
+
+// TestGoBuildKeepsDWARF: unimon build leaves gdb what it needs.
+func TestGoBuildKeepsDWARF(t *testing.T) {
+	f, err := elf.Open(goGuest(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	for _, s := range []string{".debug_info", ".debug_line", ".debug_frame", ".symtab", ".gopclntab"} {
+		if f.Section(s) == nil {
+			t.Errorf("the unikernel has no %s section", s)
+		}
 	}
 }
