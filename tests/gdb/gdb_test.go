@@ -460,3 +460,32 @@ func TestGoBuildKeepsDWARF(t *testing.T) {
 		}
 	}
 }
+
+// TestGoGoroutines: Go's own gdb extension (runtime-gdb.py, which the
+// unikernel names in .debug_gdb_scripts) lists the goroutines and walks
+// one's stack.
+func TestGoGoroutines(t *testing.T) {
+	kvmtest.Require(t)
+	needGDB(t)
+	kernel := goGuest(t)
+	noLeaks(t)
+	addr, done := startVM(t, kernel, 64<<20)
+	// The toolchain that built the unikernel, whose runtime-gdb.py it names.
+	env, err := exec.Command("go", "env", "GOROOT").Output()
+	if err != nil {
+		t.Fatalf("go env GOROOT: %v", err)
+	}
+	goroot := strings.TrimSpace(string(env))
+	out, err := exec.Command("gdb", "-nx", "-q", "-batch",
+		"-iex", "add-auto-load-safe-path "+filepath.Join(goroot, "src", "runtime"),
+		"-iex", "set pagination off", "-iex", "set confirm off",
+		"-ex", "target remote "+addr, "-ex", "break main.tick", "-ex", "continue",
+		"-ex", "info goroutines", "-ex", "goroutine 1 bt", "-ex", "kill", kernel).CombinedOutput()
+	if err != nil {
+		t.Fatalf("gdb: %v\n%s", err, out)
+	}
+	expect(t, string(out), `Breakpoint 1, main.tick`, `\* 1 running`, `#0 +main.tick`, `#1 .* in main.main`)
+	if r := wait(t, done); !errors.Is(r.err, monitor.ErrKilled) {
+		t.Fatalf("Run = %d, %v; want ErrKilled", r.status, r.err)
+	}
+}
