@@ -22,6 +22,19 @@ const (
 	sigTrap = 5
 )
 
+// debugState is what a VM keeps for post-mortem and live debugging.
+type debugState struct {
+	dumpDir    string
+	haltCookie []byte // the HALT cookie's bytes, for the core's registers
+	coreFile   string
+	coreErr    error
+
+	gdbListener net.Listener
+	stub        *gdbstub.Stub
+	target      gdbstub.Target
+	stopGDB     func() bool // undoes the context.AfterFunc that ends the session
+}
+
 // debugStop is step's report of an exit that belongs to the debugger.
 type debugStop struct{ stop gdbstub.Stop }
 

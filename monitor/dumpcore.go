@@ -3,24 +3,9 @@ package monitor
 import (
 	"errors"
 	"fmt"
-	"net"
 
 	"github.com/unimon/unimon/monitor/coredump"
-	"github.com/unimon/unimon/monitor/gdbstub"
 )
-
-// debugState is what a VM keeps for post-mortem and live debugging.
-type debugState struct {
-	dumpDir    string
-	haltCookie []byte // the HALT cookie's bytes, for the core's registers
-	coreFile   string
-	coreErr    error
-
-	gdbListener net.Listener
-	stub        *gdbstub.Stub
-	target      gdbstub.Target
-	stopGDB     func() bool // undoes the context.AfterFunc that ends the session
-}
 
 // Signals a core file names as the reason the guest stopped.
 const (
