@@ -489,3 +489,28 @@ func TestGoGoroutines(t *testing.T) {
 		t.Fatalf("Run = %d, %v; want ErrKilled", r.status, r.err)
 	}
 }
+
+// TestHostileDebugTrap: a guest that hands the monitor a debug trap with
+// a frame outside memory stops with SIGSEGV under gdb and can go on; a
+// guest run without a debugger that does so ends with a guest fault.
+func TestHostileDebugTrap(t *testing.T) {
+	kvmtest.Require(t)
+	needGDB(t)
+	kernel := cGuest(t)
+	noLeaks(t)
+	addr, done := startVM(t, kernel, 8<<20, "trap")
+	out := gdbBatch(t, kernel, addr, "continue", "print $pc", "continue")
+	expect(t, out, `Program received signal SIGSEGV`, `\$1 = .*_start`, `exited with code 07`)
+	if r := wait(t, done); r.err != nil || r.status != 7 {
+		t.Fatalf("Run = %d, %v; want 7, nil", r.status, r.err)
+	}
+
+	vm, err := monitor.New(monitor.Config{Kernel: kernel, Memory: 8 << 20, Args: []string{"trap"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer vm.Close()
+	if _, err := vm.Run(context.Background()); !errors.Is(err, monitor.ErrGuest) || !strings.Contains(err.Error(), "0x5ff") {
+		t.Fatalf("without gdb: Run error %v, want a guest fault naming port 0x5ff", err)
+	}
+}

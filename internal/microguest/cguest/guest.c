@@ -6,7 +6,9 @@
  * solo5_abort does after a trap: HALT 255 with its registers as cookie;
  * "spin" ticks forever (for Ctrl-C); "garbage" points CR3 at a page of
  * garbage page-table entries and crashes on the next fetch (for a
- * debugger reading memory through hostile tables).
+ * debugger reading memory through hostile tables); "trap" hands the
+ * monitor a debug trap (DEBUG_PORT) with a frame address outside memory,
+ * then halts with 7.
  * HC_PUTS, HC_HALT and PIO_BASE come from guestabi, as -D flags.
  */
 #include <stdint.h>
@@ -102,6 +104,9 @@ void _start(struct boot_info *bi)
     case 's':
         for (;;)
             tick(1);
+    case 't':
+        hypercall(DEBUG_PORT - PIO_BASE, (void *)(uintptr_t)0xfffff000u);
+        break;
     }
     halt(7, 0);
 }
