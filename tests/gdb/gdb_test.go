@@ -378,55 +378,21 @@ func TestInterrupt(t *testing.T) {
 	kernel := cGuest(t)
 	noLeaks(t)
 	addr, done := startVM(t, kernel, 8<<20, "spin")
-	c, err := net.Dial("tcp", addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	r := bufio.NewReader(c)
-	send := func(p string) {
-		t.Helper()
-		var sum byte
-		for i := range len(p) {
-			sum += p[i]
-		}
-		if _, err := fmt.Fprintf(c, "$%s#%02x", p, sum); err != nil {
-			t.Fatal(err)
-		}
-	}
-	recv := func() string {
-		t.Helper()
-		for {
-			b, err := r.ReadByte()
-			if err != nil {
-				t.Fatal(err)
-			}
-			if b != '$' {
-				continue // acks
-			}
-			p, err := r.ReadString('#')
-			if err != nil {
-				t.Fatal(err)
-			}
-			r.Discard(2)
-			c.Write([]byte("+"))
-			return strings.TrimSuffix(p, "#")
-		}
-	}
-	send("?")
-	if p := recv(); !strings.HasPrefix(p, "T05") {
+	c := dial(t, addr)
+	c.send("?")
+	if p := c.recv(); !strings.HasPrefix(p, "T05") {
 		t.Fatalf("initial stop %q, want T05...", p)
 	}
-	send("c")
+	c.send("c")
 	c.Write([]byte{0x03})
-	if p := recv(); !strings.HasPrefix(p, "T02") {
+	if p := c.recv(); !strings.HasPrefix(p, "T02") {
 		t.Fatalf("stop after Ctrl-C %q, want T02...", p)
 	}
-	send("g")
-	if p := recv(); len(p) != 2*600 {
+	c.send("g")
+	if p := c.recv(); len(p) != 2*600 {
 		t.Fatalf("registers: %d hex digits, want %d", len(p), 2*600)
 	}
-	send("k")
+	c.send("k")
 	if r := wait(t, done); !errors.Is(r.err, monitor.ErrKilled) {
 		t.Fatalf("Run = %d, %v; want ErrKilled", r.status, r.err)
 	}
@@ -512,5 +478,88 @@ func TestHostileDebugTrap(t *testing.T) {
 	defer vm.Close()
 	if _, err := vm.Run(context.Background()); !errors.Is(err, monitor.ErrGuest) || !strings.Contains(err.Error(), "0x5ff") {
 		t.Fatalf("without gdb: Run error %v, want a guest fault naming port 0x5ff", err)
+	}
+}
+
+// rawClient speaks the remote protocol directly, for what gdb's batch
+// mode cannot do (Ctrl-C) or would never send.
+type rawClient struct {
+	net.Conn
+	t *testing.T
+	r *bufio.Reader
+}
+
+func dial(t *testing.T, addr string) *rawClient {
+	t.Helper()
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return &rawClient{Conn: c, t: t, r: bufio.NewReader(c)}
+}
+
+func (c *rawClient) send(p string) {
+	c.t.Helper()
+	var sum byte
+	for i := range len(p) {
+		sum += p[i]
+	}
+	if _, err := fmt.Fprintf(c, "$%s#%02x", p, sum); err != nil {
+		c.t.Fatal(err)
+	}
+}
+
+func (c *rawClient) recv() string {
+	c.t.Helper()
+	for {
+		b, err := c.r.ReadByte()
+		if err != nil {
+			c.t.Fatal(err)
+		}
+		if b != '$' {
+			continue // acks
+		}
+		p, err := c.r.ReadString('#')
+		if err != nil {
+			c.t.Fatal(err)
+		}
+		c.r.Discard(2)
+		c.Write([]byte("+"))
+		return strings.TrimSuffix(p, "#")
+	}
+}
+
+// TestHostileClient: a client that sends nonsense gets errors or empty
+// replies; one that breaks the framing ends the session as a kill. The
+// host process carries on either way.
+func TestHostileClient(t *testing.T) {
+	kvmtest.Require(t)
+	kernel := cGuest(t)
+	noLeaks(t)
+	addr, done := startVM(t, kernel, 8<<20)
+	c := dial(t, addr)
+	for _, tt := range []struct{ send, want string }{
+		{"m0,ffffffff", "E01"},
+		{"mffffffffffffffff,8", "E14"},
+		{"M100000,4:zz", "E01"},
+		{"Mdeadbeef0000,1:cc", "E14"},
+		{"p9999", "E01"},
+		{"P10=00", "E01"},
+		{"Z1,100000,1,2,3", "OK"},
+		{"Z2,100001,8", "E01"}, // unaligned watchpoint
+		{"Z9,0,1", ""},
+		{"qXfer:features:read:target.xml:ffffffff,10", "l"},
+		{"vFrobnicate", ""},
+		{"G00", "OK"}, // too short to set anything
+	} {
+		c.send(tt.send)
+		if got := c.recv(); got != tt.want {
+			t.Errorf("%q: reply %q, want %q", tt.send, got, tt.want)
+		}
+	}
+	c.Write([]byte("$" + strings.Repeat("a", 0x5000) + "#00"))
+	if r := wait(t, done); !errors.Is(r.err, monitor.ErrKilled) {
+		t.Fatalf("Run = %d, %v; want ErrKilled", r.status, r.err)
 	}
 }
