@@ -27,3 +27,19 @@ func TestDebugFrameLayout(t *testing.T) {
 		t.Fatal("Encode does not write the in-memory layout")
 	}
 }
+
+// TestTrapCookieLayout: the fatal trap's HALT cookie is what
+// guestabi.DecodeFrameCookie reads.
+func TestTrapCookieLayout(t *testing.T) {
+	if int(unsafe.Sizeof(trapCookie)) != guestabi.FrameCookieSize {
+		t.Fatalf("cookie is %d bytes, want %d", unsafe.Sizeof(trapCookie), guestabi.FrameCookieSize)
+	}
+	f := frame{RIP: 0x1234, RSP: 0x5678, RBX: 9}
+	trapCookie.regs = [7]uint64{f.CR2, f.Err, f.RIP, f.CS, f.RFLAGS, f.RSP, f.SS}
+	copy(trapCookie.magic[:], guestabi.FrameCookieMagic)
+	trapCookie.frame = f
+	b := unsafe.Slice((*byte)(unsafe.Pointer(&trapCookie)), unsafe.Sizeof(trapCookie))
+	if got, ok := guestabi.DecodeFrameCookie(b); !ok || got != f {
+		t.Fatalf("DecodeFrameCookie = %+v, %v; want %+v", got, ok, f)
+	}
+}

@@ -50,3 +50,26 @@ func (f *DebugFrame) Encode(b []byte) {
 		binary.LittleEndian.PutUint64(b[8*i:], *p)
 	}
 }
+
+// A HALT cookie after a fatal trap starts with upstream's struct
+// x86_trap_regs (cr2, error code, rip, cs, rflags, rsp, ss: TrapRegsSize
+// bytes), which every Solo5 monitor reads. Unimon's bindings add, right
+// after it, FrameCookieMagic and the whole DebugFrame, so that a core
+// file has every register of the faulting instruction; monitors that do
+// not know the extension read only the first part.
+const (
+	TrapRegsSize     = 7 * 8
+	FrameCookieMagic = "UNIMONFR"
+	// FrameCookieSize is the whole extended cookie.
+	FrameCookieSize = TrapRegsSize + len(FrameCookieMagic) + DebugFrameSize
+)
+
+// DecodeFrameCookie returns the DebugFrame of an extended cookie; ok is
+// false for a cookie without one (upstream's, or none).
+func DecodeFrameCookie(b []byte) (f DebugFrame, ok bool) {
+	if len(b) < FrameCookieSize || string(b[TrapRegsSize:TrapRegsSize+len(FrameCookieMagic)]) != FrameCookieMagic {
+		return f, false
+	}
+	f.Decode(b[TrapRegsSize+len(FrameCookieMagic):])
+	return f, true
+}

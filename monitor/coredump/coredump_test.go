@@ -9,6 +9,7 @@ import (
 	"syscall"
 	"testing"
 
+	"github.com/unimon/unimon/guestabi"
 	"github.com/unimon/unimon/monitor/guestmem"
 	"github.com/unimon/unimon/monitor/kvm"
 )
@@ -130,14 +131,14 @@ func TestCheckDir(t *testing.T) {
 }
 
 func TestDecodeTrapRegs(t *testing.T) {
-	b := make([]byte, TrapRegsSize)
+	b := make([]byte, guestabi.TrapRegsSize)
 	for i := range 7 {
 		b[8*i] = byte(i + 1)
 	}
 	if tr, ok := DecodeTrapRegs(b); !ok || tr != (TrapRegs{1, 2, 3, 4, 5, 6, 7}) {
 		t.Errorf("DecodeTrapRegs = %+v, %v", tr, ok)
 	}
-	if _, ok := DecodeTrapRegs(b[:TrapRegsSize-1]); ok {
+	if _, ok := DecodeTrapRegs(b[:guestabi.TrapRegsSize-1]); ok {
 		t.Error("DecodeTrapRegs accepted a short cookie")
 	}
 }

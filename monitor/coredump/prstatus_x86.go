@@ -3,6 +3,7 @@ package coredump
 import (
 	"encoding/binary"
 
+	"github.com/unimon/unimon/guestabi"
 	"github.com/unimon/unimon/monitor/kvm"
 )
 
@@ -21,13 +22,10 @@ type TrapRegs struct {
 	CR2, EC, RIP, CS, RFLAGS, RSP, SS uint64
 }
 
-// TrapRegsSize is the size of TrapRegs in guest memory.
-const TrapRegsSize = 7 * 8
-
 // DecodeTrapRegs reads a TrapRegs from a HALT cookie; ok is false when
 // the cookie is too short.
 func DecodeTrapRegs(b []byte) (t TrapRegs, ok bool) {
-	if len(b) < TrapRegsSize {
+	if len(b) < guestabi.TrapRegsSize {
 		return t, false
 	}
 	le := binary.LittleEndian
