@@ -4,7 +4,6 @@ package gdb
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"debug/elf"
 	"errors"
@@ -21,6 +20,7 @@ import (
 	"time"
 
 	"github.com/unimon/unimon/internal/gobuild"
+	"github.com/unimon/unimon/internal/guestbuild"
 	"github.com/unimon/unimon/internal/kvmtest"
 	"github.com/unimon/unimon/internal/leakcheck"
 	"github.com/unimon/unimon/internal/microguest"
@@ -43,9 +43,10 @@ func TestMain(m *testing.M) {
 
 // Guests are built once per test binary.
 var (
-	cOnce, goOnce   sync.Once
-	cPath, goPath   string
-	cErr, goErr     error
+	cOnce           sync.Once
+	cPath           string
+	cErr            error
+	goOnce          = guestbuild.Once{Options: gobuild.Options{Package: "./tests/gdb/guest", Dir: "../.."}}
 	goFaultAddrText = "main.go:28"
 )
 
@@ -65,20 +66,7 @@ func cGuest(t *testing.T) string {
 
 func goGuest(t *testing.T) string {
 	t.Helper()
-	goOnce.Do(func() {
-		goPath = filepath.Join(tmpDir, "guest.hvt")
-		var log bytes.Buffer
-		_, goErr = gobuild.Build(context.Background(), gobuild.Options{
-			Package: "./tests/gdb/guest", Output: goPath, Dir: "../..", Stderr: &log,
-		})
-		if goErr != nil {
-			goErr = fmt.Errorf("%w\n%s", goErr, log.String())
-		}
-	})
-	if goErr != nil {
-		t.Fatalf("unimon build: %v", goErr)
-	}
-	return goPath
+	return goOnce.Path(t, tmpDir, "guest.hvt")
 }
 
 func needGDB(t *testing.T) {
