@@ -212,13 +212,13 @@ TEXT ·vec6(SB),NOSPLIT|NOFRAME,$0
 	PUSHQ	$0
 	JMP	·trapenter(SB)
 kreq:
-	CMPQ	AX, $2
+	CMPQ	AX, $K_HYPERCALL
 	JEQ	hypercall
-	CMPQ	AX, $3
+	CMPQ	AX, $K_FLUSH
 	JEQ	flush
-	CMPQ	AX, $5
+	CMPQ	AX, $K_WRMSR
 	JEQ	wrmsr
-	CMPQ	AX, $6
+	CMPQ	AX, $K_RDMSR
 	JEQ	rdmsr
 	PUSHQ	$0
 	PUSHQ	$6
@@ -577,7 +577,7 @@ TEXT ·resumeUser(SB),NOSPLIT|NOFRAME,$0
 	CMPQ	BX, 0(DI)
 	JEQ	samefs
 	MOVQ	BX, 0(DI)
-	MOVQ	$5, AX	// kWrmsr
+	MOVQ	$K_WRMSR, AX
 	MOVL	$MSR_FS_BASE, CX
 	MOVQ	$TRAMP_UD2, R8
 	CALL	R8

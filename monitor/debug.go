@@ -32,7 +32,8 @@ type debugState struct {
 	gdbListener net.Listener
 	stub        *gdbstub.Stub
 	target      gdbstub.Target
-	stopGDB     func() bool // undoes the context.AfterFunc that ends the session
+	stopGDB     func() bool   // undoes the context.AfterFunc that ends the session
+	gdbStopped  chan struct{} // closed once that AfterFunc has run
 }
 
 // debugStop is step's report of an exit that belongs to the debugger.
@@ -49,17 +50,31 @@ func (vm *VM) attachGDB(ctx context.Context) error {
 	}
 	nc, err := accept(ctx, vm.gdbListener)
 	if err != nil {
+		if ctx.Err() != nil {
+			return fmt.Errorf("stopped while waiting for gdb: %w", context.Cause(ctx))
+		}
 		return fmt.Errorf("waiting for gdb: %w", err)
 	}
 	vm.target = newDebugTarget(vm)
-	vm.stub = gdbstub.New(nc, vm.target, vm.vcpu.Kick)
-	// A cancelled Run must not wait on gdb forever.
-	vm.stopGDB = context.AfterFunc(ctx, func() { vm.stub.Close() })
+	stub := gdbstub.New(nc, vm.target, vm.vcpu.Kick)
+	vm.stub = stub
+	// A cancelled Run (ctx, or Close) must not wait on gdb forever: the
+	// callback ends the session, which makes a Stopped in progress return.
+	// It touches only the stub, never vm's fields, which Run owns.
+	stopped := make(chan struct{})
+	vm.stopGDB, vm.gdbStopped = context.AfterFunc(ctx, func() {
+		defer close(stopped)
+		stub.Close()
+	}), stopped
 	vm.settle()
 	act, err := vm.stub.Stopped(gdbstub.Stop{Signal: sigTrap, HW: -1}, true)
 	_, _, err = vm.gdbAct(act, err)
-	if errors.Is(err, kvm.ErrInterrupted) {
+	switch {
+	case errors.Is(err, kvm.ErrInterrupted):
 		return nil
+	case errors.Is(err, ErrKilled) && ctx.Err() != nil:
+		// Cancelling ended the session: that is why gdb went.
+		return fmt.Errorf("stopped: %w", context.Cause(ctx))
 	}
 	return err
 }
@@ -74,15 +89,19 @@ func (vm *VM) settle() {
 	vm.vcpu.Rearm()
 }
 
-// closeGDB ends the gdb session, if one is left.
+// closeGDB ends the gdb session, if one is left. When it returns, no
+// goroutine of the session is left (its Ctrl-C reader calls the vCPU's
+// Kick, so Run must not return and let Close free the vCPU before), and
+// the callback that ends it on cancellation has finished or never runs.
 func (vm *VM) closeGDB() {
-	if vm.stopGDB != nil {
-		vm.stopGDB()
+	if vm.stub == nil {
+		return
 	}
-	if vm.stub != nil {
-		vm.stub.Close()
-		vm.stub = nil
+	if !vm.stopGDB() {
+		<-vm.gdbStopped
 	}
+	vm.stub.Close()
+	vm.stub, vm.stopGDB, vm.gdbStopped = nil, nil, nil
 }
 
 // accept takes one connection from ln, giving up when ctx ends (a

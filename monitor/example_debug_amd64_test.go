@@ -2,6 +2,7 @@ package monitor_test
 
 import (
 	"context"
+	_ "embed"
 	"fmt"
 	"log"
 	"net"
@@ -9,9 +10,14 @@ import (
 	"path/filepath"
 	"strings"
 
-	"github.com/unimon/unimon/internal/microguest"
 	"github.com/unimon/unimon/monitor"
 )
+
+// abortImage is a unikernel that halts with status 255 at once, Solo5's
+// abort (microguest's exit guest; see TestExampleUnikernelsAreCurrent).
+//
+//go:embed testdata/abort-amd64.hvt
+var abortImage []byte
 
 // Debug a unikernel with gdb: Run waits for gdb on the listener before
 // the guest's first instruction; in gdb, `target remote 127.0.0.1:1234`.
@@ -38,7 +44,7 @@ func ExampleVM_CoreFile() {
 	}
 	defer os.RemoveAll(dir)
 	vm, err := monitor.New(monitor.Config{
-		KernelImage: microguest.Host.Exit(255),
+		KernelImage: abortImage,
 		Memory:      8 << 20,
 		DumpCore:    dir,
 	})

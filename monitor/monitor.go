@@ -21,7 +21,6 @@ import (
 	"fmt"
 	"io"
 	"net"
-	"os"
 	"slices"
 	"strings"
 
@@ -41,10 +40,12 @@ var (
 	// ErrKernel: the unikernel file is not a valid Solo5 hvt ELF.
 	ErrKernel = errors.New("invalid unikernel")
 	// ErrNotDeclared: a device was given that the manifest does not
-	// declare. The error is a *DeviceError.
+	// declare. The error is a *DeviceError, or several joined with
+	// errors.Join when several devices are wrong (errors.As finds the
+	// first).
 	ErrNotDeclared = errors.New("resource not declared in manifest")
 	// ErrNotAttached: the manifest declares a device that was not given.
-	// The error is a *DeviceError.
+	// The error is a *DeviceError, or several joined, as ErrNotDeclared.
 	ErrNotAttached = errors.New("device declared but not attached")
 	// ErrKVM: KVM is missing, inaccessible or too old.
 	ErrKVM = kvm.ErrUnavailable
@@ -115,7 +116,7 @@ type VM struct {
 	disp     *hypercall.Dispatcher
 	core     *hypercall.Core
 	manifest *guestabi.Manifest
-	ran      bool
+	life     lifecycle
 	debugState
 }
 
@@ -171,6 +172,9 @@ func New(cfg Config) (_ *VM, err error) {
 	}
 	if size%guestmem.Granule != 0 || size > guestmem.MaxSize {
 		return nil, fmt.Errorf("%w: memory %d bytes: want a multiple of 2 MiB from 2 MiB to 4 GiB", ErrConfig, size)
+	}
+	if err := checkMemory(image, size, name); err != nil {
+		return nil, err
 	}
 	cmdline := strings.Join(cfg.Args, " ")
 	if len(cmdline) > guestabi.CmdlineSize-1 {
@@ -237,19 +241,15 @@ func readKernel(cfg Config) (image []byte, name string, err error) {
 	case cfg.Kernel == "":
 		return nil, "", fmt.Errorf("%w: no unikernel: set Kernel or KernelImage", ErrConfig)
 	}
-	f, err := os.Open(cfg.Kernel)
+	f, err := OpenKernel(cfg.Kernel)
 	if err != nil {
-		return nil, "", fmt.Errorf("%w: reading unikernel: %w", ErrConfig, err)
+		return nil, "", err
 	}
 	defer f.Close()
-	// A path like /dev/zero or a FIFO would never finish reading, and
-	// nothing larger than guest memory can be loaded anyway.
+	// Nothing larger than guest memory can be loaded anyway.
 	fi, err := f.Stat()
 	if err != nil {
 		return nil, "", fmt.Errorf("%w: reading unikernel: %w", ErrConfig, err)
-	}
-	if !fi.Mode().IsRegular() {
-		return nil, "", fmt.Errorf("%w: unikernel %s is not a regular file", ErrConfig, cfg.Kernel)
 	}
 	if fi.Size() > guestmem.MaxSize {
 		return nil, "", fmt.Errorf("%w: unikernel %s is %d bytes, more than the largest guest memory", ErrConfig, cfg.Kernel, fi.Size())
@@ -263,13 +263,21 @@ func readKernel(cfg Config) (image []byte, name string, err error) {
 
 // attach checks the configured devices against the manifest and records
 // in it the properties the guest will see, as upstream's modules do.
+//
+// Every device the Config and the manifest disagree about is reported:
+// one *DeviceError, or several joined (errors.Join) when there are more.
 func attach(m *guestabi.Manifest, cfg Config) error {
+	if err := checkNil(cfg); err != nil {
+		return err
+	}
+	var mismatched []error
 	given := func(names []string, want guestabi.DeviceType) error {
 		slices.Sort(names)
 		for _, n := range names {
 			h := m.Lookup(n)
 			if h < 0 {
-				return &DeviceError{Name: n, Type: want, Declared: declared(m, want), Err: ErrNotDeclared}
+				mismatched = append(mismatched, &DeviceError{Name: n, Type: want, Declared: declared(m, want), Err: ErrNotDeclared})
+				continue
 			}
 			if got := m.Entries[h].Type; got != want {
 				return fmt.Errorf("%w: device %q is declared as %s, not %s", ErrConfig, n, got, want)
@@ -283,20 +291,28 @@ func attach(m *guestabi.Manifest, cfg Config) error {
 	if err := given(mapKeys(cfg.Net), guestabi.DeviceNetBasic); err != nil {
 		return err
 	}
+	if len(mismatched) > 0 {
+		return joinDeviceErrors(mismatched)
+	}
+	for h := 1; h < len(m.Entries); h++ {
+		e := m.Entries[h]
+		_, block := cfg.Block[e.Name]
+		_, net := cfg.Net[e.Name]
+		if e.Type == guestabi.DeviceBlockBasic && !block || e.Type == guestabi.DeviceNetBasic && !net {
+			mismatched = append(mismatched, &DeviceError{Name: e.Name, Type: e.Type, Err: ErrNotAttached})
+		}
+	}
+	if len(mismatched) > 0 {
+		return joinDeviceErrors(mismatched)
+	}
 	for h := 1; h < len(m.Entries); h++ {
 		e := &m.Entries[h]
 		switch e.Type {
 		case guestabi.DeviceBlockBasic:
 			b := cfg.Block[e.Name]
-			if b == nil {
-				return &DeviceError{Name: e.Name, Type: e.Type, Err: ErrNotAttached}
-			}
 			e.Capacity, e.BlockSize = b.Capacity(), b.BlockSize()
 		case guestabi.DeviceNetBasic:
 			n := cfg.Net[e.Name]
-			if n == nil {
-				return &DeviceError{Name: e.Name, Type: e.Type, Err: ErrNotAttached}
-			}
 			mtu := n.MTU()
 			if mtu <= 0 || mtu > 0xffff {
 				return fmt.Errorf("%w: net device %q has MTU %d", ErrConfig, e.Name, mtu)
@@ -313,6 +329,15 @@ func attach(m *guestabi.Manifest, cfg Config) error {
 		e.Attached = true
 	}
 	return nil
+}
+
+// joinDeviceErrors returns the one error, or all of them joined, so that
+// errors.As still finds a *DeviceError and errors.Is its sentinel.
+func joinDeviceErrors(errs []error) error {
+	if len(errs) == 1 {
+		return errs[0]
+	}
+	return errors.Join(errs...)
 }
 
 func declared(m *guestabi.Manifest, t guestabi.DeviceType) string {
@@ -387,7 +412,7 @@ func (vm *VM) writeBootInfo(kernelEnd, cycleFreq uint64, hostFeatures uint32, cm
 		HostFeatures: hostFeatures,
 	}
 	total := cmdAddr + guestabi.CmdlineSize - guestabi.BootInfoAddr
-	b, err := vm.mem.Bytes(guestabi.BootInfoAddr, total)
+	b, err := vm.mem.Writable(guestabi.BootInfoAddr, total)
 	if err != nil {
 		return fmt.Errorf("%w: boot info does not fit: %w", ErrConfig, err)
 	}
@@ -399,8 +424,21 @@ func (vm *VM) writeBootInfo(kernelEnd, cycleFreq uint64, hostFeatures uint32, cm
 }
 
 // Close frees the VM's KVM resources and memory. It does not close the
-// devices of the Config.
+// devices of the Config. A Run in progress is stopped first (it returns
+// an error wrapping ErrClosed) and Close waits for it to return, so Close
+// may be called from any goroutine at any time, and more than once. It
+// must not be called from a device backend's method while Run is calling
+// it, which would wait for itself.
 func (vm *VM) Close() error {
+	vm.life.closeOnce.Do(func() {
+		vm.life.stop()
+		vm.life.closeErr = vm.free()
+	})
+	return vm.life.closeErr
+}
+
+// free releases what New created; no Run may be in progress.
+func (vm *VM) free() error {
 	var errs []error
 	if vm.vcpu != nil {
 		errs = append(errs, vm.vcpu.Close())
@@ -418,6 +456,5 @@ func (vm *VM) Close() error {
 		errs = append(errs, vm.mem.Close())
 	}
 	vm.vcpu, vm.vm, vm.kvm, vm.core, vm.mem = nil, nil, nil, nil, nil
-	vm.ran = true
 	return errors.Join(errs...)
 }

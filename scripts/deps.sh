@@ -5,6 +5,8 @@ set -euo pipefail
 need=()
 command -v ip >/dev/null || need+=(iproute2)
 command -v gdb >/dev/null || need+=(gdb)
+# objdump: the independent SYSCALL count of internal/gobuild's TestAllStd.
+command -v objdump >/dev/null || need+=(binutils)
 if [ ${#need[@]} -gt 0 ]; then
   echo "deps: installing ${need[*]}"
   export DEBIAN_FRONTEND=noninteractive

@@ -22,12 +22,11 @@ type debugOptions struct {
 // connects full control of the guest.
 const defaultGDBAddr = "127.0.0.1:1234"
 
+// parse takes one debug option; the caller has checked that --dumpcore
+// and --gdb-port have a value.
 func (d *debugOptions) parse(key, value string, hasValue bool) error {
 	switch key {
 	case "--dumpcore":
-		if !hasValue || value == "" {
-			return usagef("--dumpcore: missing DIR after '='")
-		}
 		d.dumpCore = value
 	case "--gdb":
 		if hasValue {

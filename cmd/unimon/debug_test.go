@@ -23,7 +23,9 @@ func TestParseDebugOptions(t *testing.T) {
 		{args: []string{"--gdb-port=0", "k"}, err: "malformed argument to --gdb-port"},
 		{args: []string{"--gdb-port=70000", "k"}, err: "malformed argument to --gdb-port"},
 		{args: []string{"--gdb-port=host:", "k"}, err: "malformed argument to --gdb-port"},
-		{args: []string{"--dumpcore", "k"}, err: "missing DIR"},
+		{args: []string{"--dumpcore", "k"}, err: "--dumpcore: missing value after '=' (write --dumpcore=VALUE"},
+		{args: []string{"--dumpcore=", "k"}, err: "--dumpcore=: missing value after '='"},
+		{args: []string{"--gdb", "--gdb-port", "1234", "k"}, err: "--gdb-port 1234: options take their value after '='"},
 		{args: []string{"--dumpcore:x=y", "k"}, err: "unknown option"},
 	}
 	for _, tt := range tests {

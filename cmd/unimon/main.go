@@ -9,15 +9,11 @@
 package main
 
 import (
-	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"os"
-	"os/signal"
 	"slices"
-	"syscall"
 
 	"github.com/unimon/unimon/devices"
 	"github.com/unimon/unimon/guestabi"
@@ -25,7 +21,8 @@ import (
 	"github.com/unimon/unimon/monitor/guestmem"
 )
 
-// version is set at link time by the Makefile.
+// version is set at link time by the Makefile; versionString falls back
+// on the build information when it is not.
 var version = "dev"
 
 const usageText = `usage: unimon [OPTIONS] [--] KERNEL [ARGS...]
@@ -83,32 +80,49 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprint(stderr, usageText)
 		return 1
 	case o.version:
-		fmt.Fprintf(stderr, "unimon tender, version %s\nABI version %d\n", version, guestabi.ABIVersion)
+		fmt.Fprintf(stderr, "unimon tender, version %s\nABI version %d\n", versionString(), guestabi.ABIVersion)
 		return 0
 	}
 	return runKernel(o, stdout, stderr)
 }
 
-// fail prints err as one line, with a hint for command-line mistakes.
+// fail prints err as one line, with a hint where there is one.
 func fail(stderr io.Writer, err error) int {
-	fmt.Fprintf(stderr, "unimon: %v\n", err)
-	var ue *usageError
-	var de *monitor.DeviceError
-	switch {
-	case errors.As(err, &de) && errors.Is(err, monitor.ErrNotAttached) && de.Type == guestabi.DeviceBlockBasic:
-		fmt.Fprintf(stderr, "Attach it with --block:%s=PATH (or --block=PATH if it is the only one).\n", de.Name)
-	case errors.As(err, &de) && errors.Is(err, monitor.ErrNotAttached):
-		fmt.Fprintf(stderr, "Attach it to a tap with --net:%s=TAP (or --net=TAP if it is the only one).\n", de.Name)
-	case errors.As(err, &ue):
-		fmt.Fprintln(stderr, "Try 'unimon --help' for the options.")
+	return failWith(stderr, err, nil)
+}
+
+// failWith is fail for errors about the unikernel whose manifest is m.
+func failWith(stderr io.Writer, err error, m *guestabi.Manifest) int {
+	line, hint := explain(err, m)
+	fmt.Fprintf(stderr, "unimon: %s\n", line)
+	if hint != "" {
+		fmt.Fprintln(stderr, hint)
 	}
 	return 1
 }
 
+// checkOutput vets stdout before anything else happens (see checkStdout).
+func checkOutput(stdout, stderr io.Writer) error {
+	f, ok := stdout.(*os.File)
+	if !ok {
+		return nil
+	}
+	warning, err := checkStdout(f)
+	if warning != "" {
+		fmt.Fprintf(stderr, "unimon: warning: %s\n", warning)
+	}
+	return err
+}
+
 func runKernel(o *runOptions, stdout, stderr io.Writer) int {
-	f, err := os.Open(o.kernel)
+	if err := checkOutput(stdout, stderr); err != nil {
+		return fail(stderr, err)
+	}
+	signals := catchSignals(stderr)
+	defer signals.stop()
+	f, err := monitor.OpenKernel(o.kernel)
 	if err != nil {
-		return fail(stderr, fmt.Errorf("cannot open unikernel: %w", err))
+		return fail(stderr, err)
 	}
 	defer f.Close()
 	_, manifest, err := monitor.Inspect(f)
@@ -144,19 +158,16 @@ func runKernel(o *runOptions, stdout, stderr io.Writer) int {
 
 	vm, err := monitor.New(cfg)
 	if err != nil {
-		return fail(stderr, err)
+		return failWith(stderr, err, manifest)
 	}
 	defer vm.Close()
 
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	status, err := vm.Run(ctx)
+	status, err := vm.Run(signals.ctx)
 	reportCore(vm, stderr)
+	// A signal, or a stdout whose reader went away, ends the process
+	// here as it ends solo5-hvt.
+	signals.exitIfCaught(err)
 	if err != nil {
-		if ctx.Err() != nil {
-			fmt.Fprintln(stderr, "unimon: exiting on signal")
-			return 1
-		}
 		return fail(stderr, err)
 	}
 	return status & 0xff
@@ -176,20 +187,35 @@ func openDevices(o *runOptions) (openedDevices, error) {
 		}
 		d.block[name] = b
 	}
-	for _, name := range keys(o.net) {
-		var mac []byte
-		if s, ok := o.netMAC[name]; ok {
-			m, err := devices.ParseMAC(s)
+	// Descriptors passed down (@NN) are taken first, so that no tap
+	// opened by name can have been given the same number.
+	for _, byFD := range []bool{true, false} {
+		for _, name := range keys(o.net) {
+			flag := "--net:" + name
+			fd, isFD, err := tapFD(flag, o.net[name])
 			if err != nil {
-				return d, &usageError{fmt.Sprintf("--net-mac:%s: %v", name, err)}
+				return d, err
 			}
-			mac = m
+			if isFD != byFD {
+				continue
+			}
+			var mac []byte
+			if s, ok := o.netMAC[name]; ok {
+				if mac, err = devices.ParseMAC(s); err != nil {
+					return d, usagef("--net-mac:%s: %v", name, err)
+				}
+			}
+			var n *devices.Tap
+			if isFD {
+				n, err = devices.OpenTapFD(fd, mac)
+			} else {
+				n, err = devices.OpenTap(o.net[name], mac)
+			}
+			if err != nil {
+				return d, fmt.Errorf("%s: %w", flag, err)
+			}
+			d.net[name] = n
 		}
-		n, err := devices.OpenTap(o.net[name], mac)
-		if err != nil {
-			return d, fmt.Errorf("--net:%s: %w", name, err)
-		}
-		d.net[name] = n
 	}
 	return d, nil
 }
@@ -222,9 +248,12 @@ func runInfo(args []string, stdout, stderr io.Writer) int {
 	if len(args) != 1 || slices.Contains([]string{"-h", "--help"}, args[0]) {
 		return fail(stderr, usagef("usage: unimon info KERNEL"))
 	}
-	f, err := os.Open(args[0])
+	if err := checkOutput(stdout, stderr); err != nil {
+		return fail(stderr, err)
+	}
+	f, err := monitor.OpenKernel(args[0])
 	if err != nil {
-		return fail(stderr, fmt.Errorf("cannot open unikernel: %w", err))
+		return fail(stderr, err)
 	}
 	defer f.Close()
 	abi, m, err := monitor.Inspect(f)

@@ -22,11 +22,11 @@ func TestWrite(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer mem.Close()
-	low, _ := mem.Bytes(0x100000, 4096)
+	low, _ := mem.Writable(0x100000, 4096)
 	copy(low, "text")
-	high, _ := mem.Bytes(0x3000000, 4096)
+	high, _ := mem.Writable(0x3000000, 4096)
 	copy(high[100:], "stack")
-	zero, _ := mem.Bytes(0x200000, 4096)
+	zero, _ := mem.Writable(0x200000, 4096)
 	zero[0] = 1 // touched, then zero again: a hole too
 	zero[0] = 0
 

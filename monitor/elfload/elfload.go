@@ -31,6 +31,10 @@ import (
 // (I/O errors, mprotect) do not wrap it.
 var ErrInvalidELF = errors.New("invalid executable")
 
+// ErrNotELF is wrapped (together with ErrInvalidELF) when the file does
+// not start with the ELF magic: a script, a text file, an empty file.
+var ErrNotELF = errors.New("not an ELF file")
+
 // ErrNoABINote is wrapped (together with ErrInvalidELF) when no PT_NOTE
 // holds a Solo5 ABI1 note. The text is upstream's, so users of both
 // tenders see the same words.
@@ -148,11 +152,20 @@ func open(r io.ReaderAt, machine elf.Machine) (*file, error) {
 		return nil, err
 	}
 	var b [ehdrSize]byte
-	if n, err := readAt(r, b[:], 0); err != nil {
+	n, err := readAt(r, b[:], 0)
+	if err != nil && !errors.Is(err, io.ErrUnexpectedEOF) {
 		return nil, readErr(err, "ELF header does not match the expected size (read %d of %d bytes)", n, ehdrSize)
 	}
-	if string(b[:4]) != elf.ELFMAG {
-		return nil, fmt.Errorf("%w: e_ident[EI_MAG0..3] is %q, want %q", ErrInvalidELF, b[:4], elf.ELFMAG)
+	// The magic comes first, even in a file too short for a header, so a
+	// text file or an empty one is called what it is rather than a
+	// truncated ELF.
+	switch {
+	case n == 0:
+		return nil, fmt.Errorf("%w: %w: the file is empty", ErrInvalidELF, ErrNotELF)
+	case n < len(elf.ELFMAG) || string(b[:4]) != elf.ELFMAG:
+		return nil, fmt.Errorf("%w: %w: it starts with %q (e_ident[EI_MAG0..3]), want %q", ErrInvalidELF, ErrNotELF, b[:min(n, 4)], elf.ELFMAG)
+	case err != nil:
+		return nil, readErr(err, "ELF header does not match the expected size (read %d of %d bytes)", n, ehdrSize)
 	}
 	if c := elf.Class(b[elf.EI_CLASS]); c != elf.ELFCLASS64 {
 		return nil, fmt.Errorf("%w: e_ident[EI_CLASS] is %d (%v), want %d (ELFCLASS64)", ErrInvalidELF, uint8(c), c, elf.ELFCLASS64)
@@ -361,7 +374,7 @@ func Load(r io.ReaderAt, machine elf.Machine, mem *guestmem.Memory) (Image, erro
 	f.zeroMemoryOnly(mem)
 
 	for _, s := range segs {
-		dst, err := mem.Bytes(s.vaddr, s.memsz)
+		dst, err := mem.Writable(s.vaddr, s.memsz)
 		if err != nil {
 			// Unreachable: checkSegments proved the range lies inside mem.
 			return Image{}, fmt.Errorf("phdr[%d]: %w", s.index, err)

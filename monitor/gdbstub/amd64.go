@@ -333,9 +333,13 @@ func (k *KVM) UseFrame(gpa uint64) (guestabi.DebugFrame, error) {
 	return fr, err
 }
 
+// readFrame reads the trap frame. The frame must be writable guest
+// memory (the debugger changes registers there, with Writable's checks):
+// a guest that points the debug trap at read-only text gets an error
+// here, a SIGSEGV stop, before any write is tried.
 func (k *KVM) readFrame() (guestabi.DebugFrame, error) {
 	var fr guestabi.DebugFrame
-	b, err := k.mem.Bytes(k.frame, guestabi.DebugFrameSize)
+	b, err := k.mem.Writable(k.frame, guestabi.DebugFrameSize)
 	if err != nil {
 		return fr, fmt.Errorf("debug trap frame: %w", err)
 	}
@@ -344,7 +348,7 @@ func (k *KVM) readFrame() (guestabi.DebugFrame, error) {
 }
 
 func (k *KVM) writeFrame(fr guestabi.DebugFrame) error {
-	b, err := k.mem.Bytes(k.frame, guestabi.DebugFrameSize)
+	b, err := k.mem.Writable(k.frame, guestabi.DebugFrameSize)
 	if err != nil {
 		return fmt.Errorf("debug trap frame: %w", err)
 	}

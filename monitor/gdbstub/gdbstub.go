@@ -155,17 +155,18 @@ func (s *Stub) Interrupted() bool {
 }
 
 // Close ends the session: gdb's connection is closed and the reader
-// goroutine gone when it returns. It does not touch the guest.
+// goroutine gone when it returns, also when another Close runs at the
+// same time. It does not touch the guest.
 func (s *Stub) Close() error {
 	s.mu.Lock()
-	if s.closed {
-		s.mu.Unlock()
-		return nil
-	}
+	first := !s.closed
 	s.closed = true
 	s.mu.Unlock()
-	err := s.nc.Close()
-	close(s.done)
+	var err error
+	if first {
+		err = s.nc.Close()
+		close(s.done)
+	}
 	s.wg.Wait()
 	return err
 }

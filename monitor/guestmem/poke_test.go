@@ -49,6 +49,12 @@ func TestPokeReadOnly(t *testing.T) {
 	if !found {
 		t.Errorf("guest page 0x1000 (%s...) is not mapped read-only after Poke:\n%s", start, maps)
 	}
+	if _, err := m.Writable(0x1ffe, 4); !errors.Is(err, ErrReadOnly) {
+		t.Errorf("Writable after Poke = %v, want ErrReadOnly (Poke is the debugger's only)", err)
+	}
+	if err := m.Poke(0x2000, []byte{5}); err != nil { // the writable hole needs no mprotect
+		t.Fatal(err)
+	}
 	if err := m.Poke(m.Size()-1, []byte{1}); !errors.Is(err, ErrOutOfBounds) {
 		t.Errorf("Poke at the last byte = %v, want ErrOutOfBounds (Bytes' bounds)", err)
 	}

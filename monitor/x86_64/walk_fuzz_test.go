@@ -17,7 +17,7 @@ func FuzzTranslate(f *testing.F) {
 		f.Fatal(err)
 	}
 	defer mem.Close()
-	tables, err := mem.Bytes(0, 0x4000)
+	tables, err := mem.Writable(0, 0x4000)
 	if err != nil {
 		f.Fatal(err)
 	}

@@ -62,7 +62,7 @@ func TestHostileTables(t *testing.T) {
 	const size = 4 << 20
 	le := binary.LittleEndian
 	fill := func(mem *guestmem.Memory, table uint64, f func(i uint64) uint64) {
-		b, err := mem.Bytes(table, 4096)
+		b, err := mem.Writable(table, 4096)
 		if err != nil {
 			t.Fatal(err)
 		}
