@@ -2,7 +2,6 @@ package monitor_test
 
 import (
 	"context"
-	_ "embed"
 	"fmt"
 	"log"
 	"net"
@@ -12,12 +11,6 @@ import (
 
 	"github.com/unimon/unimon/monitor"
 )
-
-// abortImage is a unikernel that halts with status 255 at once, Solo5's
-// abort (microguest's exit guest; see TestExampleUnikernelsAreCurrent).
-//
-//go:embed testdata/abort-amd64.hvt
-var abortImage []byte
 
 // Debug a unikernel with gdb: Run waits for gdb on the listener before
 // the guest's first instruction; in gdb, `target remote 127.0.0.1:1234`.
@@ -43,8 +36,12 @@ func ExampleVM_CoreFile() {
 		log.Fatal(err)
 	}
 	defer os.RemoveAll(dir)
+	image, err := testdata.ReadFile("testdata/abort-amd64.hvt")
+	if err != nil {
+		log.Fatal(err)
+	}
 	vm, err := monitor.New(monitor.Config{
-		KernelImage: abortImage,
+		KernelImage: image,
 		Memory:      8 << 20,
 		DumpCore:    dir,
 	})

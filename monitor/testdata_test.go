@@ -2,7 +2,6 @@ package monitor_test
 
 import (
 	"bytes"
-	"os"
 	"testing"
 
 	"github.com/unimon/unimon/internal/microguest"
@@ -16,7 +15,7 @@ import (
 //	go run ./internal/microguest/cmd/microguest hello -arch arm64 -o monitor/testdata/hello-arm64.hvt
 //	go run ./internal/microguest/cmd/microguest exit -status 255 -arch amd64 -o monitor/testdata/abort-amd64.hvt
 func TestExampleUnikernelsAreCurrent(t *testing.T) {
-	if b, err := os.ReadFile("testdata/abort-amd64.hvt"); err != nil || !bytes.Equal(b, microguest.X86_64.Exit(255)) {
+	if b, err := testdata.ReadFile("testdata/abort-amd64.hvt"); err != nil || !bytes.Equal(b, microguest.X86_64.Exit(255)) {
 		t.Errorf("testdata/abort-amd64.hvt is not microguest's exit 255 (%v): regenerate it", err)
 	}
 	for _, c := range []microguest.Catalogue{microguest.X86_64, microguest.AArch64} {
