@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/unimon/unimon/internal/kvmtest"
+	"github.com/unimon/unimon/internal/leakcheck"
 	"github.com/unimon/unimon/monitor"
 )
 
@@ -44,7 +45,7 @@ func TestThousandSequentialBoots(t *testing.T) {
 	measure := func() counts {
 		runtime.GC()
 		debug.FreeOSMemory()
-		return counts{countFDs(t), procStatus(t, "Threads:"), runtime.NumGoroutine(), procStatus(t, "VmRSS:")}
+		return counts{leakcheck.FDs(t), procStatus(t, "Threads:"), runtime.NumGoroutine(), procStatus(t, "VmRSS:")}
 	}
 	const warmup, total = 100, 1000
 	for range warmup {

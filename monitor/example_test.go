@@ -10,11 +10,13 @@ import (
 	"github.com/unimon/unimon/monitor"
 )
 
-// The example's unikernel: a few hundred bytes of machine code for each
+// The examples' unikernels: a few hundred bytes of machine code for each
 // architecture, wrapped in a Solo5 hvt ELF, that prints "Hello, world"
-// and its command line, then halts with status 0.
+// and its command line, then halts with status 0; and, for
+// ExampleVM_CoreFile, one that halts with status 255 at once (Solo5's
+// abort).
 //
-//go:embed testdata/hello-amd64.hvt testdata/hello-arm64.hvt
+//go:embed testdata/hello-amd64.hvt testdata/hello-arm64.hvt testdata/abort-amd64.hvt
 var testdata embed.FS
 
 // Run a unikernel in-process and collect its exit status. Devices would

@@ -19,6 +19,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"slices"
 	"strings"
 
@@ -102,6 +103,16 @@ type Config struct {
 	// by name. Every declared device must be attached.
 	Block map[string]devices.Block
 	Net   map[string]devices.Net
+	// DumpCore, when set, is a directory where a guest that aborts (HALT
+	// with status 255) or faults leaves an ELF core file for gdb (see
+	// CoreFile). New refuses a directory it could not write to.
+	DumpCore string
+	// GDB, when set, makes the VM a gdb remote target: Run waits for one
+	// connection on GDB before the guest's first instruction and serves
+	// the gdb remote serial protocol on it (see package gdbstub). The
+	// listener stays the caller's to close. A guest never reaches a
+	// debugger it did not ask for: without GDB there is no stub.
+	GDB net.Listener
 }
 
 // VM is a unikernel ready to run.
@@ -114,6 +125,7 @@ type VM struct {
 	core     *hypercall.Core
 	manifest *guestabi.Manifest
 	life     lifecycle
+	debugState
 }
 
 // Manifest returns the unikernel's manifest as attached: entry i is
@@ -174,7 +186,12 @@ func New(cfg Config) (_ *VM, err error) {
 		return nil, fmt.Errorf("%w: guest command line contains a NUL byte", ErrConfig)
 	}
 
+	if err := checkDebug(cfg); err != nil {
+		return nil, err
+	}
+
 	vm := &VM{manifest: manifest}
+	vm.dumpDir, vm.gdbListener = cfg.DumpCore, cfg.GDB
 	defer func() {
 		if err != nil {
 			vm.Close()
@@ -207,6 +224,7 @@ func New(cfg Config) (_ *VM, err error) {
 	if vm.vcpu, features, err = hostArch.createVCPU(vm.kvm, vm.vm, request); err != nil {
 		return nil, err
 	}
+	features |= gdbFeatures(cfg)
 	if err := hostArch.setupMemory(vm.mem); err != nil {
 		return nil, err
 	}

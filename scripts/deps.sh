@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
-# Installs what `make test` needs beyond Go and gcc, with apt-get, only
-# when it is missing.
+# Installs what `make test` needs beyond Go and gcc (iproute2; gdb for
+# tests/gdb), with apt-get, only when it is missing.
 set -euo pipefail
 need=()
 command -v ip >/dev/null || need+=(iproute2)
+command -v gdb >/dev/null || need+=(gdb)
 # objdump: the independent SYSCALL count of internal/gobuild's TestAllStd.
 command -v objdump >/dev/null || need+=(binutils)
 # The OCI runtime's tests (ocirt, tests/oci): engines, runc for the

@@ -26,6 +26,8 @@ type runOptions struct {
 	// memHuge backs guest memory with transparent huge pages.
 	memHuge bool
 
+	debug debugOptions // --dumpcore, --gdb, --gdb-port
+
 	kernel string
 	args   []string
 
@@ -90,7 +92,7 @@ func (o *runOptions) parseOption(a, next string) error {
 		// and make `--net:a KERNEL` ambiguous.
 		_, numeric := strconv.ParseUint(next, 10, 64)
 		switch {
-		case !hasValue && key == "--mem" && numeric == nil:
+		case !hasValue && (key == "--mem" || key == "--gdb-port") && numeric == nil:
 			return usagef("%s %s: options take their value after '=', as in solo5-hvt: write %s=%s", a, next, a, next)
 		case !hasValue:
 			return usagef("%s: missing value after '=' (write %s=VALUE, as in solo5-hvt)", a, a)
@@ -125,6 +127,13 @@ func (o *runOptions) parseOption(a, next string) error {
 		}
 		o.memMiB = n
 		return nil
+	case (key == "--dumpcore" || key == "--gdb-port") && !hasDev:
+		if err := needValue(); err != nil {
+			return err
+		}
+		return o.debug.parse(key, value, hasValue)
+	case key == "--gdb" && !hasDev:
+		return o.debug.parse(key, value, hasValue)
 	case key == "--block" && !hasDev:
 		if err := needValue(); err != nil {
 			return err

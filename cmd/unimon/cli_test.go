@@ -12,7 +12,6 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"runtime"
 	"runtime/debug"
 	"strconv"
 	"strings"
@@ -22,6 +21,7 @@ import (
 
 	"github.com/unimon/unimon/guestabi"
 	"github.com/unimon/unimon/internal/kvmtest"
+	"github.com/unimon/unimon/internal/leakcheck"
 	"github.com/unimon/unimon/internal/microguest"
 	"github.com/unimon/unimon/monitor"
 )
@@ -32,27 +32,7 @@ func noLeaks(t *testing.T) {
 	t.Helper()
 	// os/signal starts its one delivery goroutine on first use, for good.
 	catchSignals(io.Discard).stop()
-	count := func() int {
-		ents, err := os.ReadDir("/proc/self/fd")
-		if err != nil {
-			t.Fatal(err)
-		}
-		return len(ents)
-	}
-	fds, goroutines := count(), runtime.NumGoroutine()
-	t.Cleanup(func() {
-		if got := count(); got != fds {
-			t.Errorf("file descriptors: %d before, %d after", fds, got)
-		}
-		// Finished goroutines may take a moment to unwind, more so in
-		// the ARM64 lane's emulation.
-		for i := 0; i < 300 && runtime.NumGoroutine() > goroutines; i++ {
-			time.Sleep(10 * time.Millisecond)
-		}
-		if got := runtime.NumGoroutine(); got > goroutines {
-			t.Errorf("goroutines: %d before, %d after", goroutines, got)
-		}
-	})
+	leakcheck.Check(t)
 }
 
 // manifestGuest is a guest that declares entries; the CLI refuses to run

@@ -43,6 +43,12 @@ Module block:
   --block:NAME=PATH             attach block device NAME to the file PATH
   --block-sector-size:NAME=N    sector size of NAME (power of two >= 512, default 512)
   --block=PATH                  attach the unikernel's only block device
+Module dumpcore:
+  --dumpcore=DIR                write an ELF core file of the guest to DIR if it
+                                aborts or faults (read it with gdb KERNEL CORE)
+Module gdb:
+  --gdb                         wait for gdb before the first instruction
+  --gdb-port=[HOST:]PORT        where gdb connects (default 127.0.0.1:1234)
 Module net:
   --net:NAME=IFACE              attach net device NAME to the existing tap IFACE
   --net-mac:NAME=HWADDR         guest MAC of NAME (default: random, locally administered)
@@ -148,6 +154,11 @@ func runKernel(o *runOptions, stdout, stderr io.Writer) int {
 		return fail(stderr, err)
 	}
 	cfg.Block, cfg.Net = devs.block, devs.net
+	closeDebug, err := o.debug.apply(&cfg, stderr)
+	if err != nil {
+		return fail(stderr, err)
+	}
+	defer closeDebug()
 
 	vm, err := monitor.New(cfg)
 	if err != nil {
@@ -158,6 +169,7 @@ func runKernel(o *runOptions, stdout, stderr io.Writer) int {
 	// The guest runs only once a signal ends it as it ends solo5-hvt.
 	signals.wait()
 	status, err := vm.Run(signals.ctx)
+	reportCore(vm, stderr)
 	// A signal, or a stdout whose reader went away, ends the process
 	// here as it ends solo5-hvt.
 	signals.exitIfCaught(err)

@@ -8,6 +8,9 @@
 // refuses any range that touches a page Protect made read-only: the host
 // never writes where the guest cannot, so a hypercall that points its
 // output at guest text is the guest's error, not a fault in the host.
+// A debugger, and only a debugger, has two more forms (poke.go): Peek
+// reads up to the very top of memory, and Poke writes even into read-only
+// pages (a breakpoint in guest text).
 package guestmem
 
 import (

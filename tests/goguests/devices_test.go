@@ -17,6 +17,7 @@ import (
 
 	"github.com/unimon/unimon/devices"
 	"github.com/unimon/unimon/internal/gobuild"
+	"github.com/unimon/unimon/internal/guestbuild"
 	"github.com/unimon/unimon/internal/kvmtest"
 	"github.com/unimon/unimon/internal/netnstest"
 	"github.com/unimon/unimon/monitor"
@@ -30,13 +31,12 @@ const (
 	devNet   = "net0"
 )
 
-var devBuild onceBuild
+var devOnce = guestbuild.Once{Options: gobuild.Options{Package: "./tests/goguests/guest", Dir: "../..",
+	Block: []string{devBlock}, Net: []string{devNet}}}
 
 func devGuest(t testing.TB) string {
 	t.Helper()
-	return devBuild.get(t, "devguest.hvt", gobuild.Options{
-		Package: "./tests/goguests/guest", Block: []string{devBlock}, Net: []string{devNet},
-	})
+	return devOnce.Path(t, tmpDir, "devguest.hvt")
 }
 
 // devRun is one boot of the device guest with a block file and a net

@@ -20,13 +20,18 @@ import (
 	"time"
 
 	"github.com/unimon/unimon/internal/gobuild"
+	"github.com/unimon/unimon/internal/guestbuild"
 	"github.com/unimon/unimon/internal/kvmtest"
+	"github.com/unimon/unimon/internal/leakcheck"
 	"github.com/unimon/unimon/monitor"
 )
 
 const guestMem = 128 << 20
 
-var tmpDir string
+var (
+	tmpDir    string
+	guestOnce = guestbuild.Once{Options: gobuild.Options{Package: "./tests/goguests/guest", Dir: "../.."}}
+)
 
 func TestMain(m *testing.M) {
 	var err error
@@ -40,61 +45,16 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-// onceBuild is a unikernel built at most once per test binary.
-type onceBuild struct {
-	once sync.Once
-	path string
-	err  error
-}
-
-// get builds opts.Package (relative to the repository root) into file in
-// tmpDir with unimon build the first time, and returns its path.
-func (b *onceBuild) get(t testing.TB, file string, opts gobuild.Options) string {
-	t.Helper()
-	b.once.Do(func() {
-		b.path = filepath.Join(tmpDir, file)
-		var log bytes.Buffer
-		opts.Output, opts.Dir, opts.Stderr = b.path, "../..", &log
-		if _, b.err = gobuild.Build(context.Background(), opts); b.err != nil {
-			b.err = fmt.Errorf("%w\n%s", b.err, log.String())
-		}
-	})
-	if b.err != nil {
-		t.Fatalf("unimon build %s: %v", opts.Package, b.err)
-	}
-	return b.path
-}
-
-var guestBuild onceBuild
-
 // guest builds ./guest once per test binary with unimon build.
 func guest(t testing.TB) string {
 	t.Helper()
-	return guestBuild.get(t, "guest.hvt", gobuild.Options{Package: "./tests/goguests/guest"})
+	return guestOnce.Path(t, tmpDir, "guest.hvt")
 }
 
 // noLeaks fails t if the test leaves file descriptors or goroutines behind.
 func noLeaks(t *testing.T) {
 	t.Helper()
-	count := func() int {
-		ents, err := os.ReadDir("/proc/self/fd")
-		if err != nil {
-			t.Fatal(err)
-		}
-		return len(ents)
-	}
-	fds, gs := count(), runtime.NumGoroutine()
-	t.Cleanup(func() {
-		if got := count(); got != fds {
-			t.Errorf("file descriptors: %d before, %d after", fds, got)
-		}
-		for i := 0; i < 100 && runtime.NumGoroutine() > gs; i++ {
-			time.Sleep(10 * time.Millisecond)
-		}
-		if got := runtime.NumGoroutine(); got > gs {
-			t.Errorf("goroutines: %d before, %d after", gs, got)
-		}
-	})
+	leakcheck.Check(t)
 }
 
 // stampedWriter records when each console line arrived (host clock).

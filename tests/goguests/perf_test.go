@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/unimon/unimon/internal/gobuild"
+	"github.com/unimon/unimon/internal/guestbuild"
 	"github.com/unimon/unimon/internal/kvmtest"
 	"github.com/unimon/unimon/internal/microguest"
 	"github.com/unimon/unimon/monitor"
@@ -27,12 +28,12 @@ import (
 // compares unimon with kvmfloor (the least a KVM monitor can do, granting
 // the same irqchip and CPUID) on the same image, alternating run by run.
 
-var helloBuild onceBuild
+var helloOnce = guestbuild.Once{Options: gobuild.Options{Package: "./examples/hello", Dir: "../.."}}
 
 // goHello builds examples/hello, the Go hello unikernel `make run` boots.
 func goHello(t testing.TB) string {
 	t.Helper()
-	return helloBuild.get(t, "hello.hvt", gobuild.Options{Package: "./examples/hello"})
+	return helloOnce.Path(t, tmpDir, "hello.hvt")
 }
 
 // buildCommands builds unimon as the Makefile does (static, trimmed) and
