@@ -3,12 +3,11 @@ package main
 import (
 	"bytes"
 	"debug/elf"
-	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 
 	"github.com/unimon/unimon/monitor"
@@ -25,46 +24,85 @@ org.unimon.memory; org.unimon.* annotations are also stored in the image's
 environment, the part of an image every engine passes to the runtime.
 `
 
-// annotations collects repeated --annotation K=V flags.
-type annotations map[string]string
+// packOptions is a parsed `unimon pack` command line.
+type packOptions struct {
+	out, name   string
+	mem         uint64
+	annotations map[string]string
+	kernel      string
+	guestArgs   []string
+	help        bool
+}
 
-func (a annotations) String() string { return fmt.Sprint(map[string]string(a)) }
-
-func (a annotations) Set(s string) error {
-	k, v, ok := strings.Cut(s, "=")
-	if !ok || k == "" {
-		return fmt.Errorf("want KEY=VALUE, got %q", s)
+// parsePackArgs reads pack's options, each as -opt VALUE or -opt=VALUE
+// (one or two dashes, as go's flag package spells them), then KERNEL and
+// the guest's arguments after an optional "--".
+func parsePackArgs(args []string) (packOptions, error) {
+	o := packOptions{annotations: map[string]string{}}
+	for len(args) > 0 {
+		a := args[0]
+		if a == "--" || !strings.HasPrefix(a, "-") || a == "-" {
+			break
+		}
+		args = args[1:]
+		name, value, hasValue := strings.Cut(strings.TrimLeft(a, "-"), "=")
+		if name == "h" || name == "help" {
+			o.help = true
+			return o, nil
+		}
+		if name != "o" && name != "name" && name != "mem" && name != "annotation" {
+			return o, usagef("pack: flag provided but not defined: %s", a)
+		}
+		if !hasValue {
+			if len(args) == 0 {
+				return o, usagef("pack: flag needs an argument: %s", a)
+			}
+			value, args = args[0], args[1:]
+		}
+		switch name {
+		case "o":
+			o.out = value
+		case "name":
+			o.name = value
+		case "mem":
+			n, err := strconv.ParseUint(value, 10, 64)
+			if err != nil {
+				return o, usagef("pack: --mem %s: want an even number of MiB from 2 to 4096", value)
+			}
+			o.mem = n
+		case "annotation":
+			k, v, ok := strings.Cut(value, "=")
+			if !ok || k == "" {
+				return o, usagef("pack: --annotation: want KEY=VALUE, got %q", value)
+			}
+			o.annotations[k] = v
+		}
 	}
-	a[k] = v
-	return nil
+	if len(args) > 0 && args[0] == "--" {
+		args = args[1:]
+	}
+	if len(args) == 0 {
+		return o, usagef("pack: missing KERNEL argument")
+	}
+	o.kernel, o.guestArgs = args[0], args[1:]
+	if len(o.guestArgs) > 0 && o.guestArgs[0] == "--" {
+		o.guestArgs = o.guestArgs[1:]
+	}
+	return o, nil
 }
 
 // runPack is `unimon pack`.
 func runPack(args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("unimon pack", flag.ContinueOnError)
-	fs.SetOutput(io.Discard)
-	out := fs.String("o", "", "output `FILE.tar` (default: KERNEL's name with .tar)")
-	name := fs.String("name", "", "image `REF` (default: KERNEL's base name)")
-	mem := fs.Uint64("mem", 0, "default guest memory in `MiB` (default: the runtime's, 512)")
-	ann := annotations{}
-	fs.Var(ann, "annotation", "`K=V` annotation of the image manifest (repeatable)")
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			fmt.Fprint(stderr, packUsage)
-			fs.SetOutput(stderr)
-			fs.PrintDefaults()
-			return 0
-		}
-		return failPack(stderr, usagef("pack: %v", err))
+	o, err := parsePackArgs(args)
+	if err != nil {
+		return failPack(stderr, err)
 	}
-	rest := fs.Args()
-	if len(rest) == 0 {
-		return failPack(stderr, usagef("pack: missing KERNEL argument"))
+	if o.help {
+		fmt.Fprint(stderr, packUsage)
+		return 0
 	}
-	kernel, guestArgs := rest[0], rest[1:]
-	if len(guestArgs) > 0 && guestArgs[0] == "--" {
-		guestArgs = guestArgs[1:]
-	}
+	out, name, mem, ann := &o.out, &o.name, &o.mem, o.annotations
+	kernel, guestArgs := o.kernel, o.guestArgs
 	if *mem != 0 {
 		if _, err := ociimage.MemoryBytes(fmt.Sprint(*mem)); err != nil {
 			return failPack(stderr, usagef("pack: --mem %d: want an even number of MiB from 2 to 4096", *mem))
