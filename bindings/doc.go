@@ -20,7 +20,13 @@
 // after Solo5's own --solo5: ones: --unimon:stats prints trap, fault and
 // signal counts at exit; --unimon:notimer runs cooperatively even when
 // the monitor offers a timer (as on upstream solo5-hvt, which offers
-// none).
+// none); --unimon:env=KEY=VALUE (repeatable) sets an environment
+// variable (no spaces: the command line is split on them). An unknown
+// --unimon: option stops the unikernel with a message before the program
+// starts. The options are one table (options.go) other parts add to.
+//
+// Files: paths resolve through a mount table (vfs.go): a prefix and its
+// operations per entry, the longest matching prefix serving a path.
 //
 // Devices: the Solo5 block and net devices in the unikernel's manifest
 // are files at DevicePrefix+NAME ("/dev/solo5/NAME"). OpenBlock and
@@ -58,6 +64,9 @@
 // if the wake-up sets none; or parks it and returns sysRestart, to run
 // the same call again once woken. Handlers never switch threads: the
 // dispatcher does.
+//
+// To add files under a path: a line in mounts (vfs.go) with the
+// mount's operations (open, stat, ...) in its own file.
 //
 // To add a kind of fd (a socket, a file of a file system): give it a
 // constant in fdops.go, an fdKindOps entry in fdOps (read, write, ready

@@ -89,6 +89,7 @@ func fdAlloc(kind uint32) int64 {
 	for i := range fds {
 		if fds[i].kind == fdNone {
 			fds[i] = fdEntry{kind: kind}
+			fdPathLen[i] = 0
 			return int64(i)
 		}
 	}
