@@ -66,6 +66,9 @@ type fdKindOps struct {
 	// fcntl answers F_GETFL and F_SETFL. nil: every command succeeds
 	// and returns 0 (the runtime only asks F_GETFD of 0-2 at start).
 	fcntl func(e *fdEntry, cmd int, arg uintptr) int64
+	// sync is fsync and fdatasync: it returns once what was written is
+	// stored. nil: EINVAL (as Linux for fds that cannot sync).
+	sync func(e *fdEntry) int64
 }
 
 var fdOps = [fdKinds]fdKindOps{
@@ -73,7 +76,7 @@ var fdOps = [fdKinds]fdKindOps{
 	fdConsole: {write: consoleWrite, ready: neverReady, stat: consoleStat},
 	fdEpoll:   {ready: neverReady},
 	fdEventfd: {read: eventfdRead, write: eventfdWrite, ready: eventfdReady},
-	fdBlock:   {read: blockRead, write: blockWrite, stat: blockStat, seek: blockSeek, fcntl: devFcntl},
+	fdBlock:   {read: blockRead, write: blockWrite, stat: blockStat, seek: blockSeek, fcntl: devFcntl, sync: blockSync},
 	fdNet:     {read: netFileRead, write: netFileWrite, ready: netReady, waitRead: netWaitRead, close: netClose, stat: netStat, fcntl: devFcntl},
 }
 
@@ -206,6 +209,19 @@ func sysFcntl(t *thread, a sysArgs) (int64, sysResult) {
 		return done(0)
 	}
 	return done(ops(e).fcntl(e, int(a[1]), a[2]))
+}
+
+// sysFsync is fsync and fdatasync (there is no metadata apart from the
+// data).
+func sysFsync(t *thread, a sysArgs) (int64, sysResult) {
+	e := fdGet(a[0])
+	switch {
+	case e == nil:
+		return done(-_EBADF)
+	case ops(e).sync == nil:
+		return done(-_EINVAL)
+	}
+	return done(ops(e).sync(e))
 }
 
 // neverReady is the readiness of fds epoll accepts but never reports.

@@ -21,15 +21,16 @@ type option struct {
 	// name follows --unimon:; it ends in '=' when the option takes a
 	// value (--unimon:env=KEY=VALUE has name "env=").
 	name string
-	// usage is shown in the message about an unknown option.
-	usage string
-	set   func(val []byte) bool
+	// arg names the value in the message about an unknown option,
+	// usage says what the option does there.
+	arg, usage string
+	set        func(val []byte) bool
 }
 
 var options = [...]option{
-	{"stats", "print trap, fault and signal counts at exit", optStats},
-	{"notimer", "run cooperatively even when the monitor offers a timer", optNoTimer},
-	{"env=", "KEY=VALUE: set an environment variable of the program (repeatable)", optEnv},
+	{"stats", "", "print trap, fault and signal counts at exit", optStats},
+	{"notimer", "", "run cooperatively even when the monitor offers a timer", optNoTimer},
+	{"env=", "KEY=VALUE", "set an environment variable of the program (repeatable)", optEnv},
 }
 
 func optStats(val []byte) bool   { showStats = true; return true }
@@ -85,10 +86,8 @@ func optionError(what string, w []byte) {
 		add("  ")
 		add(optionPrefix)
 		add(options[i].name)
-		if name := options[i].name; name[len(name)-1] != '=' {
-			add(" ")
-		}
-		add("  ")
+		add(options[i].arg)
+		add("\t")
 		add(options[i].usage)
 		add("\n")
 	}

@@ -27,6 +27,8 @@ var sysTable = [...]sysFn{
 	56:  sysCloneAMD64,
 	60:  sysExit,
 	72:  sysFcntl,
+	74:  sysFsync,
+	75:  sysFsync, // fdatasync
 	96:  sysGettimeofday,
 	102: sysZero, // getuid
 	104: sysZero, // getgid

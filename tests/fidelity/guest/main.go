@@ -1,0 +1,128 @@
+// Command guest is the Go unikernel of the fidelity tests: each
+// subcommand does one thing a Go program does on Linux (fault, recurse,
+// read its environment, sync a disk) and prints what Go prints.
+package main
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"runtime"
+	"strconv"
+	"sync"
+	"syscall"
+	"unsafe"
+
+	"github.com/unimon/unimon/bindings"
+)
+
+type point struct{ x, y int }
+
+// named has a String method that dereferences its receiver: fmt
+// recovers the nil-pointer panic and prints <nil>.
+type named struct{ name string }
+
+func (n *named) String() string { return "named " + n.name }
+
+var sink int
+
+func main() {
+	if len(os.Args) < 2 {
+		fmt.Println("usage: guest CMD [ARGS]")
+		os.Exit(1)
+	}
+	arg := func(i int) string {
+		if len(os.Args) > i {
+			return os.Args[i]
+		}
+		return ""
+	}
+	switch os.Args[1] {
+	case "nil":
+		fmt.Println("recovered:", recovered(func() { var p *point; sink = p.y }))
+	case "nilpanic":
+		var p *point
+		sink = p.y
+	case "stringer":
+		var n *named
+		fmt.Println("stringer:", n)
+		fmt.Printf("stringer: %v %s\n", n, n)
+	case "divzero":
+		zero, _ := strconv.Atoi(arg(2))
+		fmt.Println("recovered:", recovered(func() { sink = 7 / zero }))
+	case "wild":
+		// An address far from nil: the panic names it.
+		fmt.Println("recovered:", recovered(func() { sink = *(*int)(unsafe.Add(unsafe.Pointer(nil), 0xdead0000)) }))
+	case "goexit":
+		var wg sync.WaitGroup
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer fmt.Println("goexit: deferred call ran")
+			runtime.Goexit()
+			fmt.Println("goexit: not reached")
+		}()
+		wg.Wait()
+		fmt.Println("goexit: main goes on")
+	case "deep":
+		n, _ := strconv.Atoi(arg(2))
+		fmt.Println("deep:", recurse(n))
+	case "overflow":
+		fmt.Println(forever(1))
+	case "env":
+		for _, k := range os.Args[2:] {
+			v, ok := os.LookupEnv(k)
+			fmt.Printf("env: %s=%q %v\n", k, v, ok)
+		}
+	case "stdin":
+		b, err := io.ReadAll(os.Stdin)
+		fmt.Printf("stdin: %d bytes, err=%v\n", len(b), err)
+	case "sync":
+		f, err := bindings.OpenBlock("disk")
+		if err == nil {
+			_, err = f.WriteAt([]byte("synced"), 0)
+		}
+		if err == nil {
+			err = f.Sync()
+		}
+		if err == nil {
+			err = syscall.Fdatasync(int(f.Fd()))
+		}
+		fmt.Println("sync:", err)
+	case "nohandler":
+		// SIGSEGV back to SIG_DFL (the runtime offers no way): a fault is
+		// then the crash report.
+		var act [4]uint64
+		if _, _, e := syscall.RawSyscall6(syscall.SYS_RT_SIGACTION, uintptr(syscall.SIGSEGV), uintptr(unsafe.Pointer(&act)), 0, 8, 0, 0); e != 0 {
+			fmt.Println("rt_sigaction:", e)
+		}
+		var p *point
+		sink = p.y
+	default:
+		fmt.Println("unknown command", os.Args[1])
+		os.Exit(1)
+	}
+}
+
+// recovered runs f and returns what it panicked with.
+func recovered(f func()) (v any) {
+	defer func() {
+		v = recover()
+		if err, ok := v.(runtime.Error); ok {
+			v = "runtime.Error: " + err.Error()
+		}
+	}()
+	f()
+	return nil
+}
+
+//go:noinline
+func recurse(n int) int {
+	if n == 0 {
+		return 0
+	}
+	return recurse(n-1) + 1
+}
+
+//go:noinline
+func forever(n int) int { return forever(n+1) + 1 }
