@@ -472,21 +472,7 @@ func netStat(e *fdEntry) statInfo {
 func blockSync(e *fdEntry) int64 { return 0 }
 
 func blockSeek(e *fdEntry, off int64, whence int) int64 {
-	var base int64
-	switch whence {
-	case 0: // SEEK_SET
-	case 1: // SEEK_CUR
-		base = int64(e.pos)
-	case 2: // SEEK_END
-		base = int64(blockCap(e.handle))
-	default:
-		return -_EINVAL
-	}
-	if off+base < 0 {
-		return -_EINVAL
-	}
-	e.pos = uint64(off + base)
-	return int64(e.pos)
+	return seekTo(e, off, whence, int64(blockCap(e.handle)))
 }
 
 // devMay reports whether the fd's access mode allows reading (write

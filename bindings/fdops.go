@@ -23,14 +23,20 @@ package bindings
 const (
 	maxFDs = 64
 
-	fdNone    = 0
-	fdStdin   = 1
-	fdConsole = 2
-	fdEpoll   = 3
-	fdEventfd = 4
-	fdBlock   = 5
-	fdNet     = 6
-	fdKinds   = 7
+	fdNone      = 0
+	fdStdin     = 1
+	fdConsole   = 2
+	fdEpoll     = 3
+	fdEventfd   = 4
+	fdBlock     = 5
+	fdNet       = 6
+	fdTmpFile   = 7 // tmpfs.go
+	fdTmpDir    = 8
+	fdTreeFile  = 9 // treefs.go
+	fdTreeDir   = 10
+	fdPipeRead  = 11 // pipe.go
+	fdPipeWrite = 12
+	fdKinds     = 13
 )
 
 type fdEntry struct {
@@ -69,15 +75,26 @@ type fdKindOps struct {
 	// sync is fsync and fdatasync: it returns once what was written is
 	// stored. nil: EINVAL (as Linux for fds that cannot sync).
 	sync func(e *fdEntry) int64
+	// getdents is getdents64: directory entries from the fd's position
+	// (putDirent writes one). nil: ENOTDIR.
+	getdents func(e *fdEntry, buf, n uintptr) int64
+	// truncate is ftruncate. nil: EINVAL.
+	truncate func(e *fdEntry, size int64) int64
 }
 
 var fdOps = [fdKinds]fdKindOps{
-	fdStdin:   {read: stdinRead, ready: neverReady, stat: consoleStat},
-	fdConsole: {write: consoleWrite, ready: neverReady, stat: consoleStat},
-	fdEpoll:   {ready: neverReady},
-	fdEventfd: {read: eventfdRead, write: eventfdWrite, ready: eventfdReady},
-	fdBlock:   {read: blockRead, write: blockWrite, stat: blockStat, seek: blockSeek, fcntl: devFcntl, sync: blockSync},
-	fdNet:     {read: netFileRead, write: netFileWrite, ready: netReady, waitRead: netWaitRead, close: netClose, stat: netStat, fcntl: devFcntl},
+	fdStdin:     {read: stdinRead, ready: neverReady, stat: consoleStat},
+	fdConsole:   {write: consoleWrite, ready: neverReady, stat: consoleStat},
+	fdEpoll:     {ready: neverReady},
+	fdEventfd:   {read: eventfdRead, write: eventfdWrite, ready: eventfdReady},
+	fdBlock:     {read: blockRead, write: blockWrite, stat: blockStat, seek: blockSeek, fcntl: devFcntl, sync: blockSync},
+	fdTmpFile:   {read: tmpRead, write: tmpWrite, close: tmpClose, stat: tmpFdStat, seek: tmpSeek, fcntl: devFcntl, sync: tmpSync, truncate: tmpTruncate},
+	fdTmpDir:    {close: tmpClose, stat: tmpFdStat, seek: dirSeek, fcntl: devFcntl, sync: tmpSync, getdents: tmpGetdents},
+	fdTreeFile:  {read: treeRead, stat: treeFdStat, seek: treeSeek, fcntl: devFcntl},
+	fdTreeDir:   {stat: treeFdStat, seek: dirSeek, fcntl: devFcntl, getdents: treeGetdents},
+	fdPipeRead:  {read: pipeRead, ready: pipeReady, close: pipeClose, stat: pipeStat, fcntl: devFcntl},
+	fdPipeWrite: {write: pipeWrite, ready: pipeReady, close: pipeClose, stat: pipeStat, fcntl: devFcntl},
+	fdNet:       {read: netFileRead, write: netFileWrite, ready: netReady, waitRead: netWaitRead, close: netClose, stat: netStat, fcntl: devFcntl},
 }
 
 var fds = [maxFDs]fdEntry{{kind: fdStdin}, {kind: fdConsole}, {kind: fdConsole}}
@@ -173,6 +190,8 @@ func sysClose(t *thread, a sysArgs) (int64, sysResult) {
 // architecture's struct stat.
 type statInfo struct {
 	mode, nlink, rdev, size, blksize, blocks uint64
+	dev, ino                                 uint64
+	mtime                                    int64 // ns since the epoch, also atime and ctime
 }
 
 func sysFstat(t *thread, a sysArgs) (int64, sysResult) {
@@ -185,7 +204,9 @@ func sysFstat(t *thread, a sysArgs) (int64, sysResult) {
 		s = st(e)
 	}
 	s.nlink = 1
-	s.rdev = uint64(e.handle) // tells devices apart
+	if s.ino == 0 {
+		s.rdev = uint64(e.handle) // tells devices apart
+	}
 	if !putStat(a[1], &s) {
 		return done(-_EFAULT)
 	}
@@ -222,6 +243,59 @@ func sysFsync(t *thread, a sysArgs) (int64, sysResult) {
 		return done(-_EINVAL)
 	}
 	return done(ops(e).sync(e))
+}
+
+// seekTo is lseek for an fd whose end is at size.
+func seekTo(e *fdEntry, off int64, whence int, size int64) int64 {
+	var base int64
+	switch whence {
+	case 0: // SEEK_SET
+	case 1: // SEEK_CUR
+		base = int64(e.pos)
+	case 2: // SEEK_END
+		base = size
+	default:
+		return -_EINVAL
+	}
+	if off+base < 0 {
+		return -_EINVAL
+	}
+	e.pos = uint64(off + base)
+	return int64(e.pos)
+}
+
+// dirSeek is lseek of a directory: back to the start only (what
+// os.File.Seek(0, 0) and readdir's restart do).
+func dirSeek(e *fdEntry, off int64, whence int) int64 {
+	if off != 0 || whence != 0 {
+		return -_EINVAL
+	}
+	e.pos = 0
+	return 0
+}
+
+// sysFtruncate is ftruncate.
+func sysFtruncate(t *thread, a sysArgs) (int64, sysResult) {
+	e := fdGet(a[0])
+	switch {
+	case e == nil:
+		return done(-_EBADF)
+	case ops(e).truncate == nil:
+		return done(-_EINVAL)
+	}
+	return done(ops(e).truncate(e, int64(a[1])))
+}
+
+// sysGetdents64 is getdents64.
+func sysGetdents64(t *thread, a sysArgs) (int64, sysResult) {
+	e := fdGet(a[0])
+	switch {
+	case e == nil:
+		return done(-_EBADF)
+	case ops(e).getdents == nil:
+		return done(-_ENOTDIR)
+	}
+	return done(ops(e).getdents(e, a[1], a[2]))
 }
 
 // neverReady is the readiness of fds epoll accepts but never reports.

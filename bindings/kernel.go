@@ -82,6 +82,8 @@ func kinit() {
 	initFrames()
 	initVDSO()
 	parseOptions()
+	initTmpfs()
+	initTree()
 	initTimer()
 	initProcess()
 }

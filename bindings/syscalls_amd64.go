@@ -29,11 +29,17 @@ var sysTable = [...]sysFn{
 	72:  sysFcntl,
 	74:  sysFsync,
 	75:  sysFsync, // fdatasync
+	77:  sysFtruncate,
+	79:  sysGetcwd,
+	80:  sysChdir,
+	81:  sysFchdir,
+	90:  sysChmod,
 	96:  sysGettimeofday,
 	102: sysZero, // getuid
 	104: sysZero, // getgid
 	107: sysZero, // geteuid
 	108: sysZero, // getegid
+	91:  sysFchmod,
 	131: sysSigaltstack,
 	157: sysZero, // prctl
 	158: sysArchPrctl,
@@ -41,16 +47,28 @@ var sysTable = [...]sysFn{
 	200: sysTkill,
 	202: sysFutex,
 	204: sysSchedGetaffinity,
+	217: sysGetdents64,
 	228: sysClockGettime, // the vDSO normally answers
 	231: sysExitGroup,
 	232: sysEpollWait,
 	233: sysEpollCtl,
 	234: sysTgkill,
 	257: sysOpenat,
+	258: sysMkdirat,
+	262: sysNewfstatat,
+	263: sysUnlinkat,
+	264: sysRenameat,
+	267: sysReadlinkat,
+	268: sysFchmodat,
+	269: sysFaccessat,
+	280: sysUtimensat,
 	281: sysEpollWait, // epoll_pwait: the signal mask argument is ignored
 	290: sysEventfd2,
 	291: sysEpollCreate1,
+	293: sysPipe2,
+	316: sysRenameat2,
 	318: sysGetrandom,
+	439: sysFaccessat, // faccessat2
 }
 
 // sysCloneAMD64 is clone with x86_64's argument order (flags, stack,

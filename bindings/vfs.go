@@ -29,6 +29,15 @@ type fsOps struct {
 	// stat describes rel (newfstatat, and open's O_DIRECTORY checks).
 	// nil: ENOENT.
 	stat func(rel []byte) (statInfo, int64)
+	// mkdir makes directory rel. nil: a read-only mount (EROFS, or
+	// EEXIST when rel exists).
+	mkdir func(rel []byte, mode uint32) int64
+	// unlink removes rel: a directory (empty) when dir is set, else a
+	// file. nil: a read-only mount.
+	unlink func(rel []byte, dir bool) int64
+	// rename moves from to to, both in this mount (another mount is
+	// EXDEV). nil: a read-only mount.
+	rename func(from, to []byte) int64
 }
 
 // mount is an entry of the mount table.
@@ -40,6 +49,8 @@ type mount struct {
 // mounts is the mount table, most specific prefix first.
 var mounts = [...]mount{
 	{"/dev/solo5", fsOps{open: deviceOpen, stat: deviceStat}},
+	{"/tmp", tmpfsOps},
+	{"/", treeOps},
 }
 
 // Special values of the path system calls.
@@ -60,6 +71,9 @@ const (
 	_ENOTEMPTY           = 39
 	_EXDEV               = 18
 	_EACCES              = 13
+	_EFBIG               = 27
+	_ENFILE              = 23
+	_ERANGE              = 34
 )
 
 // cwd is the working directory, absolute and clean (static data: the
@@ -206,6 +220,228 @@ func pathStat(p []byte) (statInfo, int64) {
 		return statInfo{}, -_ENOENT
 	}
 	return mounts[m].fs.stat(rel)
+}
+
+// atPath resolves the path argument of a *at call into pathBufs[slot]
+// and finds its mount.
+func atPath(slot int, dirfd, path uintptr) (int, []byte, int64) {
+	p, errno := resolve(slot, int64(int32(dirfd)), path)
+	if errno != 0 {
+		return -1, nil, errno
+	}
+	m, rel := lookup(p)
+	if m < 0 {
+		return -1, nil, -_ENOENT
+	}
+	return m, rel, 0
+}
+
+// readOnly is the error of a change to rel on a mount that has no
+// operation for it: EEXIST (mkdir) or ENOENT if rel does not exist.
+func readOnly(m int, rel []byte, mkdir bool) int64 {
+	st := mounts[m].fs.stat
+	if st == nil {
+		return -_ENOENT
+	}
+	if _, errno := st(rel); errno != 0 {
+		return errno
+	}
+	if mkdir {
+		return -_EEXIST
+	}
+	return -_EROFS
+}
+
+func sysNewfstatat(t *thread, a sysArgs) (int64, sysResult) {
+	if a[3]&_AT_EMPTY_PATH != 0 {
+		if c, ok := getU32(a[1]); ok && c&0xff == 0 {
+			return sysFstat(t, sysArgs{a[0], a[2]})
+		}
+	}
+	m, rel, errno := atPath(0, a[0], a[1])
+	if errno != 0 {
+		return done(errno)
+	}
+	if mounts[m].fs.stat == nil {
+		return done(-_ENOENT)
+	}
+	s, errno := mounts[m].fs.stat(rel)
+	if errno != 0 {
+		return done(errno)
+	}
+	if !putStat(a[2], &s) {
+		return done(-_EFAULT)
+	}
+	return done(0)
+}
+
+func sysMkdirat(t *thread, a sysArgs) (int64, sysResult) {
+	m, rel, errno := atPath(0, a[0], a[1])
+	switch {
+	case errno != 0:
+		return done(errno)
+	case mounts[m].fs.mkdir == nil:
+		return done(readOnly(m, rel, true))
+	}
+	return done(mounts[m].fs.mkdir(rel, uint32(a[2])))
+}
+
+func sysUnlinkat(t *thread, a sysArgs) (int64, sysResult) {
+	m, rel, errno := atPath(0, a[0], a[1])
+	switch {
+	case errno != 0:
+		return done(errno)
+	case mounts[m].fs.unlink == nil:
+		return done(readOnly(m, rel, false))
+	}
+	return done(mounts[m].fs.unlink(rel, a[2]&_AT_REMOVEDIR != 0))
+}
+
+func sysRenameat(t *thread, a sysArgs) (int64, sysResult) {
+	return sysRenameat2(t, sysArgs{a[0], a[1], a[2], a[3], 0})
+}
+
+// sysRenameat2 is renameat2 without flags (RENAME_NOREPLACE and the
+// others are EINVAL).
+func sysRenameat2(t *thread, a sysArgs) (int64, sysResult) {
+	if a[4] != 0 {
+		return done(-_EINVAL)
+	}
+	m, from, errno := atPath(0, a[0], a[1])
+	if errno != 0 {
+		return done(errno)
+	}
+	m2, to, errno := atPath(1, a[2], a[3])
+	switch {
+	case errno != 0:
+		return done(errno)
+	case m != m2:
+		return done(-_EXDEV)
+	case mounts[m].fs.rename == nil:
+		return done(readOnly(m, from, false))
+	}
+	return done(mounts[m].fs.rename(from, to))
+}
+
+// sysReadlinkat: no mount has symbolic links (the file tree stores what
+// they point to), so a path that exists is not one.
+func sysReadlinkat(t *thread, a sysArgs) (int64, sysResult) {
+	m, rel, errno := atPath(0, a[0], a[1])
+	if errno != 0 {
+		return done(errno)
+	}
+	if errno := readOnly(m, rel, false); errno != -_EROFS {
+		return done(errno)
+	}
+	return done(-_EINVAL)
+}
+
+// sysFaccessat: root may do anything with a file that exists, except
+// write to a read-only mount.
+func sysFaccessat(t *thread, a sysArgs) (int64, sysResult) {
+	m, rel, errno := atPath(0, a[0], a[1])
+	if errno != 0 {
+		return done(errno)
+	}
+	if errno := readOnly(m, rel, false); errno != -_EROFS {
+		return done(errno)
+	}
+	if a[2]&2 != 0 && mounts[m].fs.unlink == nil { // W_OK
+		return done(-_EROFS)
+	}
+	return done(0)
+}
+
+// sysFchmodat, sysChmod, sysFchmod and sysUtimensat succeed on files that
+// exist without changing them: modes and times are not kept apart from
+// the modification time the file systems set themselves.
+func sysFchmodat(t *thread, a sysArgs) (int64, sysResult) {
+	m, rel, errno := atPath(0, a[0], a[1])
+	if errno != 0 {
+		return done(errno)
+	}
+	if errno := readOnly(m, rel, false); errno != -_EROFS {
+		return done(errno)
+	}
+	return done(0)
+}
+
+func sysChmod(t *thread, a sysArgs) (int64, sysResult) {
+	return sysFchmodat(t, sysArgs{uintptr(0xffffffff_ffffff9c), a[0], a[1]})
+}
+
+func sysUtimensat(t *thread, a sysArgs) (int64, sysResult) {
+	if a[1] == 0 {
+		return sysFchmod(t, a)
+	}
+	return sysFchmodat(t, a)
+}
+
+func sysFchmod(t *thread, a sysArgs) (int64, sysResult) {
+	if fdGet(a[0]) == nil {
+		return done(-_EBADF)
+	}
+	return done(0)
+}
+
+func sysGetcwd(t *thread, a sysArgs) (int64, sysResult) {
+	if a[1] < uintptr(cwdLen)+1 {
+		return done(-_ERANGE)
+	}
+	cwd[cwdLen] = 0
+	if !copyOut(a[0], unsafe.Pointer(&cwd), uintptr(cwdLen)+1) {
+		return done(-_EFAULT)
+	}
+	return done(int64(cwdLen) + 1)
+}
+
+// setCwd makes the absolute path p, a directory, the working directory.
+func setCwd(p []byte) int64 {
+	s, errno := pathStat(p)
+	switch {
+	case errno != 0:
+		return errno
+	case s.mode&_S_IFMT != _S_IFDIR:
+		return -_ENOTDIR
+	}
+	cwdLen = copy(cwd[:], p)
+	return 0
+}
+
+func sysChdir(t *thread, a sysArgs) (int64, sysResult) {
+	p, errno := resolve(0, _AT_FDCWD, a[0])
+	if errno != 0 {
+		return done(errno)
+	}
+	return done(setCwd(p))
+}
+
+func sysFchdir(t *thread, a sysArgs) (int64, sysResult) {
+	p, errno := dirPath(int64(a[0]))
+	if errno != 0 {
+		return done(errno)
+	}
+	l := copy(pathBufs[0][:], p)
+	return done(setCwd(pathBufs[0][:l]))
+}
+
+// putDirent writes a struct linux_dirent64 for name at va if it fits in
+// room bytes, and returns its size, or EINVAL.
+func putDirent(va, room uintptr, ino, off uint64, mode uint32, name []byte) int64 {
+	reclen := (19 + uintptr(len(name)) + 1 + 7) &^ 7
+	if reclen > room || len(name) > 255 {
+		return -_EINVAL
+	}
+	var b [280]byte
+	*(*uint64)(unsafe.Pointer(&b[0])) = ino
+	*(*uint64)(unsafe.Pointer(&b[8])) = off
+	*(*uint16)(unsafe.Pointer(&b[16])) = uint16(reclen)
+	b[18] = byte(mode >> 12 & 15) // DT_DIR, DT_REG... are the S_IFMT bits
+	copy(b[19:], name)
+	if !copyOut(va, unsafe.Pointer(&b), reclen) {
+		return -_EFAULT
+	}
+	return int64(reclen)
 }
 
 // statInfo.mode's file types.

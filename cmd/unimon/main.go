@@ -31,6 +31,7 @@ var version = "dev"
 const usageText = `usage: unimon [OPTIONS] [--] KERNEL [ARGS...]
        unimon info KERNEL
        unimon build [-o FILE] [-manifest FILE.json] [--net NAME]... [--block NAME]... [PACKAGE]
+       unimon test [--mem=MiB] [-v] [build flags] [PACKAGES] [-- TEST FLAGS]
 
 Runs the Solo5 hvt unikernel KERNEL on KVM (a drop-in for solo5-hvt).
 
@@ -51,6 +52,7 @@ Module net:
 Commands:
   info KERNEL                   print the ABI and manifest of KERNEL as JSON
   build ...                     build a Go program into a unikernel (see unimon build -h)
+  test ...                      run Go packages' tests as unikernels, like go test
 
 Exit status: the guest's; 1 on a monitor error, a guest fault or a signal.
 `
@@ -66,6 +68,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 			return runInfo(args[1:], stdout, stderr)
 		case "build":
 			return runBuild(args[1:], stdout, stderr)
+		case "test":
+			return runTest(args[1:], stdout, stderr)
 		}
 	}
 	o, err := parseRunArgs(args)
