@@ -12,7 +12,7 @@ var sysTable = [...]sysFn{
 	5:   sysFstat,
 	8:   sysLseek,
 	9:   sysMmap,
-	10:  sysZero, // mprotect: the program's pages are read-write
+	10:  sysMprotect,
 	11:  sysMunmap,
 	13:  sysRtSigaction,
 	14:  sysRtSigprocmask,

@@ -83,7 +83,8 @@ func tmpNew(dir int32, last []byte, mode uint32) int32 {
 	for i := 1; i < tmpMaxNodes; i++ {
 		n := &tmpNodes[i]
 		if n.mode == 0 {
-			*n = tmpNode{mode: mode, parent: dir, nameLen: uint32(copy(n.name[:], last)), mtime: wallNow()}
+			*n = tmpNode{mode: mode, parent: dir, mtime: wallNow()}
+			n.nameLen = uint32(copy(n.name[:], last))
 			tmpNodes[dir].mtime = n.mtime
 			return int32(i)
 		}

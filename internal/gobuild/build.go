@@ -89,8 +89,11 @@ func Build(ctx context.Context, opts Options) (*Result, error) {
 		return nil, err
 	}
 	var files []byte
-	if opts.Files != "" {
-		if files, err = PackFiles([]FileMount{{Dir: opts.Files, At: "/"}}, "/"); err != nil {
+	if dir := opts.Files; dir != "" {
+		if !filepath.IsAbs(dir) && opts.Dir != "" {
+			dir = filepath.Join(opts.Dir, dir)
+		}
+		if files, err = PackFiles([]FileMount{{Dir: dir, At: "/"}}, "/"); err != nil {
 			return nil, err
 		}
 	}

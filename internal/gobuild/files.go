@@ -77,11 +77,15 @@ func PackFiles(mounts []FileMount, cwd string) ([]byte, error) {
 	}
 	for _, m := range mounts {
 		at := path.Clean("/" + filepath.ToSlash(m.At))
-		err := filepath.WalkDir(m.Dir, func(hp string, d fs.DirEntry, err error) error {
+		root, err := filepath.EvalSymlinks(m.Dir) // a walk does not enter a root that is a link
+		if err != nil {
+			return nil, fmt.Errorf("%w: %w", ErrFiles, err)
+		}
+		err = filepath.WalkDir(root, func(hp string, d fs.DirEntry, err error) error {
 			if err != nil {
 				return fmt.Errorf("%w: %w", ErrFiles, err)
 			}
-			rel, _ := filepath.Rel(m.Dir, hp)
+			rel, _ := filepath.Rel(root, hp)
 			gp := path.Join(at, filepath.ToSlash(rel))
 			info, err := os.Stat(hp) // follows symbolic links
 			if err != nil {

@@ -3,6 +3,7 @@ package gobuild
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -77,44 +78,92 @@ func (b *TestBuilder) List(ctx context.Context, patterns []string) ([]*TestPacka
 // TestBuilder builds test binaries as unikernels (BuildTest); Close
 // removes its work directory.
 type TestBuilder struct {
-	opts Options // opts.goroot is the builder's GOROOT
-	work string  // that GOROOT, the overlays and the executables
+	opts   Options // opts.goroot is the builder's GOROOT
+	work   string  // that GOROOT, the overlays and the executables
+	goroot string  // the real GOROOT
 }
 
 // NewTestBuilder prepares the GOROOT with the standard-library copy of
-// the bindings.
+// the bindings. It lives in the user's cache directory, one per real
+// GOROOT and bindings version, kept for later runs: not in the temporary
+// directory, because the guest sees the packages' directories at their
+// paths and its /tmp is its own.
 func NewTestBuilder(ctx context.Context, opts Options) (*TestBuilder, error) {
-	cmd := exec.CommandContext(ctx, goCommand(opts), "env", "GOROOT")
+	cmd := exec.CommandContext(ctx, goCommand(opts), "env", "GOROOT", "GOVERSION")
 	cmd.Dir = opts.Dir
 	cmd.Env = guestEnv(opts)
 	out, err := cmd.Output()
 	if err != nil {
 		return nil, fmt.Errorf("go env GOROOT: %w", err)
 	}
-	real := strings.TrimSpace(string(out))
+	real, _, _ := strings.Cut(string(out), "\n")
 	work, err := os.MkdirTemp("", "unimon-test-")
 	if err != nil {
 		return nil, err
 	}
-	b := &TestBuilder{opts: opts, work: work}
-	b.opts.goroot = filepath.Join(work, "goroot")
-	if err := b.makeGOROOT(real); err != nil {
+	b := &TestBuilder{opts: opts, work: work, goroot: real}
+	if b.opts.goroot, err = b.cachedGOROOT(string(out)); err != nil {
 		b.Close()
 		return nil, err
 	}
 	return b, nil
 }
 
-// makeGOROOT links the real GOROOT's files into the builder's and adds
+// cachedGOROOT returns the builder's GOROOT for the go command whose
+// `go env GOROOT GOVERSION` is id, making it if it is not there yet.
+func (b *TestBuilder) cachedGOROOT(id string) (string, error) {
+	h := sha256.New()
+	io.WriteString(h, id)
+	err := fs.WalkDir(unimon.GuestSources, ".", func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		text, err := fs.ReadFile(unimon.GuestSources, p)
+		fmt.Fprintf(h, "%s %d\n", p, len(text))
+		h.Write(text)
+		return err
+	})
+	if err != nil {
+		return "", err
+	}
+	cache, err := os.UserCacheDir()
+	if err != nil {
+		return "", fmt.Errorf("a directory for the test GOROOT: %w", err)
+	}
+	dir := filepath.Join(cache, "unimon", fmt.Sprintf("goroot-%x", h.Sum(nil)[:8]))
+	if _, err := os.Stat(filepath.Join(dir, "src", "unimon", "bindings")); err == nil {
+		return dir, nil
+	}
+	if err := os.MkdirAll(filepath.Dir(dir), 0o755); err != nil {
+		return "", err
+	}
+	tmp, err := os.MkdirTemp(filepath.Dir(dir), "new-")
+	if err != nil {
+		return "", err
+	}
+	defer os.RemoveAll(tmp)
+	if err := makeGOROOT(b.goroot, tmp); err != nil {
+		return "", err
+	}
+	if err := os.Rename(tmp, dir); err != nil {
+		if _, serr := os.Stat(filepath.Join(dir, "src", "unimon", "bindings")); serr == nil {
+			return dir, nil // another run made it first
+		}
+		return "", err
+	}
+	return dir, nil
+}
+
+// makeGOROOT links the real GOROOT's files into dir and adds
 // src/unimon/bindings and src/unimon/guestabi.
-func (b *TestBuilder) makeGOROOT(real string) error {
+func makeGOROOT(real, dir string) error {
 	link := func(from, to string) error {
 		ents, err := os.ReadDir(from)
 		if err != nil {
 			return err
 		}
 		for _, e := range ents {
-			if to == b.opts.goroot && e.Name() == "src" {
+			if to == dir && e.Name() == "src" {
 				continue
 			}
 			if err := os.Symlink(filepath.Join(from, e.Name()), filepath.Join(to, e.Name())); err != nil {
@@ -123,11 +172,11 @@ func (b *TestBuilder) makeGOROOT(real string) error {
 		}
 		return nil
 	}
-	src := filepath.Join(b.opts.goroot, "src")
+	src := filepath.Join(dir, "src")
 	if err := os.MkdirAll(filepath.Join(src, "unimon"), 0o755); err != nil {
 		return err
 	}
-	if err := link(real, b.opts.goroot); err != nil {
+	if err := link(real, dir); err != nil {
 		return err
 	}
 	if err := link(filepath.Join(real, "src"), src); err != nil {
@@ -138,8 +187,8 @@ func (b *TestBuilder) makeGOROOT(real string) error {
 		if err != nil {
 			return err
 		}
-		dir := filepath.Join(src, "unimon", pkg)
-		if err := os.Mkdir(dir, 0o755); err != nil {
+		pdir := filepath.Join(src, "unimon", pkg)
+		if err := os.Mkdir(pdir, 0o755); err != nil {
 			return err
 		}
 		for _, e := range ents {
@@ -151,7 +200,7 @@ func (b *TestBuilder) makeGOROOT(real string) error {
 				return err
 			}
 			text = bytes.ReplaceAll(text, []byte(`"`+guestabiPath+`"`), []byte(`"`+stdGuestabiPath+`"`))
-			if err := os.WriteFile(filepath.Join(dir, e.Name()), text, 0o644); err != nil {
+			if err := os.WriteFile(filepath.Join(pdir, e.Name()), text, 0o644); err != nil {
 				return err
 			}
 		}
@@ -165,11 +214,12 @@ func (b *TestBuilder) Close() error { return os.RemoveAll(b.work) }
 // BuildTest builds p's test binary (go test -c) as a unikernel at out, the
 // way Build builds a program, with p's directory packed as the file tree
 // at the directory's own path, which is the working directory (so
-// testdata/ reads work), and $GOROOT/lib/time (time zones). A test file
-// added through -overlay imports the bindings: the module's own when p
-// depends on them already, else the standard-library copy. ErrNoTests
-// when p has no test files.
-// The go command's output goes to log.
+// testdata/ reads work), $GOROOT/lib/time (time zones) and, for a package
+// of the standard library, $GOROOT/src/testdata (which its tests share).
+// (GOROOT is the builder's, as the binary knows it.) A test file added
+// through -overlay imports the bindings: the module's own when p depends
+// on them already, else the standard-library copy. The go command's
+// output goes to log. ErrNoTests when p has no test files.
 func (b *TestBuilder) BuildTest(ctx context.Context, p *TestPackage, out string, log io.Writer) error {
 	if !p.HasTests() {
 		return ErrNoTests
@@ -202,8 +252,13 @@ func (b *TestBuilder) BuildTest(ctx context.Context, p *TestPackage, out string,
 	if err := goGuest(ctx, opts, verb, bindings, p.ImportPath); err != nil {
 		return err
 	}
-	zones := filepath.Join(b.opts.goroot, "lib", "time")
-	files, err := PackFiles([]FileMount{{Dir: p.Dir, At: p.Dir}, {Dir: zones, At: zones}}, p.Dir)
+	goroot := b.opts.goroot
+	mounts := []FileMount{{Dir: p.Dir, At: p.Dir}, {Dir: filepath.Join(goroot, "lib", "time"), At: filepath.Join(goroot, "lib", "time")}}
+	if rel, err := filepath.Rel(goroot, p.Dir); err == nil && !strings.HasPrefix(rel, "..") {
+		shared := filepath.Join(goroot, "src", "testdata")
+		mounts = append(mounts, FileMount{Dir: shared, At: shared})
+	}
+	files, err := PackFiles(mounts, p.Dir)
 	if err != nil {
 		return fmt.Errorf("%s: %w", p.ImportPath, err)
 	}
@@ -214,4 +269,3 @@ func (b *TestBuilder) BuildTest(ctx context.Context, p *TestPackage, out string,
 	_, err = finish(exe, m, files, p.ImportPath, out)
 	return err
 }
-

@@ -41,7 +41,8 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-// guest builds ./guest once, with a block device "disk".
+// guest builds ./guest once, with a block device "disk" and
+// testdata/files as its file tree.
 func guest(t *testing.T) string {
 	t.Helper()
 	buildOnce.Do(func() {
@@ -49,6 +50,7 @@ func guest(t *testing.T) string {
 		var log bytes.Buffer
 		_, buildErr = gobuild.Build(context.Background(), gobuild.Options{
 			Package: "./tests/fidelity/guest", Output: guestPath, Dir: "../..", Stderr: &log, Block: []string{"disk"},
+			Files: "tests/fidelity/testdata/files",
 		})
 		if buildErr != nil {
 			buildErr = fmt.Errorf("%w\n%s", buildErr, log.String())
@@ -124,6 +126,11 @@ func TestFidelity(t *testing.T) {
 		{"Env", mem, []string{"--unimon:env=GREETING=hello", "--unimon:env=EMPTY=", "env", "GREETING", "EMPTY", "UNSET"}, 0, []string{
 			`(?m)^env: GREETING="hello" true$`, `(?m)^env: EMPTY="" true$`, `(?m)^env: UNSET="" false$`}},
 		{"StdinEOF", mem, []string{"stdin"}, 0, []string{`(?m)^stdin: 0 bytes, err=<nil>$`}},
+		{"Files", mem, []string{"files"}, 0, []string{
+			`(?m)^files: wd=/ err=<nil>$`, `(?m)^files: hello.txt="hello from the file tree\\n" err=<nil>$`,
+			`(?m)^files: sub/nested.txt dir=false$`, `(?m)^files: create in the tree: open new.txt: read-only file system$`,
+			`(?m)^files: MkdirTemp: true <nil>$`, `(?m)^files: CreateTemp and write: <nil>$`, `(?m)^files: rename: <nil> <nil> true$`,
+			`(?m)^files: read back: 10000 <nil>$`, `(?m)^files: remove a non-empty directory fails: true$`, `(?m)^files: RemoveAll: <nil> true$`}},
 		{"UnknownOption", mem, []string{"--unimon:bogus", "env"}, 1, []string{
 			`(?m)^unimon bindings: unknown option --unimon:bogus$`, `--unimon:env=KEY=VALUE`}},
 	}

@@ -7,8 +7,10 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"runtime"
 	"strconv"
+	"strings"
 	"sync"
 	"syscall"
 	"unsafe"
@@ -89,6 +91,8 @@ func main() {
 			err = syscall.Fdatasync(int(f.Fd()))
 		}
 		fmt.Println("sync:", err)
+	case "files":
+		files()
 	case "nohandler":
 		// SIGSEGV back to SIG_DFL (the runtime offers no way): a fault is
 		// then the crash report.
@@ -126,3 +130,37 @@ func recurse(n int) int {
 
 //go:noinline
 func forever(n int) int { return forever(n+1) + 1 }
+
+// files uses the packed file tree (read-only, the working directory) and
+// /tmp (writable) the way programs and tests do.
+func files() {
+	wd, err := os.Getwd()
+	fmt.Printf("files: wd=%s err=%v\n", wd, err)
+	b, err := os.ReadFile("hello.txt")
+	fmt.Printf("files: hello.txt=%q err=%v\n", b, err)
+	ents, err := os.ReadDir("sub")
+	for _, e := range ents {
+		fmt.Printf("files: sub/%s dir=%v\n", e.Name(), e.IsDir())
+	}
+	_, err = os.Create("new.txt")
+	fmt.Println("files: create in the tree:", err)
+	dir, err := os.MkdirTemp("", "fid-")
+	fmt.Println("files: MkdirTemp:", strings.HasPrefix(dir, "/tmp/fid-"), err)
+	f, err := os.CreateTemp(dir, "x-*.txt")
+	if err == nil {
+		_, err = f.WriteString(strings.Repeat("0123456789", 1000))
+		f.Close()
+	}
+	fmt.Println("files: CreateTemp and write:", err)
+	to := filepath.Join(dir, "renamed.txt")
+	err = os.Rename(f.Name(), to)
+	st, err2 := os.Stat(to)
+	fmt.Println("files: rename:", err, err2, st != nil && st.Size() == 10000)
+	b, err = os.ReadFile(to)
+	fmt.Println("files: read back:", len(b), err)
+	err = os.Remove(dir)
+	fmt.Println("files: remove a non-empty directory fails:", err != nil)
+	err = os.RemoveAll(dir)
+	_, err2 = os.Stat(dir)
+	fmt.Println("files: RemoveAll:", err, os.IsNotExist(err2))
+}
