@@ -17,6 +17,9 @@ else
   echo "KVM tests run: 0 (this machine has no /dev/kvm: KVM tests skipped)"
 fi
 
+echo "== the standard library's tests inside Go unikernels"
+scripts/fidelity.sh check
+
 echo "== fuzzing every target briefly"
 # Counts, not durations: a duration -fuzztime can fail spuriously with
 # "context deadline exceeded" in Go 1.26 (go.dev/issue/75804).

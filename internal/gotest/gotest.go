@@ -193,7 +193,7 @@ func report(opts Options, r Result) {
 }
 
 // ErrUsage is returned by ParseArgs for a bad command line.
-var ErrUsage = errors.New("usage: unimon test [--mem=MiB] [-v] [build flags] [PACKAGES] [-- TEST FLAGS]")
+var ErrUsage = errors.New("usage: unimon test [--mem=MiB] [-v] [build flags] [test flags] [PACKAGES] [-- TEST FLAGS]")
 
 // buildValueFlags are the go command's build flags that take a value
 // (when not written -flag=value).
@@ -201,6 +201,16 @@ var buildValueFlags = map[string]bool{
 	"tags": true, "gcflags": true, "ldflags": true, "asmflags": true, "mod": true, "modfile": true,
 	"overlay": true, "pgo": true, "p": true, "toolexec": true,
 }
+
+// testFlagsWithValue and testBoolFlags are go test's test flags, which
+// may also come before the packages (as in go test -short ./...).
+var (
+	testFlagsWithValue = map[string]bool{
+		"run": true, "skip": true, "count": true, "timeout": true, "bench": true, "benchtime": true,
+		"cpu": true, "parallel": true, "shuffle": true, "list": true,
+	}
+	testBoolFlags = map[string]bool{"short": true, "failfast": true, "benchmem": true, "fullpath": true}
+)
 
 // ParseArgs parses `unimon test`'s arguments.
 func ParseArgs(args []string) (Options, error) {
@@ -234,6 +244,17 @@ func ParseArgs(args []string) (Options, error) {
 			return o, ErrUsage
 		case name == "race" || name == "msan" || name == "asan" || name == "cover":
 			return o, fmt.Errorf("%w: -%s is not supported in a unikernel (no cgo, no coverage files)", ErrUsage, name)
+		case testBoolFlags[name]:
+			o.TestFlags = append(o.TestFlags, a)
+		case testFlagsWithValue[name]:
+			o.TestFlags = append(o.TestFlags, a)
+			if !hasVal {
+				if i+1 == len(args) {
+					return o, fmt.Errorf("%w: %s needs a value", ErrUsage, a)
+				}
+				i++
+				o.TestFlags = append(o.TestFlags, args[i])
+			}
 		default:
 			o.BuildFlags = append(o.BuildFlags, a)
 			if buildValueFlags[name] && !hasVal {
