@@ -27,6 +27,15 @@
 //
 // Files: paths resolve through a mount table (vfs.go): a prefix and its
 // operations per entry, the longest matching prefix serving a path.
+// /tmp is a writable in-memory file system (tmpfs.go), / a read-only tree
+// that `unimon build --files DIR` (and `unimon test`) packs into the
+// image (treefs.go), and /dev/solo5 the devices. Standard input is always
+// at end of file.
+//
+// Faults are signals as on Linux (signal.go, trap_amd64.go): SIGSEGV,
+// SIGBUS, SIGILL, SIGFPE with Linux's si_code and si_addr, delivered
+// through the runtime's handlers, so they are Go panics; a fault that
+// cannot be delivered is the crash report (exit 255).
 //
 // Devices: the Solo5 block and net devices in the unikernel's manifest
 // are files at DevicePrefix+NAME ("/dev/solo5/NAME"). OpenBlock and

@@ -200,3 +200,42 @@ func hex(b []byte, v uint64) int {
 	}
 	return 18
 }
+
+// Resource limits (prlimit64, getrlimit): the stack and fd limits are
+// what the kernel really has, as Linux's defaults say them; the others
+// are unlimited. Setting a limit succeeds and changes nothing.
+const (
+	_RLIMIT_STACK  = 3
+	_RLIMIT_NOFILE = 7
+	_RLIM_INFINITY = ^uint64(0)
+)
+
+func rlimit(resource uintptr) [2]uint64 {
+	switch resource {
+	case _RLIMIT_STACK:
+		return [2]uint64{stackSize, _RLIM_INFINITY}
+	case _RLIMIT_NOFILE:
+		return [2]uint64{maxFDs, maxFDs}
+	}
+	return [2]uint64{_RLIM_INFINITY, _RLIM_INFINITY}
+}
+
+func sysPrlimit64(t *thread, a sysArgs) (int64, sysResult) {
+	if a[0] != 0 && a[0] != 1 {
+		return done(-_ESRCH)
+	}
+	if a[1] > 15 {
+		return done(-_EINVAL)
+	}
+	if a[3] != 0 {
+		old := rlimit(a[1])
+		if !copyOut(a[3], unsafe.Pointer(&old), 16) {
+			return done(-_EFAULT)
+		}
+	}
+	return done(0)
+}
+
+func sysGetrlimit(t *thread, a sysArgs) (int64, sysResult) {
+	return sysPrlimit64(t, sysArgs{0, a[0], 0, a[1]})
+}

@@ -35,6 +35,8 @@ var sysTable = [...]sysFn{
 	81:  sysFchdir,
 	90:  sysChmod,
 	96:  sysGettimeofday,
+	97:  sysGetrlimit,
+	160: sysZero, // setrlimit: see sysPrlimit64
 	102: sysZero, // getuid
 	104: sysZero, // getgid
 	107: sysZero, // geteuid
@@ -66,6 +68,7 @@ var sysTable = [...]sysFn{
 	290: sysEventfd2,
 	291: sysEpollCreate1,
 	293: sysPipe2,
+	302: sysPrlimit64,
 	316: sysRenameat2,
 	318: sysGetrandom,
 	439: sysFaccessat, // faccessat2

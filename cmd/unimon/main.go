@@ -30,8 +30,8 @@ var version = "dev"
 
 const usageText = `usage: unimon [OPTIONS] [--] KERNEL [ARGS...]
        unimon info KERNEL
-       unimon build [-o FILE] [-manifest FILE.json] [--net NAME]... [--block NAME]... [PACKAGE]
-       unimon test [--mem=MiB] [-v] [build flags] [PACKAGES] [-- TEST FLAGS]
+       unimon build [-o FILE] [-manifest FILE.json] [--net NAME]... [--block NAME]... [--files DIR] [PACKAGE]
+       unimon test [--mem=MiB] [-v] [build flags] [test flags] [PACKAGES] [-- TEST FLAGS]
 
 Runs the Solo5 hvt unikernel KERNEL on KVM (a drop-in for solo5-hvt).
 

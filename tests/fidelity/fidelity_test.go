@@ -125,6 +125,7 @@ func TestFidelity(t *testing.T) {
 			`runtime: goroutine stack exceeds 1000000000-byte limit`, `fatal error: stack overflow`}},
 		{"Env", mem, []string{"--unimon:env=GREETING=hello", "--unimon:env=EMPTY=", "env", "GREETING", "EMPTY", "UNSET"}, 0, []string{
 			`(?m)^env: GREETING="hello" true$`, `(?m)^env: EMPTY="" true$`, `(?m)^env: UNSET="" false$`}},
+		{"StackRlimit", mem, []string{"rlimit"}, 0, []string{`(?m)^rlimit: stack cur=8388608 err=<nil>$`}},
 		{"StdinEOF", mem, []string{"stdin"}, 0, []string{`(?m)^stdin: 0 bytes, err=<nil>$`}},
 		{"Files", mem, []string{"files"}, 0, []string{
 			`(?m)^files: wd=/ err=<nil>$`, `(?m)^files: hello.txt="hello from the file tree\\n" err=<nil>$`,

@@ -76,6 +76,10 @@ func main() {
 			v, ok := os.LookupEnv(k)
 			fmt.Printf("env: %s=%q %v\n", k, v, ok)
 		}
+	case "rlimit":
+		var r syscall.Rlimit
+		err := syscall.Getrlimit(syscall.RLIMIT_STACK, &r)
+		fmt.Printf("rlimit: stack cur=%d err=%v\n", r.Cur, err)
 	case "stdin":
 		b, err := io.ReadAll(os.Stdin)
 		fmt.Printf("stdin: %d bytes, err=%v\n", len(b), err)
