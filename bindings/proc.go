@@ -34,18 +34,22 @@ var (
 	nenvp   int
 )
 
-func addString(s []byte) bool {
-	if strLen+uintptr(len(s))+1 > uintptr(len(strBuf)) || nargv >= len(strOffs) {
+// appendString adds s and a 0 to buf (used *l bytes), its offset to
+// offs (*n of them).
+func appendString(buf []byte, l *uintptr, offs []uintptr, n *int, s []byte) bool {
+	if *l+uintptr(len(s))+1 > uintptr(len(buf)) || *n >= len(offs) {
 		return false
 	}
-	strOffs[nargv] = strLen
-	copy(strBuf[strLen:], s)
-	strLen += uintptr(len(s))
-	strBuf[strLen] = 0
-	strLen++
-	nargv++
+	offs[*n] = *l
+	copy(buf[*l:], s)
+	*l += uintptr(len(s))
+	buf[*l] = 0
+	*l++
+	*n++
 	return true
 }
+
+func addString(s []byte) bool { return appendString(strBuf[:], &strLen, strOffs[:], &nargv, s) }
 
 func addStr(s string) bool { return addString(unsafe.Slice(unsafe.StringData(s), len(s))) }
 
@@ -70,16 +74,7 @@ func addEnv(kv []byte) bool {
 			return true
 		}
 	}
-	if envLen+uintptr(len(kv))+1 > uintptr(len(envBuf)) || nenvp >= len(envOffs) {
-		return false
-	}
-	envOffs[nenvp] = envLen
-	copy(envBuf[envLen:], kv)
-	envLen += uintptr(len(kv))
-	envBuf[envLen] = 0
-	envLen++
-	nenvp++
-	return true
+	return appendString(envBuf[:], &envLen, envOffs[:], &nenvp, kv)
 }
 
 func addEnvStr(s string) bool { return addEnv(unsafe.Slice(unsafe.StringData(s), len(s))) }

@@ -57,12 +57,8 @@ func tmpWalk(rel []byte) (parent, node int32, last []byte, errno int64) {
 	node = 0
 	parent = -1
 	for i := 0; i < len(rel); {
-		j := i
-		for j < len(rel) && rel[j] != '/' {
-			j++
-		}
-		c := rel[i:j]
-		i = j + 1
+		var c []byte
+		c, i = component(rel, i)
 		if node < 0 {
 			return 0, 0, nil, -_ENOENT
 		}
@@ -446,21 +442,12 @@ func tmpSync(e *fdEntry) int64 { return 0 }
 
 // tmpGetdents lists directory e from node index e.pos on.
 func tmpGetdents(e *fdEntry, buf, n uintptr) int64 {
-	dir := int32(e.handle)
-	d := uintptr(0)
+	b := direntBuf{va: buf, room: n}
 	for ; e.pos < tmpMaxNodes; e.pos++ {
 		c := &tmpNodes[e.pos]
-		if c.mode == 0 || c.parent != dir || e.pos == 0 {
-			continue
-		}
-		w := putDirent(buf+d, n-d, e.pos+1, e.pos+1, c.mode, c.name[:c.nameLen])
-		if w < 0 {
-			if d == 0 {
-				return w
-			}
+		if c.mode != 0 && c.parent == int32(e.handle) && e.pos != 0 && !b.add(e.pos+1, c.mode, c.name[:c.nameLen]) {
 			break
 		}
-		d += uintptr(w)
 	}
-	return int64(d)
+	return b.result()
 }

@@ -76,12 +76,8 @@ func treeLookup(rel []byte) int64 {
 	}
 	node := uint32(0)
 	for i := 0; i < len(rel); {
-		j := i
-		for j < len(rel) && rel[j] != '/' {
-			j++
-		}
-		c := rel[i:j]
-		i = j + 1
+		var c []byte
+		c, i = component(rel, i)
 		if treeAt(node).mode&_S_IFMT != _S_IFDIR {
 			return -_ENOTDIR
 		}
@@ -180,23 +176,12 @@ func treeSeek(e *fdEntry, off int64, whence int) int64 {
 }
 
 func treeGetdents(e *fdEntry, buf, n uintptr) int64 {
-	d := uintptr(0)
-	if e.pos == 0 {
-		e.pos = 1
-	}
-	for ; e.pos < uint64(treeCount); e.pos++ {
+	b := direntBuf{va: buf, room: n}
+	for e.pos = max(e.pos, 1); e.pos < uint64(treeCount); e.pos++ {
 		c := treeAt(uint32(e.pos))
-		if c.parent != e.handle {
-			continue
-		}
-		w := putDirent(buf+d, n-d, e.pos+1, e.pos+1, c.mode, treeName(c))
-		if w < 0 {
-			if d == 0 {
-				return w
-			}
+		if c.parent == e.handle && !b.add(e.pos+1, c.mode, treeName(c)) {
 			break
 		}
-		d += uintptr(w)
 	}
-	return int64(d)
+	return b.result()
 }

@@ -122,15 +122,8 @@ func resolve(slot int, dirfd int64, p uintptr) ([]byte, int64) {
 	}
 	// Append each component, dropping "." and applying "..".
 	for i := 0; i < n; {
-		for i < n && raw[i] == '/' {
-			i++
-		}
-		j := i
-		for j < n && raw[j] != '/' {
-			j++
-		}
-		c := raw[i:j]
-		i = j
+		var c []byte
+		c, i = component(raw[:n], i)
 		switch {
 		case len(c) == 0 || string(c) == ".":
 		case string(c) == "..":
@@ -425,23 +418,55 @@ func sysFchdir(t *thread, a sysArgs) (int64, sysResult) {
 	return done(setCwd(pathBufs[0][:l]))
 }
 
-// putDirent writes a struct linux_dirent64 for name at va if it fits in
-// room bytes, and returns its size, or EINVAL.
-func putDirent(va, room uintptr, ino, off uint64, mode uint32, name []byte) int64 {
+// direntBuf fills the program's getdents64 buffer at va.
+type direntBuf struct {
+	va, room, used uintptr
+	err            int64
+}
+
+// add writes a struct linux_dirent64 for name; false when it does not
+// fit (or the buffer is bad), and the listing stops there.
+func (b *direntBuf) add(ino uint64, mode uint32, name []byte) bool {
 	reclen := (19 + uintptr(len(name)) + 1 + 7) &^ 7
-	if reclen > room || len(name) > 255 {
-		return -_EINVAL
+	if reclen > b.room-b.used || len(name) > 255 {
+		b.err = -_EINVAL
+		return false
 	}
-	var b [280]byte
-	*(*uint64)(unsafe.Pointer(&b[0])) = ino
-	*(*uint64)(unsafe.Pointer(&b[8])) = off
-	*(*uint16)(unsafe.Pointer(&b[16])) = uint16(reclen)
-	b[18] = byte(mode >> 12 & 15) // DT_DIR, DT_REG... are the S_IFMT bits
-	copy(b[19:], name)
-	if !copyOut(va, unsafe.Pointer(&b), reclen) {
-		return -_EFAULT
+	var r [280]byte
+	*(*uint64)(unsafe.Pointer(&r[0])) = ino
+	*(*uint64)(unsafe.Pointer(&r[8])) = ino // d_off: where the next read resumes
+	*(*uint16)(unsafe.Pointer(&r[16])) = uint16(reclen)
+	r[18] = byte(mode >> 12 & 15) // DT_DIR, DT_REG... are the S_IFMT bits
+	copy(r[19:], name)
+	if !copyOut(b.va+b.used, unsafe.Pointer(&r), reclen) {
+		b.err = -_EFAULT
+		return false
 	}
-	return int64(reclen)
+	b.used += reclen
+	return true
+}
+
+// result is getdents64's value: the bytes written, or the error when
+// not even one entry fit.
+func (b *direntBuf) result() int64 {
+	if b.used == 0 && b.err != 0 {
+		return b.err
+	}
+	return int64(b.used)
+}
+
+// component returns the path component of p starting at or after i
+// (slashes skipped) and the index after it; an empty component at the
+// end.
+func component(p []byte, i int) ([]byte, int) {
+	for i < len(p) && p[i] == '/' {
+		i++
+	}
+	j := i
+	for j < len(p) && p[j] != '/' {
+		j++
+	}
+	return p[i:j], j
 }
 
 // statInfo.mode's file types.
