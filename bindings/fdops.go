@@ -245,6 +245,15 @@ func sysFsync(t *thread, a sysArgs) (int64, sysResult) {
 	return done(ops(e).sync(e))
 }
 
+// ioPos is where a read or write on e starts: at off for pread64 and
+// pwrite64 (at; false if off is negative), else at the fd's position.
+func ioPos(e *fdEntry, off int64, at bool) (uint64, bool) {
+	if !at {
+		return e.pos, true
+	}
+	return uint64(off), off >= 0
+}
+
 // seekTo is lseek for an fd whose end is at size.
 func seekTo(e *fdEntry, off int64, whence int, size int64) int64 {
 	var base int64

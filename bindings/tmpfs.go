@@ -326,12 +326,9 @@ func tmpRead(e *fdEntry, buf, cnt uintptr, off int64, at bool) int64 {
 	if e.flags&_O_ACCMODE == _O_WRONLY {
 		return -_EBADF
 	}
-	pos := e.pos
-	if at {
-		if off < 0 {
-			return -_EINVAL
-		}
-		pos = uint64(off)
+	pos, ok := ioPos(e, off, at)
+	if !ok {
+		return -_EINVAL
 	}
 	i := int32(e.handle)
 	size := tmpNodes[i].size

@@ -145,12 +145,9 @@ func treeOpen(t *thread, rel []byte, flags int, mode uint32) int64 {
 }
 
 func treeRead(e *fdEntry, buf, cnt uintptr, off int64, at bool) int64 {
-	pos := e.pos
-	if at {
-		if off < 0 {
-			return -_EINVAL
-		}
-		pos = uint64(off)
+	pos, ok := ioPos(e, off, at)
+	if !ok {
+		return -_EINVAL
 	}
 	n := treeAt(e.handle)
 	if pos >= n.size {
