@@ -21,16 +21,17 @@ type option struct {
 	// name follows --unimon:; it ends in '=' when the option takes a
 	// value (--unimon:env=KEY=VALUE has name "env=").
 	name string
-	// arg names the value in the message about an unknown option,
-	// usage says what the option does there.
-	arg, usage string
-	set        func(val []byte) bool
+	// usage is shown in the message about an unknown option; for an
+	// option with a value it starts with the value's name and a colon
+	// ("KEY=VALUE: ...").
+	usage string
+	set   func(val []byte) bool
 }
 
 var options = [...]option{
-	{"stats", "", "print trap, fault and signal counts at exit", optStats},
-	{"notimer", "", "run cooperatively even when the monitor offers a timer", optNoTimer},
-	{"env=", "KEY=VALUE", "set an environment variable of the program (repeatable)", optEnv},
+	{"stats", "print trap, fault and signal counts at exit", optStats},
+	{"notimer", "run cooperatively even when the monitor offers a timer", optNoTimer},
+	{"env=", "KEY=VALUE: set an environment variable of the program (repeatable)", optEnv},
 }
 
 func optStats(val []byte) bool   { showStats = true; return true }
@@ -85,9 +86,11 @@ func optionError(what string, w []byte) {
 	for i := range options {
 		add("  ")
 		add(optionPrefix)
-		add(options[i].name)
-		add(options[i].arg)
-		add("\t")
+		name := options[i].name
+		add(name)
+		if name[len(name)-1] != '=' {
+			add(": ")
+		}
 		add(options[i].usage)
 		add("\n")
 	}
