@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"runtime/debug"
 	"strconv"
 	"strings"
 	"sync"
@@ -70,6 +71,9 @@ func main() {
 		n, _ := strconv.Atoi(arg(2))
 		fmt.Println("deep:", recurse(n))
 	case "overflow":
+		if n, err := strconv.Atoi(arg(2)); err == nil {
+			debug.SetMaxStack(n)
+		}
 		fmt.Println(forever(1))
 	case "env":
 		for _, k := range os.Args[2:] {
