@@ -173,7 +173,7 @@ func goGuest(ctx context.Context, opts Options, verb []string, bindings, pkg str
 		if strings.Contains(errBuf.String(), "missing entry symbol") {
 			return fmt.Errorf("go build %s: %w (add: import _ %q)", pkg, ErrNoBindings, BindingsPath)
 		}
-		return fmt.Errorf("go build %s failed: %w", pkg, err)
+		return fmt.Errorf("go %s %s failed: %w", verb[0], pkg, err)
 	}
 	return nil
 }

@@ -31,6 +31,8 @@ func TestRunSample(t *testing.T) {
 			`(?m)^--- FAIL: TestDeliberateFailure`, `failing on purpose`,
 			`(?m)^FAIL\tgithub.com/unimon/unimon/internal/gotest/testdata/sample\t\d+\.\d+s$`, `(?m)^FAIL$`}},
 		{"Verbose", []string{"-run", "Testdata|TempDir"}, 0, []string{`(?m)^=== RUN   TestTestdata$`, `(?m)^--- PASS: TestTempDir`, `(?m)^ok  \t`}},
+		// A package that imports the bindings itself gets the module's.
+		{"WithBindings", nil, 0, []string{`(?m)^ok  \tgithub.com/unimon/unimon/internal/gotest/testdata/withbindings\t`}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -40,7 +42,11 @@ func TestRunSample(t *testing.T) {
 			if tc.name == "Verbose" {
 				args = append(args, "-v")
 			}
-			args = append(append(append(args, sample), "--"), tc.flags...)
+			pkg := sample
+			if tc.name == "WithBindings" {
+				pkg = "./internal/gotest/testdata/withbindings"
+			}
+			args = append(append(append(args, pkg), "--"), tc.flags...)
 			var out bytes.Buffer
 			opts, err := ParseArgs(args)
 			if err != nil {
