@@ -60,6 +60,8 @@ var sysTable = [...]sysFn{
 	262: sysNewfstatat,
 	263: sysUnlinkat,
 	264: sysRenameat,
+	265: sysLinkat,
+	266: sysSymlinkat,
 	267: sysReadlinkat,
 	268: sysFchmodat,
 	269: sysFaccessat,

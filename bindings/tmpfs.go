@@ -11,7 +11,8 @@ import "unsafe"
 // frames reached through a two-level table (a frame of 512 addresses of
 // frames of 512 data page addresses: 1 GiB per file at most), holes read
 // as zeros, and an unlinked file lives until its last fd is closed.
-// There are no symbolic or hard links.
+// Symbolic links keep their target in their first data page; there are
+// no hard links.
 
 const (
 	tmpMaxNodes = 4096
@@ -32,7 +33,8 @@ type tmpNode struct {
 
 var tmpNodes [tmpMaxNodes]tmpNode
 
-var tmpfsOps = fsOps{open: tmpOpen, stat: tmpStat, mkdir: tmpMkdir, unlink: tmpUnlink, rename: tmpRename}
+var tmpfsOps = fsOps{open: tmpOpen, stat: tmpStat, mkdir: tmpMkdir, unlink: tmpUnlink, rename: tmpRename,
+	readlink: tmpReadlink, symlink: tmpSymlink}
 
 func initTmpfs() {
 	tmpNodes[0] = tmpNode{mode: _S_IFDIR | 0o1777, mtime: wallNow()}
@@ -106,6 +108,8 @@ func tmpOpen(t *thread, rel []byte, flags int, mode uint32) int64 {
 	n := &tmpNodes[node]
 	dir := n.mode&_S_IFMT == _S_IFDIR
 	switch {
+	case n.mode&_S_IFMT == _S_IFLNK: // not followed: O_NOFOLLOW
+		return -_ELOOP
 	case dir && flags&_O_ACCMODE != _O_RDONLY:
 		return -_EISDIR
 	case !dir && flags&_O_DIRECTORY != 0:
@@ -162,6 +166,43 @@ func tmpMkdir(rel []byte, mode uint32) int64 {
 		return -_ENOSPC
 	}
 	return 0
+}
+
+func tmpSymlink(rel, target []byte) int64 {
+	parent, node, last, errno := tmpWalk(rel)
+	switch {
+	case errno != 0:
+		return errno
+	case node >= 0:
+		return -_EEXIST
+	case len(target) > pageSize:
+		return -_ENAMETOOLONG
+	}
+	i := tmpNew(parent, last, _S_IFLNK|0o777)
+	if i < 0 {
+		return -_ENOSPC
+	}
+	pa := tmpPage(i, 0, true)
+	if pa == 0 {
+		tmpDrop(i)
+		return -_ENOSPC
+	}
+	copy(unsafe.Slice((*byte)(ptr(pa)), pageSize), target)
+	tmpNodes[i].size = uint64(len(target))
+	return 0
+}
+
+func tmpReadlink(rel []byte) (uintptr, int, int64) {
+	_, node, _, errno := tmpWalk(rel)
+	switch {
+	case errno != 0:
+		return 0, 0, errno
+	case node < 0:
+		return 0, 0, -_ENOENT
+	case tmpNodes[node].mode&_S_IFMT != _S_IFLNK:
+		return 0, 0, -_EINVAL
+	}
+	return tmpPage(node, 0, false), int(tmpNodes[node].size), 0
 }
 
 func tmpEmpty(dir int32) bool {

@@ -38,6 +38,13 @@ type fsOps struct {
 	// rename moves from to to, both in this mount (another mount is
 	// EXDEV). nil: a read-only mount.
 	rename func(from, to []byte) int64
+	// readlink returns the kernel address and length of the target of
+	// the symbolic link rel, or EINVAL if rel is not one. nil: the mount
+	// has no symbolic links.
+	readlink func(rel []byte) (uintptr, int, int64)
+	// symlink makes rel a symbolic link to target. nil: EPERM, or EROFS
+	// on a read-only mount.
+	symlink func(rel, target []byte) int64
 }
 
 // mount is an entry of the mount table.
@@ -74,6 +81,9 @@ const (
 	_EFBIG               = 27
 	_ENFILE              = 23
 	_ERANGE              = 34
+	_ELOOP               = 40
+	_O_NOFOLLOW          = 0x20000
+	maxSymlinks          = 40 // Linux's limit of links followed in one lookup
 )
 
 // cwd is the working directory, absolute and clean (static data: the
@@ -88,9 +98,10 @@ var (
 var pathBufs [2][pathMax]byte
 
 // resolve reads the path at user address p and makes it absolute and
-// clean in pathBufs[slot], relative to dirfd when it is relative. It
-// returns the path, or a negative errno.
-func resolve(slot int, dirfd int64, p uintptr) ([]byte, int64) {
+// clean in pathBufs[slot], relative to dirfd when it is relative, with
+// the symbolic links on the way followed (the last component's too when
+// follow is set). It returns the path, or a negative errno.
+func resolve(slot int, dirfd int64, p uintptr, follow bool) ([]byte, int64) {
 	var raw [pathMax]byte
 	n := 0
 	for ; n < pathMax; n++ {
@@ -120,19 +131,16 @@ func resolve(slot int, dirfd int64, p uintptr) ([]byte, int64) {
 		}
 		l = copy(out[:], base)
 	}
-	// Append each component, dropping "." and applying "..".
+	// Append each component, dropping "." and applying ".."; a component
+	// that is a symbolic link is replaced by its target.
+	links := 0
 	for i := 0; i < n; {
 		var c []byte
 		c, i = component(raw[:n], i)
 		switch {
 		case len(c) == 0 || string(c) == ".":
 		case string(c) == "..":
-			for l > 0 && out[l-1] != '/' {
-				l--
-			}
-			if l > 1 {
-				l--
-			}
+			l = parentLen(out[:l])
 		default:
 			if l+1+len(c) >= pathMax {
 				return nil, -_ENAMETOOLONG
@@ -142,6 +150,28 @@ func resolve(slot int, dirfd int64, p uintptr) ([]byte, int64) {
 				l++
 			}
 			l += copy(out[l:], c)
+			if i >= n && !follow {
+				break
+			}
+			target, tn, ok := symlinkAt(out[:l])
+			if !ok {
+				break
+			}
+			if links++; links > maxSymlinks {
+				return nil, -_ELOOP
+			}
+			// Continue with the target followed by the rest of the path.
+			var next [pathMax]byte
+			if tn+n-i >= pathMax {
+				return nil, -_ENAMETOOLONG
+			}
+			k := copy(next[:], unsafe.Slice((*byte)(ptr(target)), tn))
+			k += copy(next[k:], raw[i:n])
+			raw, n, i = next, k, 0
+			l = parentLen(out[:l])
+			if tn > 0 && raw[0] == '/' {
+				l = 0
+			}
 		}
 	}
 	if l == 0 {
@@ -149,6 +179,28 @@ func resolve(slot int, dirfd int64, p uintptr) ([]byte, int64) {
 		l = 1
 	}
 	return out[:l], 0
+}
+
+// parentLen is the length of the parent of the clean absolute path p.
+func parentLen(p []byte) int {
+	l := len(p)
+	for l > 0 && p[l-1] != '/' {
+		l--
+	}
+	if l > 1 {
+		l--
+	}
+	return l
+}
+
+// symlinkAt returns the target of p if p is a symbolic link.
+func symlinkAt(p []byte) (uintptr, int, bool) {
+	m, rel := lookup(p)
+	if m < 0 || mounts[m].fs.readlink == nil {
+		return 0, 0, false
+	}
+	t, n, errno := mounts[m].fs.readlink(rel)
+	return t, n, errno == 0
 }
 
 // dirPath is the path of a directory fd (fdPath), for the *at calls.
@@ -191,7 +243,9 @@ func sysOpenat(t *thread, a sysArgs) (int64, sysResult) {
 }
 
 func openat(t *thread, dirfd int64, path uintptr, flags int, mode uint32) int64 {
-	p, errno := resolve(0, dirfd, path)
+	// O_CREAT|O_EXCL does not follow a link either: it must not exist.
+	follow := flags&_O_NOFOLLOW == 0 && flags&(_O_CREAT|_O_EXCL) != _O_CREAT|_O_EXCL
+	p, errno := resolve(0, dirfd, path, follow)
 	if errno != 0 {
 		return errno
 	}
@@ -216,9 +270,10 @@ func pathStat(p []byte) (statInfo, int64) {
 }
 
 // atPath resolves the path argument of a *at call into pathBufs[slot]
-// and finds its mount.
-func atPath(slot int, dirfd, path uintptr) (int, []byte, int64) {
-	p, errno := resolve(slot, int64(int32(dirfd)), path)
+// (following a last component that is a symbolic link if follow is
+// set) and finds its mount.
+func atPath(slot int, dirfd, path uintptr, follow bool) (int, []byte, int64) {
+	p, errno := resolve(slot, int64(int32(dirfd)), path, follow)
 	if errno != 0 {
 		return -1, nil, errno
 	}
@@ -251,7 +306,7 @@ func sysNewfstatat(t *thread, a sysArgs) (int64, sysResult) {
 			return sysFstat(t, sysArgs{a[0], a[2]})
 		}
 	}
-	m, rel, errno := atPath(0, a[0], a[1])
+	m, rel, errno := atPath(0, a[0], a[1], a[3]&_AT_SYMLINK_NOFOLLOW == 0)
 	if errno != 0 {
 		return done(errno)
 	}
@@ -269,7 +324,7 @@ func sysNewfstatat(t *thread, a sysArgs) (int64, sysResult) {
 }
 
 func sysMkdirat(t *thread, a sysArgs) (int64, sysResult) {
-	m, rel, errno := atPath(0, a[0], a[1])
+	m, rel, errno := atPath(0, a[0], a[1], false)
 	switch {
 	case errno != 0:
 		return done(errno)
@@ -280,7 +335,7 @@ func sysMkdirat(t *thread, a sysArgs) (int64, sysResult) {
 }
 
 func sysUnlinkat(t *thread, a sysArgs) (int64, sysResult) {
-	m, rel, errno := atPath(0, a[0], a[1])
+	m, rel, errno := atPath(0, a[0], a[1], false)
 	switch {
 	case errno != 0:
 		return done(errno)
@@ -300,11 +355,11 @@ func sysRenameat2(t *thread, a sysArgs) (int64, sysResult) {
 	if a[4] != 0 {
 		return done(-_EINVAL)
 	}
-	m, from, errno := atPath(0, a[0], a[1])
+	m, from, errno := atPath(0, a[0], a[1], false)
 	if errno != 0 {
 		return done(errno)
 	}
-	m2, to, errno := atPath(1, a[2], a[3])
+	m2, to, errno := atPath(1, a[2], a[3], false)
 	switch {
 	case errno != 0:
 		return done(errno)
@@ -316,23 +371,70 @@ func sysRenameat2(t *thread, a sysArgs) (int64, sysResult) {
 	return done(mounts[m].fs.rename(from, to))
 }
 
-// sysReadlinkat: no mount has symbolic links (the file tree stores what
-// they point to), so a path that exists is not one.
+// sysReadlinkat copies the target of a symbolic link (without a 0).
 func sysReadlinkat(t *thread, a sysArgs) (int64, sysResult) {
-	m, rel, errno := atPath(0, a[0], a[1])
+	m, rel, errno := atPath(0, a[0], a[1], false)
 	if errno != 0 {
 		return done(errno)
 	}
-	if errno := readOnly(m, rel, false); errno != -_EROFS {
+	if mounts[m].fs.readlink == nil {
+		if errno := readOnly(m, rel, false); errno != -_EROFS {
+			return done(errno)
+		}
+		return done(-_EINVAL)
+	}
+	target, n, errno := mounts[m].fs.readlink(rel)
+	if errno != 0 {
 		return done(errno)
 	}
-	return done(-_EINVAL)
+	c := min(uintptr(n), a[3])
+	if !copyOut(a[2], ptr(target), c) {
+		return done(-_EFAULT)
+	}
+	return done(int64(c))
 }
+
+// linkTarget holds symlinkat's target (a static buffer: a local one would
+// escape to the heap through the mount's operation).
+var linkTarget [pathMax]byte
+
+// sysSymlinkat makes a symbolic link (target, newdirfd, linkpath).
+func sysSymlinkat(t *thread, a sysArgs) (int64, sysResult) {
+	target := &linkTarget
+	n := 0
+	for ; n < pathMax; n++ {
+		if !copyIn(unsafe.Pointer(&target[n]), a[0]+uintptr(n), 1) {
+			return done(-_EFAULT)
+		}
+		if target[n] == 0 {
+			break
+		}
+	}
+	switch {
+	case n == pathMax:
+		return done(-_ENAMETOOLONG)
+	case n == 0:
+		return done(-_ENOENT)
+	}
+	m, rel, errno := atPath(0, a[1], a[2], false)
+	switch {
+	case errno != 0:
+		return done(errno)
+	case mounts[m].fs.symlink == nil && mounts[m].fs.unlink == nil:
+		return done(readOnly(m, rel, false))
+	case mounts[m].fs.symlink == nil:
+		return done(-_EPERM)
+	}
+	return done(mounts[m].fs.symlink(rel, target[:n]))
+}
+
+// sysLinkat: no mount has hard links.
+func sysLinkat(t *thread, a sysArgs) (int64, sysResult) { return done(-_EPERM) }
 
 // sysFaccessat: root may do anything with a file that exists, except
 // write to a read-only mount.
 func sysFaccessat(t *thread, a sysArgs) (int64, sysResult) {
-	m, rel, errno := atPath(0, a[0], a[1])
+	m, rel, errno := atPath(0, a[0], a[1], true)
 	if errno != 0 {
 		return done(errno)
 	}
@@ -349,7 +451,7 @@ func sysFaccessat(t *thread, a sysArgs) (int64, sysResult) {
 // exist without changing them: modes and times are not kept apart from
 // the modification time the file systems set themselves.
 func sysFchmodat(t *thread, a sysArgs) (int64, sysResult) {
-	m, rel, errno := atPath(0, a[0], a[1])
+	m, rel, errno := atPath(0, a[0], a[1], true)
 	if errno != 0 {
 		return done(errno)
 	}
@@ -402,7 +504,7 @@ func setCwd(p []byte) int64 {
 }
 
 func sysChdir(t *thread, a sysArgs) (int64, sysResult) {
-	p, errno := resolve(0, _AT_FDCWD, a[0])
+	p, errno := resolve(0, _AT_FDCWD, a[0], true)
 	if errno != 0 {
 		return done(errno)
 	}
