@@ -2,6 +2,8 @@
 
 package bindings
 
+import "unsafe"
+
 // File descriptors. Each open fd has an fdEntry (plain numbers, no Go
 // pointers) whose kind selects its operations in fdOps, the one place
 // that knows what each kind of fd does; the system calls on fds (here),
@@ -318,23 +320,54 @@ func stdinRead(e *fdEntry, buf, n uintptr, off int64, at bool) int64 {
 	return 0
 }
 
-// consoleWrite prints to the console (PUTS), a page at a time.
+// The console is line buffered: every PUTS is a VM exit, which costs
+// far more than a Linux write to a terminal, and Go's runtime writes a
+// traceback a few bytes at a time. consoleWrite collects the program's
+// writes in conBuf and prints it when a write ends a line or it is full;
+// the kernel's own messages, halt and the idle loop's POLL print what is
+// left first, so nothing is lost and output stays in order.
+var (
+	conBuf [4096]byte
+	conLen uintptr
+)
+
+// consoleFlush prints the console buffer.
+func consoleFlush() {
+	if conLen > 0 {
+		n := conLen
+		conLen = 0
+		putsRaw(uintptr(unsafe.Pointer(&conBuf)), n)
+	}
+}
+
+// consoleWrite writes to the console through conBuf.
 func consoleWrite(e *fdEntry, buf, n uintptr, off int64, at bool) int64 {
 	if at {
 		return -_ESPIPE
 	}
 	d := uintptr(0)
+	line := false
 	for d < n {
-		pa := translate(buf + d)
-		if pa == 0 {
+		if conLen == uintptr(len(conBuf)) {
+			consoleFlush()
+		}
+		c := min(n-d, uintptr(len(conBuf))-conLen)
+		if !copyIn(unsafe.Pointer(&conBuf[conLen]), buf+d, c) {
 			if d == 0 {
 				return -_EFAULT
 			}
 			break
 		}
-		c := min(n-d, pageSize-(buf+d)&(pageSize-1))
-		putsPhys(pa, c)
+		for _, b := range conBuf[conLen : conLen+c] {
+			if b == '\n' {
+				line = true
+			}
+		}
+		conLen += c
 		d += c
+	}
+	if line {
+		consoleFlush()
 	}
 	return int64(d)
 }

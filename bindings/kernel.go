@@ -101,6 +101,7 @@ func hypercall(nr guestabi.Hypercall) {
 }
 
 func halt(status int) {
+	consoleFlush()
 	h := guestabi.Halt{ExitStatus: int32(status)}
 	h.Encode(hcArg[:])
 	for {
@@ -108,8 +109,15 @@ func halt(status int) {
 	}
 }
 
-// putsPhys prints n bytes at guest-physical address pa.
+// putsPhys prints n bytes at guest-physical address pa, after what the
+// program's writes left in the console buffer.
 func putsPhys(pa, n uintptr) {
+	consoleFlush()
+	putsRaw(pa, n)
+}
+
+// putsRaw is the PUTS hypercall.
+func putsRaw(pa, n uintptr) {
 	if n == 0 {
 		return
 	}
@@ -137,6 +145,7 @@ func pollHost(ns int64) uint64 {
 	if ns < 0 {
 		ns = 0
 	}
+	consoleFlush() // before sleeping: what was written shows now
 	p := guestabi.Poll{TimeoutNsecs: uint64(ns)}
 	p.Encode(hcArg[:])
 	stats.polls++
