@@ -41,6 +41,7 @@ type TestPackage struct {
 	TestGoFiles           []string
 	XTestGoFiles          []string
 	Deps                  []string
+	Module                *struct{ Dir string } // nil in the standard library
 	Error                 *struct{ Err string }
 }
 
@@ -53,7 +54,7 @@ func (b *TestBuilder) List(ctx context.Context, patterns []string) ([]*TestPacka
 	if len(patterns) == 0 {
 		patterns = []string{"."}
 	}
-	args := append([]string{"list", "-e", "-json=ImportPath,Name,Dir,TestGoFiles,XTestGoFiles,Deps,Error", "-tags", BuildTag}, b.opts.BuildFlags...)
+	args := append([]string{"list", "-e", "-json=ImportPath,Name,Dir,TestGoFiles,XTestGoFiles,Deps,Module,Error", "-tags", BuildTag}, b.opts.BuildFlags...)
 	cmd := exec.CommandContext(ctx, goCommand(b.opts), append(args, patterns...)...)
 	cmd.Dir = b.opts.Dir
 	cmd.Env = guestEnv(b.opts)
@@ -214,8 +215,9 @@ func (b *TestBuilder) Close() error { return os.RemoveAll(b.work) }
 // BuildTest builds p's test binary (go test -c) as a unikernel at out, the
 // way Build builds a program, with p's directory packed as the file tree
 // at the directory's own path, which is the working directory (so
-// testdata/ reads work), $GOROOT/lib/time (time zones) and, for a package
-// of the standard library, $GOROOT/src/testdata (which its tests share).
+// testdata/ reads work), the testdata directories of its parents up to
+// the module's root ($GOROOT/src in the standard library: tests read
+// ../testdata) and $GOROOT/lib/time (time zones).
 // (GOROOT is the builder's, as the binary knows it.) A test file added
 // through -overlay imports the bindings: the module's own when p depends
 // on them already, else the standard-library copy. The go command's
@@ -254,9 +256,15 @@ func (b *TestBuilder) BuildTest(ctx context.Context, p *TestPackage, out string,
 	}
 	goroot := b.opts.goroot
 	mounts := []FileMount{{Dir: p.Dir, At: p.Dir}, {Dir: filepath.Join(goroot, "lib", "time"), At: filepath.Join(goroot, "lib", "time")}}
-	if rel, err := filepath.Rel(goroot, p.Dir); err == nil && !strings.HasPrefix(rel, "..") {
-		shared := filepath.Join(goroot, "src", "testdata")
-		mounts = append(mounts, FileMount{Dir: shared, At: shared})
+	root := filepath.Join(goroot, "src")
+	if p.Module != nil {
+		root = p.Module.Dir
+	}
+	for dir := p.Dir; dir != root && strings.HasPrefix(dir, root+string(filepath.Separator)); {
+		dir = filepath.Dir(dir)
+		if st, err := os.Stat(filepath.Join(dir, "testdata")); err == nil && st.IsDir() {
+			mounts = append(mounts, FileMount{Dir: filepath.Join(dir, "testdata"), At: filepath.Join(dir, "testdata")})
+		}
 	}
 	files, err := PackFiles(mounts, p.Dir)
 	if err != nil {
