@@ -38,7 +38,8 @@ const (
 	fdTreeDir   = 10
 	fdPipeRead  = 11 // pipe.go
 	fdPipeWrite = 12
-	fdKinds     = 13
+	fdDevFile   = 13 // devfiles.go
+	fdKinds     = 14
 )
 
 type fdEntry struct {
@@ -96,6 +97,7 @@ var fdOps = [fdKinds]fdKindOps{
 	fdTreeDir:   {stat: treeFdStat, seek: dirSeek, fcntl: devFcntl, getdents: treeGetdents},
 	fdPipeRead:  {read: pipeRead, ready: pipeReady, close: pipeClose, stat: pipeStat, fcntl: devFcntl},
 	fdPipeWrite: {write: pipeWrite, ready: pipeReady, close: pipeClose, stat: pipeStat, fcntl: devFcntl},
+	fdDevFile:   {read: devFileRead, write: devFileWrite, stat: devFileFdStat, seek: devFileSeek, fcntl: devFcntl},
 	fdNet:       {read: netFileRead, write: netFileWrite, ready: netReady, waitRead: netWaitRead, close: netClose, stat: netStat, fcntl: devFcntl},
 }
 

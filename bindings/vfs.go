@@ -56,6 +56,10 @@ type mount struct {
 // mounts is the mount table, most specific prefix first.
 var mounts = [...]mount{
 	{"/dev/solo5", fsOps{open: deviceOpen, stat: deviceStat}},
+	{"/dev/null", fsOps{open: devNullOpen, stat: devFileStat}}, // devfiles.go
+	{"/dev/zero", fsOps{open: devZeroOpen, stat: devFileStat}},
+	{"/dev/random", fsOps{open: devRandomOpen, stat: devFileStat}},
+	{"/dev/urandom", fsOps{open: devRandomOpen, stat: devFileStat}},
 	{"/tmp", tmpfsOps},
 	{"/", treeOps},
 }

@@ -139,7 +139,7 @@ func TestFidelity(t *testing.T) {
 			`(?m)^files: wd=/ err=<nil>$`, `(?m)^files: hello.txt="hello from the file tree\\n" err=<nil>$`,
 			`(?m)^files: sub/nested.txt dir=false$`, `(?m)^files: create in the tree: open new.txt: read-only file system$`,
 			`(?m)^files: MkdirTemp: true <nil>$`, `(?m)^files: CreateTemp and write: <nil>$`, `(?m)^files: rename: <nil> <nil> true$`,
-			`(?m)^files: read back: 10000 <nil>$`, `(?m)^files: symlink: <nil> renamed.txt <nil> true <nil> true <nil> true <nil>$`, `(?m)^files: remove a non-empty directory fails: true$`, `(?m)^files: RemoveAll: <nil> true$`}},
+			`(?m)^files: read back: 10000 <nil>$`, `(?m)^files: symlink: <nil> renamed.txt <nil> true <nil> true <nil> true <nil>$`, `(?m)^files: dev: <nil> 0 <nil> <nil> true$`, `(?m)^files: remove a non-empty directory fails: true$`, `(?m)^files: RemoveAll: <nil> true$`}},
 		{"UnknownOption", mem, []string{"--unimon:bogus", "env"}, 1, []string{
 			`(?m)^unimon bindings: unknown option --unimon:bogus$`, `--unimon:env=KEY=VALUE`}},
 	}

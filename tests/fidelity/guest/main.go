@@ -4,6 +4,7 @@
 package main
 
 import (
+	"bytes"
 	"fmt"
 	"io"
 	"os"
@@ -178,6 +179,15 @@ func files() {
 	real, err5 := filepath.EvalSymlinks(link)
 	fmt.Println("files: symlink:", err, target, err2, st != nil && st.Size() == 10000, err3,
 		lst != nil && lst.Mode()&os.ModeSymlink != 0, err4, real == to, err5)
+	err = os.WriteFile(os.DevNull, []byte("gone"), 0)
+	b, err2 = os.ReadFile(os.DevNull)
+	rnd := make([]byte, 16)
+	rf, err3 := os.Open("/dev/urandom")
+	if err3 == nil {
+		_, err3 = io.ReadFull(rf, rnd)
+		rf.Close()
+	}
+	fmt.Println("files: dev:", err, len(b), err2, err3, !bytes.Equal(rnd, make([]byte, 16)))
 	err = os.Remove(dir)
 	fmt.Println("files: remove a non-empty directory fails:", err != nil)
 	err = os.RemoveAll(dir)
