@@ -64,7 +64,8 @@ func textFuncs(f *elf.File, text *elf.Section) ([]textFunc, error) {
 		if i+1 < len(out) {
 			next = out[i+1].start
 		}
-		if out[i].end == out[i].start || out[i].end > next {
+		// No size (or one that wraps around): up to the next function.
+		if out[i].end <= out[i].start || out[i].end > next {
 			out[i].end = next
 		}
 	}
@@ -93,8 +94,9 @@ func findSyscalls(code []byte, addr uint64, fns []textFunc) ([]uint64, error) {
 // first error. The walk starts afresh at each function's first byte, so
 // an error names the function it happened in, and an instruction may not
 // run past its function's end. The bytes between functions must be the
-// linker's INT3 padding: Go puts no data in .text, and anything else is an
-// error rather than a guess.
+// linker's INT3 padding: Go puts no data there, and anything else is an
+// error rather than a guess. Inside functions, the only data is what
+// dataInText knows.
 func walkText(code []byte, addr uint64, fns []textFunc, visit func(fn textFunc, pc uint64, in x86len.Inst) error) error {
 	prevEnd, prevName := addr, "the start of .text"
 	for _, fn := range fns {
