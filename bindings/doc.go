@@ -54,7 +54,8 @@
 // The kernel is split like Solo5's bindings: an architecture-neutral
 // part (files without an architecture suffix: syscall.go, fdops.go,
 // epoll.go, futex.go, sched.go, mem.go, signal.go, time.go, dev.go,
-// proc.go) and the amd64 specifics behind a narrow interface in *_amd64
+// proc.go, options.go, vfs.go, tmpfs.go, treefs.go, devfiles.go,
+// pipe.go) and the amd64 specifics behind a narrow interface in *_amd64
 // files (cpu_amd64.go/.s: boot, register frame, system call entry and
 // return, hypercalls, cycle counter; trap_amd64.go: vectors; mmu_amd64.go:
 // page-table entries; sigframe_amd64.go; timer_amd64.go; vdso_amd64.go;

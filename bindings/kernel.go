@@ -24,7 +24,11 @@ package bindings
 // fd system calls), epoll.go, futex.go, sched.go (threads, one CPU),
 // mem.go (frames, VMAs, demand paging, copyIn/copyOut, mmap), signal.go,
 // time.go (clock from the cycle counter, sleeps), dev.go (block and net
-// devices as fds), proc.go (the initial process stack), fault.go (stats).
+// devices as fds), proc.go (the initial process stack, rlimits),
+// options.go (the --unimon: options), vfs.go (the mount table and the
+// path system calls), tmpfs.go (/tmp), treefs.go (the packed read-only
+// tree at /), devfiles.go (/dev/null and friends), pipe.go, fault.go
+// (stats).
 //
 // Architecture files (amd64): cpu_amd64.go and cpu_amd64.s (boot, the
 // register frame, the system call convention, hypercalls, the cycle
