@@ -237,6 +237,16 @@ func tmpUnlink(rel []byte, dir bool) int64 {
 	case node == 0:
 		return -_EBUSY
 	}
+	if errno := tmpRemovable(node, dir); errno != 0 {
+		return errno
+	}
+	tmpDrop(node)
+	return 0
+}
+
+// tmpRemovable says whether node may go as a directory (dir) or as a
+// file would: by unlinkat, or replaced by rename.
+func tmpRemovable(node int32, dir bool) int64 {
 	isDir := tmpNodes[node].mode&_S_IFMT == _S_IFDIR
 	switch {
 	case dir && !isDir:
@@ -246,7 +256,6 @@ func tmpUnlink(rel []byte, dir bool) int64 {
 	case isDir && !tmpEmpty(node):
 		return -_ENOTEMPTY
 	}
-	tmpDrop(node)
 	return 0
 }
 
@@ -276,14 +285,8 @@ func tmpRename(from, to []byte) int64 {
 		}
 	}
 	if dst >= 0 {
-		dstDir := tmpNodes[dst].mode&_S_IFMT == _S_IFDIR
-		switch {
-		case srcDir && !dstDir:
-			return -_ENOTDIR
-		case !srcDir && dstDir:
-			return -_EISDIR
-		case dstDir && !tmpEmpty(dst):
-			return -_ENOTEMPTY
+		if errno := tmpRemovable(dst, srcDir); errno != 0 {
+			return errno
 		}
 		tmpDrop(dst)
 	}
