@@ -5,14 +5,12 @@ package gotest
 import (
 	"bytes"
 	"context"
-	"os"
 	"regexp"
-	"runtime"
 	"slices"
 	"testing"
-	"time"
 
 	"github.com/unimon/unimon/internal/kvmtest"
+	"github.com/unimon/unimon/internal/leaktest"
 )
 
 const sample = "./internal/gotest/testdata/sample"
@@ -37,7 +35,7 @@ func TestRunSample(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			kvmtest.Require(t)
-			noLeaks(t)
+			leaktest.Check(t)
 			args := []string{"--mem=256"}
 			if tc.name == "Verbose" {
 				args = append(args, "-v")
@@ -117,30 +115,4 @@ func TestTestFlags(t *testing.T) {
 	if !slices.Equal(got, want) {
 		t.Errorf("testFlags = %q, want %q", got, want)
 	}
-}
-
-// noLeaks fails t if the test leaves file descriptors or goroutines
-// behind (a VM, a go command, a pipe).
-func noLeaks(t *testing.T) {
-	t.Helper()
-	count := func() int {
-		ents, err := os.ReadDir("/proc/self/fd")
-		if err != nil {
-			t.Fatal(err)
-		}
-		return len(ents)
-	}
-	fds, gs := count(), runtime.NumGoroutine()
-	t.Cleanup(func() {
-		// Goroutines that end as their work does may take a moment to go.
-		for i := 0; i < 100 && runtime.NumGoroutine() > gs; i++ {
-			time.Sleep(10 * time.Millisecond)
-		}
-		if got := count(); got != fds {
-			t.Errorf("file descriptors: %d before, %d after", fds, got)
-		}
-		if got := runtime.NumGoroutine(); got > gs {
-			t.Errorf("goroutines: %d before, %d after", gs, got)
-		}
-	})
 }

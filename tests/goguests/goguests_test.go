@@ -21,6 +21,7 @@ import (
 
 	"github.com/unimon/unimon/internal/gobuild"
 	"github.com/unimon/unimon/internal/kvmtest"
+	"github.com/unimon/unimon/internal/leaktest"
 	"github.com/unimon/unimon/monitor"
 )
 
@@ -65,28 +66,7 @@ func guest(t testing.TB) string {
 }
 
 // noLeaks fails t if the test leaves file descriptors or goroutines behind.
-func noLeaks(t *testing.T) {
-	t.Helper()
-	count := func() int {
-		ents, err := os.ReadDir("/proc/self/fd")
-		if err != nil {
-			t.Fatal(err)
-		}
-		return len(ents)
-	}
-	fds, gs := count(), runtime.NumGoroutine()
-	t.Cleanup(func() {
-		if got := count(); got != fds {
-			t.Errorf("file descriptors: %d before, %d after", fds, got)
-		}
-		for i := 0; i < 100 && runtime.NumGoroutine() > gs; i++ {
-			time.Sleep(10 * time.Millisecond)
-		}
-		if got := runtime.NumGoroutine(); got > gs {
-			t.Errorf("goroutines: %d before, %d after", gs, got)
-		}
-	})
-}
+func noLeaks(t *testing.T) { leaktest.Check(t) }
 
 // stampedWriter records when each console line arrived (host clock).
 type stampedWriter struct {
