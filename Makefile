@@ -5,7 +5,7 @@ VERSION ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X main.version=$(VERSION)
 BIN     := bin
 
-.PHONY: all run test test-unit test-arm64 bench fuzz deps vet clean
+.PHONY: all run test test-unit test-arm64 bench fidelity fuzz deps vet clean
 
 all: $(BIN)/unimon $(BIN)/unimon-build $(BIN)/unimon-runtime
 
@@ -49,6 +49,11 @@ test-arm64:
 
 bench: $(BIN)/unimon
 	$(GO) test -run '^$$' -bench . -benchtime 20x ./monitor/ ./monitor/x86_64/ ./tests/...
+
+# The standard library's tests inside unikernels next to native, per
+# package, over a longer list than make test's (scripts/fidelity.sh).
+fidelity:
+	@scripts/fidelity.sh table
 
 # Longer fuzzing: FUZZTIME per target, a count (default 1000000x; durations
 # can fail spuriously in Go 1.26, go.dev/issue/75804).

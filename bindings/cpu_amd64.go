@@ -113,12 +113,17 @@ func cpuRandom() (uint64, bool) {
 // putStat writes s as x86_64's struct stat (144 bytes).
 func putStat(va uintptr, s *statInfo) bool {
 	var b [18]uint64
+	b[0] = s.dev
+	b[1] = s.ino
 	b[2] = s.nlink
 	b[3] = s.mode
 	b[5] = s.rdev
 	b[6] = s.size
 	b[7] = s.blksize
 	b[8] = s.blocks
+	for i := 9; i < 15; i += 2 { // atime, mtime, ctime
+		b[i], b[i+1] = uint64(s.mtime/1e9), uint64(s.mtime%1e9)
+	}
 	return copyOut(va, unsafe.Pointer(&b), unsafe.Sizeof(b))
 }
 

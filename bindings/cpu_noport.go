@@ -55,11 +55,12 @@ func fatalTrap(f *frame, what string)                           {}
 func walk(va uintptr, create bool) *uint64                      { return nil }
 func pteValid(e uint64) bool                                    { return false }
 func pteFrame(e uint64) uintptr                                 { return 0 }
-func pteUserPage(pa uintptr) uint64                             { return 0 }
+func pteUserPage(pa uintptr, write bool) uint64                 { return 0 }
+func pteNoAccess(pa uintptr) uint64                             { return 0 }
 func putStat(va uintptr, s *statInfo) bool                      { return false }
 func getEpollEvent(va uintptr) (uint32, uint64, bool)           { return 0, 0, false }
 func putEpollEvent(va uintptr, events uint32, data uint64) bool { return false }
-func sigframePush(f *frame, t *thread, sig int, sa *sigaction) bool {
+func sigframePush(f *frame, t *thread, info sigInfo, sa *sigaction) bool {
 	return false
 }
 func sigreturn(f *frame, t *thread) bool { return false }

@@ -141,26 +141,9 @@ func netMaxFrame(h uint32) uintptr {
 	return uintptr(*(*uint16)(ptr(mftEntry(int(h)) + guestabi.EntryMTUOff))) + guestabi.EthernetHeaderSize
 }
 
-// sysOpenat opens DevicePrefix+NAME; every other path does not exist.
-func sysOpenat(t *thread, a sysArgs) (int64, sysResult) {
-	return done(openat(a[1], int(a[2])))
-}
-
-func openat(path uintptr, flags int) int64 {
-	var p [len(DevicePrefix) + guestabi.DeviceNameSize + 1]byte
-	n := 0
-	for ; n < len(p); n++ {
-		if !copyIn(unsafe.Pointer(&p[n]), path+uintptr(n), 1) {
-			return -_EFAULT
-		}
-		if p[n] == 0 {
-			break
-		}
-	}
-	if n == len(p) || n <= len(DevicePrefix) || string(p[:len(DevicePrefix)]) != DevicePrefix {
-		return -_ENOENT
-	}
-	h := mftLookup(p[len(DevicePrefix):n])
+// deviceOpen opens the device rel of the /dev/solo5 mount (vfs.go).
+func deviceOpen(t *thread, rel []byte, flags int, mode uint32) int64 {
+	h := mftLookup(rel)
 	if h < 0 {
 		return -_ENOENT
 	}
@@ -181,6 +164,22 @@ func openat(path uintptr, flags int) int64 {
 		netOpenDev(uint32(h), int32(fd))
 	}
 	return fd
+}
+
+// deviceStat describes /dev/solo5 (rel "") and its devices.
+func deviceStat(rel []byte) (statInfo, int64) {
+	if len(rel) == 0 {
+		return statInfo{mode: _S_IFDIR | 0o755}, 0
+	}
+	h := mftLookup(rel)
+	if h < 0 {
+		return statInfo{}, -_ENOENT
+	}
+	e := fdEntry{handle: uint32(h)}
+	if mftType(uint32(h)) == mftTypeNet {
+		return netStat(&e), 0
+	}
+	return blockStat(&e), 0
 }
 
 // netOpenDev sets up the state of net device h for fd; its receive queue
@@ -466,22 +465,14 @@ func netStat(e *fdEntry) statInfo {
 	return statInfo{mode: 0o020660, blksize: pageSize} // S_IFCHR
 }
 
+// blockSync is fsync of a block fd: nothing to wait for, because Solo5's
+// BLOCK_WRITE returns only once the monitor has written the data to the
+// device (hvt's pwrite completes before the hypercall returns), and the
+// bindings keep no cache.
+func blockSync(e *fdEntry) int64 { return 0 }
+
 func blockSeek(e *fdEntry, off int64, whence int) int64 {
-	var base int64
-	switch whence {
-	case 0: // SEEK_SET
-	case 1: // SEEK_CUR
-		base = int64(e.pos)
-	case 2: // SEEK_END
-		base = int64(blockCap(e.handle))
-	default:
-		return -_EINVAL
-	}
-	if off+base < 0 {
-		return -_EINVAL
-	}
-	e.pos = uint64(off + base)
-	return int64(e.pos)
+	return seekTo(e, off, whence, int64(blockCap(e.handle)))
 }
 
 // devMay reports whether the fd's access mode allows reading (write

@@ -20,7 +20,22 @@
 // after Solo5's own --solo5: ones: --unimon:stats prints trap, fault and
 // signal counts at exit; --unimon:notimer runs cooperatively even when
 // the monitor offers a timer (as on upstream solo5-hvt, which offers
-// none).
+// none); --unimon:env=KEY=VALUE (repeatable) sets an environment
+// variable (no spaces: the command line is split on them). An unknown
+// --unimon: option stops the unikernel with a message before the program
+// starts. The options are one table (options.go) other parts add to.
+//
+// Files: paths resolve through a mount table (vfs.go): a prefix and its
+// operations per entry, the longest matching prefix serving a path.
+// /tmp is a writable in-memory file system (tmpfs.go), / a read-only tree
+// that `unimon build --files DIR` (and `unimon test`) packs into the
+// image (treefs.go), and /dev/solo5 the devices. Standard input is always
+// at end of file.
+//
+// Faults are signals as on Linux (signal.go, trap_amd64.go): SIGSEGV,
+// SIGBUS, SIGILL, SIGFPE with Linux's si_code and si_addr, delivered
+// through the runtime's handlers, so they are Go panics; a fault that
+// cannot be delivered is the crash report (exit 255).
 //
 // Devices: the Solo5 block and net devices in the unikernel's manifest
 // are files at DevicePrefix+NAME ("/dev/solo5/NAME"). OpenBlock and
@@ -39,7 +54,8 @@
 // The kernel is split like Solo5's bindings: an architecture-neutral
 // part (files without an architecture suffix: syscall.go, fdops.go,
 // epoll.go, futex.go, sched.go, mem.go, signal.go, time.go, dev.go,
-// proc.go) and the amd64 specifics behind a narrow interface in *_amd64
+// proc.go, options.go, vfs.go, tmpfs.go, treefs.go, devfiles.go,
+// pipe.go) and the amd64 specifics behind a narrow interface in *_amd64
 // files (cpu_amd64.go/.s: boot, register frame, system call entry and
 // return, hypercalls, cycle counter; trap_amd64.go: vectors, the fatal
 // trap's report and HALT cookie, #DB/#BP handed to the monitor's debugger
@@ -59,6 +75,9 @@
 // if the wake-up sets none; or parks it and returns sysRestart, to run
 // the same call again once woken. Handlers never switch threads: the
 // dispatcher does.
+//
+// To add files under a path: a line in mounts (vfs.go) with the
+// mount's operations (open, stat, ...) in its own file.
 //
 // To add a kind of fd (a socket, a file of a file system): give it a
 // constant in fdops.go, an fdKindOps entry in fdOps (read, write, ready

@@ -2,6 +2,8 @@
 
 package bindings
 
+import "unsafe"
+
 // File descriptors. Each open fd has an fdEntry (plain numbers, no Go
 // pointers) whose kind selects its operations in fdOps, the one place
 // that knows what each kind of fd does; the system calls on fds (here),
@@ -23,14 +25,21 @@ package bindings
 const (
 	maxFDs = 64
 
-	fdNone    = 0
-	fdStdin   = 1
-	fdConsole = 2
-	fdEpoll   = 3
-	fdEventfd = 4
-	fdBlock   = 5
-	fdNet     = 6
-	fdKinds   = 7
+	fdNone      = 0
+	fdStdin     = 1
+	fdConsole   = 2
+	fdEpoll     = 3
+	fdEventfd   = 4
+	fdBlock     = 5
+	fdNet       = 6
+	fdTmpFile   = 7 // tmpfs.go
+	fdTmpDir    = 8
+	fdTreeFile  = 9 // treefs.go
+	fdTreeDir   = 10
+	fdPipeRead  = 11 // pipe.go
+	fdPipeWrite = 12
+	fdDevFile   = 13 // devfiles.go
+	fdKinds     = 14
 )
 
 type fdEntry struct {
@@ -66,15 +75,30 @@ type fdKindOps struct {
 	// fcntl answers F_GETFL and F_SETFL. nil: every command succeeds
 	// and returns 0 (the runtime only asks F_GETFD of 0-2 at start).
 	fcntl func(e *fdEntry, cmd int, arg uintptr) int64
+	// sync is fsync and fdatasync: it returns once what was written is
+	// stored. nil: EINVAL (as Linux for fds that cannot sync).
+	sync func(e *fdEntry) int64
+	// getdents is getdents64: directory entries from the fd's position
+	// (putDirent writes one). nil: ENOTDIR.
+	getdents func(e *fdEntry, buf, n uintptr) int64
+	// truncate is ftruncate. nil: EINVAL.
+	truncate func(e *fdEntry, size int64) int64
 }
 
 var fdOps = [fdKinds]fdKindOps{
-	fdStdin:   {read: stdinRead, ready: neverReady, stat: consoleStat},
-	fdConsole: {write: consoleWrite, ready: neverReady, stat: consoleStat},
-	fdEpoll:   {ready: neverReady},
-	fdEventfd: {read: eventfdRead, write: eventfdWrite, ready: eventfdReady},
-	fdBlock:   {read: blockRead, write: blockWrite, stat: blockStat, seek: blockSeek, fcntl: devFcntl},
-	fdNet:     {read: netFileRead, write: netFileWrite, ready: netReady, waitRead: netWaitRead, close: netClose, stat: netStat, fcntl: devFcntl},
+	fdStdin:     {read: stdinRead, ready: neverReady, stat: consoleStat},
+	fdConsole:   {write: consoleWrite, ready: neverReady, stat: consoleStat},
+	fdEpoll:     {ready: neverReady},
+	fdEventfd:   {read: eventfdRead, write: eventfdWrite, ready: eventfdReady},
+	fdBlock:     {read: blockRead, write: blockWrite, stat: blockStat, seek: blockSeek, fcntl: devFcntl, sync: blockSync},
+	fdTmpFile:   {read: tmpRead, write: tmpWrite, close: tmpClose, stat: tmpFdStat, seek: tmpSeek, fcntl: devFcntl, sync: tmpSync, truncate: tmpTruncate},
+	fdTmpDir:    {close: tmpClose, stat: tmpFdStat, seek: dirSeek, fcntl: devFcntl, sync: tmpSync, getdents: tmpGetdents},
+	fdTreeFile:  {read: treeRead, stat: treeFdStat, seek: treeSeek, fcntl: devFcntl},
+	fdTreeDir:   {stat: treeFdStat, seek: dirSeek, fcntl: devFcntl, getdents: treeGetdents},
+	fdPipeRead:  {read: pipeRead, ready: pipeReady, close: pipeClose, stat: pipeStat, fcntl: devFcntl},
+	fdPipeWrite: {write: pipeWrite, ready: pipeReady, close: pipeClose, stat: pipeStat, fcntl: devFcntl},
+	fdDevFile:   {read: devFileRead, write: devFileWrite, stat: devFileFdStat, seek: devFileSeek, fcntl: devFcntl},
+	fdNet:       {read: netFileRead, write: netFileWrite, ready: netReady, waitRead: netWaitRead, close: netClose, stat: netStat, fcntl: devFcntl},
 }
 
 var fds = [maxFDs]fdEntry{{kind: fdStdin}, {kind: fdConsole}, {kind: fdConsole}}
@@ -89,6 +113,7 @@ func fdAlloc(kind uint32) int64 {
 	for i := range fds {
 		if fds[i].kind == fdNone {
 			fds[i] = fdEntry{kind: kind}
+			fdPathLen[i] = 0
 			return int64(i)
 		}
 	}
@@ -169,6 +194,8 @@ func sysClose(t *thread, a sysArgs) (int64, sysResult) {
 // architecture's struct stat.
 type statInfo struct {
 	mode, nlink, rdev, size, blksize, blocks uint64
+	dev, ino                                 uint64
+	mtime                                    int64 // ns since the epoch, also atime and ctime
 }
 
 func sysFstat(t *thread, a sysArgs) (int64, sysResult) {
@@ -181,7 +208,9 @@ func sysFstat(t *thread, a sysArgs) (int64, sysResult) {
 		s = st(e)
 	}
 	s.nlink = 1
-	s.rdev = uint64(e.handle) // tells devices apart
+	if s.ino == 0 {
+		s.rdev = uint64(e.handle) // tells devices apart
+	}
 	if !putStat(a[1], &s) {
 		return done(-_EFAULT)
 	}
@@ -207,6 +236,81 @@ func sysFcntl(t *thread, a sysArgs) (int64, sysResult) {
 	return done(ops(e).fcntl(e, int(a[1]), a[2]))
 }
 
+// sysFsync is fsync and fdatasync (there is no metadata apart from the
+// data).
+func sysFsync(t *thread, a sysArgs) (int64, sysResult) {
+	e := fdGet(a[0])
+	switch {
+	case e == nil:
+		return done(-_EBADF)
+	case ops(e).sync == nil:
+		return done(-_EINVAL)
+	}
+	return done(ops(e).sync(e))
+}
+
+// ioPos is where a read or write on e starts: at off for pread64 and
+// pwrite64 (at; false if off is negative), else at the fd's position.
+func ioPos(e *fdEntry, off int64, at bool) (uint64, bool) {
+	if !at {
+		return e.pos, true
+	}
+	return uint64(off), off >= 0
+}
+
+// seekTo is lseek for an fd whose end is at size.
+func seekTo(e *fdEntry, off int64, whence int, size int64) int64 {
+	var base int64
+	switch whence {
+	case 0: // SEEK_SET
+	case 1: // SEEK_CUR
+		base = int64(e.pos)
+	case 2: // SEEK_END
+		base = size
+	default:
+		return -_EINVAL
+	}
+	if off+base < 0 {
+		return -_EINVAL
+	}
+	e.pos = uint64(off + base)
+	return int64(e.pos)
+}
+
+// dirSeek is lseek of a directory: back to the start only (what
+// os.File.Seek(0, 0) and readdir's restart do).
+func dirSeek(e *fdEntry, off int64, whence int) int64 {
+	if off != 0 || whence != 0 {
+		return -_EINVAL
+	}
+	e.pos = 0
+	return 0
+}
+
+// sysFtruncate is ftruncate.
+func sysFtruncate(t *thread, a sysArgs) (int64, sysResult) {
+	e := fdGet(a[0])
+	switch {
+	case e == nil:
+		return done(-_EBADF)
+	case ops(e).truncate == nil:
+		return done(-_EINVAL)
+	}
+	return done(ops(e).truncate(e, int64(a[1])))
+}
+
+// sysGetdents64 is getdents64.
+func sysGetdents64(t *thread, a sysArgs) (int64, sysResult) {
+	e := fdGet(a[0])
+	switch {
+	case e == nil:
+		return done(-_EBADF)
+	case ops(e).getdents == nil:
+		return done(-_ENOTDIR)
+	}
+	return done(ops(e).getdents(e, a[1], a[2]))
+}
+
 // neverReady is the readiness of fds epoll accepts but never reports.
 func neverReady(e *fdEntry, w *watch) uint32 { return 0 }
 
@@ -218,23 +322,54 @@ func stdinRead(e *fdEntry, buf, n uintptr, off int64, at bool) int64 {
 	return 0
 }
 
-// consoleWrite prints to the console (PUTS), a page at a time.
+// The console is line buffered: every PUTS is a VM exit, which costs
+// far more than a Linux write to a terminal, and Go's runtime writes a
+// traceback a few bytes at a time. consoleWrite collects the program's
+// writes in conBuf and prints it when a write ends a line or it is full;
+// the kernel's own messages, halt and the idle loop's POLL print what is
+// left first, so nothing is lost and output stays in order.
+var (
+	conBuf [4096]byte
+	conLen uintptr
+)
+
+// consoleFlush prints the console buffer.
+func consoleFlush() {
+	if conLen > 0 {
+		n := conLen
+		conLen = 0
+		putsRaw(uintptr(unsafe.Pointer(&conBuf)), n)
+	}
+}
+
+// consoleWrite writes to the console through conBuf.
 func consoleWrite(e *fdEntry, buf, n uintptr, off int64, at bool) int64 {
 	if at {
 		return -_ESPIPE
 	}
 	d := uintptr(0)
+	line := false
 	for d < n {
-		pa := translate(buf + d)
-		if pa == 0 {
+		if conLen == uintptr(len(conBuf)) {
+			consoleFlush()
+		}
+		c := min(n-d, uintptr(len(conBuf))-conLen)
+		if !copyIn(unsafe.Pointer(&conBuf[conLen]), buf+d, c) {
 			if d == 0 {
 				return -_EFAULT
 			}
 			break
 		}
-		c := min(n-d, pageSize-(buf+d)&(pageSize-1))
-		putsPhys(pa, c)
+		for _, b := range conBuf[conLen : conLen+c] {
+			if b == '\n' {
+				line = true
+			}
+		}
+		conLen += c
 		d += c
+	}
+	if line {
+		consoleFlush()
 	}
 	return int64(d)
 }

@@ -24,7 +24,11 @@ package bindings
 // fd system calls), epoll.go, futex.go, sched.go (threads, one CPU),
 // mem.go (frames, VMAs, demand paging, copyIn/copyOut, mmap), signal.go,
 // time.go (clock from the cycle counter, sleeps), dev.go (block and net
-// devices as fds), proc.go (the initial process stack), fault.go (stats).
+// devices as fds), proc.go (the initial process stack, rlimits),
+// options.go (the --unimon: options), vfs.go (the mount table and the
+// path system calls), tmpfs.go (/tmp), treefs.go (the packed read-only
+// tree at /), devfiles.go (/dev/null and friends), pipe.go, fault.go
+// (stats).
 //
 // Architecture files (amd64): cpu_amd64.go and cpu_amd64.s (boot, the
 // register frame, the system call convention, hypercalls, the cycle
@@ -82,6 +86,8 @@ func kinit() {
 	initFrames()
 	initVDSO()
 	parseOptions()
+	initTmpfs()
+	initTree()
 	initTimer()
 	initProcess()
 }
@@ -103,8 +109,9 @@ func halt(status int) { haltCookie(status, 0) }
 
 // haltCookie ends the unikernel with status and the HALT cookie at
 // guest-physical address cookie (0: none), which a monitor's core file
-// reads (haltTrap).
+// reads (haltTrap). The console's buffered line goes out first.
 func haltCookie(status int, cookie uintptr) {
+	consoleFlush()
 	h := guestabi.Halt{ExitStatus: int32(status), Cookie: uint64(cookie)}
 	h.Encode(hcArg[:])
 	for {
@@ -112,8 +119,15 @@ func haltCookie(status int, cookie uintptr) {
 	}
 }
 
-// putsPhys prints n bytes at guest-physical address pa.
+// putsPhys prints n bytes at guest-physical address pa, after what the
+// program's writes left in the console buffer.
 func putsPhys(pa, n uintptr) {
+	consoleFlush()
+	putsRaw(pa, n)
+}
+
+// putsRaw is the PUTS hypercall.
+func putsRaw(pa, n uintptr) {
 	if n == 0 {
 		return
 	}
@@ -141,6 +155,7 @@ func pollHost(ns int64) uint64 {
 	if ns < 0 {
 		ns = 0
 	}
+	consoleFlush() // before sleeping: what was written shows now
 	p := guestabi.Poll{TimeoutNsecs: uint64(ns)}
 	p.Encode(hcArg[:])
 	stats.polls++

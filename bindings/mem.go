@@ -175,13 +175,23 @@ func pageFault(va uintptr, protection bool) bool {
 	if pa == 0 {
 		outOfMemory()
 	}
-	*e = pteUserPage(pa)
-	// Fault around: map the rest of the aligned faultAround block too
-	// (same page table, same VMA). A trap costs far more than zeroing a
-	// few pages, and Go's heap is touched in runs.
-	blk := va &^ (faultAround*pageSize - 1)
+	write := vmas[i].prot&_PROT_WRITE != 0
+	*e = pteUserPage(pa, write)
+	// Fault around: map the rest of the aligned block of faultWindow
+	// pages too (same page table, same VMA). A trap costs far more than
+	// zeroing a few pages, and Go's heap is touched in runs. The window
+	// doubles while each fault lands just past the last block (a stack
+	// being copied, an arena being filled), up to maxFaultAround, as
+	// Linux's readahead grows for a file read in sequence.
+	if va&^(faultWindow*pageSize-1) != faultNext {
+		faultWindow = faultAround
+	} else {
+		faultWindow = min(2*faultWindow, maxFaultAround)
+	}
+	blk := va &^ (faultWindow*pageSize - 1)
+	faultNext = blk + faultWindow*pageSize
 	first := (*[512]uint64)(ptr(uintptr(unsafe.Pointer(e)) &^ (pageSize - 1)))
-	for a := max(blk, vmas[i].start); a < blk+faultAround*pageSize && a < vmas[i].end; a += pageSize {
+	for a := max(blk, vmas[i].start); a < faultNext && a < vmas[i].end; a += pageSize {
 		pe := &first[a>>12&511]
 		if pteValid(*pe) {
 			continue
@@ -190,7 +200,7 @@ func pageFault(va uintptr, protection bool) bool {
 		if pa == 0 {
 			break
 		}
-		*pe = pteUserPage(pa)
+		*pe = pteUserPage(pa, write)
 	}
 	return true
 }
@@ -199,6 +209,13 @@ func pageFault(va uintptr, protection bool) bool {
 // halves the traps of a hello and of a heap-churning program, for about
 // twice the pages touched).
 const faultAround = 8
+
+// maxFaultAround bounds the window of a run of faults in sequence
+// (measured: halves the page faults of a goroutine stack growing to 64
+// MiB, for the same pages touched).
+const maxFaultAround = 128
+
+var faultWindow, faultNext uintptr = faultAround, 0
 
 // translate returns the physical address of the program's va, faulting
 // the page in when it is mapped but not yet touched; 0 if unmapped.
@@ -322,6 +339,51 @@ func mmap(addr, length uintptr, prot, flags uint32) int64 {
 	}
 	return int64(addr)
 }
+func sysMprotect(t *thread, a sysArgs) (int64, sysResult) {
+	return done(mprotect(a[0], a[1], uint32(a[2])))
+}
+
+// mprotect changes the protection of mapped pages: the VMAs' (page
+// faults map pages by it) and that of the pages already there.
+func mprotect(addr, length uintptr, prot uint32) int64 {
+	if addr&(pageSize-1) != 0 {
+		return -_EINVAL
+	}
+	n := (length + pageSize - 1) &^ (pageSize - 1)
+	if n == 0 {
+		return 0
+	}
+	if addr < userMin || addr+n > userMax || addr+n < addr {
+		return -_ENOMEM
+	}
+	for va := addr; va < addr+n; va += pageSize {
+		if findVMA(va) < 0 {
+			return -_ENOMEM // Linux: part of the range is not mapped
+		}
+	}
+	prot &= _PROT_READ | _PROT_WRITE
+	if !vmaAdd(addr, addr+n, prot) {
+		return -_ENOMEM
+	}
+	for va := addr; va < addr+n; {
+		e := walk(va, false)
+		if e == nil {
+			va = (va + 1<<21) &^ (1<<21 - 1)
+			continue
+		}
+		if pteValid(*e) {
+			if prot == 0 {
+				*e = pteNoAccess(pteFrame(*e))
+			} else {
+				*e = pteUserPage(pteFrame(*e), prot&_PROT_WRITE != 0)
+			}
+			needFlush = true
+		}
+		va += pageSize
+	}
+	return 0
+}
+
 func sysMunmap(t *thread, a sysArgs) (int64, sysResult) { return done(munmap(a[0], a[1])) }
 
 func munmap(addr, length uintptr) int64 {

@@ -24,8 +24,18 @@ func pteValid(e uint64) bool { return e&ptePresent != 0 }
 // pteFrame is the physical page a valid entry maps.
 func pteFrame(e uint64) uintptr { return uintptr(e & pteAddr) }
 
-// pteUserPage is the entry mapping frame pa read-write for the program.
-func pteUserPage(pa uintptr) uint64 { return uint64(pa) | ptePresent | pteWrite | pteUser }
+// pteUserPage is the entry mapping frame pa for the program, writable
+// or read-only.
+func pteUserPage(pa uintptr, write bool) uint64 {
+	if !write {
+		return uint64(pa) | ptePresent | pteUser
+	}
+	return uint64(pa) | ptePresent | pteWrite | pteUser
+}
+
+// pteNoAccess maps frame pa so that the program cannot touch it
+// (PROT_NONE over pages that keep their data); the kernel still can.
+func pteNoAccess(pa uintptr) uint64 { return uint64(pa) | ptePresent }
 
 // walk returns the level-1 entry for va, creating the tables on the way
 // when create is set; nil when a table is missing (or RAM is exhausted).

@@ -20,42 +20,79 @@ const (
 	_AT_SYSINFO_EHDR = 33
 )
 
-// argument strings are assembled here before being copied to the stack.
+// The argument and environment strings are assembled here before being
+// copied to the stack: strBuf holds the argv strings, envBuf the envp
+// strings (--unimon:env, then the bindings' own), each followed by a 0.
 var (
 	strBuf  [16384]byte
 	strLen  uintptr
 	strOffs [256]uintptr
 	nargv   int
+	envBuf  [16384]byte
+	envLen  uintptr
+	envOffs [256]uintptr
 	nenvp   int
 )
 
-func addString(s []byte) bool {
-	if strLen+uintptr(len(s))+1 > uintptr(len(strBuf)) || nargv+nenvp >= len(strOffs) {
+// appendString adds s and a 0 to buf (used *l bytes), its offset to
+// offs (*n of them).
+func appendString(buf []byte, l *uintptr, offs []uintptr, n *int, s []byte) bool {
+	if *l+uintptr(len(s))+1 > uintptr(len(buf)) || *n >= len(offs) {
 		return false
 	}
-	strOffs[nargv+nenvp] = strLen
-	copy(strBuf[strLen:], s)
-	strLen += uintptr(len(s))
-	strBuf[strLen] = 0
-	strLen++
+	offs[*n] = *l
+	copy(buf[*l:], s)
+	*l += uintptr(len(s))
+	buf[*l] = 0
+	*l++
+	*n++
 	return true
 }
 
+func addString(s []byte) bool { return appendString(strBuf[:], &strLen, strOffs[:], &nargv, s) }
+
 func addStr(s string) bool { return addString(unsafe.Slice(unsafe.StringData(s), len(s))) }
 
-// parseOptions splits the command line into argv.
+// envKey returns the KEY of a KEY=VALUE string.
+func envKey(kv []byte) []byte {
+	for i, c := range kv {
+		if c == '=' {
+			return kv[:i]
+		}
+	}
+	return kv
+}
+
+// addEnv adds KEY=VALUE to the environment unless KEY is there already
+// (the first setting wins: --unimon:env comes before the bindings' own
+// defaults, which a user may so override).
+func addEnv(kv []byte) bool {
+	k := envKey(kv)
+	for i := 0; i < nenvp; i++ {
+		e := envBuf[envOffs[i]:]
+		if len(e) > len(k) && string(e[:len(k)]) == string(k) && e[len(k)] == '=' {
+			return true
+		}
+	}
+	return appendString(envBuf[:], &envLen, envOffs[:], &nenvp, kv)
+}
+
+func addEnvStr(s string) bool { return addEnv(unsafe.Slice(unsafe.StringData(s), len(s))) }
+
+// parseOptions splits the command line into argv and the bindings'
+// options (options.go).
 func parseOptions() {
 	// argv: a program name, then the command line after Solo5's own
-	// --solo5: options, split on spaces (the monitor joins with spaces).
+	// --solo5: options and the bindings' --unimon: ones, split on
+	// spaces (the monitor joins with spaces).
 	addStr("unikernel")
-	nargv = 1
 	if bootInfo.Cmdline != 0 {
 		cl := (*[guestabi.CmdlineSize]byte)(ptr(uintptr(bootInfo.Cmdline)))
 		n := 0
 		for n < len(cl)-1 && cl[n] != 0 {
 			n++
 		}
-		solo5 := true
+		opts := true
 		for i := 0; i < n; {
 			for i < n && cl[i] == ' ' {
 				i++
@@ -66,26 +103,13 @@ func parseOptions() {
 			}
 			if j > i {
 				w := cl[i:j]
-				if solo5 && len(w) > 8 && string(w[:8]) == "--solo5:" {
-					i = j
-					continue
-				}
-				// The bindings' own options come next: --unimon:stats
-				// prints trap counts at exit, --unimon:notimer runs
-				// cooperatively even with an irqchip.
-				if solo5 && string(w) == "--unimon:stats" {
-					showStats = true
-					i = j
-					continue
-				}
-				if solo5 && string(w) == "--unimon:notimer" {
-					noTimer = true
-					i = j
-					continue
-				}
-				solo5 = false
-				if addString(w) {
-					nargv++
+				switch {
+				case opts && len(w) > 8 && string(w[:8]) == "--solo5:":
+				case opts && len(w) >= len(optionPrefix) && string(w[:len(optionPrefix)]) == optionPrefix:
+					parseOption(w)
+				default:
+					opts = false
+					addString(w)
 				}
 			}
 			i = j
@@ -94,26 +118,24 @@ func parseOptions() {
 }
 
 func initProcess() {
-	// envp: no prctl names for mappings, and a memory limit from what the
-	// guest really has. Asynchronous preemption stays on: SIGURG is
-	// delivered (signal.go).
-	addStr("GODEBUG=decoratemappings=0")
-	nenvp = 1
+	// envp: what --unimon:env set, then no prctl names for mappings and
+	// a memory limit from what the guest really has (unless set).
+	// Asynchronous preemption stays on: SIGURG is delivered (signal.go).
+	addEnvStr("GODEBUG=decoratemappings=0")
 	var num [40]byte
 	limit := uint64(frameEnd-frameNext) / 10 * 8
-	s := "GOMEMLIMIT="
-	k := copy(num[:], s)
+	k := copy(num[:], "GOMEMLIMIT=")
 	k += utoa(num[k:], limit)
-	if addString(num[:k]) {
-		nenvp++
-	}
+	addEnv(num[:k])
 
 	if !vmaAdd(stackTop-stackSize, stackTop, _PROT_READ|_PROT_WRITE) {
 		outOfMemory()
 	}
-	// Strings at the top, 16 random bytes for AT_RANDOM below them, then
-	// the vector, 16-byte aligned at argc.
-	strs := (stackTop - strLen - 64) &^ 15
+	// Strings at the top (argv's, then envp's), 16 random bytes for
+	// AT_RANDOM below them, then the vector, 16-byte aligned at argc.
+	envs := (stackTop - envLen - 64) &^ 15
+	copyOut(envs, unsafe.Pointer(&envBuf), envLen)
+	strs := (envs - strLen) &^ 15
 	copyOut(strs, unsafe.Pointer(&strBuf), strLen)
 	rnd := strs - 16
 	r := [2]uint64{random(), random()}
@@ -128,7 +150,7 @@ func initProcess() {
 	}
 	put(0)
 	for i := 0; i < nenvp; i++ {
-		put(uint64(strs + strOffs[nargv+i]))
+		put(uint64(envs + envOffs[i]))
 	}
 	put(0)
 	put(_AT_PAGESZ)
@@ -172,4 +194,43 @@ func hex(b []byte, v uint64) int {
 		b[2+i] = digits[v>>(60-4*i)&15]
 	}
 	return 18
+}
+
+// Resource limits (prlimit64, getrlimit): the stack and fd limits are
+// what the kernel really has, as Linux's defaults say them; the others
+// are unlimited. Setting a limit succeeds and changes nothing.
+const (
+	_RLIMIT_STACK  = 3
+	_RLIMIT_NOFILE = 7
+	_RLIM_INFINITY = ^uint64(0)
+)
+
+func rlimit(resource uintptr) [2]uint64 {
+	switch resource {
+	case _RLIMIT_STACK:
+		return [2]uint64{stackSize, _RLIM_INFINITY}
+	case _RLIMIT_NOFILE:
+		return [2]uint64{maxFDs, maxFDs}
+	}
+	return [2]uint64{_RLIM_INFINITY, _RLIM_INFINITY}
+}
+
+func sysPrlimit64(t *thread, a sysArgs) (int64, sysResult) {
+	if a[0] != 0 && a[0] != 1 {
+		return done(-_ESRCH)
+	}
+	if a[1] > 15 {
+		return done(-_EINVAL)
+	}
+	if a[3] != 0 {
+		old := rlimit(a[1])
+		if !copyOut(a[3], unsafe.Pointer(&old), 16) {
+			return done(-_EFAULT)
+		}
+	}
+	return done(0)
+}
+
+func sysGetrlimit(t *thread, a sysArgs) (int64, sysResult) {
+	return sysPrlimit64(t, sysArgs{0, a[0], 0, a[1]})
 }

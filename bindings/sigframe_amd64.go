@@ -15,10 +15,10 @@ const (
 	fpSize       = 512 // FXSAVE image, the legacy fpstate
 )
 
-// sigframePush builds the rt_sigframe of signal sig for handler sa on
-// t's stack (its signal stack if sa asks and it has one) and points f at
-// the handler; false when the stack cannot take it.
-func sigframePush(f *frame, t *thread, sig int, sa *sigaction) bool {
+// sigframePush builds the rt_sigframe of the signal info describes for
+// handler sa on t's stack (its signal stack if sa asks and it has one)
+// and points f at the handler; false when the stack cannot take it.
+func sigframePush(f *frame, t *thread, info sigInfo, sa *sigaction) bool {
 	sp := uintptr(f.RSP)
 	onAlt := sp > uintptr(t.altSP) && sp <= uintptr(t.altSP+t.altSize)
 	if sa.flags&_SA_ONSTACK != 0 && t.altSize != 0 && !onAlt {
@@ -48,15 +48,15 @@ func sigframePush(f *frame, t *thread, sig int, sa *sigaction) bool {
 	put(m+176, f.CR2)
 	put(m+184, uint64(fp))
 	put(ucOff+sigmaskOff, t.sigmask)
-	*(*int32)(unsafe.Pointer(&b[infoOff])) = int32(sig)
-	*(*int32)(unsafe.Pointer(&b[infoOff+8])) = _SI_TKILL
-	*(*uint32)(unsafe.Pointer(&b[infoOff+16])) = 1 // si_pid
+	*(*int32)(unsafe.Pointer(&b[infoOff])) = info.signo
+	*(*int32)(unsafe.Pointer(&b[infoOff+8])) = info.code
+	put(infoOff+16, info.addr) // si_addr, or si_pid and si_uid
 	if !copyOut(fp, unsafe.Pointer(fpArea()), fpSize) || !copyOut(fr, unsafe.Pointer(&b), sigFrameSize) {
 		return false
 	}
 	f.RSP = uint64(fr)
 	f.RIP = sa.handler
-	f.RDI = uint64(sig)
+	f.RDI = uint64(info.signo)
 	f.RSI = uint64(fr + infoOff)
 	f.RDX = uint64(fr + ucOff)
 	f.RAX = 0

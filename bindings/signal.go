@@ -4,12 +4,18 @@ package bindings
 
 import "unsafe"
 
-// Signals: only those a thread sends to a thread (tgkill, tkill) are
-// delivered, which is how the Go runtime preempts a goroutine that runs
-// without calling anything (SIGURG; with GODEBUG asyncpreemptoff unset).
-// Delivery builds the Linux x86_64 rt_sigframe on the thread's signal
-// stack when it next returns to user mode, and rt_sigreturn restores from
-// it. The kernel raises no signal of its own: a fault is a crash report.
+// Signals: those a thread sends to a thread (tgkill, tkill: how the Go
+// runtime preempts a goroutine that runs without calling anything,
+// SIGURG) are delivered when the thread next returns to user mode; the
+// signal of a fault (SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGTRAP, with
+// Linux's si_code and si_addr; the architecture maps its exceptions in
+// faultSignal) is delivered at once, as Linux's force_sig_fault, so the
+// runtime's handler turns it into a Go panic (sigpanic). Delivery builds
+// the Linux rt_sigframe on the thread's signal stack, and rt_sigreturn
+// restores from it. A fault whose signal cannot be delivered (no handler,
+// the signal blocked: a fault in its own handler, no stack for the
+// frame) is the crash report (fatalTrap), where Linux would kill the
+// process.
 
 const (
 	nsig        = 64
@@ -17,7 +23,31 @@ const (
 	_SA_NODEFER = 0x40000000
 	_SS_DISABLE = 2
 	_SI_TKILL   = -6
+	_SI_KERNEL  = 0x80
+
+	_SIGILL  = 4
+	_SIGTRAP = 5
+	_SIGBUS  = 7
+	_SIGFPE  = 8
+	_SIGSEGV = 11
+
+	_ILL_ILLOPN  = 2
+	_TRAP_BRKPT  = 1
+	_TRAP_TRACE  = 2
+	_BUS_ADRALN  = 1
+	_FPE_INTDIV  = 1
+	_FPE_FLTINV  = 7
+	_SEGV_MAPERR = 1
+	_SEGV_ACCERR = 2
 )
+
+// sigInfo is what the kernel puts in a siginfo_t: the signal, si_code,
+// and the first word of the union (si_addr of a fault; si_pid and
+// si_uid of a kill).
+type sigInfo struct {
+	signo, code int32
+	addr        uint64
+}
 
 type sigaction struct {
 	handler, flags, restorer, mask uint64
@@ -136,14 +166,35 @@ func deliver(f *frame, t *thread) {
 	if sa.handler <= 1 {
 		return
 	}
-	if !sigframePush(f, t, sig, sa) {
+	if !sigframePush(f, t, sigInfo{signo: int32(sig), code: _SI_TKILL, addr: 1}, sa) {
 		return // no stack to deliver on: drop it, as the runtime tolerates
 	}
+	handling(t, sig, sa)
+}
+
+// handling blocks what sa asks while its handler for sig runs.
+func handling(t *thread, sig int, sa *sigaction) {
 	t.sigmask |= sa.mask
 	if sa.flags&_SA_NODEFER == 0 {
 		t.sigmask |= 1 << (sig - 1)
 	}
 	stats.delivered++
+}
+
+// raise delivers the signal of a fault of thread t (registers in f) now;
+// false when it cannot be (see above), for the caller's crash report.
+func raise(f *frame, t *thread, info sigInfo) bool {
+	sig := int(info.signo)
+	sa := &sigactions[sig]
+	if sa.handler <= 1 || t.sigmask&(1<<(sig-1)) != 0 {
+		return false
+	}
+	stats.signals++
+	if !sigframePush(f, t, info, sa) {
+		return false
+	}
+	handling(t, sig, sa)
+	return true
 }
 
 // sysRtSigreturn restores the registers saved by deliver; the value it

@@ -142,13 +142,17 @@ func random() uint64 {
 	return cpuCycles() * 0x9e3779b97f4a7c15
 }
 
-func sysGetrandom(t *thread, a sysArgs) (int64, sysResult) {
-	buf, n := a[0], min(a[1], 1<<25)
+func sysGetrandom(t *thread, a sysArgs) (int64, sysResult) { return done(fillRandom(a[0], a[1])) }
+
+// fillRandom writes random bytes to the program's buf (32 MiB at most,
+// as Linux's getrandom) and returns how many, or EFAULT.
+func fillRandom(buf, n uintptr) int64 {
+	n = min(n, 1<<25)
 	for d := uintptr(0); d < n; d += 8 {
 		v := random()
 		if !copyOut(buf+d, unsafe.Pointer(&v), min(8, n-d)) {
-			return done(-_EFAULT)
+			return -_EFAULT
 		}
 	}
-	return done(int64(n))
+	return int64(n)
 }

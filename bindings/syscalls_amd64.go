@@ -12,7 +12,7 @@ var sysTable = [...]sysFn{
 	5:   sysFstat,
 	8:   sysLseek,
 	9:   sysMmap,
-	10:  sysZero, // mprotect: the program's pages are read-write
+	10:  sysMprotect,
 	11:  sysMunmap,
 	13:  sysRtSigaction,
 	14:  sysRtSigprocmask,
@@ -27,11 +27,21 @@ var sysTable = [...]sysFn{
 	56:  sysCloneAMD64,
 	60:  sysExit,
 	72:  sysFcntl,
+	74:  sysFsync,
+	75:  sysFsync, // fdatasync
+	77:  sysFtruncate,
+	79:  sysGetcwd,
+	80:  sysChdir,
+	81:  sysFchdir,
+	90:  sysChmod,
 	96:  sysGettimeofday,
+	97:  sysGetrlimit,
+	160: sysZero, // setrlimit: see sysPrlimit64
 	102: sysZero, // getuid
 	104: sysZero, // getgid
 	107: sysZero, // geteuid
 	108: sysZero, // getegid
+	91:  sysFchmod,
 	131: sysSigaltstack,
 	157: sysZero, // prctl
 	158: sysArchPrctl,
@@ -39,16 +49,31 @@ var sysTable = [...]sysFn{
 	200: sysTkill,
 	202: sysFutex,
 	204: sysSchedGetaffinity,
+	217: sysGetdents64,
 	228: sysClockGettime, // the vDSO normally answers
 	231: sysExitGroup,
 	232: sysEpollWait,
 	233: sysEpollCtl,
 	234: sysTgkill,
 	257: sysOpenat,
+	258: sysMkdirat,
+	262: sysNewfstatat,
+	263: sysUnlinkat,
+	264: sysRenameat,
+	265: sysLinkat,
+	266: sysSymlinkat,
+	267: sysReadlinkat,
+	268: sysFchmodat,
+	269: sysFaccessat,
+	280: sysUtimensat,
 	281: sysEpollWait, // epoll_pwait: the signal mask argument is ignored
 	290: sysEventfd2,
 	291: sysEpollCreate1,
+	293: sysPipe2,
+	302: sysPrlimit64,
+	316: sysRenameat2,
 	318: sysGetrandom,
+	439: sysFaccessat, // faccessat2
 }
 
 // sysCloneAMD64 is clone with x86_64's argument order (flags, stack,

@@ -27,11 +27,11 @@ func ktrap() {
 			syscall(f, t)
 			break
 		}
-		fatalTrap(f, "invalid opcode")
+		fault(f, t, "invalid opcode")
 	case 14:
 		// Error code bit 0: a protection violation, not a missing page.
 		if !pageFault(uintptr(f.CR2), f.Err&1 != 0) {
-			fatalTrap(f, "page fault")
+			fault(f, t, "page fault")
 		}
 	case 1, 3:
 		if !debugTrap(f) {
@@ -43,9 +43,52 @@ func ktrap() {
 			schedule(f)
 		}
 	default:
-		fatalTrap(f, "exception")
+		fault(f, t, "exception")
 	}
 	resume()
+}
+
+// fault delivers the signal of the program's exception in f, or reports
+// the crash when there is none or it cannot be delivered.
+func fault(f *frame, t *thread, what string) {
+	info, ok := faultSignal(f)
+	if !ok || !raise(f, t, info) {
+		fatalTrap(f, what)
+	}
+}
+
+// faultSignal is the signal Linux x86_64 sends for the exception in f
+// (arch/x86/kernel/traps.c, fault.c); false for those it treats as fatal
+// to the kernel (#DF, #MC, ...).
+func faultSignal(f *frame) (sigInfo, bool) {
+	rip := f.RIP
+	switch f.Vector {
+	case 0: // #DE
+		return sigInfo{_SIGFPE, _FPE_INTDIV, rip}, true
+	case 1: // #DB
+		return sigInfo{_SIGTRAP, _TRAP_TRACE, rip}, true
+	case 3: // #BP: INT3, si_addr 0 as Linux's SI_KERNEL SIGTRAP
+		return sigInfo{_SIGTRAP, _SI_KERNEL, 0}, true
+	case 4, 5: // #OF, #BR
+		return sigInfo{_SIGSEGV, _SI_KERNEL, 0}, true
+	case 6: // #UD
+		return sigInfo{_SIGILL, _ILL_ILLOPN, rip}, true
+	case 11, 12: // #NP, #SS
+		return sigInfo{_SIGBUS, _SI_KERNEL, 0}, true
+	case 13: // #GP: a privileged instruction, a non-canonical address
+		return sigInfo{_SIGSEGV, _SI_KERNEL, 0}, true
+	case 14: // #PF: no mapping there, or one that forbids the access
+		code := int32(_SEGV_MAPERR)
+		if findVMA(uintptr(f.CR2)) >= 0 {
+			code = _SEGV_ACCERR
+		}
+		return sigInfo{_SIGSEGV, code, f.CR2}, true
+	case 16, 19: // #MF, #XM
+		return sigInfo{_SIGFPE, _FPE_FLTINV, rip}, true
+	case 17: // #AC
+		return sigInfo{_SIGBUS, _BUS_ADRALN, rip}, true
+	}
+	return sigInfo{}, false
 }
 
 // initIDT points vectors 0-32 and 255 at their stubs (interrupt gates,

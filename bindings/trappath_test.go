@@ -208,10 +208,12 @@ func TestTrapPathDoesNotAllocate(t *testing.T) {
 const bindingsPrefix = "github.com/unimon/unimon/bindings."
 
 // funcTables are the kernel's tables of function values (the system call
-// table and the fd operations).
+// table, the fd operations, the mount table and the options).
 var funcTables = map[string]bool{
 	bindingsPrefix + "sysTable": true,
 	bindingsPrefix + "fdOps":    true,
+	bindingsPrefix + "mounts":   true,
+	bindingsPrefix + "options":  true,
 }
 
 // readVA reads len(b) bytes at virtual address va from f's loaded

@@ -22,6 +22,9 @@ echo "== race detector: monitor, hypercall, devices"
 # VMs) and the blocked-console tests: the VM lifecycle's own proof.
 CGO_ENABLED=1 $GO test -race -count=1 -timeout 10m ./monitor/ ./monitor/hypercall/ ./devices/
 
+echo "== the standard library's tests inside Go unikernels"
+scripts/fidelity.sh check
+
 echo "== fuzzing every target briefly"
 # Counts, not durations: a duration -fuzztime can fail spuriously with
 # "context deadline exceeded" in Go 1.26 (go.dev/issue/75804).

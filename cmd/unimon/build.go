@@ -1,7 +1,6 @@
 package main
 
 import (
-	"errors"
 	"io"
 	"os"
 	"path/filepath"
@@ -9,30 +8,43 @@ import (
 	"syscall"
 )
 
-// builderName is the command `unimon build` runs (cmd/unimon-build): the
-// builder lives in its own binary so that this one, which runs
-// unikernels, stays small and starts fast.
+// builderName is the command `unimon build` and `unimon test` run
+// (cmd/unimon-build): the builder lives in its own binary so that this
+// one, which runs unikernels, stays small and starts fast.
 const builderName = "unimon-build"
 
 // builderPackage is where `go run` finds the builder when it is not
 // installed.
 const builderPackage = "github.com/unimon/unimon/cmd/unimon-build"
 
-// runBuild is `unimon build`: it replaces this process with the builder
-// found next to this executable (make puts both in bin/), else on PATH,
-// else, for a unimon installed as a module version, with `go run` of the
-// builder of that same version (unimon build needs the go command anyway).
-// It returns only on failure.
+// runBuild is `unimon build`: see runBuilder.
 func runBuild(args []string, stdout, stderr io.Writer) int {
-	argv, err := builderCommand(args)
+	return runBuilder("build", args, stderr)
+}
+
+// runTest is `unimon test` (go test with each test binary a unikernel,
+// internal/gotest): see runBuilder.
+func runTest(args []string, stdout, stderr io.Writer) int {
+	return runBuilder("test", args, stderr)
+}
+
+// runBuilder runs `unimon-build command args...`: it replaces this
+// process with the builder found next to this executable (make puts both
+// in bin/), else on PATH, else, for a unimon installed as a module
+// version, with `go run` of the builder of that same version (building
+// needs the go command anyway). It returns only on failure.
+func runBuilder(command string, args []string, stderr io.Writer) int {
+	argv, err := builderCommand(command, args)
 	if err == nil {
 		err = syscall.Exec(argv[0], argv, os.Environ())
 	}
 	return fail(stderr, err)
 }
 
-// builderCommand returns the argv that runs the builder with args.
-func builderCommand(args []string) ([]string, error) {
+// builderCommand returns the argv that runs the builder's command with
+// args.
+func builderCommand(command string, args []string) ([]string, error) {
+	args = append([]string{command}, args...)
 	var dirs []string
 	if exe, err := os.Executable(); err == nil {
 		dirs = append(dirs, filepath.Dir(exe))
@@ -46,12 +58,16 @@ func builderCommand(args []string) ([]string, error) {
 			return append([]string{goCmd, "run", builderPackage + "@" + bi.Main.Version}, args...), nil
 		}
 	}
-	return nil, errNoBuilder
+	return nil, &noBuilderError{command}
 }
 
-// errNoBuilder: the builder binary is nowhere to be found (hints.go says
-// how to install it).
-var errNoBuilder = errors.New("unimon build needs " + builderName + ", which is neither next to this executable nor on PATH")
+// noBuilderError: the builder binary, which `unimon Command` needs, is
+// nowhere to be found (hints.go says how to install it).
+type noBuilderError struct{ Command string }
+
+func (e *noBuilderError) Error() string {
+	return "unimon " + e.Command + " needs " + builderName + ", which is neither next to this executable nor on PATH"
+}
 
 // findExecutable returns the first regular, executable file name in dirs.
 func findExecutable(name string, dirs []string) string {

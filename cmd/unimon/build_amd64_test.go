@@ -25,8 +25,8 @@ func TestRunPathDoesNotLinkBuilder(t *testing.T) {
 	}
 }
 
-// `unimon build` runs the builder next to the executable, else on PATH,
-// and says how to install it when there is none.
+// `unimon build` and `unimon test` run the builder next to the
+// executable, else on PATH, and say how to install it when there is none.
 func TestBuildRunsBuilder(t *testing.T) {
 	dir := t.TempDir()
 	unimon, builder := filepath.Join(dir, "unimon"), filepath.Join(dir, builderName)
@@ -40,17 +40,20 @@ func TestBuildRunsBuilder(t *testing.T) {
 		t.Fatal(err)
 	}
 	tests := []struct {
-		name, bin, path string
-		status          int
-		want            string
+		name, command, bin, path string
+		status                   int
+		want                     string
 	}{
-		{"next to unimon", unimon, "", 0, "usage: unimon build"},
-		{"on PATH", alone, dir, 0, "usage: unimon build"},
-		{"nowhere", alone, "", 1, "unimon: unimon build needs unimon-build, which is neither next to this executable nor on PATH\nInstall it with go install github.com/unimon/unimon/cmd/unimon-build@latest"},
+		{"next to unimon", "build", unimon, "", 0, "usage: unimon build"},
+		{"on PATH", "build", alone, dir, 0, "usage: unimon build"},
+		{"nowhere", "build", alone, "", 1, "unimon: unimon build needs unimon-build, which is neither next to this executable nor on PATH\nInstall it with go install github.com/unimon/unimon/cmd/unimon-build@latest"},
+		{"test next to unimon", "test", unimon, "", 0, "usage: unimon test"},
+		{"test on PATH", "test", alone, dir, 0, "usage: unimon test"},
+		{"test nowhere", "test", alone, "", 1, "unimon: unimon test needs unimon-build, which is neither next to this executable nor on PATH\nInstall it with go install github.com/unimon/unimon/cmd/unimon-build@latest"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			cmd := exec.Command(tt.bin, "build", "-h")
+			cmd := exec.Command(tt.bin, tt.command, "-h")
 			cmd.Env = append(os.Environ(), "PATH="+tt.path)
 			out, err := cmd.CombinedOutput()
 			status := 0
@@ -60,7 +63,7 @@ func TestBuildRunsBuilder(t *testing.T) {
 				t.Fatal(err)
 			}
 			if status != tt.status || !strings.Contains(string(out), tt.want) {
-				t.Errorf("unimon build -h: status %d, output:\n%s\nwant status %d and %q", status, out, tt.status, tt.want)
+				t.Errorf("unimon %s -h: status %d, output:\n%s\nwant status %d and %q", tt.command, status, out, tt.status, tt.want)
 			}
 		})
 	}

@@ -25,7 +25,7 @@ func explain(err error, m *guestabi.Manifest) (line, hint string) {
 		return err.Error(), fmt.Sprintf("Give it more with --mem=%d.", me.Need>>20)
 	case errors.Is(err, elfload.ErrNoABINote):
 		return err.Error(), "Not a Solo5 unikernel: built with plain go build? Use unimon build."
-	case errors.Is(err, errNoBuilder):
+	case errors.As(err, new(*noBuilderError)):
 		return err.Error(), "Install it with go install " + builderPackage + "@latest, or run make, which builds bin/" + builderName + "."
 	}
 	return err.Error(), ""

@@ -44,6 +44,11 @@ type Options struct {
 	// BuildFlags are passed to go build before the package (e.g. -race is
 	// not supported, but -gcflags or -tags extra values are).
 	BuildFlags []string
+	// Files is a directory packed into the image as the program's read-only
+	// file tree at "/" (PackFiles; bindings/treefs.go).
+	Files string
+
+	goroot string // GOROOT for the go command, if not its own (test.go)
 	// Stdout and Stderr receive go build's output (default os.Stderr).
 	Stdout, Stderr io.Writer
 }
@@ -83,11 +88,26 @@ func Build(ctx context.Context, opts Options) (*Result, error) {
 	if err := compile(ctx, opts, pkg, exe); err != nil {
 		return nil, err
 	}
+	var files []byte
+	if dir := opts.Files; dir != "" {
+		if !filepath.IsAbs(dir) && opts.Dir != "" {
+			dir = filepath.Join(opts.Dir, dir)
+		}
+		if files, err = PackFiles([]FileMount{{Dir: dir, At: "/"}}, "/"); err != nil {
+			return nil, err
+		}
+	}
+	return finish(exe, m, files, pkg, out)
+}
+
+// finish patches the executable exe into the unikernel out, with the
+// file tree files (or none).
+func finish(exe string, m *guestabi.Manifest, files []byte, pkg, out string) (*Result, error) {
 	in, err := os.ReadFile(exe)
 	if err != nil {
 		return nil, err
 	}
-	img, res, err := Patch(in, m)
+	img, res, err := PatchFiles(in, m, files)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", pkg, err)
 	}
@@ -100,23 +120,43 @@ func Build(ctx context.Context, opts Options) (*Result, error) {
 	return res, nil
 }
 
-// compile runs go build for the guest (linux/amd64, no cgo, the bindings'
-// entry point, linked at TextBase) and writes the executable to exe.
+// compile runs go build for the guest and writes the executable to exe.
 func compile(ctx context.Context, opts Options, pkg, exe string) error {
-	goCmd := opts.GoCmd
-	if goCmd == "" {
-		goCmd = "go"
-		if _, err := exec.LookPath(goCmd); err != nil {
-			goCmd = filepath.Join(runtimeGOROOT(), "bin", "go")
-		}
+	return goGuest(ctx, opts, []string{"build", "-o", exe}, BindingsPath, pkg)
+}
+
+// goCommand is the go command of opts.
+func goCommand(opts Options) string {
+	if opts.GoCmd != "" {
+		return opts.GoCmd
 	}
-	args := []string{"build", "-o", exe, "-tags", BuildTag,
-		"-ldflags=-E=" + BindingsPath + ".rt0 -T=" + fmt.Sprintf("%#x", TextBase)}
+	if _, err := exec.LookPath("go"); err == nil {
+		return "go"
+	}
+	return filepath.Join(runtimeGOROOT(), "bin", "go")
+}
+
+// guestEnv is the environment of the go command for a guest build.
+func guestEnv(opts Options) []string {
+	env := append(os.Environ(), "GOOS=linux", "GOARCH=amd64", "CGO_ENABLED=0", "GOAMD64=v1")
+	if opts.goroot != "" {
+		env = append(env, "GOROOT="+opts.goroot)
+	}
+	return env
+}
+
+// goGuest runs the go command verb (build -o FILE, test -c -o FILE...) for
+// the guest: linux/amd64, no cgo, the entry point of the bindings at
+// import path bindings, linked at TextBase.
+func goGuest(ctx context.Context, opts Options, verb []string, bindings, pkg string) error {
+	goCmd := goCommand(opts)
+	args := append(verb, "-tags", BuildTag,
+		"-ldflags=-E="+bindings+".rt0 -T="+fmt.Sprintf("%#x", TextBase))
 	args = append(args, opts.BuildFlags...)
 	args = append(args, pkg)
 	cmd := exec.CommandContext(ctx, goCmd, args...)
 	cmd.Dir = opts.Dir
-	cmd.Env = append(os.Environ(), "GOOS=linux", "GOARCH=amd64", "CGO_ENABLED=0", "GOAMD64=v1")
+	cmd.Env = guestEnv(opts)
 	stderr := opts.Stderr
 	if stderr == nil {
 		stderr = os.Stderr
@@ -133,7 +173,7 @@ func compile(ctx context.Context, opts Options, pkg, exe string) error {
 		if strings.Contains(errBuf.String(), "missing entry symbol") {
 			return fmt.Errorf("go build %s: %w (add: import _ %q)", pkg, ErrNoBindings, BindingsPath)
 		}
-		return fmt.Errorf("go build %s failed: %w", pkg, err)
+		return fmt.Errorf("go %s %s failed: %w", verb[0], pkg, err)
 	}
 	return nil
 }

@@ -16,7 +16,8 @@ func (l *listFlag) String() string     { return strings.Join(*l, ",") }
 func (l *listFlag) Set(s string) error { *l = append(*l, s); return nil }
 
 // Main is `unimon build [-o FILE] [-manifest FILE.json] [--net NAME]...
-// [--block NAME]... [PACKAGE]`; it returns the process exit status.
+// [--block NAME]... [--files DIR] [PACKAGE]`; it returns the process exit
+// status.
 func Main(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("unimon build", flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -26,9 +27,10 @@ func Main(args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&opts.Manifest, "manifest", "", "Solo5 manifest `FILE.json` declaring the devices")
 	fs.Var(&nets, "net", "declare a NET_BASIC device `NAME` (repeatable)")
 	fs.Var(&blocks, "block", "declare a BLOCK_BASIC device `NAME` (repeatable)")
+	fs.StringVar(&opts.Files, "files", "", "pack directory `DIR` into the image as the program's read-only file tree at /")
 	verbose := fs.Bool("v", false, "report the number of patched system calls")
 	fs.Usage = func() {
-		fmt.Fprintf(stderr, "usage: unimon build [-o FILE] [-manifest FILE.json] [--net NAME]... [--block NAME]... [PACKAGE]\n\n"+
+		fmt.Fprintf(stderr, "usage: unimon build [-o FILE] [-manifest FILE.json] [--net NAME]... [--block NAME]... [--files DIR] [PACKAGE]\n\n"+
 			"Builds a Go main package that imports %s into a Solo5 hvt unikernel\n"+
 			"with the standard toolchain (GOOS=linux GOARCH=amd64 CGO_ENABLED=0).\n\n", BindingsPath)
 		fs.PrintDefaults()

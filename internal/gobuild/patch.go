@@ -12,8 +12,12 @@ import (
 
 // BuildInfoSymbol is the bindings variable the patcher fills in. Its layout
 // is shared with bindings/buildinfo.go: [magic, syscall table address,
-// syscall count, image end, version].
+// syscall count, image end, version, file tree address, file tree
+// length]. In a test binary the bindings may carry their standard-library
+// path instead (see test.go): stdBuildInfoSymbol.
 const BuildInfoSymbol = "github.com/unimon/unimon/bindings.buildInfo"
+
+const stdBuildInfoSymbol = stdBindingsPath + ".buildInfo"
 
 // BuildInfoMagic marks an unpatched buildInfo; after patching the first
 // word becomes BuildInfoPatched, so the guest can tell a binary that did
@@ -21,7 +25,7 @@ const BuildInfoSymbol = "github.com/unimon/unimon/bindings.buildInfo"
 const (
 	BuildInfoMagic   = 0x756e696d6f6e3031 // "unimon01" (unpatched)
 	BuildInfoPatched = 0x756e696d6f6e5031 // "unimonP1" (patched)
-	buildInfoWords   = 5
+	buildInfoWords   = 7
 )
 
 // TextBase is the link address given to the Go linker (-T): the linker puts
@@ -40,6 +44,9 @@ type Result struct {
 	TableAddr uint64
 	// ImageEnd is the page-aligned end of the highest segment in memory.
 	ImageEnd uint64
+	// FilesAddr and FilesLen locate the file tree (PackFiles) in the
+	// image; 0 when there is none.
+	FilesAddr, FilesLen uint64
 }
 
 const (
@@ -64,6 +71,13 @@ func alignUp(v, a uint64) uint64 { return (v + a - 1) &^ (a - 1) }
 // appended to the file in one read-only PT_LOAD placed above every other
 // segment.
 func Patch(in []byte, m *guestabi.Manifest) ([]byte, *Result, error) {
+	return PatchFiles(in, m, nil)
+}
+
+// PatchFiles is Patch that also puts files, a tree from PackFiles (or
+// nil), in the new segment, where the bindings serve it as the root of
+// the file system.
+func PatchFiles(in []byte, m *guestabi.Manifest, files []byte) ([]byte, *Result, error) {
 	if err := m.Validate(); err != nil {
 		return nil, nil, err
 	}
@@ -109,8 +123,10 @@ func Patch(in []byte, m *guestabi.Manifest) ([]byte, *Result, error) {
 	mftOff := abiOff + uint64(len(abi))
 	feaOff := mftOff + uint64(len(mft))
 	tabOff := feaOff + uint64(len(fea))
-	segSize := tabOff + uint64(8*len(sites))
+	filesOff := alignUp(tabOff+uint64(8*len(sites)), 8)
+	segSize := filesOff + uint64(len(files))
 	seg := make([]byte, segSize)
+	copy(seg[filesOff:], files)
 
 	le := binary.LittleEndian
 	// Old program headers, with PT_PHDR moved to the new table.
@@ -149,6 +165,9 @@ func Patch(in []byte, m *guestabi.Manifest) ([]byte, *Result, error) {
 	}
 
 	res := &Result{Syscalls: sites, TableAddr: segVaddr + tabOff, ImageEnd: alignUp(segVaddr+segSize, pageSize)}
+	if len(files) > 0 {
+		res.FilesAddr, res.FilesLen = segVaddr+filesOff, uint64(len(files))
+	}
 	if err := patchBuildInfo(f, out, res); err != nil {
 		return nil, nil, err
 	}
@@ -194,7 +213,7 @@ func patchSyscalls(f *elf.File, out []byte) ([]uint64, error) {
 func patchBuildInfo(f *elf.File, out []byte, res *Result) error {
 	syms, _ := f.Symbols()
 	for _, s := range syms {
-		if s.Name != BuildInfoSymbol {
+		if s.Name != BuildInfoSymbol && s.Name != stdBuildInfoSymbol {
 			continue
 		}
 		if s.Size != 8*buildInfoWords {
@@ -219,6 +238,8 @@ func patchBuildInfo(f *elf.File, out []byte, res *Result) error {
 		le.PutUint64(out[off+8:], res.TableAddr)
 		le.PutUint64(out[off+16:], uint64(len(res.Syscalls)))
 		le.PutUint64(out[off+24:], res.ImageEnd)
+		le.PutUint64(out[off+40:], res.FilesAddr)
+		le.PutUint64(out[off+48:], res.FilesLen)
 		return nil
 	}
 	return ErrNoBindings

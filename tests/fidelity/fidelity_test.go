@@ -1,0 +1,221 @@
+//go:build linux && amd64
+
+package fidelity
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"runtime"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/unimon/unimon/devices"
+	"github.com/unimon/unimon/internal/gobuild"
+	"github.com/unimon/unimon/internal/kvmtest"
+	"github.com/unimon/unimon/internal/leakcheck"
+	"github.com/unimon/unimon/monitor"
+)
+
+var (
+	buildOnce sync.Once
+	guestPath string
+	buildErr  error
+	tmpDir    string
+)
+
+func TestMain(m *testing.M) {
+	var err error
+	tmpDir, err = os.MkdirTemp("", "unimon-fidelity-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	code := m.Run()
+	os.RemoveAll(tmpDir)
+	os.Exit(code)
+}
+
+// guest builds ./guest once, with a block device "disk" and
+// testdata/files as its file tree.
+func guest(t *testing.T) string {
+	t.Helper()
+	buildOnce.Do(func() {
+		guestPath = filepath.Join(tmpDir, "guest.hvt")
+		var log bytes.Buffer
+		_, buildErr = gobuild.Build(context.Background(), gobuild.Options{
+			Package: "./tests/fidelity/guest", Output: guestPath, Dir: "../..", Stderr: &log, Block: []string{"disk"},
+			Files: "tests/fidelity/testdata/files",
+		})
+		if buildErr != nil {
+			buildErr = fmt.Errorf("%w\n%s", buildErr, log.String())
+		}
+	})
+	if buildErr != nil {
+		t.Fatalf("unimon build: %v", buildErr)
+	}
+	return guestPath
+}
+
+// run boots the guest with mem bytes of RAM and args, and returns its
+// exit status, console, and the disk's contents afterwards.
+func run(t *testing.T, mem uint64, args ...string) (int, string, []byte) {
+	return runFor(t, 2*time.Minute, mem, args...)
+}
+
+// runFor is run with a timeout.
+func runFor(t *testing.T, timeout time.Duration, mem uint64, args ...string) (int, string, []byte) {
+	t.Helper()
+	kvmtest.Require(t)
+	leakcheck.Check(t)
+	disk := filepath.Join(t.TempDir(), "disk.img")
+	if err := os.WriteFile(disk, make([]byte, 64<<10), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	blk, err := devices.OpenBlockFile(disk, devices.BlockOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer blk.Close()
+	var console bytes.Buffer
+	vm, err := monitor.New(monitor.Config{Kernel: guest(t), Memory: mem, Args: args, Console: &console,
+		Block: map[string]devices.Block{"disk": blk}})
+	if err != nil {
+		t.Fatalf("monitor.New: %v", err)
+	}
+	defer vm.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	status, err := vm.Run(ctx)
+	if err != nil {
+		t.Fatalf("Run(%q): %v\nconsole:\n%s", args, err, console.String())
+	}
+	b, err := os.ReadFile(disk)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return status, console.String(), b
+}
+
+// The cases print what the same program prints on Linux (checked by
+// hand with go run; the patterns hold for both).
+func TestFidelity(t *testing.T) {
+	const mem = 128 << 20
+	nilMsg := `invalid memory address or nil pointer dereference`
+	tests := []struct {
+		name     string
+		mem      uint64
+		args     []string
+		status   int
+		patterns []string
+	}{
+		{"NilRecovered", mem, []string{"nil"}, 0, []string{`(?m)^recovered: runtime.Error: runtime error: ` + nilMsg + `$`}},
+		{"NilUnrecovered", mem, []string{"nilpanic"}, 2, []string{
+			`(?m)^panic: runtime error: ` + nilMsg + `$`,
+			`(?m)^\[signal SIGSEGV: segmentation violation code=0x1 addr=0x8 pc=0x[0-9a-f]+\]$`,
+			`(?m)^goroutine 1 \[running\]:$`, `main\.main\(\)`}},
+		{"WildAddress", mem, []string{"wild"}, 2, []string{`(?m)^unexpected fault address 0xdead0000$`, `fatal error: fault`,
+			`\[signal SIGSEGV: segmentation violation code=0x1 addr=0xdead0000 pc=0x[0-9a-f]+\]`}},
+		{"IllegalInstruction", mem, []string{"ill"}, 2, []string{`(?m)^SIGILL: illegal instruction$`, `(?m)^PC=0x[0-9a-f]+ m=\d+ sigcode=2$`, `(?m)^instruction bytes: 0xf 0xb `}},
+		{"GeneralProtection", mem, []string{"gp"}, 2, []string{`(?m)^unexpected fault address 0x0$`,
+			`(?m)^\[signal SIGSEGV: segmentation violation code=0x80 addr=0x0 pc=0x[0-9a-f]+\]$`}},
+		{"StringerNilReceiver", mem, []string{"stringer"}, 0, []string{`(?m)^stringer: <nil>$`, `(?m)^stringer: <nil> <nil>$`}},
+		{"DivideByZero", mem, []string{"divzero", "0"}, 0, []string{`(?m)^recovered: runtime.Error: runtime error: integer divide by zero$`}},
+		{"Goexit", mem, []string{"goexit"}, 0, []string{`(?m)^goexit: deferred call ran\ngoexit: main goes on$`}},
+		{"Deep600000", 512 << 20, []string{"deep", "600000"}, 0, []string{`(?m)^deep: 600000$`}},
+		// Go's overflow error, at a limit the program set (the default
+		// limit: TestStackOverflow1GB).
+		{"StackOverflow", 512 << 20, []string{"overflow", "67108864"}, 2, []string{
+			`runtime: goroutine stack exceeds 67108864-byte limit`, `fatal error: stack overflow`}},
+		{"Env", mem, []string{"--unimon:env=GREETING=hello", "--unimon:env=EMPTY=", "env", "GREETING", "EMPTY", "UNSET"}, 0, []string{
+			`(?m)^env: GREETING="hello" true$`, `(?m)^env: EMPTY="" true$`, `(?m)^env: UNSET="" false$`}},
+		{"StackRlimit", mem, []string{"rlimit"}, 0, []string{`(?m)^rlimit: stack cur=8388608 err=<nil>$`}},
+		{"StdinEOF", mem, []string{"stdin"}, 0, []string{`(?m)^stdin: 0 bytes, err=<nil>$`}},
+		{"Files", mem, []string{"files"}, 0, []string{
+			`(?m)^files: wd=/ err=<nil>$`, `(?m)^files: hello.txt="hello from the file tree\\n" err=<nil>$`,
+			`(?m)^files: sub/nested.txt dir=false$`, `(?m)^files: create in the tree: open new.txt: read-only file system$`,
+			`(?m)^files: MkdirTemp: true <nil>$`, `(?m)^files: CreateTemp and write: <nil>$`, `(?m)^files: rename: <nil> <nil> true$`,
+			`(?m)^files: read back: 10000 <nil>$`, `(?m)^files: symlink: <nil> renamed.txt <nil> true <nil> true <nil> true <nil>$`, `(?m)^files: dev: <nil> 0 <nil> <nil> true$`, `(?m)^files: remove a non-empty directory fails: true$`, `(?m)^files: RemoveAll: <nil> true$`}},
+		{"UnknownOption", mem, []string{"--unimon:bogus", "env"}, 1, []string{
+			`(?m)^unimon bindings: unknown option --unimon:bogus$`, `--unimon:env=KEY=VALUE`}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			status, console, _ := run(t, tc.mem, tc.args...)
+			if status != tc.status {
+				t.Errorf("exit status %d, want %d", status, tc.status)
+			}
+			for _, p := range tc.patterns {
+				if !regexp.MustCompile(p).MatchString(console) {
+					t.Errorf("console does not match %q", p)
+				}
+			}
+			if tc.name == "UnknownOption" && regexp.MustCompile(`env:`).MatchString(console) {
+				t.Errorf("the program ran despite the unknown option")
+			}
+			if t.Failed() {
+				t.Logf("console:\n%s", console)
+			}
+		})
+	}
+}
+
+// A goroutine stack grows to Go's default limit, 1 GB on amd64, and
+// past it gives Go's fatal error. The stack reaches 512 MiB before the
+// limit stops it, so the guest has 1 GiB (a smaller one runs out of
+// memory first: README). Slow (the runtime copies a 512 MiB stack; about
+// as slow natively): skipped with -short.
+func TestStackOverflow1GB(t *testing.T) {
+	if testing.Short() {
+		t.Skip("-short: a 1 GB stack takes a minute")
+	}
+	status, console, _ := runFor(t, 6*time.Minute, 1<<30, "overflow")
+	if status != 2 || !strings.Contains(console, "runtime: goroutine stack exceeds 1000000000-byte limit") ||
+		!strings.Contains(console, "fatal error: stack overflow") {
+		t.Errorf("status %d, console:\n%.2000s", status, console)
+	}
+}
+
+// File.Sync and fdatasync on a block device succeed, and the data is on
+// the host's file when the guest has exited.
+func TestSyncBlock(t *testing.T) {
+	status, console, disk := run(t, 128<<20, "sync")
+	if status != 0 || !regexp.MustCompile(`(?m)^sync: <nil>$`).MatchString(console) {
+		t.Errorf("status %d, console:\n%s", status, console)
+	}
+	if !bytes.HasPrefix(disk, []byte("synced")) {
+		t.Errorf("disk starts with %q, want \"synced\"", disk[:6])
+	}
+}
+
+// A fault the program has no handler for gives one crash report and
+// status 255; the return addresses in it symbolize with go tool
+// addr2line.
+func TestCrashReport(t *testing.T) {
+	status, console, _ := run(t, 128<<20, "nohandler")
+	if status != 255 {
+		t.Errorf("exit status %d, want 255", status)
+	}
+	if !regexp.MustCompile(`unimon: fatal page fault: vector=14 \(#PF\)`).MatchString(console) {
+		t.Errorf("no crash report")
+	}
+	m := regexp.MustCompile(`rip=(0x[0-9a-f]{16}) cr2=0x0000000000000008`).FindStringSubmatch(console)
+	if m == nil {
+		t.Fatalf("no rip and cr2 in the console:\n%s", console)
+	}
+	cmd := exec.Command(filepath.Join(runtime.GOROOT(), "bin", "go"), "tool", "addr2line", guest(t))
+	cmd.Stdin = strings.NewReader(m[1] + "\n")
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("addr2line: %v", err)
+	}
+	if !strings.Contains(string(out), "main.main") {
+		t.Errorf("rip %s symbolizes as %q, want main.main", m[1], out)
+	}
+}
