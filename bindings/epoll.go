@@ -8,7 +8,7 @@ package bindings
 // readinessChanged).
 
 const (
-	maxWatches = 64
+	maxWatches = 1024
 
 	_EPOLLIN       = 1
 	_EPOLLET       = 1 << 31
@@ -24,6 +24,9 @@ type watch struct {
 	events uint32
 	data   uint64
 	edge   bool // EPOLLET: readiness not yet reported (the kind sets and consumes it)
+	// seenRx and seenTx are the generations of a socket's directions
+	// an EPOLLET watch last reported (socket.go).
+	seenRx, seenTx uint32
 }
 
 var watches [maxWatches]watch

@@ -21,16 +21,20 @@ package bindings
 // netpoller adds an epoll instance and an eventfd; openat of
 // DevicePrefix+NAME gives block and net devices (dev.go).
 const (
-	maxFDs = 64
+	maxFDs = 512
 
-	fdNone    = 0
-	fdStdin   = 1
-	fdConsole = 2
-	fdEpoll   = 3
-	fdEventfd = 4
-	fdBlock   = 5
-	fdNet     = 6
-	fdKinds   = 7
+	fdNone     = 0
+	fdStdin    = 1
+	fdConsole  = 2
+	fdEpoll    = 3
+	fdEventfd  = 4
+	fdBlock    = 5
+	fdNet      = 6
+	fdSocket   = 7  // socket.go
+	fdSockBell = 8  // socket.go: the network stack's doorbell
+	fdNetlink  = 9  // netlink.go
+	fdGenFile  = 10 // genfile.go
+	fdKinds    = 11
 )
 
 type fdEntry struct {
@@ -69,12 +73,16 @@ type fdKindOps struct {
 }
 
 var fdOps = [fdKinds]fdKindOps{
-	fdStdin:   {read: stdinRead, ready: neverReady, stat: consoleStat},
-	fdConsole: {write: consoleWrite, ready: neverReady, stat: consoleStat},
-	fdEpoll:   {ready: neverReady},
-	fdEventfd: {read: eventfdRead, write: eventfdWrite, ready: eventfdReady},
-	fdBlock:   {read: blockRead, write: blockWrite, stat: blockStat, seek: blockSeek, fcntl: devFcntl},
-	fdNet:     {read: netFileRead, write: netFileWrite, ready: netReady, waitRead: netWaitRead, close: netClose, stat: netStat, fcntl: devFcntl},
+	fdStdin:    {read: stdinRead, ready: neverReady, stat: consoleStat},
+	fdConsole:  {write: consoleWrite, ready: neverReady, stat: consoleStat},
+	fdEpoll:    {ready: neverReady},
+	fdEventfd:  {read: eventfdRead, write: eventfdWrite, ready: eventfdReady},
+	fdBlock:    {read: blockRead, write: blockWrite, stat: blockStat, seek: blockSeek, fcntl: devFcntl},
+	fdNet:      {read: netFileRead, write: netFileWrite, ready: netReady, waitRead: netWaitRead, close: netClose, stat: netStat, fcntl: devFcntl},
+	fdSocket:   {read: sockRead, write: sockWrite, ready: sockReady, waitRead: sockWaitRead, close: sockClose, stat: sockStat, fcntl: sockFcntl},
+	fdSockBell: {read: bellRead, write: bellWrite, ready: bellReady, close: bellClose, fcntl: devFcntl},
+	fdNetlink:  {read: netlinkRead, write: netlinkWrite, stat: sockStat},
+	fdGenFile:  {read: genRead, stat: genStat, seek: genSeek},
 }
 
 var fds = [maxFDs]fdEntry{{kind: fdStdin}, {kind: fdConsole}, {kind: fdConsole}}

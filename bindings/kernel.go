@@ -82,6 +82,7 @@ func kinit() {
 	initFrames()
 	initVDSO()
 	parseOptions()
+	initNetDevs()
 	initTimer()
 	initProcess()
 }

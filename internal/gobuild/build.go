@@ -87,13 +87,20 @@ func Build(ctx context.Context, opts Options) (*Result, error) {
 			goCmd = filepath.Join(runtimeGOROOT(), "bin", "go")
 		}
 	}
-	args := []string{"build", "-o", exe, "-tags", BuildTag,
+	env := append(os.Environ(), "GOOS=linux", "GOARCH=amd64", "CGO_ENABLED=0", "GOAMD64=v1")
+	tags := BuildTag
+	if usesNet, err := importsNet(ctx, goCmd, opts.Dir, pkg, env); err != nil {
+		return nil, err
+	} else if usesNet {
+		tags += "," + NetTag
+	}
+	args := []string{"build", "-o", exe, "-tags", tags,
 		"-ldflags=-E=" + BindingsPath + ".rt0 -T=" + fmt.Sprintf("%#x", TextBase)}
 	args = append(args, opts.BuildFlags...)
 	args = append(args, pkg)
 	cmd := exec.CommandContext(ctx, goCmd, args...)
 	cmd.Dir = opts.Dir
-	cmd.Env = append(os.Environ(), "GOOS=linux", "GOARCH=amd64", "CGO_ENABLED=0", "GOAMD64=v1")
+	cmd.Env = env
 	stderr := opts.Stderr
 	if stderr == nil {
 		stderr = os.Stderr
