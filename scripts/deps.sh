@@ -4,6 +4,8 @@
 set -euo pipefail
 need=()
 command -v ip >/dev/null || need+=(iproute2)
+# objdump: the independent SYSCALL count of internal/gobuild's TestAllStd.
+command -v objdump >/dev/null || need+=(binutils)
 if [ ${#need[@]} -gt 0 ]; then
   echo "deps: installing ${need[*]}"
   export DEBIAN_FRONTEND=noninteractive

@@ -139,9 +139,16 @@ type run struct {
 func runGuest(t *testing.T, mem uint64, args ...string) run {
 	t.Helper()
 	kvmtest.Require(t)
+	return runKernel(t, guest(t), mem, args...)
+}
+
+// runKernel boots the unikernel file kernel with args under the monitor;
+// the caller has called kvmtest.Require.
+func runKernel(t *testing.T, kernel string, mem uint64, args ...string) run {
+	t.Helper()
 	noLeaks(t)
 	w := &stampedWriter{}
-	vm, err := monitor.New(monitor.Config{Kernel: guest(t), Memory: mem, Args: args, Console: w})
+	vm, err := monitor.New(monitor.Config{Kernel: kernel, Memory: mem, Args: args, Console: w})
 	if err != nil {
 		t.Fatalf("monitor.New: %v", err)
 	}
