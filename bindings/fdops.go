@@ -165,6 +165,9 @@ func sysClose(t *thread, a sysArgs) (int64, sysResult) {
 		return done(-_EBADF)
 	}
 	if a[0] > 2 {
+		if e.kind == fdSocket && sockCloseWait(e, t) {
+			return 0, sysRestart
+		}
 		if c := ops(e).close; c != nil {
 			c(e)
 		}

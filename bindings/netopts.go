@@ -13,11 +13,13 @@ import (
 // unikernel with a clear message when one is wrong. The host name is the
 // kernel's own (uname).
 
-func optNet(val []byte) bool         { return len(val) > 0 && socktab.AddConfig(socktab.CfgNet, val) }
-func optIPv4(val []byte) bool        { return len(val) > 0 && socktab.AddConfig(socktab.CfgIPv4, val) }
-func optIPv4Gateway(val []byte) bool { return len(val) > 0 && socktab.AddConfig(socktab.CfgIPv4Gateway, val) }
-func optIPv6(val []byte) bool        { return len(val) > 0 && socktab.AddConfig(socktab.CfgIPv6, val) }
-func optDNS(val []byte) bool         { return len(val) > 0 && socktab.AddConfig(socktab.CfgDNS, val) }
+func optNet(val []byte) bool  { return len(val) > 0 && socktab.AddConfig(socktab.CfgNet, val) }
+func optIPv4(val []byte) bool { return len(val) > 0 && socktab.AddConfig(socktab.CfgIPv4, val) }
+func optIPv4Gateway(val []byte) bool {
+	return len(val) > 0 && socktab.AddConfig(socktab.CfgIPv4Gateway, val)
+}
+func optIPv6(val []byte) bool { return len(val) > 0 && socktab.AddConfig(socktab.CfgIPv6, val) }
+func optDNS(val []byte) bool  { return len(val) > 0 && socktab.AddConfig(socktab.CfgDNS, val) }
 
 // optHostname sets the host name: 1 to 63 letters, digits, '-' and '.'.
 func optHostname(val []byte) bool {

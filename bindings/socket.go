@@ -112,7 +112,8 @@ const (
 
 // sockK is the kernel's own per-socket state (not shared).
 var sockK [socktab.Max]struct {
-	connWait bool // a blocking connect waits for the result
+	connWait bool  // a blocking connect waits for the result
+	closeBy  int64 // a close waiting for the stack to take Tx stops waiting then
 }
 
 // bell is the doorbell: requests not yet read by the stack, and the
@@ -239,13 +240,20 @@ func putAddr(src *[socktab.AddrMax]byte, n uint32, addr, lenp uintptr) int64 {
 }
 
 // syncOp runs operation op of socket s in the stack, the calling thread
-// waiting: the first run asks (fill copies the arguments), the runs
+// waiting: the first run asks, the runs
 // after each report of the stack find it still asked (and wait again)
-// or done (and return its result).
-func syncOp(t *thread, s *socktab.Sock, op uint32, fill func(s *socktab.Sock, a sysArgs) int64, a sysArgs) (int64, sysResult) {
+// or done (and return its result). fillBind and fillListen copy the
+// arguments.
+func syncOp(t *thread, s *socktab.Sock, op uint32, a sysArgs) (int64, sysResult) {
 	switch s.Sync.State.Load() {
 	case socktab.SyncIdle:
-		if r := fill(s, a); r < 0 {
+		var r int64
+		if op == socktab.OpBind {
+			r = fillBind(s, a)
+		} else {
+			r = fillListen(s, a)
+		}
+		if r < 0 {
 			return done(r)
 		}
 		s.Sync.Op.Store(op)
@@ -283,7 +291,7 @@ func sysBind(t *thread, a sysArgs) (int64, sysResult) {
 	if r < 0 {
 		return done(r)
 	}
-	return syncOp(t, s, socktab.OpBind, fillBind, a)
+	return syncOp(t, s, socktab.OpBind, a)
 }
 
 func sysListen(t *thread, a sysArgs) (int64, sysResult) {
@@ -291,7 +299,7 @@ func sysListen(t *thread, a sysArgs) (int64, sysResult) {
 	if r < 0 {
 		return done(r)
 	}
-	return syncOp(t, s, socktab.OpListen, fillListen, a)
+	return syncOp(t, s, socktab.OpListen, a)
 }
 
 func sysConnect(t *thread, a sysArgs) (int64, sysResult) {
@@ -899,6 +907,25 @@ func sockReady(e *fdEntry, w *watch) uint32 {
 		w.seenTx = g
 	}
 	return ev
+}
+
+// sockCloseWait makes close wait (up to a second) until the stack has
+// taken what Tx holds: the program may exit right after closing, and the
+// stack's goroutines end with it (on Linux the kernel sends the data
+// after the process is gone). It reports whether t was parked (close
+// then runs again).
+func sockCloseWait(e *fdEntry, t *thread) bool {
+	s, k := &socktab.Socks[e.handle], &sockK[e.handle]
+	n := now()
+	if s.Tx.Len() == 0 || s.Flags.Load()&socktab.Ready == 0 || (k.closeBy != 0 && n >= k.closeBy) {
+		k.closeBy = 0
+		return false
+	}
+	if k.closeBy == 0 {
+		k.closeBy = n + 1_000_000_000
+	}
+	park(t, waitSock, k.closeBy)
+	return true
 }
 
 // sockClose hands the socket to the stack to release.

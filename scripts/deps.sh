@@ -6,6 +6,10 @@ need=()
 command -v ip >/dev/null || need+=(iproute2)
 # objdump: the independent SYSCALL count of internal/gobuild's TestAllStd.
 command -v objdump >/dev/null || need+=(binutils)
+# The networking tests: curl as a real HTTP client, dnsmasq as the DHCP
+# and DNS server, both in the tests' namespaces.
+command -v curl >/dev/null || need+=(curl)
+command -v dnsmasq >/dev/null || need+=(dnsmasq-base)
 if [ ${#need[@]} -gt 0 ]; then
   echo "deps: installing ${need[*]}"
   export DEBIAN_FRONTEND=noninteractive

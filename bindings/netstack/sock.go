@@ -585,8 +585,12 @@ func (g *gsock) applyOptions() {
 func (g *gsock) close() {
 	s := g.s
 	if g.ep != nil {
-		if g.stream && !g.listening {
+		switch {
+		case g.listening:
+		case g.stream:
 			g.streamTx()
+		default:
+			g.dgramTx()
 		}
 		g.wq.EventUnregister(&g.we)
 		g.ep.Close()

@@ -22,35 +22,35 @@ import (
 	_ "github.com/unimon/unimon/bindings"
 )
 
+// modes are what the guest can do, with their argument counts; the
+// command line is a sequence of them, run in order.
+var modes = map[string]struct {
+	args int
+	run  func(a []string) error
+}{
+	"loopback": {0, func(a []string) error { return loopback() }},
+	"serve":    {1, func(a []string) error { return serve(a[0]) }},
+	"get":      {1, func(a []string) error { return get(a[0]) }},
+	"dns":      {1, func(a []string) error { return lookup(a[0]) }},
+	"udp":      {1, func(a []string) error { return udpEcho(a[0]) }},
+	"udpsend":  {1, func(a []string) error { return udpSend(a[0]) }},
+	"errors":   {2, func(a []string) error { return failures(a[0], a[1]) }},
+	"info":     {0, func(a []string) error { return info() }},
+}
+
 func main() {
-	if len(os.Args) < 2 {
-		fmt.Println("usage: netguest MODE [ARGS]")
-		os.Exit(2)
-	}
-	var err error
-	switch os.Args[1] {
-	case "loopback":
-		err = loopback()
-	case "serve":
-		err = serve(os.Args[2])
-	case "get":
-		err = get(os.Args[2])
-	case "dns":
-		err = lookup(os.Args[2])
-	case "udp":
-		err = udpEcho(os.Args[2])
-	case "udpsend":
-		err = udpSend(os.Args[2])
-	case "errors":
-		err = failures(os.Args[2], os.Args[3])
-	case "info":
-		err = info()
-	default:
-		err = fmt.Errorf("unknown mode %q", os.Args[1])
-	}
-	if err != nil {
-		fmt.Println("FAIL:", err)
-		os.Exit(1)
+	args := os.Args[1:]
+	for len(args) > 0 {
+		m, ok := modes[args[0]]
+		if !ok || len(args) < 1+m.args {
+			fmt.Printf("FAIL: bad mode or arguments at %q\n", args)
+			os.Exit(2)
+		}
+		if err := m.run(args[1 : 1+m.args]); err != nil {
+			fmt.Printf("FAIL: %s: %v\n", args[0], err)
+			os.Exit(1)
+		}
+		args = args[1+m.args:]
 	}
 	fmt.Println("DONE")
 }
