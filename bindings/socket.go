@@ -27,8 +27,9 @@ import (
 //     and runs the call again when the stack reports (sysRestart).
 //   - the kernel asks for work with Req bits and the doorbell fd
 //     (/dev/unimon/sockets) the stack reads through the netpoller; the
-//     stack writes the doorbell when it changed something, which
-//     re-evaluates epoll readiness and restarts the waiting threads.
+//     stack sets socktab.Changed when it changed something, which the
+//     next system call sees (sockChanged): epoll readiness is evaluated
+//     again and the waiting threads run their call again.
 //
 // Readiness for epoll comes from the rings and flags; an edge-triggered
 // watch (EPOLLET, as the Go runtime registers fds) reports a direction
@@ -1129,16 +1130,27 @@ func bellRead(e *fdEntry, buf, n uintptr, off int64, at bool) int64 {
 	return 8
 }
 
-// bellWrite is the stack's report: readiness is evaluated again and the
-// threads waiting for a socket run their call again.
+// bellWrite is a report of the stack, like Changed.
 func bellWrite(e *fdEntry, buf, n uintptr, off int64, at bool) int64 {
+	socktab.Changed.Store(1)
+	sockChanged()
+	return int64(n)
+}
+
+// sockChanged takes the stack's report (socktab.Changed): readiness is
+// evaluated again and the threads waiting for a socket run their call
+// again.
+func sockChanged() {
+	if socktab.Changed.Load() == 0 {
+		return
+	}
+	socktab.Changed.Store(0)
 	readinessChanged = true
 	for i := range threads {
 		if t := &threads[i]; t.state == tBlocked && t.wait == waitSock {
 			wake(i, 0)
 		}
 	}
-	return int64(n)
 }
 
 func bellReady(e *fdEntry, w *watch) uint32 {

@@ -69,6 +69,7 @@ const (
 func syscall(f *frame, t *thread) {
 	stats.syscalls++
 	nr, a := cpuSyscallEnter(f)
+	sockChanged()
 	r, res := int64(-_ENOSYS), sysDone
 	if nr < uintptr(len(sysTable)) && sysTable[nr] != nil {
 		r, res = sysTable[nr](t, a)

@@ -93,6 +93,10 @@ type Config struct {
 	// by name. Every declared device must be attached.
 	Block map[string]devices.Block
 	Net   map[string]devices.Net
+	// NetCapture writes every frame of the net devices it names, both
+	// directions, to the writer as a pcap stream (devices.Capture), which
+	// tcpdump and Wireshark read. The writer gets the pcap header in New.
+	NetCapture map[string]io.Writer
 }
 
 // VM is a unikernel ready to run.
@@ -265,6 +269,9 @@ func attach(m *guestabi.Manifest, cfg Config) error {
 	if err := given(mapKeys(cfg.Net), guestabi.DeviceNetBasic); err != nil {
 		return err
 	}
+	if err := given(mapKeys(cfg.NetCapture), guestabi.DeviceNetBasic); err != nil {
+		return err
+	}
 	for h := 1; h < len(m.Entries); h++ {
 		e := &m.Entries[h]
 		switch e.Type {
@@ -337,6 +344,13 @@ func (vm *VM) setupDevices(cfg Config) error {
 			blocks[h] = cfg.Block[e.Name]
 		case guestabi.DeviceNetBasic:
 			nets[h] = cfg.Net[e.Name]
+			if w := cfg.NetCapture[e.Name]; w != nil {
+				c, err := devices.Capture(nets[h], w)
+				if err != nil {
+					return fmt.Errorf("%w: net device %q capture: %w", ErrConfig, e.Name, err)
+				}
+				nets[h] = c
+			}
 		}
 	}
 	// Like upstream, a module only registers when the unikernel has such

@@ -23,7 +23,7 @@ import (
 // each socket with requests to that socket's goroutine, which does the
 // work in netstack (bind, listen, connect, accept, moving the rings'
 // bytes in and out of the endpoint, options, shutdown, close) and then
-// reports by writing the doorbell. netstack's own events (data arrived,
+// reports (kick). netstack's own events (data arrived,
 // room to send, connection established) wake the socket's goroutine
 // through its waiter queue.
 
@@ -34,19 +34,15 @@ const (
 
 var (
 	bellFile *os.File
-	kickBuf  = []byte{1}
 
 	mu     sync.Mutex
 	gsocks [socktab.Max]*gsock
 	pools  = map[int][][]byte{} // ring buffers for reuse, by size
 )
 
-// kick tells the kernel the stack changed sockets.
-func kick() {
-	if _, err := bellFile.Write(kickBuf); err != nil {
-		fatalf("doorbell: %v", err)
-	}
-}
+// kick tells the kernel the stack changed sockets; it looks at its next
+// system call.
+func kick() { socktab.Changed.Store(1) }
 
 func getRing(size int) []byte {
 	mu.Lock()

@@ -46,6 +46,7 @@ Module block:
 Module net:
   --net:NAME=IFACE              attach net device NAME to the existing tap IFACE
   --net-mac:NAME=HWADDR         guest MAC of NAME (default: random, locally administered)
+  --net-pcap:NAME=FILE          write every frame of NAME, both directions, to FILE (pcap)
   --net=IFACE                   attach the unikernel's only net device
 
 Commands:
@@ -130,6 +131,12 @@ func runKernel(o *runOptions, stdout, stderr io.Writer) int {
 		return fail(stderr, err)
 	}
 	cfg.Block, cfg.Net = devs.block, devs.net
+	caps, err := openCaptures(o)
+	defer closeCaptures(caps)
+	if err != nil {
+		return fail(stderr, err)
+	}
+	cfg.NetCapture = caps
 
 	vm, err := monitor.New(cfg)
 	if err != nil {

@@ -16,9 +16,12 @@ import (
 	"regexp"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
+
+	"github.com/gopacket/gopacket"
+	"github.com/gopacket/gopacket/layers"
+	"github.com/gopacket/gopacket/pcapgo"
 
 	"github.com/unimon/unimon/devices"
 	"github.com/unimon/unimon/internal/gobuild"
@@ -407,7 +410,14 @@ func TestNetTwoUnikernels(t *testing.T) {
 	if !srv.waitLine(t, "listening on") {
 		return
 	}
+	pcapPath := filepath.Join(t.TempDir(), "client.pcap")
+	pf, err := os.Create(pcapPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pf.Close()
 	cli := startVM(t, monitor.Config{Kernel: g, Net: map[string]devices.Net{netDev: b},
+		NetCapture: map[string]io.Writer{netDev: pf},
 		Args: []string{"--unimon:ipv4=10.0.0.2/24", "--unimon:ipv4-gateway=10.0.0.1", "--unimon:dns=10.0.0.1",
 			"--unimon:hostname=webby", "info", "get", "http://10.0.0.1:8080/", "get", "http://10.0.0.1:8080/quit"}})
 	cli.wait(t, 0,
@@ -416,6 +426,46 @@ func TestNetTwoUnikernels(t *testing.T) {
 		`(?m)^hostname: webby$`, `(?m)^resolv\.conf: ".*nameserver 10\.0\.0\.1\\n"$`,
 		`(?m)^get: 200 10000 `, `(?m)^DONE$`)
 	srv.wait(t, 0, `(?m)^DONE$`)
+	checkHandshake(t, pcapPath, 8080)
+}
+
+// checkHandshake reads a pcap file back with gopacket and looks for the
+// three packets of a TCP handshake with port.
+func checkHandshake(t *testing.T, path string, port layers.TCPPort) {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	r, err := pcapgo.NewReader(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.LinkType() != layers.LinkTypeEthernet {
+		t.Errorf("pcap link type %v, want Ethernet", r.LinkType())
+	}
+	var syn, synack, ack bool
+	frames := 0
+	src := gopacket.NewPacketSource(r, layers.LayerTypeEthernet)
+	for p := range src.Packets() {
+		frames++
+		tcp, ok := p.TransportLayer().(*layers.TCP)
+		if !ok {
+			continue
+		}
+		switch {
+		case tcp.SYN && !tcp.ACK && tcp.DstPort == port:
+			syn = true
+		case tcp.SYN && tcp.ACK && tcp.SrcPort == port && syn:
+			synack = true
+		case !tcp.SYN && tcp.ACK && tcp.DstPort == port && synack:
+			ack = true
+		}
+	}
+	if !syn || !synack || !ack {
+		t.Errorf("pcap of %d frames: SYN %v, SYN-ACK %v, ACK %v; want the whole handshake", frames, syn, synack, ack)
+	}
 }
 
 // An unknown or malformed network option stops the unikernel before
@@ -434,5 +484,47 @@ func TestNetBadOptions(t *testing.T) {
 	}
 }
 
-var _ = os.Getpid
-var _ = syscall.Getpid
+var webappOnce netBuild
+
+// The example web application on a tap: the game's page and script from
+// its embed.FS, the JSON API, curl as the client; it exits after the
+// requests it was told to serve.
+func TestWebapp(t *testing.T) {
+	noLeaks(t)
+	webappOnce.once.Do(func() {
+		webappOnce.path = filepath.Join(tmpDir, "webapp.hvt")
+		var log bytes.Buffer
+		_, webappOnce.err = gobuild.Build(context.Background(), gobuild.Options{
+			Package: "./examples/webapp", Output: webappOnce.path, Dir: "../..", Stderr: &log, Net: []string{netDev},
+		})
+		if webappOnce.err != nil {
+			webappOnce.err = fmt.Errorf("%w\n%s", webappOnce.err, log.String())
+		}
+	})
+	if webappOnce.err != nil {
+		t.Fatal(webappOnce.err)
+	}
+	n := newTapNS(t, 3)
+	r := startVM(t, monitor.Config{Kernel: webappOnce.path, Net: map[string]devices.Net{netDev: n.tap},
+		Args: []string{"--unimon:ipv4=" + n.net + "2/24", "--unimon:hostname=game", "-max-requests", "5"}})
+	if !r.waitLine(t, "webapp: serving 2048") {
+		return
+	}
+	base := "http://" + n.net + "2:8080/"
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{base}, "<title>2048 on a Go unikernel</title>"},
+		{[]string{base + "game.js"}, "function slide(line)"},
+		{[]string{"-d", `{"name":"ada","score":2048}`, base + "api/scores"}, `"name":"ada","score":2048`},
+		{[]string{base + "api/scores"}, `"score":2048`},
+		{[]string{base + "api/info"}, `"hostname":"game"`},
+	} {
+		out, err := n.ns.Command(context.Background(), "curl", append([]string{"-sS", "--max-time", "20"}, tc.args...)...).CombinedOutput()
+		if err != nil || !strings.Contains(string(out), tc.want) {
+			t.Errorf("curl %q: %v: %.200q, want %q", tc.args, err, out, tc.want)
+		}
+	}
+	r.wait(t, 0)
+}

@@ -17,8 +17,8 @@
 //     doorbell fd the stack waits on through the Go runtime's netpoller;
 //   - the stack reports with status bits (Flags), a pending error (Err),
 //     generation counters that give epoll's edges (RxGen, TxGen), the
-//     accept queue, and a system call (a write to the doorbell) that
-//     makes the kernel re-evaluate readiness and wake waiting threads.
+//     accept queue, and Changed, which makes the kernel re-evaluate
+//     readiness and wake waiting threads at its next system call.
 //
 // There is one CPU: the kernel runs while the program is stopped, so a
 // kernel handler is atomic with respect to the stack's goroutines; the
@@ -178,6 +178,13 @@ type Sock struct {
 
 // Socks are the sockets.
 var Socks [Max]Sock
+
+// Changed is set by the stack when it changed sockets (more data, more
+// room, an operation done). The kernel looks at it on every system call
+// (the stack's goroutines make one before the program can be idle:
+// blocking in the netpoller is one), so reporting costs the stack no
+// system call of its own.
+var Changed atomic.Uint32
 
 // Reset clears a socket's state for its next use; the caller has taken
 // it (State is not Free and no other party uses it).
