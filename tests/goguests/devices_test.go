@@ -111,7 +111,7 @@ func (r *devRun) console() string {
 
 // waitLine waits until the guest prints a line starting with prefix, or
 // it exits.
-func (r *devRun) waitLine(t *testing.T, prefix string) bool {
+func (r *devRun) waitLine(t testing.TB, prefix string) bool {
 	t.Helper()
 	for {
 		if _, ok := r.w.lineAt(prefix); ok {

@@ -74,7 +74,7 @@ func netGuest(t testing.TB, withDev bool) string {
 
 // startVM boots cfg (its console replaced) in the background; the VM is
 // stopped at the end of the test.
-func startVM(t *testing.T, cfg monitor.Config) *devRun {
+func startVM(t testing.TB, cfg monitor.Config) *devRun {
 	t.Helper()
 	kvmtest.Require(t)
 	r := &devRun{w: &stampedWriter{}, done: make(chan struct{})}
@@ -113,7 +113,7 @@ type tapNS struct {
 	net string // "10.213.N."
 }
 
-func newTapNS(t *testing.T, n int) *tapNS {
+func newTapNS(t testing.TB, n int) *tapNS {
 	t.Helper()
 	ns := netnstest.New(t)
 	pre := fmt.Sprintf("10.213.%d.", n)
@@ -486,11 +486,9 @@ func TestNetBadOptions(t *testing.T) {
 
 var webappOnce netBuild
 
-// The example web application on a tap: the game's page and script from
-// its embed.FS, the JSON API, curl as the client; it exits after the
-// requests it was told to serve.
-func TestWebapp(t *testing.T) {
-	noLeaks(t)
+// webapp builds examples/webapp once, with the net device service0.
+func webapp(t testing.TB) {
+	t.Helper()
 	webappOnce.once.Do(func() {
 		webappOnce.path = filepath.Join(tmpDir, "webapp.hvt")
 		var log bytes.Buffer
@@ -504,6 +502,14 @@ func TestWebapp(t *testing.T) {
 	if webappOnce.err != nil {
 		t.Fatal(webappOnce.err)
 	}
+}
+
+// The example web application on a tap: the game's page and script from
+// its embed.FS, the JSON API, curl as the client; it exits after the
+// requests it was told to serve.
+func TestWebapp(t *testing.T) {
+	noLeaks(t)
+	webapp(t)
 	n := newTapNS(t, 3)
 	r := startVM(t, monitor.Config{Kernel: webappOnce.path, Net: map[string]devices.Net{netDev: n.tap},
 		Args: []string{"--unimon:ipv4=" + n.net + "2/24", "--unimon:hostname=game", "-max-requests", "5"}})

@@ -130,6 +130,14 @@ func serve(addr string) error {
 			}
 		}
 	})
+	mux.HandleFunc("/discard", func(w http.ResponseWriter, r *http.Request) {
+		n, err := io.Copy(io.Discard, r.Body)
+		if err != nil {
+			http.Error(w, err.Error(), 400)
+			return
+		}
+		fmt.Fprint(w, n)
+	})
 	mux.HandleFunc("/quit", func(w http.ResponseWriter, r *http.Request) {
 		io.WriteString(w, "bye")
 		go func() { time.Sleep(100 * time.Millisecond); fmt.Println("DONE"); os.Exit(0) }()
