@@ -65,6 +65,8 @@ var sysTable = [...]sysFn{
 	288: sysAccept4,
 	290: sysEventfd2,
 	291: sysEpollCreate1,
+	299: sysRecvmmsg,
+	307: sysSendmmsg,
 	318: sysGetrandom,
 }
 

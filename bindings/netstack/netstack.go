@@ -49,6 +49,7 @@ import (
 	"gvisor.dev/gvisor/pkg/tcpip/header"
 	"gvisor.dev/gvisor/pkg/tcpip/link/ethernet"
 	"gvisor.dev/gvisor/pkg/tcpip/link/loopback"
+	"gvisor.dev/gvisor/pkg/tcpip/link/qdisc/fifo"
 	"gvisor.dev/gvisor/pkg/tcpip/network/arp"
 	"gvisor.dev/gvisor/pkg/tcpip/network/ipv4"
 	"gvisor.dev/gvisor/pkg/tcpip/network/ipv6"
@@ -238,7 +239,14 @@ func start(cfg *config) error {
 		if err != nil {
 			return fmt.Errorf("net device %s: %v", d.name, err)
 		}
-		if err := s.CreateNIC(d.nic, ethernet.New(newDevLink(f, d.mac, d.mtu))); err != nil {
+		link, err := newDevLink(f, d.mac, d.mtu)
+		if err != nil {
+			return fmt.Errorf("net device %s: %v", d.name, err)
+		}
+		// The queueing discipline hands the link the packets queued
+		// while it was busy as one batch (one system call).
+		eth := ethernet.New(link)
+		if err := s.CreateNICWithOptions(d.nic, eth, stack.NICOptions{QDisc: fifo.New(eth, 1, 1000)}); err != nil {
 			return fmt.Errorf("net device %s: %v", d.name, err)
 		}
 	}
