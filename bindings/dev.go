@@ -466,13 +466,19 @@ func netStat(e *fdEntry) statInfo {
 }
 
 func blockSeek(e *fdEntry, off int64, whence int) int64 {
+	return seekTo(e, off, whence, blockCap(e.handle))
+}
+
+// seekTo is lseek of an fd whose position is e.pos in a file of size
+// bytes.
+func seekTo(e *fdEntry, off int64, whence int, size uint64) int64 {
 	var base int64
 	switch whence {
 	case 0: // SEEK_SET
 	case 1: // SEEK_CUR
 		base = int64(e.pos)
 	case 2: // SEEK_END
-		base = int64(blockCap(e.handle))
+		base = int64(size)
 	default:
 		return -_EINVAL
 	}

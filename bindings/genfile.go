@@ -112,21 +112,7 @@ func genStat(e *fdEntry) statInfo {
 }
 
 func genSeek(e *fdEntry, off int64, whence int) int64 {
-	var base int64
-	switch whence {
-	case 0:
-	case 1:
-		base = int64(e.pos)
-	case 2:
-		base = int64(socktab.Files[e.handle].Len.Load())
-	default:
-		return -_EINVAL
-	}
-	if off+base < 0 {
-		return -_EINVAL
-	}
-	e.pos = uint64(off + base)
-	return int64(e.pos)
+	return seekTo(e, off, whence, uint64(socktab.Files[e.handle].Len.Load()))
 }
 
 // utsname fields are 65 bytes each: sysname, nodename, release,

@@ -56,27 +56,7 @@ func sysRecvmmsg(t *thread, a sysArgs) (int64, sysResult) {
 	if r < 0 {
 		return done(r)
 	}
-	vec, vlen := a[1], int(min(a[2], maxMmsg))
-	n := 0
-	for n < vlen {
-		b, l, ok := mmsgBuf(vec, n)
-		if !ok {
-			r = -_EFAULT
-			break
-		}
-		if r = sysNetRead(e.handle, b, l); r < 0 {
-			break
-		}
-		k := uint32(r)
-		if !copyOut(vec+uintptr(n)*mmsghdrSize+mmsgLenOff, unsafe.Pointer(&k), 4) {
-			r = -_EFAULT
-			break
-		}
-		n++
-	}
-	if n > 0 {
-		return done(int64(n))
-	}
+	r = mmsgFrames(e, a[1], int(min(a[2], maxMmsg)), false)
 	if r == -_EAGAIN && netWaitRead(e, t) {
 		return 0, sysRestart
 	}
@@ -88,15 +68,26 @@ func sysSendmmsg(t *thread, a sysArgs) (int64, sysResult) {
 	if r < 0 {
 		return done(r)
 	}
-	vec, vlen := a[1], int(min(a[2], maxMmsg))
+	return done(mmsgFrames(e, a[1], int(min(a[2], maxMmsg)), true))
+}
+
+// mmsgFrames reads (or writes) one frame per message of vec, vlen
+// messages at most, and returns how many, or the first message's error.
+func mmsgFrames(e *fdEntry, vec uintptr, vlen int, write bool) int64 {
 	n := 0
+	var r int64
 	for n < vlen {
 		b, l, ok := mmsgBuf(vec, n)
 		if !ok {
 			r = -_EFAULT
 			break
 		}
-		if r = sysNetWrite(e.handle, b, l); r < 0 {
+		if write {
+			r = sysNetWrite(e.handle, b, l)
+		} else {
+			r = sysNetRead(e.handle, b, l)
+		}
+		if r < 0 {
 			break
 		}
 		k := uint32(r)
@@ -107,7 +98,7 @@ func sysSendmmsg(t *thread, a sysArgs) (int64, sysResult) {
 		n++
 	}
 	if n > 0 {
-		return done(int64(n))
+		return int64(n)
 	}
-	return done(r)
+	return r
 }

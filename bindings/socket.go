@@ -1000,16 +1000,24 @@ type msghdr struct {
 	_          int32
 }
 
+// msgOf reads the struct msghdr at va for the socket of fd.
+func msgOf(fd, va uintptr) (*fdEntry, *socktab.Sock, msghdr, ubuf, int64) {
+	var m msghdr
+	e, s, r := sockOf(fd)
+	if r < 0 {
+		return nil, nil, m, ubuf{}, r
+	}
+	if !copyIn(unsafe.Pointer(&m), va, unsafe.Sizeof(m)) {
+		return nil, nil, m, ubuf{}, -_EFAULT
+	}
+	return e, s, m, ubuf{iov: uintptr(m.iov), cnt: int(m.iovlen)}, 0
+}
+
 func sysSendmsg(t *thread, a sysArgs) (int64, sysResult) {
-	_, s, r := sockOf(a[0])
+	_, s, m, u, r := msgOf(a[0], a[1])
 	if r < 0 {
 		return done(r)
 	}
-	var m msghdr
-	if !copyIn(unsafe.Pointer(&m), a[1], unsafe.Sizeof(m)) {
-		return done(-_EFAULT)
-	}
-	u := ubuf{iov: uintptr(m.iov), cnt: int(m.iovlen)}
 	to := uintptr(m.name)
 	if m.namelen == 0 {
 		to = 0
@@ -1018,15 +1026,10 @@ func sysSendmsg(t *thread, a sysArgs) (int64, sysResult) {
 }
 
 func sysRecvmsg(t *thread, a sysArgs) (int64, sysResult) {
-	e, s, r := sockOf(a[0])
+	e, s, m, u, r := msgOf(a[0], a[1])
 	if r < 0 {
 		return done(r)
 	}
-	var m msghdr
-	if !copyIn(unsafe.Pointer(&m), a[1], unsafe.Sizeof(m)) {
-		return done(-_EFAULT)
-	}
-	u := ubuf{iov: uintptr(m.iov), cnt: int(m.iovlen)}
 	lenp := uintptr(0)
 	if m.name != 0 {
 		lenp = a[1] + unsafe.Offsetof(m.namelen)

@@ -67,30 +67,16 @@ type devRun struct {
 
 func startDevGuest(t *testing.T, disk string, opts devices.BlockOptions, nic devices.Net, args ...string) *devRun {
 	t.Helper()
-	kvmtest.Require(t)
 	blk, err := devices.OpenBlockFile(disk, opts)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { blk.Close() })
-	r := &devRun{w: &stampedWriter{}, done: make(chan struct{})}
-	vm, err := monitor.New(monitor.Config{
-		Kernel: devGuest(t), Memory: guestMem, Args: args, Console: r.w,
+	return startVM(t, monitor.Config{
+		Kernel: devGuest(t), Memory: guestMem, Args: args,
 		Block: map[string]devices.Block{devBlock: blk},
 		Net:   map[string]devices.Net{devNet: nic},
 	})
-	if err != nil {
-		t.Fatalf("monitor.New: %v", err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	go func() {
-		defer close(r.done)
-		defer cancel()
-		defer vm.Close()
-		r.status, r.err = vm.Run(ctx)
-	}()
-	t.Cleanup(func() { cancel(); <-r.done })
-	return r
 }
 
 // wait waits for the guest to exit and checks its status and console.
