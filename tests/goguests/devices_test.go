@@ -405,14 +405,7 @@ func TestNetTap(t *testing.T) {
 	ns := netnstest.New(t)
 	ns.AddTap("tap0", "", 0)
 	ns.DisableIPv6("tap0") // only the test's frames on the link
-	var tap *devices.Tap
-	if err := ns.Do(func() (err error) {
-		tap, err = devices.OpenTap("tap0", nil)
-		return err
-	}); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { tap.Close() })
+	tap := openTap(t, ns, "tap0")
 	link := ns.Packet("tap0")
 	disk, _ := newDisk(t, 4096)
 	r := startDevGuest(t, disk, devices.BlockOptions{}, tap, "net", devNet)

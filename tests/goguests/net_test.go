@@ -119,15 +119,21 @@ func newTapNS(t testing.TB, n int) *tapNS {
 	ns := netnstest.New(t)
 	pre := fmt.Sprintf("10.213.%d.", n)
 	ns.AddTap("tap0", pre+"1/24", 0)
+	return &tapNS{ns: ns, tap: openTap(t, ns, "tap0"), net: pre}
+}
+
+// openTap attaches to tap ifname in ns, until the end of the test.
+func openTap(t testing.TB, ns *netnstest.NS, ifname string) *devices.Tap {
+	t.Helper()
 	var tap *devices.Tap
 	if err := ns.Do(func() (err error) {
-		tap, err = devices.OpenTap("tap0", nil)
+		tap, err = devices.OpenTap(ifname, nil)
 		return err
 	}); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { tap.Close() })
-	return &tapNS{ns: ns, tap: tap, net: pre}
+	return tap
 }
 
 // dial connects from inside the namespace.
