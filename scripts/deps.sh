@@ -10,6 +10,7 @@ command -v objdump >/dev/null || need+=(binutils)
 # and DNS server, both in the tests' namespaces.
 command -v curl >/dev/null || need+=(curl)
 command -v dnsmasq >/dev/null || need+=(dnsmasq-base)
+command -v ping >/dev/null || need+=(iputils-ping)
 if [ ${#need[@]} -gt 0 ]; then
   echo "deps: installing ${need[*]}"
   export DEBIAN_FRONTEND=noninteractive

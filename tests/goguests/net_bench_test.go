@@ -40,7 +40,7 @@ type benchNet struct {
 func newBenchNet(b *testing.B) *benchNet {
 	b.Helper()
 	n := newTapNS(b, 9)
-	r := startVM(b, monitor.Config{Kernel: netGuest(b, true), Memory: 512 << 20, Net: map[string]devices.Net{netDev: n.tap},
+	r := startVM(b, monitor.Config{Kernel: netGuest(b, netDev), Memory: 512 << 20, Net: map[string]devices.Net{netDev: n.tap},
 		Args: []string{"--unimon:ipv4=" + n.net + "2/24", "serve", ":8080"}})
 	if !r.waitLine(b, "listening on") {
 		b.FailNow()

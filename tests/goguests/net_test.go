@@ -45,20 +45,25 @@ type netBuild struct {
 	err  error
 }
 
-var netBuilds = map[bool]*netBuild{false: {}, true: {}}
+var (
+	netBuildsMu sync.Mutex
+	netBuilds   = map[string]*netBuild{}
+)
 
-// netGuest builds ./netguest once per variant: with the net device
-// service0 in its manifest, or with no device (loopback only).
-func netGuest(t testing.TB, withDev bool) string {
+// netGuest builds ./netguest once per list of net devices in its
+// manifest (none: loopback only).
+func netGuest(t testing.TB, nets ...string) string {
 	t.Helper()
-	b := netBuilds[withDev]
+	key := strings.Join(nets, ",")
+	netBuildsMu.Lock()
+	b := netBuilds[key]
+	if b == nil {
+		b = &netBuild{}
+		netBuilds[key] = b
+	}
+	netBuildsMu.Unlock()
 	b.once.Do(func() {
-		name := "netguest.hvt"
-		var nets []string
-		if withDev {
-			name, nets = "netguest-dev.hvt", []string{netDev}
-		}
-		b.path = filepath.Join(tmpDir, name)
+		b.path = filepath.Join(tmpDir, "netguest-"+strings.ReplaceAll(key, ",", "-")+".hvt")
 		var log bytes.Buffer
 		_, b.err = gobuild.Build(context.Background(), gobuild.Options{
 			Package: "./tests/goguests/netguest", Output: b.path, Dir: "../..", Stderr: &log, Net: nets,
@@ -102,7 +107,7 @@ func startVM(t testing.TB, cfg monitor.Config) *devRun {
 // echo over ::1.
 func TestNetLoopback(t *testing.T) {
 	noLeaks(t)
-	r := startVM(t, monitor.Config{Kernel: netGuest(t, false), Args: []string{"loopback"}})
+	r := startVM(t, monitor.Config{Kernel: netGuest(t), Args: []string{"loopback"}})
 	r.wait(t, 0, `(?m)^httptest: 200 hello /x2$`, `(?m)^ipv6 echo: 4194304 bytes, equal true$`, `(?m)^DONE$`)
 }
 
@@ -170,7 +175,7 @@ func (n *tapNS) client(conns int) *http.Client {
 func TestNetServeOnTap(t *testing.T) {
 	noLeaks(t)
 	n := newTapNS(t, 1)
-	g := netGuest(t, true)
+	g := netGuest(t, netDev)
 	r := startVM(t, monitor.Config{Kernel: g, Net: map[string]devices.Net{netDev: n.tap},
 		Args: []string{"--unimon:ipv4=" + n.net + "2/24", "serve", ":8080"}})
 	if !r.waitLine(t, "listening on") {
@@ -256,6 +261,12 @@ func TestNetServeOnTap(t *testing.T) {
 		conn.Close()
 		if b := httpDo(t, c, "GET", base+"/", nil); len(b) == 0 {
 			t.Error("no page after a client went away")
+		}
+	})
+	t.Run("ping", func(t *testing.T) {
+		out, err := n.ns.Command(context.Background(), "ping", "-c", "2", "-W", "10", n.net+"2").CombinedOutput()
+		if err != nil {
+			t.Errorf("ping: %v\n%s", err, out)
 		}
 	})
 	t.Run("curl", func(t *testing.T) {
@@ -370,7 +381,7 @@ func TestNetClient(t *testing.T) {
 		}
 	}()
 
-	r := startVM(t, monitor.Config{Kernel: netGuest(t, true), Net: map[string]devices.Net{netDev: n.tap},
+	r := startVM(t, monitor.Config{Kernel: netGuest(t, netDev), Net: map[string]devices.Net{netDev: n.tap},
 		Args: []string{"info", "dns", "unimon.test", "get", "http://unimon.test:8000/", "udpsend", n.net + "1:9999",
 			"errors", n.net + "1:1", n.net + "1:8001", "udp", ":7777"}})
 	if !r.waitLine(t, "udp listening on") {
@@ -407,7 +418,7 @@ func TestNetClient(t *testing.T) {
 func TestNetTwoUnikernels(t *testing.T) {
 	noLeaks(t)
 	a, b := newPipe(t)
-	g := netGuest(t, true)
+	g := netGuest(t, netDev)
 	srv := startVM(t, monitor.Config{Kernel: g, Net: map[string]devices.Net{netDev: a},
 		Args: []string{"--unimon:ipv4=10.0.0.1/24", "serve", "10.0.0.1:8080"}})
 	if !srv.waitLine(t, "listening on") {
@@ -477,7 +488,7 @@ func checkHandshake(t *testing.T, path string, port layers.TCPPort) {
 func TestNetIdle(t *testing.T) {
 	noLeaks(t)
 	a, _ := newPipe(t)
-	r := startVM(t, monitor.Config{Kernel: netGuest(t, true), Net: map[string]devices.Net{netDev: a},
+	r := startVM(t, monitor.Config{Kernel: netGuest(t, netDev), Net: map[string]devices.Net{netDev: a},
 		Args: []string{"--unimon:ipv4=10.0.0.1/24", "serve", ":8080"}})
 	if !r.waitLine(t, "listening on") {
 		return
@@ -494,6 +505,29 @@ func TestNetIdle(t *testing.T) {
 	}
 }
 
+// Without --unimon:ipv4 and with no DHCP server, the unikernel says so
+// on the console and runs main without an IPv4 address (loopback
+// works).
+func TestNetDHCPTimeout(t *testing.T) {
+	noLeaks(t)
+	a, _ := newPipe(t)
+	r := startVM(t, monitor.Config{Kernel: netGuest(t, netDev), Net: map[string]devices.Net{netDev: a}, Args: []string{"info"}})
+	r.wait(t, 0, `(?m)^unimon: DHCPv4 on service0: DISCOVER: no DHCP server answered; going on without an IPv4 address \(give --unimon:ipv4=ADDR/PREFIX\)$`,
+		`(?m)^iface: service0 \S+ 1500 \S+ \[\]$`, `(?m)^DONE$`)
+}
+
+// Two net devices configured with --unimon:net= sections.
+func TestNetTwoDevices(t *testing.T) {
+	noLeaks(t)
+	a, _ := newPipe(t)
+	b, _ := newPipe(t)
+	r := startVM(t, monitor.Config{Kernel: netGuest(t, netDev, "backend"), Net: map[string]devices.Net{netDev: a, "backend": b},
+		Args: []string{"--unimon:net=backend", "--unimon:ipv4=192.168.7.2/24", "--unimon:net=service0", "--unimon:ipv4=10.0.0.2/24",
+			"--unimon:ipv6=fd00::2/64", "info"}})
+	r.wait(t, 0, `(?m)^iface: backend \S+ 1500 \S+ \[192\.168\.7\.2/24\]$`,
+		`(?m)^iface: service0 \S+ 1500 \S+ \[10\.0\.0\.2/24 fd00::2/64\]$`, `(?m)^DONE$`)
+}
+
 // An unknown or malformed network option stops the unikernel before
 // main with a message naming it.
 func TestNetBadOptions(t *testing.T) {
@@ -504,7 +538,7 @@ func TestNetBadOptions(t *testing.T) {
 	} {
 		t.Run(tc.arg, func(t *testing.T) {
 			a, _ := newPipe(t)
-			r := startVM(t, monitor.Config{Kernel: netGuest(t, true), Net: map[string]devices.Net{netDev: a}, Args: []string{tc.arg, "info"}})
+			r := startVM(t, monitor.Config{Kernel: netGuest(t, netDev), Net: map[string]devices.Net{netDev: a}, Args: []string{tc.arg, "info"}})
 			r.wait(t, 1, tc.want)
 		})
 	}
