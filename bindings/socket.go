@@ -99,6 +99,7 @@ const (
 	_ESOCKTNOSUPPORT = 94
 	_EOPNOTSUPP      = 95
 	_EAFNOSUPPORT    = 97
+	_ECONNABORTED    = 103
 	_EISCONN         = 106
 	_ENOTCONN        = 107
 	_EALREADY        = 114
@@ -234,6 +235,7 @@ func putAddr(src *[socktab.AddrMax]byte, n uint32, addr, lenp uintptr) int64 {
 	if int32(ul) < 0 {
 		return -_EINVAL
 	}
+	n = min(n, socktab.AddrMax)
 	if !copyOut(addr, unsafe.Pointer(src), uintptr(min(ul, n))) || !copyOut(lenp, unsafe.Pointer(&n), 4) {
 		return -_EFAULT
 	}
@@ -365,6 +367,10 @@ func sysAccept4(t *thread, a sysArgs) (int64, sysResult) {
 	}
 	idx := uint32(s.Acc[h%socktab.AcceptMax])
 	s.AccHead.Store(h + 1)
+	if idx >= socktab.Max {
+		fds[fd] = fdEntry{}
+		return done(-_ECONNABORTED) // the stack's queue is corrupt; Linux's word for a lost connection
+	}
 	c := &socktab.Socks[idx]
 	c.State.Store(socktab.Open)
 	sockK[idx].connWait = false
@@ -639,6 +645,9 @@ func xfer(r *socktab.Ring, pos uint32, u *ubuf, off, n uintptr, toUser bool) boo
 // ringUser copies n bytes between ring r at pos and the program's
 // memory at va, both program memory, a page at a time.
 func ringUser(r *socktab.Ring, pos uint32, va, n uintptr, toUser bool) bool {
+	if !ringOK(r) {
+		return false
+	}
 	for n > 0 {
 		o := uintptr(pos & (r.Size - 1))
 		rva := r.Buf + o
@@ -663,8 +672,14 @@ func ringUser(r *socktab.Ring, pos uint32, va, n uintptr, toUser bool) bool {
 	return true
 }
 
+// ringOK reports whether the stack set ring r up (a power of two).
+func ringOK(r *socktab.Ring) bool { return r.Size != 0 && r.Size&(r.Size-1) == 0 && r.Buf != 0 }
+
 // ringKernel copies n bytes between ring r at pos and the kernel's p.
 func ringKernel(r *socktab.Ring, pos uint32, p unsafe.Pointer, n uintptr, toRing bool) bool {
+	if !ringOK(r) {
+		return false
+	}
 	for n > 0 {
 		o := uintptr(pos & (r.Size - 1))
 		rva := r.Buf + o
@@ -727,6 +742,10 @@ func sockRecv(s *socktab.Sock, u *ubuf, flags int, from, fromLen uintptr) (int64
 		}
 		l := uintptr(h[0]) | uintptr(h[1])<<8 | uintptr(h[2])<<16 | uintptr(h[3])<<24
 		al := uint32(h[4]) | uint32(h[5])<<8
+		if uintptr(r.Len()) < socktab.DgramHeader+l {
+			r.Head.Store(r.Tail.Load()) // not a datagram the stack wrote: drop what is there
+			return -_EIO, false
+		}
 		n = min(uintptr(want), l)
 		trunc = n < l
 		adv = socktab.DgramHeader + l
