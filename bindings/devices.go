@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	gosyscall "syscall"
 
 	"github.com/unimon/unimon/guestabi"
 )
@@ -98,9 +99,19 @@ func OpenBlock(name string) (*os.File, error) {
 //	frame := make([]byte, mtu+14)
 //	n, err := nic.Read(frame) // waits for a frame
 //	_, err = nic.Write(reply)
+//
+// A program that imports package net has a network stack
+// (bindings/netstack), which takes the manifest's first net device (or
+// those --unimon:net= names) before main runs: OpenNet of such a device
+// fails with EBUSY, and --unimon:net=none (or naming the other devices)
+// leaves it to the program.
 func OpenNet(name string) (*os.File, error) {
 	if _, err := device(name, mftTypeNet); err != nil {
 		return nil, err
 	}
-	return os.OpenFile(DevicePrefix+name, os.O_RDWR, 0)
+	f, err := os.OpenFile(DevicePrefix+name, os.O_RDWR, 0)
+	if errors.Is(err, gosyscall.EBUSY) {
+		return nil, fmt.Errorf("bindings: net device %q is taken by the network stack (the program imports net): give --unimon:net=none, or --unimon:net= with the devices the stack should take: %w", name, err)
+	}
+	return f, err
 }
