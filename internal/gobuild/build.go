@@ -112,7 +112,7 @@ func compile(ctx context.Context, opts Options, pkg, exe string) error {
 	}
 	env := append(os.Environ(), "GOOS=linux", "GOARCH=amd64", "CGO_ENABLED=0", "GOAMD64=v1")
 	tags := BuildTag
-	if usesNet, err := importsNet(ctx, goCmd, opts.Dir, pkg, env); err != nil {
+	if usesNet, err := importsNet(ctx, goCmd, opts.Dir, pkg, env, opts.BuildFlags); err != nil {
 		return err
 	} else if usesNet {
 		tags += "," + NetTag

@@ -14,10 +14,11 @@ import (
 // that does not use the network does not carry the stack.
 const NetTag = "unimon_net"
 
-// importsNet reports whether pkg (built with env in dir) depends on
-// package net.
-func importsNet(ctx context.Context, goCmd, dir, pkg string, env []string) (bool, error) {
-	cmd := exec.CommandContext(ctx, goCmd, "list", "-deps", "-tags", BuildTag, "-f", "{{.ImportPath}}", pkg)
+// importsNet reports whether pkg (built with env and flags in dir)
+// depends on package net.
+func importsNet(ctx context.Context, goCmd, dir, pkg string, env, flags []string) (bool, error) {
+	args := append([]string{"list", "-deps", "-f", "{{.ImportPath}}", "-tags", BuildTag}, flags...)
+	cmd := exec.CommandContext(ctx, goCmd, append(args, pkg)...)
 	cmd.Dir = dir
 	cmd.Env = env
 	var out, errb bytes.Buffer
