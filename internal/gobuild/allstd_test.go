@@ -19,7 +19,9 @@ import (
 	"time"
 
 	"github.com/unimon/unimon/guestabi"
+	"github.com/unimon/unimon/internal/kvmtest"
 	"github.com/unimon/unimon/internal/x86len"
+	"github.com/unimon/unimon/monitor"
 )
 
 // allStd is the program that links all of the standard library, built
@@ -233,8 +235,9 @@ func objdumpText(t *testing.T, exe []byte) (starts, syscalls []uint64) {
 
 // The whole standard library: a program that links every importable
 // package (and keeps their exported functions and methods) patches
-// without an error, its SYSCALLs are exactly those GNU objdump finds, and
-// every instruction boundary of every function is where objdump puts it.
+// without an error, its SYSCALLs are exactly those GNU objdump finds,
+// every instruction boundary of every function is where objdump puts it,
+// and the unikernel boots: every package's init runs inside, main returns.
 func TestAllStd(t *testing.T) {
 	if testing.Short() {
 		t.Skip("-short: building all of std takes a while; make test runs it")
@@ -303,6 +306,7 @@ func TestAllStd(t *testing.T) {
 	if adx == 0 || byEnc[x86len.VEX] == 0 || byEnc[x86len.EVEX] == 0 {
 		t.Errorf("no ADCX/ADOX (%d), VEX or EVEX (%v) instructions: the program does not link what it should", adx, byEnc)
 	}
+	t.Run("boots", func(t *testing.T) { bootAllStd(t, img) })
 	t.Logf("%d packages, %d exported functions; go build %v; %d functions (%d with data in text), %d instructions (%d VEX, %d EVEX, %d ADCX/ADOX), %d bytes of text; Patch %v; objdump %v; %d SYSCALLs patched, objdump counts %d",
 		allStd.pkgs, allStd.funcs, allStd.took.Round(time.Millisecond), len(fns), len(data), len(ours), byEnc[x86len.VEX], byEnc[x86len.EVEX], adx, text.Size, patchTook.Round(time.Millisecond), objdumpTook.Round(time.Millisecond), len(res.Syscalls), len(syscalls))
 }
@@ -334,4 +338,33 @@ func funcAt(fns []textFunc, a uint64) string {
 		return fmt.Sprintf("%s+%#x", fns[i].name, a-fns[i].start)
 	}
 	return ""
+}
+
+// bootAllStd runs the all-std unikernel img, which must exit 0 without
+// leaving file descriptors behind.
+func bootAllStd(t *testing.T, img []byte) {
+	kvmtest.Require(t)
+	fds := func() int {
+		ents, err := os.ReadDir("/proc/self/fd")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return len(ents)
+	}
+	before := fds()
+	var console bytes.Buffer
+	vm, err := monitor.New(monitor.Config{KernelImage: img, Memory: 256 << 20, Console: &console})
+	if err != nil {
+		t.Fatalf("monitor.New: %v", err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	status, err := vm.Run(ctx)
+	vm.Close()
+	if err != nil || status != 0 {
+		t.Errorf("Run: status %d, %v; console:\n%s", status, err, console.String())
+	}
+	if after := fds(); after != before {
+		t.Errorf("file descriptors: %d before, %d after", before, after)
+	}
 }
