@@ -46,7 +46,6 @@ import (
 	"unsafe"
 
 	"gvisor.dev/gvisor/pkg/tcpip"
-	"gvisor.dev/gvisor/pkg/tcpip/header"
 	"gvisor.dev/gvisor/pkg/tcpip/link/ethernet"
 	"gvisor.dev/gvisor/pkg/tcpip/link/loopback"
 	"gvisor.dev/gvisor/pkg/tcpip/link/qdisc/fifo"
@@ -419,5 +418,3 @@ func setFile(i int, content string) {
 
 // bufAddr is the address of a ring buffer for the kernel.
 func bufAddr(b []byte) uintptr { return uintptr(unsafe.Pointer(unsafe.SliceData(b))) }
-
-var _ = header.EthernetMinimumSize
