@@ -100,11 +100,10 @@ func OpenBlock(name string) (*os.File, error) {
 //	n, err := nic.Read(frame) // waits for a frame
 //	_, err = nic.Write(reply)
 //
-// A program that imports package net has a network stack
-// (bindings/netstack), which takes the manifest's first net device (or
-// those --unimon:net= names) before main runs: OpenNet of such a device
-// fails with EBUSY, and --unimon:net=none (or naming the other devices)
-// leaves it to the program.
+// A program that imports package net also has a network stack
+// (bindings/netstack). In a program that calls OpenNet it takes only the
+// devices --unimon:net= names (unimon build marks such programs);
+// OpenNet of a device it took fails with EBUSY.
 func OpenNet(name string) (*os.File, error) {
 	if _, err := device(name, mftTypeNet); err != nil {
 		return nil, err

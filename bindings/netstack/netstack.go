@@ -32,10 +32,12 @@
 //
 // # The stack and raw devices
 //
-// The stack takes the devices named by --unimon:net= (or, with none, the
-// manifest's first net device); the others are left to the program,
-// which opens them raw with bindings.OpenNet. --unimon:net=none takes
-// none (loopback only). A device the stack took is busy for OpenNet.
+// The stack takes the devices named by --unimon:net=; with none, it takes
+// the manifest's first net device, unless the program opens net devices
+// raw with bindings.OpenNet (unimon build sees that the linker kept
+// OpenNet and clears takeFirstDevice). The devices the stack does not
+// take are the program's to open raw; --unimon:net=none takes none
+// (loopback only). A device the stack took is busy for OpenNet.
 package netstack
 
 import (
@@ -68,6 +70,12 @@ const devicePrefix = "/dev/solo5/"
 const loopbackNIC = 1
 
 var theStack *stack.Stack
+
+// takeFirstDevice is whether the stack takes the manifest's first net
+// device when no --unimon:net= names devices: unimon build clears it in
+// programs that call bindings.OpenNet (a byte of initialised data it
+// finds by its symbol).
+var takeFirstDevice = true
 
 // device is the configuration of one net device the stack takes.
 type device struct {
@@ -180,7 +188,7 @@ func parseConfig() (*config, error) {
 			cur.ipv6 = append(cur.ipv6, p)
 		}
 	}
-	if !named && len(cfg.devices) == 0 && len(devs) > 0 {
+	if !named && len(cfg.devices) == 0 && len(devs) > 0 && takeFirstDevice {
 		find(string(devs[0].Name[:devs[0].NameLen]))
 	}
 	for _, d := range cfg.devices {

@@ -87,6 +87,9 @@ func Build(ctx context.Context, opts Options) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := markRawNet(in); err != nil {
+		return nil, fmt.Errorf("%s: %w", pkg, err)
+	}
 	img, res, err := Patch(in, m)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", pkg, err)

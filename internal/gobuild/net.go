@@ -3,6 +3,7 @@ package gobuild
 import (
 	"bytes"
 	"context"
+	"debug/elf"
 	"fmt"
 	"os/exec"
 	"strings"
@@ -32,4 +33,49 @@ func importsNet(ctx context.Context, goCmd, dir, pkg string, env, flags []string
 		}
 	}
 	return false, nil
+}
+
+// Symbols markRawNet looks for.
+const (
+	openNetSym   = BindingsPath + ".OpenNet"
+	takeFirstSym = BindingsPath + "/netstack.takeFirstDevice"
+)
+
+// markRawNet tells the network stack of a program that also opens net
+// devices raw (the linker kept bindings.OpenNet) to leave the devices
+// alone unless --unimon:net= names them: it clears the stack's
+// takeFirstDevice in the executable exe. A program without the stack,
+// or without OpenNet, is left as it is.
+func markRawNet(exe []byte) error {
+	f, err := elf.NewFile(bytes.NewReader(exe))
+	if err != nil {
+		return fmt.Errorf("reading the executable: %w", err)
+	}
+	syms, err := f.Symbols()
+	if err != nil {
+		return nil // no symbol table: nothing to learn
+	}
+	var take *elf.Symbol
+	raw := false
+	for i := range syms {
+		switch syms[i].Name {
+		case openNetSym:
+			raw = true
+		case takeFirstSym:
+			take = &syms[i]
+		}
+	}
+	if !raw || take == nil {
+		return nil
+	}
+	if int(take.Section) >= len(f.Sections) {
+		return fmt.Errorf("%s: bad section index %d", takeFirstSym, take.Section)
+	}
+	sec := f.Sections[take.Section]
+	off := sec.Offset + (take.Value - sec.Addr)
+	if sec.Type != elf.SHT_PROGBITS || take.Value < sec.Addr || off >= uint64(len(exe)) || take.Size != 1 {
+		return fmt.Errorf("%s is not a byte of initialised data (section %s)", takeFirstSym, sec.Name)
+	}
+	exe[off] = 0
+	return nil
 }
