@@ -6,8 +6,9 @@ package unimon
 
 import "embed"
 
-// GuestSources are the bindings and guestabi packages' files (their
-// tests included; callers leave out *_test.go).
+// GuestSources are the files of the bindings, of the package they share
+// with the network stack (bindings/internal/socktab) and of guestabi
+// (their tests included; callers leave out *_test.go).
 //
-//go:embed bindings/*.go bindings/*.s bindings/*.h guestabi/*.go
+//go:embed bindings/*.go bindings/*.s bindings/*.h bindings/internal/socktab/*.go guestabi/*.go
 var GuestSources embed.FS

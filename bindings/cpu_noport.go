@@ -26,6 +26,7 @@ const (
 	vdsoImage      = 0
 	scratchTLS     = 0
 	tickHz         = 0
+	unameMachine   = ""
 	epollEventSize = 16
 )
 

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	gosyscall "syscall"
 
 	"github.com/unimon/unimon/guestabi"
 )
@@ -98,9 +99,18 @@ func OpenBlock(name string) (*os.File, error) {
 //	frame := make([]byte, mtu+14)
 //	n, err := nic.Read(frame) // waits for a frame
 //	_, err = nic.Write(reply)
+//
+// A program that imports package net also has a network stack
+// (bindings/netstack). In a program that calls OpenNet it takes only the
+// devices --unimon:net= names (unimon build marks such programs);
+// OpenNet of a device it took fails with EBUSY.
 func OpenNet(name string) (*os.File, error) {
 	if _, err := device(name, mftTypeNet); err != nil {
 		return nil, err
 	}
-	return os.OpenFile(DevicePrefix+name, os.O_RDWR, 0)
+	f, err := os.OpenFile(DevicePrefix+name, os.O_RDWR, 0)
+	if errors.Is(err, gosyscall.EBUSY) {
+		return nil, fmt.Errorf("bindings: net device %q is taken by the network stack (the program imports net): give --unimon:net=none, or --unimon:net= with the devices the stack should take: %w", name, err)
+	}
+	return f, err
 }

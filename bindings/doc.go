@@ -87,6 +87,15 @@
 // the kernel holds no Go pointers. A kind whose readiness changes sets
 // readinessChanged (in a system call) or calls epollWake.
 //
+// Sockets: a program that imports net gets a TCP/IP stack
+// (bindings/netstack, gVisor's netstack as goroutines of the program,
+// linked by unimon build); socket.go is the kernel's side of the socket
+// system calls, netlink.go answers net.Interfaces, genfile.go serves the
+// generated /etc files. The network options (--unimon:ipv4=,
+// --unimon:ipv4-gateway=, --unimon:ipv6=, --unimon:dns=,
+// --unimon:hostname=, --unimon:net=) are documented in package
+// bindings/netstack.
+//
 // The package does nothing in an ordinary process: its code only runs when
 // it is the entry point (and the device functions return ErrNotUnikernel).
 package bindings

@@ -8,9 +8,13 @@ package bindings
 // readinessChanged).
 
 const (
-	maxWatches = 64
+	maxWatches = 1024
 
 	_EPOLLIN       = 1
+	_EPOLLOUT      = 0x4
+	_EPOLLERR      = 0x8
+	_EPOLLHUP      = 0x10
+	_EPOLLRDHUP    = 0x2000
 	_EPOLLET       = 1 << 31
 	_EPOLL_CTL_ADD = 1
 	_EPOLL_CTL_DEL = 2
@@ -24,6 +28,9 @@ type watch struct {
 	events uint32
 	data   uint64
 	edge   bool // EPOLLET: readiness not yet reported (the kind sets and consumes it)
+	// seenRx and seenTx are the generations of a socket's directions
+	// an EPOLLET watch last reported (socket.go).
+	seenRx, seenTx uint32
 }
 
 var watches [maxWatches]watch

@@ -23,7 +23,7 @@ import "unsafe"
 // netpoller adds an epoll instance and an eventfd; openat of
 // DevicePrefix+NAME gives block and net devices (dev.go).
 const (
-	maxFDs = 64
+	maxFDs = 512
 
 	fdNone      = 0
 	fdStdin     = 1
@@ -39,7 +39,11 @@ const (
 	fdPipeRead  = 11 // pipe.go
 	fdPipeWrite = 12
 	fdDevFile   = 13 // devfiles.go
-	fdKinds     = 14
+	fdSocket    = 14 // socket.go
+	fdSockBell  = 15 // socket.go: the network stack's doorbell
+	fdNetlink   = 16 // netlink.go
+	fdGenFile   = 17 // genfile.go
+	fdKinds     = 18
 )
 
 type fdEntry struct {
@@ -99,6 +103,10 @@ var fdOps = [fdKinds]fdKindOps{
 	fdPipeWrite: {write: pipeWrite, ready: pipeReady, close: pipeClose, stat: pipeStat, fcntl: devFcntl},
 	fdDevFile:   {read: devFileRead, write: devFileWrite, stat: devFileFdStat, seek: devFileSeek, fcntl: devFcntl},
 	fdNet:       {read: netFileRead, write: netFileWrite, ready: netReady, waitRead: netWaitRead, close: netClose, stat: netStat, fcntl: devFcntl},
+	fdSocket:    {read: sockRead, write: sockWrite, ready: sockReady, waitRead: sockWaitRead, close: sockClose, stat: sockStat, fcntl: sockFcntl},
+	fdSockBell:  {read: bellRead, write: bellWrite, ready: bellReady, close: bellClose, fcntl: devFcntl},
+	fdNetlink:   {read: netlinkRead, write: netlinkWrite, stat: sockStat},
+	fdGenFile:   {read: genRead, stat: genStat, seek: genSeek},
 }
 
 var fds = [maxFDs]fdEntry{{kind: fdStdin}, {kind: fdConsole}, {kind: fdConsole}}
@@ -181,6 +189,9 @@ func sysClose(t *thread, a sysArgs) (int64, sysResult) {
 		return done(-_EBADF)
 	}
 	if a[0] > 2 {
+		if e.kind == fdSocket && sockCloseWait(e, t) {
+			return 0, sysRestart
+		}
 		if c := ops(e).close; c != nil {
 			c(e)
 		}

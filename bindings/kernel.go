@@ -88,6 +88,7 @@ func kinit() {
 	parseOptions()
 	initTmpfs()
 	initTree()
+	initNetDevs()
 	initTimer()
 	initProcess()
 }

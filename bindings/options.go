@@ -32,6 +32,12 @@ var options = [...]option{
 	{"stats", "print trap, fault and signal counts at exit", optStats},
 	{"notimer", "run cooperatively even when the monitor offers a timer", optNoTimer},
 	{"env=", "KEY=VALUE: set an environment variable of the program (repeatable)", optEnv},
+	{"net=", "NAME: the net device the network options after it configure (none: the stack takes no device)", optNet},
+	{"ipv4=", "ADDR/PREFIX: the net device's IPv4 address (without it: DHCPv4)", optIPv4},
+	{"ipv4-gateway=", "ADDR: the IPv4 default router", optIPv4Gateway},
+	{"ipv6=", "ADDR/PREFIX: a static IPv6 address of the net device", optIPv6},
+	{"dns=", "ADDR: a DNS server (repeatable)", optDNS},
+	{"hostname=", "NAME: the host name (uname, /etc/hostname)", optHostname},
 }
 
 func optStats(val []byte) bool   { showStats = true; return true }

@@ -18,12 +18,6 @@ const (
 	pipePages  = 16
 	pipeSize   = pipePages * pageSize
 	_O_CLOEXEC = 0x80000
-
-	_EPOLLOUT   = 4
-	_EPOLLERR   = 8
-	_EPOLLHUP   = 0x10
-	_EPOLLRDHUP = 0x2000
-	_EPIPE      = 32
 )
 
 type pipe struct {

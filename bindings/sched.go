@@ -22,6 +22,7 @@ const (
 	waitSleep = 2
 	waitEpoll = 3
 	waitNet   = 4 // a blocking read of a net device (dev.go)
+	waitSock  = 5 // a socket call waiting for the network stack (socket.go)
 )
 
 type thread struct {

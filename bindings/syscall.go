@@ -57,9 +57,11 @@ const (
 	_EBUSY     = 16
 	_EEXIST    = 17
 	_EINVAL    = 22
+	_ENFILE    = 23
 	_EMFILE    = 24
 	_ENOSPC    = 28
 	_ESPIPE    = 29
+	_EPIPE     = 32
 	_ENOSYS    = 38
 	_ETIMEDOUT = 110
 )
@@ -69,6 +71,7 @@ const (
 func syscall(f *frame, t *thread) {
 	stats.syscalls++
 	nr, a := cpuSyscallEnter(f)
+	sockChanged()
 	r, res := int64(-_ENOSYS), sysDone
 	if nr < uintptr(len(sysTable)) && sysTable[nr] != nil {
 		r, res = sysTable[nr](t, a)

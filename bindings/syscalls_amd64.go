@@ -19,13 +19,29 @@ var sysTable = [...]sysFn{
 	15:  sysRtSigreturn,
 	17:  sysPread64,
 	18:  sysPwrite64,
+	19:  sysReadv,
+	20:  sysWritev,
 	24:  sysSchedYield,
 	27:  sysMincore,
 	28:  sysMadvise,
 	35:  sysNanosleep,
 	39:  sysGetpid,
+	41:  sysSocket,
+	42:  sysConnect,
+	44:  sysSendto,
+	45:  sysRecvfrom,
+	46:  sysSendmsg,
+	47:  sysRecvmsg,
+	48:  sysShutdown,
+	49:  sysBind,
+	50:  sysListen,
+	51:  sysGetsockname,
+	52:  sysGetpeername,
+	54:  sysSetsockopt,
+	55:  sysGetsockopt,
 	56:  sysCloneAMD64,
 	60:  sysExit,
+	63:  sysUname,
 	72:  sysFcntl,
 	74:  sysFsync,
 	75:  sysFsync, // fdatasync
@@ -67,10 +83,13 @@ var sysTable = [...]sysFn{
 	269: sysFaccessat,
 	280: sysUtimensat,
 	281: sysEpollWait, // epoll_pwait: the signal mask argument is ignored
+	288: sysAccept4,
 	290: sysEventfd2,
 	291: sysEpollCreate1,
 	293: sysPipe2,
+	299: sysRecvmmsg,
 	302: sysPrlimit64,
+	307: sysSendmmsg,
 	316: sysRenameat2,
 	318: sysGetrandom,
 	439: sysFaccessat, // faccessat2
@@ -101,3 +120,6 @@ func sysArchPrctl(t *thread, a sysArgs) (int64, sysResult) {
 	}
 	return done(-_EINVAL)
 }
+
+// unameMachine is uname's machine field.
+const unameMachine = "x86_64"

@@ -60,6 +60,9 @@ var mounts = [...]mount{
 	{"/dev/zero", fsOps{open: devZeroOpen, stat: devFileStat}},
 	{"/dev/random", fsOps{open: devRandomOpen, stat: devFileStat}},
 	{"/dev/urandom", fsOps{open: devRandomOpen, stat: devFileStat}},
+	{"/dev/unimon", fsOps{open: bellOpen}},
+	{"/etc", fsOps{open: etcOpen, stat: etcStat}},
+	{"/proc/sys/net/core", fsOps{open: procNetOpen, stat: procNetStat}},
 	{"/tmp", tmpfsOps},
 	{"/", treeOps},
 }
@@ -83,7 +86,6 @@ const (
 	_EXDEV               = 18
 	_EACCES              = 13
 	_EFBIG               = 27
-	_ENFILE              = 23
 	_ERANGE              = 34
 	_ELOOP               = 40
 	_O_NOFOLLOW          = 0x20000

@@ -103,6 +103,10 @@ type Config struct {
 	// by name. Every declared device must be attached.
 	Block map[string]devices.Block
 	Net   map[string]devices.Net
+	// NetCapture writes every frame of the net devices it names, both
+	// directions, to the writer as a pcap stream (devices.Capture), which
+	// tcpdump and Wireshark read. The writer gets the pcap header in New.
+	NetCapture map[string]io.Writer
 	// DumpCore, when set, is a directory where a guest that aborts (HALT
 	// with status 255) or faults leaves an ELF core file for gdb (see
 	// CoreFile). New refuses a directory it could not write to.
@@ -268,6 +272,9 @@ func attach(m *guestabi.Manifest, cfg Config) error {
 	if err := given(mapKeys(cfg.Net), guestabi.DeviceNetBasic); err != nil {
 		return err
 	}
+	if err := given(mapKeys(cfg.NetCapture), guestabi.DeviceNetBasic); err != nil {
+		return err
+	}
 	if len(mismatched) > 0 {
 		return joinDeviceErrors(mismatched)
 	}
@@ -357,6 +364,13 @@ func (vm *VM) setupDevices(cfg Config) error {
 			blocks[h] = cfg.Block[e.Name]
 		case guestabi.DeviceNetBasic:
 			nets[h] = cfg.Net[e.Name]
+			if w := cfg.NetCapture[e.Name]; w != nil {
+				c, err := devices.Capture(nets[h], w)
+				if err != nil {
+					return fmt.Errorf("%w: net device %q capture: %w", ErrConfig, e.Name, err)
+				}
+				nets[h] = c
+			}
 		}
 	}
 	// Like upstream, a module only registers when the unikernel has such

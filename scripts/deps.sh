@@ -7,6 +7,10 @@ command -v ip >/dev/null || need+=(iproute2)
 command -v gdb >/dev/null || need+=(gdb)
 # objdump: the independent SYSCALL count of internal/gobuild's TestAllStd.
 command -v objdump >/dev/null || need+=(binutils)
+# The networking tests: curl as a real HTTP client, dnsmasq as the DHCP
+# and DNS server, both in the tests' namespaces.
+command -v curl >/dev/null || need+=(curl)
+command -v dnsmasq >/dev/null || need+=(dnsmasq-base)
 # The OCI runtime's tests (ocirt, tests/oci): engines, runc for the
 # containers that are not unikernels, the CNI bridge plugin, ping.
 command -v containerd >/dev/null || need+=(containerd)

@@ -28,8 +28,10 @@ MORE="unicode unicode/utf16 math math/bits math/rand/v2 math/cmplx strings
   go/scanner go/parser go/format go/ast iter unique weak embed log log/slog flag expvar
   runtime os os/signal reflect testing/fstest testing/iotest"
 
-# Tests that need a second process (fork/exec of the test binary) or
-# sockets (issue 9 adds them); a unikernel is one process.
+# Tests that need a second process (fork/exec of the test binary; a
+# unikernel is one process) or sockets (the standard library's packages
+# get the standard-library copy of the bindings, without the network
+# stack: see README).
 SKIP='^(TestMutexMisuse|TestIssue76126|TestSetCrashOutput|ExampleAfterFunc_connection|TestHTTPDecoding)$'
 
 # unimon test runs the builder binary (cmd/unimon-build) found next to

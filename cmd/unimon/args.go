@@ -36,6 +36,7 @@ type runOptions struct {
 	sectorSize  map[string]uint16 // NAME -> bytes
 	net         map[string]string // NAME -> IFACE
 	netMAC      map[string]string // NAME -> MAC
+	netPcap     map[string]string // NAME -> FILE (pcap.go)
 	blockAny    string            // --block=PATH: the only block device
 	netAny      string            // --net=IFACE: the only net device
 	blockAnySet bool
@@ -47,7 +48,7 @@ type runOptions struct {
 func parseRunArgs(args []string) (*runOptions, error) {
 	o := &runOptions{
 		block: map[string]string{}, sectorSize: map[string]uint16{},
-		net: map[string]string{}, netMAC: map[string]string{},
+		net: map[string]string{}, netMAC: map[string]string{}, netPcap: map[string]string{},
 	}
 	i := 0
 	for ; i < len(args); i++ {
@@ -146,7 +147,7 @@ func (o *runOptions) parseOption(a, next string) error {
 		}
 		o.netAny, o.netAnySet = value, true
 		return nil
-	case key == "--block" || key == "--net" || key == "--net-mac" || key == "--block-sector-size":
+	case key == "--block" || key == "--net" || key == "--net-mac" || key == "--net-pcap" || key == "--block-sector-size":
 		if !hasDev {
 			return usagef("%s: missing ':NAME'", a)
 		}
@@ -170,6 +171,9 @@ func (o *runOptions) parseOption(a, next string) error {
 	case "--net-mac":
 		_, dup = o.netMAC[dev]
 		o.netMAC[dev] = value
+	case "--net-pcap":
+		_, dup = o.netPcap[dev]
+		o.netPcap[dev] = value
 	case "--block-sector-size":
 		n, err := strconv.ParseUint(value, 10, 16)
 		if err != nil || n < 512 || n&(n-1) != 0 {
@@ -254,6 +258,7 @@ func (o *runOptions) resolve(m *guestabi.Manifest) error {
 		check("--block-sector-size", keys(o.sectorSize), guestabi.DeviceBlockBasic),
 		check("--net", keys(o.net), guestabi.DeviceNetBasic),
 		check("--net-mac", keys(o.netMAC), guestabi.DeviceNetBasic),
+		check("--net-pcap", keys(o.netPcap), guestabi.DeviceNetBasic),
 	} {
 		if err != nil {
 			return err

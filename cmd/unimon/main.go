@@ -53,6 +53,7 @@ Module gdb:
 Module net:
   --net:NAME=IFACE              attach net device NAME to the existing tap IFACE
   --net-mac:NAME=HWADDR         guest MAC of NAME (default: random, locally administered)
+  --net-pcap:NAME=FILE          write every frame of NAME, both directions, to FILE (pcap)
   --net=IFACE                   attach the unikernel's only net device
 
 Commands:
@@ -158,6 +159,13 @@ func runKernel(o *runOptions, stdout, stderr io.Writer) int {
 		return fail(stderr, err)
 	}
 	cfg.Block, cfg.Net = devs.block, devs.net
+	caps, err := openCaptures(o)
+	defer closeCaptures(caps)
+	if err != nil {
+		return fail(stderr, err)
+	}
+	cfg.NetCapture = caps
+
 	closeDebug, err := o.debug.apply(&cfg, stderr)
 	if err != nil {
 		return fail(stderr, err)

@@ -45,6 +45,11 @@ func TestParseRunArgs(t *testing.T) {
 		{args: []string{"--net=tap0", "--block=disk.img", "k"}, kernel: "k", check: func(o *runOptions) bool {
 			return o.netAny == "tap0" && o.blockAny == "disk.img"
 		}},
+		{args: []string{"--net:service0=tap0", "--net-pcap:service0=/tmp/s.pcap", "k"}, kernel: "k", check: func(o *runOptions) bool {
+			return o.netPcap["service0"] == "/tmp/s.pcap"
+		}},
+		{args: []string{"--net-pcap:a=x", "--net-pcap:a=y", "k"}, err: "given twice"},
+		{args: []string{"--net-pcap=x.pcap", "k"}, err: "--net-pcap=x.pcap: missing ':NAME'"},
 		{args: []string{"--help"}, check: func(o *runOptions) bool { return o.help }},
 		{args: []string{"--version"}, check: func(o *runOptions) bool { return o.version }},
 		{args: nil, err: "missing KERNEL"},

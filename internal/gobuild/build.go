@@ -107,6 +107,9 @@ func finish(exe string, m *guestabi.Manifest, files []byte, pkg, out string) (*R
 	if err != nil {
 		return nil, err
 	}
+	if err := markRawNet(in); err != nil {
+		return nil, fmt.Errorf("%s: %w", pkg, err)
+	}
 	img, res, err := PatchFiles(in, m, files)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", pkg, err)
@@ -147,10 +150,26 @@ func guestEnv(opts Options) []string {
 
 // goGuest runs the go command verb (build -o FILE, test -c -o FILE...) for
 // the guest: linux/amd64, no cgo, the entry point of the bindings at
-// import path bindings, linked at TextBase.
+// import path bindings, linked at TextBase. With the module's bindings,
+// a package that depends on net (its tests too, for go test) also gets
+// the network stack (NetTag); the standard-library copy of the bindings
+// has no stack (it cannot import the gVisor module), so sockets there
+// are ENOSYS.
 func goGuest(ctx context.Context, opts Options, verb []string, bindings, pkg string) error {
 	goCmd := goCommand(opts)
-	args := append(verb, "-tags", BuildTag,
+	tags := BuildTag
+	if bindings == BindingsPath {
+		flags := opts.BuildFlags
+		if verb[0] == "test" {
+			flags = append([]string{"-test"}, flags...)
+		}
+		if usesNet, err := importsNet(ctx, goCmd, opts.Dir, pkg, guestEnv(opts), flags); err != nil {
+			return err
+		} else if usesNet {
+			tags += "," + NetTag
+		}
+	}
+	args := append(verb, "-tags", tags,
 		"-ldflags=-E="+bindings+".rt0 -T="+fmt.Sprintf("%#x", TextBase))
 	args = append(args, opts.BuildFlags...)
 	args = append(args, pkg)

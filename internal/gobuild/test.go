@@ -30,7 +30,13 @@ const (
 	stdBindingsPath = "unimon/bindings"
 	stdGuestabiPath = "unimon/guestabi"
 	guestabiPath    = "github.com/unimon/unimon/guestabi"
+	socktabPath     = BindingsPath + "/internal/socktab"
+	stdSocktabPath  = stdBindingsPath + "/internal/socktab"
 )
+
+// stdImports rewrites the module's import paths in the copied sources to
+// the standard-library copies'.
+var stdImports = strings.NewReplacer(`"`+guestabiPath+`"`, `"`+stdGuestabiPath+`"`, `"`+socktabPath+`"`, `"`+stdSocktabPath+`"`)
 
 // ErrNoTests is returned by BuildTest for a package without test files.
 var ErrNoTests = errors.New("no test files")
@@ -156,7 +162,7 @@ func (b *TestBuilder) cachedGOROOT(id string) (string, error) {
 }
 
 // makeGOROOT links the real GOROOT's files into dir and adds
-// src/unimon/bindings and src/unimon/guestabi.
+// src/unimon/bindings (with its internal/socktab) and src/unimon/guestabi.
 func makeGOROOT(real, dir string) error {
 	link := func(from, to string) error {
 		ents, err := os.ReadDir(from)
@@ -183,24 +189,24 @@ func makeGOROOT(real, dir string) error {
 	if err := link(filepath.Join(real, "src"), src); err != nil {
 		return err
 	}
-	for _, pkg := range []string{"bindings", "guestabi"} {
+	for _, pkg := range []string{"bindings", "bindings/internal/socktab", "guestabi"} {
 		ents, err := fs.ReadDir(unimon.GuestSources, pkg)
 		if err != nil {
 			return err
 		}
 		pdir := filepath.Join(src, "unimon", pkg)
-		if err := os.Mkdir(pdir, 0o755); err != nil {
+		if err := os.MkdirAll(pdir, 0o755); err != nil {
 			return err
 		}
 		for _, e := range ents {
-			if strings.HasSuffix(e.Name(), "_test.go") {
+			if e.IsDir() || strings.HasSuffix(e.Name(), "_test.go") {
 				continue
 			}
 			text, err := fs.ReadFile(unimon.GuestSources, path.Join(pkg, e.Name()))
 			if err != nil {
 				return err
 			}
-			text = bytes.ReplaceAll(text, []byte(`"`+guestabiPath+`"`), []byte(`"`+stdGuestabiPath+`"`))
+			text = []byte(stdImports.Replace(string(text)))
 			if err := os.WriteFile(filepath.Join(pdir, e.Name()), text, 0o644); err != nil {
 				return err
 			}

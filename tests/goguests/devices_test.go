@@ -50,30 +50,16 @@ type devRun struct {
 
 func startDevGuest(t *testing.T, disk string, opts devices.BlockOptions, nic devices.Net, args ...string) *devRun {
 	t.Helper()
-	kvmtest.Require(t)
 	blk, err := devices.OpenBlockFile(disk, opts)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { blk.Close() })
-	r := &devRun{w: &stampedWriter{}, done: make(chan struct{})}
-	vm, err := monitor.New(monitor.Config{
-		Kernel: devGuest(t), Memory: guestMem, Args: args, Console: r.w,
+	return startVM(t, monitor.Config{
+		Kernel: devGuest(t), Memory: guestMem, Args: args,
 		Block: map[string]devices.Block{devBlock: blk},
 		Net:   map[string]devices.Net{devNet: nic},
 	})
-	if err != nil {
-		t.Fatalf("monitor.New: %v", err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	go func() {
-		defer close(r.done)
-		defer cancel()
-		defer vm.Close()
-		r.status, r.err = vm.Run(ctx)
-	}()
-	t.Cleanup(func() { cancel(); <-r.done })
-	return r
 }
 
 // wait waits for the guest to exit and checks its status and console.
@@ -94,7 +80,7 @@ func (r *devRun) console() string {
 
 // waitLine waits until the guest prints a line starting with prefix, or
 // it exits.
-func (r *devRun) waitLine(t *testing.T, prefix string) bool {
+func (r *devRun) waitLine(t testing.TB, prefix string) bool {
 	t.Helper()
 	for {
 		if _, ok := r.w.lineAt(prefix); ok {
@@ -402,14 +388,7 @@ func TestNetTap(t *testing.T) {
 	ns := netnstest.New(t)
 	ns.AddTap("tap0", "", 0)
 	ns.DisableIPv6("tap0") // only the test's frames on the link
-	var tap *devices.Tap
-	if err := ns.Do(func() (err error) {
-		tap, err = devices.OpenTap("tap0", nil)
-		return err
-	}); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { tap.Close() })
+	tap := openTap(t, ns, "tap0")
 	link := ns.Packet("tap0")
 	disk, _ := newDisk(t, 4096)
 	r := startDevGuest(t, disk, devices.BlockOptions{}, tap, "net", devNet)

@@ -14,7 +14,6 @@ import (
 	"io"
 	"io/fs"
 	mrand "math/rand/v2"
-	"net"
 	"os"
 	"runtime"
 	"runtime/debug"
@@ -345,7 +344,9 @@ func block(name string) {
 func netEcho(name string) {
 	mac, mtu, err := bindings.NetInfo(name)
 	check("net: info", err)
-	fmt.Printf("net: mac=%s mtu=%d\n", net.HardwareAddr(mac[:]), mtu)
+	// Formatted by hand: importing net would link the network stack,
+	// which takes the device this raw test wants (see bindings/netstack).
+	fmt.Printf("net: mac=%02x:%02x:%02x:%02x:%02x:%02x mtu=%d\n", mac[0], mac[1], mac[2], mac[3], mac[4], mac[5], mtu)
 	f, err := bindings.OpenNet(name)
 	check("net: open", err)
 	if _, err := f.Write(make([]byte, mtu+15)); !errors.Is(err, syscall.EINVAL) {

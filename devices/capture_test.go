@@ -1,0 +1,146 @@
+package devices_test
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"sync"
+	"testing"
+
+	"github.com/gopacket/gopacket/pcapgo"
+
+	"github.com/unimon/unimon/devices"
+)
+
+// Frames in both directions, from two goroutines at once, all end up in
+// the capture, each once and whole, and the pipe still carries them.
+func TestCaptureBothDirections(t *testing.T) {
+	a, b, err := devices.NewPipe(devices.PipeOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	defer b.Close()
+	var buf bytes.Buffer
+	c, err := devices.Capture(a, &buf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const n = 50
+	frame := func(dir, i int) []byte {
+		f := make([]byte, 60+i)
+		f[0], f[1] = byte(dir), byte(i)
+		return f
+	}
+	var wg sync.WaitGroup
+	wg.Add(2)
+	go func() { // the guest's side sends through the capture
+		defer wg.Done()
+		for i := 0; i < n; i++ {
+			if err := c.WriteFrame(frame(1, i)); err != nil {
+				t.Error(err)
+			}
+		}
+	}()
+	go func() { // the host's side sends, the guest's side reads through the capture
+		defer wg.Done()
+		for i := 0; i < n; i++ {
+			if err := b.WriteFrame(frame(2, i)); err != nil {
+				t.Error(err)
+			}
+			p := make([]byte, 1600)
+			for {
+				k, err := c.ReadFrame(p)
+				if errors.Is(err, devices.ErrWouldBlock) {
+					continue
+				}
+				if err != nil || !bytes.Equal(p[:k], frame(2, i)) {
+					t.Errorf("read %d: %v", i, err)
+				}
+				break
+			}
+		}
+	}()
+	wg.Wait()
+	if err := c.Err(); err != nil {
+		t.Fatal(err)
+	}
+	r, err := pcapgo.NewReader(&buf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := map[string]bool{}
+	for {
+		data, ci, err := r.ReadPacketData()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ci.CaptureLength != len(data) || ci.Length != len(data) {
+			t.Errorf("frame of %d bytes recorded as %d/%d", len(data), ci.CaptureLength, ci.Length)
+		}
+		seen[fmt.Sprint(data[0], data[1], len(data))] = true
+	}
+	if len(seen) != 2*n {
+		t.Errorf("%d distinct frames in the capture, want %d", len(seen), 2*n)
+	}
+}
+
+// A capture whose writer fails stops capturing and says why; frames
+// still flow.
+func TestCaptureWriteError(t *testing.T) {
+	a, b, err := devices.NewPipe(devices.PipeOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	defer b.Close()
+	if _, err := devices.Capture(a, failWriter{}); err == nil {
+		t.Fatal("Capture with a failing writer: no error for the header")
+	}
+	w := &limitWriter{n: 24} // the header fits, the first frame does not
+	c, err := devices.Capture(a, w)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.WriteFrame(make([]byte, 60)); err != nil {
+		t.Fatal(err)
+	}
+	if c.Err() == nil {
+		t.Error("no capture error after the writer failed")
+	}
+	if k, err := b.ReadFrame(make([]byte, 100)); err != nil || k != 60 {
+		t.Errorf("frame did not get through: %d, %v", k, err)
+	}
+}
+
+type failWriter struct{}
+
+func (failWriter) Write(p []byte) (int, error) { return 0, errors.New("disk full") }
+
+type limitWriter struct{ n int }
+
+func (w *limitWriter) Write(p []byte) (int, error) {
+	if len(p) > w.n {
+		return 0, errors.New("disk full")
+	}
+	w.n -= len(p)
+	return len(p), nil
+}
+
+// Capture a pipe's frames into a pcap stream.
+func ExampleCapture() {
+	guest, host, _ := devices.NewPipe(devices.PipeOptions{})
+	defer guest.Close()
+	defer host.Close()
+	var pcap bytes.Buffer
+	c, _ := devices.Capture(guest, &pcap) // give c to the monitor instead of guest
+	c.WriteFrame(make([]byte, 60))
+	r, _ := pcapgo.NewReader(&pcap)
+	data, _, _ := r.ReadPacketData()
+	fmt.Println(len(data), "bytes captured")
+	// Output: 60 bytes captured
+}
