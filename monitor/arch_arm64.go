@@ -22,6 +22,9 @@ func (arm64Arch) machine() elf.Machine { return elf.EM_AARCH64 }
 // checkHost refuses 16 KiB and 64 KiB page hosts: the hvt page tables
 // and the loader's host protections are laid out in 4 KiB pages.
 func (arm64Arch) checkHost() error {
+	if err := kvm.CheckHostOS(); err != nil {
+		return err
+	}
 	if err := arm64.CheckHostPageSize(os.Getpagesize()); err != nil {
 		return fmt.Errorf("%w: %w", ErrKVM, err)
 	}

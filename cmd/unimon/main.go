@@ -220,6 +220,7 @@ func closeAll(d openedDevices) {
 // infoOutput is what `unimon info` prints.
 type infoOutput struct {
 	File     string                `json:"file"`
+	Arch     string                `json:"arch"` // GOARCH's name for the ELF machine
 	ABI      infoABI               `json:"abi"`
 	Manifest guestabi.ManifestJSON `json:"manifest"`
 	// Requests lists the machine features the unikernel asks for with
@@ -244,11 +245,7 @@ func runInfo(args []string, stdout, stderr io.Writer) int {
 		return fail(stderr, err)
 	}
 	defer f.Close()
-	abi, m, err := monitor.Inspect(f)
-	if err != nil {
-		return fail(stderr, fmt.Errorf("%s: %w", args[0], err))
-	}
-	request, err := monitor.FeatureRequest(f)
+	arch, abi, m, request, err := inspectAnyArch(f)
 	if err != nil {
 		return fail(stderr, fmt.Errorf("%s: %w", args[0], err))
 	}
@@ -260,7 +257,7 @@ func runInfo(args []string, stdout, stderr io.Writer) int {
 	if abi.Target == guestabi.ABITargetHVT {
 		target = "hvt"
 	}
-	out, _ := json.MarshalIndent(infoOutput{File: args[0], ABI: infoABI{Target: target, Version: abi.Version}, Manifest: m.JSON(), Requests: requests}, "", "  ")
+	out, _ := json.MarshalIndent(infoOutput{File: args[0], Arch: arch, ABI: infoABI{Target: target, Version: abi.Version}, Manifest: m.JSON(), Requests: requests}, "", "  ")
 	fmt.Fprintf(stdout, "%s\n", out)
 	return 0
 }

@@ -251,3 +251,24 @@ func hasVCPU(pid int) bool {
 	}
 	return false
 }
+
+// TestInfoAnyArch: info describes unikernels of either architecture on
+// any host, so a cross-build can be checked where it was made.
+func TestInfoAnyArch(t *testing.T) {
+	for _, tt := range []struct{ file, arch string }{
+		{"../../monitor/testdata/hello-amd64.hvt", "amd64"},
+		{"../../monitor/testdata/hello-arm64.hvt", "arm64"},
+	} {
+		status, out, errOut := runCLI("info", tt.file)
+		if status != 0 {
+			t.Fatalf("info %s: status %d: %s", tt.file, status, errOut)
+		}
+		var got infoOutput
+		if err := json.Unmarshal([]byte(out), &got); err != nil {
+			t.Fatalf("info %s: %v\n%s", tt.file, err, out)
+		}
+		if got.Arch != tt.arch || got.ABI.Target != "hvt" {
+			t.Errorf("info %s: arch %q target %q, want %q hvt", tt.file, got.Arch, got.ABI.Target, tt.arch)
+		}
+	}
+}

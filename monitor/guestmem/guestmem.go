@@ -236,7 +236,7 @@ func (m *Memory) Zero(gpa, n uint64) error {
 	}
 	clear(b[:first-gpa])
 	clear(b[last-gpa:])
-	if err := unix.Madvise(b[first-gpa:last-gpa], unix.MADV_REMOVE); err != nil {
+	if err := releasePages(b[first-gpa : last-gpa]); err != nil {
 		// Should MADV_REMOVE be refused, writing zeroes does the same;
 		// Writable has made sure the pages are writable.
 		clear(b[first-gpa : last-gpa])
