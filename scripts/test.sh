@@ -29,3 +29,11 @@ FUZZTIME=${FUZZTIME:-50000x} scripts/fuzz.sh
 
 echo "== arm64 lane: arm64 KVM tests under qemu-system-aarch64"
 $GO run ./internal/arm64lane
+
+if [ "${UNIMON_SKIP_ARM64:-}" != 1 ]; then
+  echo "== scripts/arm64-run: an arm64 unikernel under unimon in the lane's VM"
+  out=$(scripts/arm64-run monitor/testdata/hello-arm64.hvt from arm64-run)
+  if [ "$out" != $'Hello, world\nfrom arm64-run' ]; then
+    echo "FAIL: scripts/arm64-run printed:"; printf '%s\n' "$out"; exit 1
+  fi
+fi
