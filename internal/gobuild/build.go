@@ -1,7 +1,8 @@
 // Package gobuild implements `unimon build`: it compiles an ordinary Go
 // main package that imports github.com/unimon/unimon/bindings with the
-// standard toolchain (GOOS=linux GOARCH=amd64 CGO_ENABLED=0), then turns
-// the executable into a Solo5 hvt unikernel (see Patch).
+// standard toolchain (GOOS=linux CGO_ENABLED=0, GOARCH amd64 or arm64:
+// see Options.Arch), then turns the executable into a Solo5 hvt
+// unikernel (see Patch).
 package gobuild
 
 import (
@@ -37,6 +38,10 @@ type Options struct {
 	Manifest string
 	Net      []string
 	Block    []string
+	// Arch is the GOARCH of the unikernel: "amd64" or "arm64" (see
+	// Archs); empty means $GOARCH, else this machine's architecture if
+	// unimon builds for it, else amd64.
+	Arch string
 	// Dir is the directory go build runs in (default: the current one).
 	Dir string
 	// GoCmd is the go command (default "go" from PATH, then $GOROOT/bin/go).
@@ -50,6 +55,10 @@ type Options struct {
 
 // Build compiles opts.Package and writes the unikernel to opts.Output.
 func Build(ctx context.Context, opts Options) (*Result, error) {
+	tgt, err := resolveArch(opts.Arch)
+	if err != nil {
+		return nil, err
+	}
 	m, err := manifest(opts)
 	if err != nil {
 		return nil, err
@@ -88,12 +97,12 @@ func Build(ctx context.Context, opts Options) (*Result, error) {
 		}
 	}
 	args := []string{"build", "-o", exe, "-tags", BuildTag,
-		"-ldflags=-E=" + BindingsPath + ".rt0 -T=" + fmt.Sprintf("%#x", TextBase)}
+		"-ldflags=-E=" + BindingsPath + ".rt0 -T=" + fmt.Sprintf("%#x", TextBase) + tgt.ldflags}
 	args = append(args, opts.BuildFlags...)
 	args = append(args, pkg)
 	cmd := exec.CommandContext(ctx, goCmd, args...)
 	cmd.Dir = opts.Dir
-	cmd.Env = append(os.Environ(), "GOOS=linux", "GOARCH=amd64", "CGO_ENABLED=0", "GOAMD64=v1")
+	cmd.Env = append(append(os.Environ(), "GOOS=linux", "GOARCH="+tgt.goarch, "CGO_ENABLED=0"), tgt.env...)
 	stderr := opts.Stderr
 	if stderr == nil {
 		stderr = os.Stderr
