@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"io"
+	"runtime"
 
 	"github.com/unimon/unimon/guestabi"
 	"github.com/unimon/unimon/monitor"
@@ -35,4 +36,31 @@ func inspectAnyArch(r io.ReaderAt) (arch string, abi guestabi.ABIInfo, m *guesta
 		return "", abi, nil, 0, fmt.Errorf("%w: %w", monitor.ErrKernel, err)
 	}
 	return archNames[machine], abi, m, request, nil
+}
+
+// foreignArchError is a unikernel built for another architecture than
+// this host's: its hint says where it can run.
+type foreignArchError struct {
+	arch string
+	err  error
+}
+
+func (e *foreignArchError) Error() string { return e.err.Error() }
+func (e *foreignArchError) Unwrap() error { return e.err }
+
+func (e *foreignArchError) hint() string {
+	h := fmt.Sprintf("It is an %s unikernel and this host runs %s: run it on a Linux %s host with KVM", e.arch, runtime.GOARCH, e.arch)
+	if e.arch == "arm64" {
+		h += ", or here with scripts/arm64-run (an arm64 VM under qemu)"
+	}
+	return h + "."
+}
+
+// whyNotInspectable explains an error of monitor.Inspect on r: a
+// unikernel for the other architecture gets a *foreignArchError.
+func whyNotInspectable(r io.ReaderAt, err error) error {
+	if arch, _, _, _, aerr := inspectAnyArch(r); aerr == nil && arch != runtime.GOARCH {
+		return &foreignArchError{arch: arch, err: err}
+	}
+	return err
 }

@@ -121,7 +121,7 @@ func runKernel(o *runOptions, stdout, stderr io.Writer) int {
 	defer f.Close()
 	_, manifest, err := monitor.Inspect(f)
 	if err != nil {
-		return fail(stderr, fmt.Errorf("%s: %w", o.kernel, err))
+		return fail(stderr, fmt.Errorf("%s: %w", o.kernel, whyNotInspectable(f, err)))
 	}
 	if err := o.resolve(manifest); err != nil {
 		return fail(stderr, err)

@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 
@@ -271,4 +272,14 @@ func TestInfoAnyArch(t *testing.T) {
 			t.Errorf("info %s: arch %q target %q, want %q hvt", tt.file, got.Arch, got.ABI.Target, tt.arch)
 		}
 	}
+}
+
+// TestRunForeignArch: running a unikernel built for the other
+// architecture says what it is and where it runs.
+func TestRunForeignArch(t *testing.T) {
+	kernel, arch := "../../monitor/testdata/hello-arm64.hvt", "arm64"
+	if runtime.GOARCH == "arm64" {
+		kernel, arch = "../../monitor/testdata/hello-amd64.hvt", "amd64"
+	}
+	checkLines(t, []string{kernel}, "e_machine", "It is an "+arch+" unikernel and this host runs "+runtime.GOARCH)
 }
