@@ -52,34 +52,22 @@ func arm64TestPackages(ctx context.Context, root string) ([]string, error) {
 // package, in parallel; the go build cache makes a warm rebuild take
 // seconds.
 func build(ctx context.Context, root, work string, pkgs []string) (initBin, cli string, tests []string, err error) {
-	initBin = filepath.Join(work, "init")
-	cli = filepath.Join(work, "unimon")
 	testDir := filepath.Join(work, "tests")
 	if err := os.MkdirAll(testDir, 0o755); err != nil {
 		return "", "", nil, err
 	}
-	var wg sync.WaitGroup
-	var initErr, cliErr, testErr error
-	wg.Add(3)
+	var testErr error
+	done := make(chan struct{})
 	go func() {
-		defer wg.Done()
-		_, initErr = command(ctx, root, crossEnv, "go", "build", "-o", initBin, "./internal/arm64lane/init")
-	}()
-	go func() {
-		defer wg.Done()
-		_, cliErr = command(ctx, root, crossEnv, "go", "build", "-o", cli, "./cmd/unimon")
-	}()
-	go func() {
-		defer wg.Done()
+		defer close(done)
 		// -o DIR/ writes PKGNAME.test per package.
 		_, testErr = command(ctx, root, crossEnv, "go", append([]string{"test", "-c", "-o", testDir + "/"}, pkgs...)...)
 	}()
-	wg.Wait()
+	initBin, cli, err = buildInitAndCLI(ctx, root, work)
+	<-done
 	switch {
-	case initErr != nil:
-		return "", "", nil, fmt.Errorf("building the lane's /init: %w", initErr)
-	case cliErr != nil:
-		return "", "", nil, fmt.Errorf("cross-building cmd/unimon: %w", cliErr)
+	case err != nil:
+		return "", "", nil, err
 	case testErr != nil:
 		return "", "", nil, fmt.Errorf("cross-building arm64 tests: %w", testErr)
 	}
@@ -94,4 +82,29 @@ func build(ctx context.Context, root, work string, pkgs []string) (initBin, cli 
 		return "", "", nil, fmt.Errorf("built %d test binaries for %d packages (%s)", len(tests), len(pkgs), strings.Join(pkgs, " "))
 	}
 	return initBin, cli, tests, nil
+}
+
+// buildInitAndCLI cross-compiles the lane's /init and the unimon command
+// into work, in parallel.
+func buildInitAndCLI(ctx context.Context, root, work string) (initBin, cli string, err error) {
+	initBin, cli = filepath.Join(work, "init"), filepath.Join(work, "unimon")
+	var wg sync.WaitGroup
+	var initErr, cliErr error
+	wg.Add(2)
+	go func() {
+		defer wg.Done()
+		_, initErr = command(ctx, root, crossEnv, "go", "build", "-o", initBin, "./internal/arm64lane/init")
+	}()
+	go func() {
+		defer wg.Done()
+		_, cliErr = command(ctx, root, crossEnv, "go", "build", "-o", cli, "./cmd/unimon")
+	}()
+	wg.Wait()
+	switch {
+	case initErr != nil:
+		return "", "", fmt.Errorf("building the lane's /init: %w", initErr)
+	case cliErr != nil:
+		return "", "", fmt.Errorf("cross-building cmd/unimon: %w", cliErr)
+	}
+	return initBin, cli, nil
 }

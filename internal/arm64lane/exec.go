@@ -8,7 +8,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/unimon/unimon/internal/arm64lane/laneproto"
@@ -91,24 +90,9 @@ func (l *lane) execMain(ctx context.Context, args []string, dir string) (int, er
 		return 0, fmt.Errorf("creating work directory: %w", err)
 	}
 	defer os.RemoveAll(work)
-	initBin, cli := filepath.Join(work, "init"), filepath.Join(work, "unimon")
-	var wg sync.WaitGroup
-	var initErr, cliErr error
-	wg.Add(2)
-	go func() {
-		defer wg.Done()
-		_, initErr = command(ctx, root, crossEnv, "go", "build", "-o", initBin, "./internal/arm64lane/init")
-	}()
-	go func() {
-		defer wg.Done()
-		_, cliErr = command(ctx, root, crossEnv, "go", "build", "-o", cli, "./cmd/unimon")
-	}()
-	wg.Wait()
-	if initErr != nil {
-		return 0, fmt.Errorf("building the lane's /init: %w", initErr)
-	}
-	if cliErr != nil {
-		return 0, fmt.Errorf("cross-building cmd/unimon: %w", cliErr)
+	initBin, cli, err := buildInitAndCLI(ctx, root, work)
+	if err != nil {
+		return 0, err
 	}
 	cfg, err := json.Marshal(laneproto.Config{Exec: vmArgs})
 	if err != nil {

@@ -44,20 +44,7 @@ func TestResolveArch(t *testing.T) {
 // the notes are there, no instruction is rewritten (SVC traps by itself)
 // and the bindings' buildInfo is filled in.
 func TestBuildArm64(t *testing.T) {
-	root := moduleRoot(t)
-	out := filepath.Join(t.TempDir(), "hello.hvt")
-	var log bytes.Buffer
-	res, err := Build(context.Background(), Options{Package: "./examples/hello", Output: out, Dir: root, Arch: "arm64", Block: []string{"disk"}, Stderr: &log})
-	if err != nil {
-		t.Fatalf("Build: %v\n%s", err, log.String())
-	}
-	img, err := os.ReadFile(out)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := CheckLoadable(img); err != nil {
-		t.Fatal(err)
-	}
+	img, res := buildLoadable(t, Options{Package: "./examples/hello", Arch: "arm64", Block: []string{"disk"}})
 	f, err := elf.NewFile(bytes.NewReader(img))
 	if err != nil {
 		t.Fatal(err)
@@ -92,4 +79,26 @@ func TestBuildArm64(t *testing.T) {
 		}
 	}
 	t.Errorf("%s not found in a loaded segment", BuildInfoSymbol)
+}
+
+// buildLoadable builds opts (relative to the module root) and returns the
+// image, which must pass CheckLoadable, and the build's result.
+func buildLoadable(t *testing.T, opts Options) ([]byte, *Result) {
+	t.Helper()
+	opts.Dir = moduleRoot(t)
+	opts.Output = filepath.Join(t.TempDir(), "out.hvt")
+	var log bytes.Buffer
+	opts.Stderr = &log
+	res, err := Build(context.Background(), opts)
+	if err != nil {
+		t.Fatalf("Build: %v\n%s", err, log.String())
+	}
+	img, err := os.ReadFile(opts.Output)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := CheckLoadable(img); err != nil {
+		t.Fatal(err)
+	}
+	return img, res
 }
