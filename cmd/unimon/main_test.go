@@ -257,8 +257,8 @@ func hasVCPU(pid int) bool {
 // any host, so a cross-build can be checked where it was made.
 func TestInfoAnyArch(t *testing.T) {
 	for _, tt := range []struct{ file, arch string }{
-		{"../../monitor/testdata/hello-amd64.hvt", "amd64"},
-		{"../../monitor/testdata/hello-arm64.hvt", "arm64"},
+		{writeGuest(t, microguest.Hello()), "amd64"},
+		{writeGuest(t, microguest.A64Hello()), "arm64"},
 	} {
 		status, out, errOut := runCLI("info", tt.file)
 		if status != 0 {
@@ -277,9 +277,9 @@ func TestInfoAnyArch(t *testing.T) {
 // TestRunForeignArch: running a unikernel built for the other
 // architecture says what it is and where it runs.
 func TestRunForeignArch(t *testing.T) {
-	kernel, arch := "../../monitor/testdata/hello-arm64.hvt", "arm64"
+	kernel, arch := writeGuest(t, microguest.A64Hello()), "arm64"
 	if runtime.GOARCH == "arm64" {
-		kernel, arch = "../../monitor/testdata/hello-amd64.hvt", "amd64"
+		kernel, arch = writeGuest(t, microguest.Hello()), "amd64"
 	}
 	checkLines(t, []string{kernel}, "e_machine", "It is an "+arch+" unikernel and this host runs "+runtime.GOARCH)
 }
