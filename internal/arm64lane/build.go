@@ -3,11 +3,16 @@ package main
 import (
 	"context"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
+
+	"github.com/unimon/unimon/internal/arm64lane/laneproto"
+	"github.com/unimon/unimon/tests/goguests"
 )
 
 // crossEnv builds static arm64 binaries: the initramfs has no libc.
@@ -107,4 +112,24 @@ func buildInitAndCLI(ctx context.Context, root, work string) (initBin, cli strin
 		return "", "", fmt.Errorf("cross-building cmd/unimon: %w", cliErr)
 	}
 	return initBin, cli, nil
+}
+
+// buildGoGuests builds the Go unikernels of tests/goguests for arm64
+// (goguests.Images), one after the other as the test binaries build: the
+// VM has no Go toolchain. It returns them as initramfs files under
+// laneproto.GoGuestsDir.
+func buildGoGuests(ctx context.Context, root, work string) (map[string]string, error) {
+	dir := filepath.Join(work, "goguests")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, err
+	}
+	files := map[string]string{}
+	for _, name := range slices.Sorted(maps.Keys(goguests.Images)) {
+		p, err := goguests.BuildImage(ctx, root, dir, name, "arm64")
+		if err != nil {
+			return nil, fmt.Errorf("building the arm64 Go guests: %w", err)
+		}
+		files[laneproto.GoGuestsDir+"/"+name] = p
+	}
+	return files, nil
 }

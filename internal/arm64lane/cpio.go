@@ -143,7 +143,13 @@ func buildInitramfs(out, initBin, cli string, config []byte, tests []string, fil
 	for _, t := range tests {
 		c.File(strings.TrimPrefix(laneproto.TestsDir, "/")+"/"+path.Base(t), 0o755, t)
 	}
+	made := map[string]bool{}
 	for _, name := range slices.Sorted(maps.Keys(files)) {
+		// Directories below FilesDir (GoGuestsDir) come before their files.
+		if d := path.Dir(strings.TrimPrefix(name, "/")); d != strings.TrimPrefix(laneproto.FilesDir, "/") && !made[d] {
+			c.Dir(d)
+			made[d] = true
+		}
 		c.File(strings.TrimPrefix(name, "/"), 0o644, files[name])
 	}
 	err = c.Close()

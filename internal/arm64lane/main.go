@@ -149,7 +149,11 @@ func (l *lane) main(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	l.step(fmt.Sprintf("built %d test binaries", len(tests)), t)
+	guests, err := buildGoGuests(ctx, root, work)
+	if err != nil {
+		return err
+	}
+	l.step(fmt.Sprintf("built %d test binaries, %d Go guests", len(tests), len(guests)), t)
 
 	t = time.Now()
 	cfg, err := json.Marshal(l.cfg)
@@ -157,7 +161,7 @@ func (l *lane) main(ctx context.Context) error {
 		return err
 	}
 	initrd := filepath.Join(work, "initrd.cpio")
-	if err := buildInitramfs(initrd, initBin, cli, cfg, tests, nil); err != nil {
+	if err := buildInitramfs(initrd, initBin, cli, cfg, tests, guests); err != nil {
 		return err
 	}
 	l.step("initramfs written", t)

@@ -125,7 +125,7 @@ func runBinary(path string, cfg laneproto.Config) laneproto.Result {
 	cmd := exec.Command(path, args...)
 	cmd.Dir = "/tmp"
 	cmd.Env = []string{"PATH=/bin", "HOME=/tmp", "TMPDIR=/tmp", kvmtest.CountFileEnv + "=" + countFile,
-		laneproto.CLIEnv + "=" + laneproto.CLIPath}
+		laneproto.CLIEnv + "=" + laneproto.CLIPath, laneproto.GoGuestsEnv + "=" + laneproto.GoGuestsDir}
 	pr, pw, err := os.Pipe()
 	if err != nil {
 		fmt.Printf("arm64lane: %s: %v\n", name, err)

@@ -1,0 +1,17 @@
+//go:build linux
+
+package goguests
+
+// The arm64 side of the Go guest tests. This file also puts the package
+// in the ARM64 lane, which builds the guests for arm64 on the host
+// (Images) and runs the tests on arm64 KVM.
+
+// faultReport is what the report of the guest's nil dereference says on
+// arm64 (a data abort at EL0), and pcName names the program counter in it.
+var faultReport = []string{`unimon: fatal page fault: esr=0x[0-9a-f]{16}`, `pc=0x[0-9a-f]{16} far=0x0000000000000000 sp=0x`}
+
+const pcName = "pc"
+
+// hasTimer: the arm64 bindings take no timer interrupt yet, so a
+// goroutine that spins without system calls is never preempted.
+const hasTimer = false
