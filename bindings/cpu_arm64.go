@@ -14,8 +14,8 @@ import (
 // vector, which saves the registers at frameAddr and ERETs into kentry at
 // EL0 on the kernel stack with the fake g in R28; kentry saves the FP/SIMD
 // registers and calls ktrap. The kernel returns to the program, asks for
-// a hypercall or flushes the TLB with SVC #1, #2 and #3 (the program's
-// own system calls are SVC #0), which EL1 serves.
+// a hypercall, flushes the TLB or starts the timer with SVC #1-#4 (the
+// program's own system calls are SVC #0), which EL1 serves.
 
 // fpState is V0-V31, FPSR and FPCR, as kentry saves them at fpAreaAddr.
 type fpState [528]byte
@@ -51,9 +51,10 @@ func cpuCloneFrame(c, f *frame, stack uintptr) {
 	}
 }
 
-// pstateUser is EL0t with interrupts masked: nothing interrupts the
-// program yet (no timer on arm64), so the kernel switches at system calls.
-const pstateUser = 0x3c0
+// pstateUser is EL0t with IRQs unmasked (the timer's, when there is
+// one), debug, SError and FIQ masked. The kernel itself runs with all
+// masked.
+const pstateUser = 0x340
 
 func cpuInitFrame(f *frame, entry, sp uintptr) {
 	*f = frame{PC: uint64(entry), SP: uint64(sp), PSTATE: pstateUser}
@@ -116,6 +117,7 @@ func rt0()
 func kentry()
 func resumeUser()
 func kflush()
+func ktimerStart()
 func khypercall(addr, arg uintptr)
 func cntvct() uint64
 func goEntry() uintptr

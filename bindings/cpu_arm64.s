@@ -15,6 +15,10 @@
 #define PRIVATE_TABLES 0x20000
 #define GUARD_PAGE 0x4f000
 #define L3_MAX_PAGES 16
+#define TICK_COUNT 0x94000		// tickCountAddr: the timer's reload value
+#define GICD 0x108000000		// guestabi.GICDistBase
+#define GICR 0x1080a0000		// guestabi.GICRedistBase
+#define TIMER_INTID 27
 
 #define MMIO_BASE 0x100000000
 #define HC_PUTS 2
@@ -41,6 +45,7 @@
 #define SVC_RESUME WORD $0xd4000021	// SVC #1
 #define SVC_HYPERCALL WORD $0xd4000041	// SVC #2
 #define SVC_FLUSH WORD $0xd4000061	// SVC #3
+#define SVC_TIMER WORD $0xd4000081	// SVC #4
 
 // rt0: entered at EL1h with the monitor's identity page tables (MMU on),
 // interrupts masked, SP_EL1 at the top of RAM and X0 at the boot info.
@@ -210,7 +215,7 @@ TEXT el1trap<>(SB),NOSPLIT|NOFRAME,$0
 	BLO	el1fault
 	CMP	$9, R0
 	BHI	el1fault
-	BEQ	save			// an IRQ
+	BEQ	irq
 	MRS	ESR_EL1, R1
 	LSR	$26, R1, R0
 	CMP	$0x15, R0
@@ -226,6 +231,8 @@ TEXT el1trap<>(SB),NOSPLIT|NOFRAME,$0
 	BEQ	khypercall
 	CMP	$3, R2
 	BEQ	kflush
+	CMP	$4, R2
+	BEQ	ktimer
 	MOVD	$·badRequest(SB), R0
 	B	fatalmsg<>(SB)
 khypercall:
@@ -237,14 +244,59 @@ kflush:
 	DSB_ISH
 	ISB
 	ERET
+// ktimer: the GICv3 the monitor created delivers the virtual timer's
+// PPI as a group 1 interrupt to this CPU, and the timer starts with the
+// reload value at TICK_COUNT.
+ktimer:
+	MOVD	$GICD, R0
+	MOVW	$0x13, R1		// GICD_CTLR: ARE, EnableGrp1, EnableGrp0
+	MOVW	R1, 0(R0)
+	MOVD	$GICR, R0
+	MOVW	0x14(R0), R1		// GICR_WAKER: clear ProcessorSleep
+	AND	$~2, R1, R1
+	MOVW	R1, 0x14(R0)
+waker:
+	MOVW	0x14(R0), R1
+	TBNZ	$2, R1, waker		// ChildrenAsleep
+	ADD	$0x10000, R0, R0	// SGI_base
+	MOVW	$-1, R1
+	MOVW	R1, 0x80(R0)		// GICR_IGROUPR0: all group 1
+	MOVD	$0xa0, R1
+	MOVB	R1, (0x400+TIMER_INTID)(R0)	// GICR_IPRIORITYR
+	MOVW	$(1<<TIMER_INTID), R1
+	MOVW	R1, 0x100(R0)		// GICR_ISENABLER0
+	MRS	ICC_SRE_EL1, R1
+	ORR	$1, R1, R1
+	MSR	R1, ICC_SRE_EL1
+	ISB
+	MOVD	$0xff, R1
+	MSR	R1, ICC_PMR_EL1
+	MOVD	$1, R1
+	MSR	R1, ICC_IGRPEN1_EL1
+	MOVD	$TICK_COUNT, R1
+	MOVD	(R1), R1
+	MSR	R1, CNTV_TVAL_EL0
+	MOVD	$1, R1
+	MSR	R1, CNTV_CTL_EL0	// enabled, not masked
+	ISB
+	ERET
+// irq: acknowledge, rearm the timer (which lowers its line), and enter
+// the kernel like any trap (slot 9).
+irq:
+	MRS	ICC_IAR1_EL1, R1
+	MSR	R1, ICC_EOIR1_EL1
+	MOVD	$TICK_COUNT, R1
+	MOVD	(R1), R1
+	MSR	R1, CNTV_TVAL_EL0
+	B	save
 kresume:
 	MOVD	$FRAME, R0
 	LDP	248(R0), (R1, R2)	// SP, PC
 	MSR	R1, SP_EL0
 	MSR	R2, ELR_EL1
 	LDP	264(R0), (R1, R2)	// PSTATE, TPIDR_EL0
-	AND	$0xf0000000, R1, R1	// the program's flags; EL0t, interrupts masked
-	ORR	$0x3c0, R1, R1
+	AND	$0xf0000000, R1, R1	// the program's flags; EL0t, only IRQs unmasked
+	ORR	$0x340, R1, R1
 	MSR	R1, SPSR_EL1
 	MSR	R2, TPIDR_EL0
 	LDP	16(R0), (R2, R3)
@@ -407,6 +459,10 @@ TEXT ·resumeUser(SB),NOSPLIT|NOFRAME,$0
 	MSR	R2, FPCR
 	SVC_RESUME
 	UNDEF
+
+TEXT ·ktimerStart(SB),NOSPLIT|NOFRAME,$0
+	SVC_TIMER
+	RET
 
 TEXT ·kflush(SB),NOSPLIT|NOFRAME,$0
 	SVC_FLUSH

@@ -22,6 +22,7 @@ const (
 	vdsoData    = 0x91000
 	fpAreaAddr  = 0x93000
 	el1StackTop = 0x95000 // SP_EL1: what the EL1 code pushes at entry
+	tickCount   = 0x94000 // the timer's reload value, which EL1 reads at every tick
 	pageSize    = 4096
 	frameSize   = unsafe.Sizeof(frame{})
 

@@ -2,13 +2,25 @@
 
 package bindings
 
-// The timer on arm64: not yet. The monitor offers an in-kernel GICv3
-// (guestabi.FeatureIRQChip) whose virtual timer interrupt would preempt
-// the program as the x2APIC timer does on amd64; until the vectors take
-// IRQs, the kernel switches threads at system calls only, as on upstream
-// solo5-hvt.
+import "github.com/unimon/unimon/guestabi"
+
+// The timer on arm64: when the monitor created an in-kernel GICv3
+// (host_features bit guestabi.FeatureIRQChip), the virtual timer
+// interrupts the program tickHz times a second through it (INTID 27).
+// EL1 acknowledges and rearms it and enters the kernel like any trap
+// (slot 9), which switches threads once the running one has used its
+// time slice. Without a GIC (upstream solo5-hvt) the kernel switches at
+// system calls only.
 const tickHz = 100
 
+// timerOn is set when the timer preempts the program.
 var timerOn bool
 
-func initTimer() {}
+func initTimer() {
+	if bootInfo.HostFeatures&guestabi.FeatureIRQChip == 0 || freq == 0 || noTimer {
+		return
+	}
+	*u64at(tickCount) = freq / tickHz
+	ktimerStart()
+	timerOn = true
+}

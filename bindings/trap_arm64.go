@@ -25,8 +25,13 @@ func ktrap() {
 	t := &threads[cur]
 	stats.traps++
 	switch ec := f.ESR >> 26 & 0x3f; {
+	case f.Slot == 9:
+		stats.ticks++
+		if now()-t.since >= timeSlice {
+			schedule(f)
+		}
 	case f.Slot != 8:
-		fatalTrap(f, "interrupt or SError")
+		fatalTrap(f, "exception")
 	case ec == ecSVC64:
 		syscall(f, t)
 	case ec == ecInstAbortEL0 || ec == ecDataAbortEL0:

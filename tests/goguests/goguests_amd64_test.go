@@ -7,6 +7,3 @@ package goguests
 var faultReport = []string{`unimon: fatal page fault: vector=14 \(#PF\)`, `rip=0x[0-9a-f]{16} cr2=0x0000000000000000 rsp=0x`}
 
 const pcName = "rip"
-
-// hasTimer: the amd64 bindings preempt with the x2APIC timer.
-const hasTimer = true

@@ -11,7 +11,3 @@ package goguests
 var faultReport = []string{`unimon: fatal page fault: esr=0x[0-9a-f]{16}`, `pc=0x[0-9a-f]{16} far=0x0000000000000000 sp=0x`}
 
 const pcName = "pc"
-
-// hasTimer: the arm64 bindings take no timer interrupt yet, so a
-// goroutine that spins without system calls is never preempted.
-const hasTimer = false

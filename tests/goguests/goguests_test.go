@@ -69,15 +69,6 @@ func image(t testing.TB, name string) string {
 // guest is the test program ./guest.
 func guest(t testing.TB) string { return image(t, "guest.hvt") }
 
-// needsTimer skips t where the bindings take no timer interrupt (arm64,
-// so far): a goroutine spinning without system calls would never yield.
-func needsTimer(t *testing.T) {
-	t.Helper()
-	if !hasTimer {
-		t.Skip("needs the timer interrupt, which the arm64 bindings do not take yet")
-	}
-}
-
 // noLeaks fails t if the test leaves file descriptors or goroutines behind.
 func noLeaks(t *testing.T) {
 	t.Helper()
@@ -288,7 +279,6 @@ func TestMemory(t *testing.T) {
 // spinning goroutine forcing timer preemption, gives the same results as a
 // sequential run: no register state is lost across traps and switches.
 func TestStress(t *testing.T) {
-	needsTimer(t)
 	r := runGuest(t, guestMem, "stress")
 	r.want(t, 0, `stress: ok`)
 }
@@ -296,7 +286,6 @@ func TestStress(t *testing.T) {
 // A goroutine spinning without function calls does not stop the others:
 // the x2APIC timer of the in-kernel irqchip preempts the spinning thread.
 func TestStarvation(t *testing.T) {
-	needsTimer(t)
 	r := runGuest(t, guestMem, "--unimon:stats", "starvation")
 	r.want(t, 0, `starvation: others progressed`, `timer_hz=100`)
 }
