@@ -5,9 +5,9 @@ package bindings
 import "github.com/unimon/unimon/guestabi"
 
 // The architecture interface for architectures the bindings have not
-// been ported to. The bindings run only as a unikernel on amd64; these
-// declarations let the architecture-neutral kernel type-check and vet
-// for other architectures (GOARCH=arm64 go vet ./bindings) and let an
+// been ported to. The bindings run as a unikernel on amd64 and arm64;
+// these declarations let the architecture-neutral kernel type-check and
+// vet for other architectures (GOARCH=riscv64 go vet ./bindings) and let an
 // ordinary program that imports the package build there (the device
 // functions then return ErrNotUnikernel). Nothing here ever runs: a
 // port replaces this file with its own cpu_ARCH.go, layout, traps, page
