@@ -95,8 +95,8 @@ func (r *devRun) waitLine(t *testing.T, prefix string) bool {
 }
 
 // idleFor sleeps d and fails t if this process (the monitor and its
-// vCPU) used more than a quarter of it in CPU time: a guest that
-// busy-waits uses all of it.
+// vCPU) used more than idleLimit(d) of CPU time: a guest that busy-waits
+// uses all of it.
 func idleFor(t *testing.T, d time.Duration, what string) {
 	t.Helper()
 	var ru0, ru1 syscall.Rusage
@@ -105,7 +105,7 @@ func idleFor(t *testing.T, d time.Duration, what string) {
 	syscall.Getrusage(syscall.RUSAGE_SELF, &ru1)
 	cpu := time.Duration(ru1.Utime.Nano() + ru1.Stime.Nano() - ru0.Utime.Nano() - ru0.Stime.Nano())
 	t.Logf("CPU time of the monitor over %v while %s: %v", d, what, cpu)
-	if cpu > d/4 {
+	if cpu > idleLimit(d) {
 		t.Errorf("the monitor used %v of CPU over %v while %s: the guest is busy-waiting", cpu, d, what)
 	}
 }

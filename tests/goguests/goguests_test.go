@@ -324,7 +324,7 @@ func TestIdle(t *testing.T) {
 			boot := cpu(0)
 			slept := cpu(sleep)
 			t.Logf("monitor CPU time over a %v sleep: %v (%v with boot, %v for a boot alone)", sleep, slept-boot, slept, boot)
-			if slept-boot > sleep/4 {
+			if slept-boot > idleLimit(sleep) {
 				t.Errorf("monitor used %v more CPU while the guest slept %v than for a boot alone: the guest is busy-waiting", slept-boot, sleep)
 			}
 		})
