@@ -9,14 +9,7 @@ import "unsafe"
 // ktrap is the kernel: called by kentry for every trap, it never returns
 // (it ends by resuming a program thread or halting).
 func ktrap() {
-	if !booted {
-		kinit()
-		booted = true
-		resume()
-	}
-	f := curFrame()
-	t := &threads[cur]
-	stats.traps++
+	f, t := enterTrap()
 	switch f.Vector {
 	case 6:
 		if isSyscallSite(uintptr(f.RIP)) {
@@ -30,10 +23,7 @@ func ktrap() {
 			fatalTrap(f, "page fault")
 		}
 	case 32:
-		stats.ticks++
-		if now()-t.since >= timeSlice {
-			schedule(f)
-		}
+		timerTick(f, t)
 	default:
 		fatalTrap(f, "exception")
 	}
@@ -94,23 +84,7 @@ func fatalTrap(f *frame, what string) {
 	add("\n  call stack (frame pointers; symbolize with go tool addr2line):\n  ")
 	addHex(f.RIP)
 	add("\n")
-	bp := uintptr(f.RBP)
-	for i := 0; i < 32 && bp != 0 && bp&7 == 0; i++ {
-		var fr [2]uint64
-		if findVMA(bp) < 0 && (bp >= memSize || bp < pageSize) {
-			break
-		}
-		if !copyIn(unsafe.Pointer(&fr), bp, 16) || fr[1] == 0 {
-			break
-		}
-		add("  ")
-		addHex(fr[1])
-		add("\n")
-		if uintptr(fr[0]) <= bp {
-			break
-		}
-		bp = uintptr(fr[0])
-	}
+	n = callStack(n, uintptr(f.RBP))
 	putsPhys(uintptr(unsafe.Pointer(&msg)), uintptr(n))
 	halt(255)
 }

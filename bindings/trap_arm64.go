@@ -16,20 +16,10 @@ const (
 // ktrap is the kernel: kentry calls it for every trap, and it never
 // returns (it ends by resuming a program thread or halting).
 func ktrap() {
-	if !booted {
-		kinit()
-		booted = true
-		resume()
-	}
-	f := curFrame()
-	t := &threads[cur]
-	stats.traps++
+	f, t := enterTrap()
 	switch ec := f.ESR >> 26 & 0x3f; {
 	case f.Slot == 9:
-		stats.ticks++
-		if now()-t.since >= timeSlice {
-			schedule(f)
-		}
+		timerTick(f, t)
 	case f.Slot != 8:
 		fatalTrap(f, "exception")
 	case ec == ecSVC64:
@@ -81,23 +71,7 @@ func fatalTrap(f *frame, what string) {
 	add("\n  ")
 	addHex(f.X[30])
 	add("\n")
-	fp := uintptr(f.X[29])
-	for i := 0; i < 32 && fp != 0 && fp&7 == 0; i++ {
-		var fr [2]uint64
-		if findVMA(fp) < 0 && (fp >= memSize || fp < pageSize) {
-			break
-		}
-		if !copyIn(unsafe.Pointer(&fr), fp, 16) || fr[1] == 0 {
-			break
-		}
-		add("  ")
-		addHex(fr[1])
-		add("\n")
-		if uintptr(fr[0]) <= fp {
-			break
-		}
-		fp = uintptr(fr[0])
-	}
+	n = callStack(n, uintptr(f.X[29]))
 	putsPhys(uintptr(unsafe.Pointer(&msg)), uintptr(n))
 	halt(255)
 }
