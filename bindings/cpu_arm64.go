@@ -14,7 +14,8 @@ import (
 // vector, which saves the registers at frameAddr and ERETs into kentry at
 // EL0 on the kernel stack with the fake g in R28; kentry saves the FP/SIMD
 // registers and calls ktrap. The kernel returns to the program, asks for
-// a hypercall, flushes the TLB or starts the timer with SVC #1-#4 (the
+// a hypercall, flushes the TLB, starts the timer or reads the CPU's
+// features with SVC #1-#5 (the
 // program's own system calls are SVC #0), which EL1 serves.
 
 // fpState is V0-V31, FPSR and FPCR, as kentry saves them at fpAreaAddr.
@@ -62,9 +63,22 @@ func cpuInitFrame(f *frame, entry, sp uintptr) {
 
 func cpuCycles() uint64 { return cntvct() }
 
-// cpuRandom: EL0 cannot read ID_AA64ISAR0_EL1 to learn of RNDR, so the
-// kernel falls back to the counter.
-func cpuRandom() (uint64, bool) { return 0, false }
+var randChecked, hasRNDR bool
+
+// cpuRandom returns 64 random bits from RNDR (FEAT_RNG, which EL1 looks
+// up in ID_AA64ISAR0_EL1 for the kernel), retrying a few times, or false
+// on a CPU without it.
+func cpuRandom() (uint64, bool) {
+	if !randChecked {
+		hasRNDR, randChecked = isar0()>>60&0xf != 0, true
+	}
+	for i := 0; i < 10 && hasRNDR; i++ {
+		if v, ok := rndr(); ok {
+			return v, true
+		}
+	}
+	return 0, false
+}
 
 // putStat writes s as arm64's (asm-generic) struct stat, 128 bytes.
 func putStat(va uintptr, s *statInfo) bool {
@@ -118,6 +132,8 @@ func kentry()
 func resumeUser()
 func kflush()
 func ktimerStart()
+func isar0() uint64
+func rndr() (uint64, bool)
 func khypercall(addr, arg uintptr)
 func cntvct() uint64
 func goEntry() uintptr

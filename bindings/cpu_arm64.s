@@ -46,6 +46,7 @@
 #define SVC_HYPERCALL WORD $0xd4000041	// SVC #2
 #define SVC_FLUSH WORD $0xd4000061	// SVC #3
 #define SVC_TIMER WORD $0xd4000081	// SVC #4
+#define SVC_ISAR0 WORD $0xd40000a1	// SVC #5
 
 // rt0: entered at EL1h with the monitor's identity page tables (MMU on),
 // interrupts masked, SP_EL1 at the top of RAM and X0 at the boot info.
@@ -233,6 +234,8 @@ TEXT el1trap<>(SB),NOSPLIT|NOFRAME,$0
 	BEQ	kflush
 	CMP	$4, R2
 	BEQ	ktimer
+	CMP	$5, R2
+	BEQ	kisar0
 	MOVD	$·badRequest(SB), R0
 	B	fatalmsg<>(SB)
 khypercall:
@@ -243,6 +246,10 @@ kflush:
 	TLBI_VMALLE1
 	DSB_ISH
 	ISB
+	ERET
+// kisar0 returns ID_AA64ISAR0_EL1 in X0 (EL0 cannot read ID registers).
+kisar0:
+	MRS	ID_AA64ISAR0_EL1, R0
 	ERET
 // ktimer: the GICv3 the monitor created delivers the virtual timer's
 // PPI as a group 1 interrupt to this CPU, and the timer starts with the
@@ -462,6 +469,20 @@ TEXT ·resumeUser(SB),NOSPLIT|NOFRAME,$0
 
 TEXT ·ktimerStart(SB),NOSPLIT|NOFRAME,$0
 	SVC_TIMER
+	RET
+
+TEXT ·isar0(SB),NOSPLIT,$0-8
+	SVC_ISAR0
+	MOVD	R0, ret+0(FP)
+	RET
+
+// rndr reads RNDR (FEAT_RNG, readable at EL0); it sets Z when the
+// hardware had no entropy to give.
+TEXT ·rndr(SB),NOSPLIT,$0-9
+	MRS	RNDR, R0
+	CSET	NE, R1
+	MOVD	R0, ret+0(FP)
+	MOVB	R1, ret1+8(FP)
 	RET
 
 TEXT ·kflush(SB),NOSPLIT|NOFRAME,$0
