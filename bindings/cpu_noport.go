@@ -1,13 +1,13 @@
-//go:build linux && !amd64
+//go:build linux && !amd64 && !arm64
 
 package bindings
 
 import "github.com/unimon/unimon/guestabi"
 
 // The architecture interface for architectures the bindings have not
-// been ported to. The bindings run only as a unikernel on amd64; these
-// declarations let the architecture-neutral kernel type-check and vet
-// for other architectures (GOARCH=arm64 go vet ./bindings) and let an
+// been ported to. The bindings run as a unikernel on amd64 and arm64;
+// these declarations let the architecture-neutral kernel type-check and
+// vet for other architectures (GOARCH=riscv64 go vet ./bindings) and let an
 // ordinary program that imports the package build there (the device
 // functions then return ErrNotUnikernel). Nothing here ever runs: a
 // port replaces this file with its own cpu_ARCH.go, layout, traps, page
@@ -53,6 +53,7 @@ func goEntry() uintptr                                          { return 0 }
 func initTimer()                                                {}
 func initVDSO()                                                 {}
 func fatalTrap(f *frame, what string)                           {}
+func faultSignal(f *frame) (sigInfo, bool)                      { return sigInfo{}, false }
 func walk(va uintptr, create bool) *uint64                      { return nil }
 func pteValid(e uint64) bool                                    { return false }
 func pteFrame(e uint64) uintptr                                 { return 0 }

@@ -38,3 +38,28 @@ func b2u(b bool) uint64 {
 	}
 	return 0
 }
+
+// callStack formats into msg[n:] the return addresses found by following
+// the frame pointers from fp (Go's frames on amd64 and arm64 both keep
+// the caller's frame pointer at fp and the return address after it),
+// one per line, at most 32, and returns the new length. A crash report's
+// last lines.
+func callStack(n int, fp uintptr) int {
+	for i := 0; i < 32 && fp != 0 && fp&7 == 0; i++ {
+		var fr [2]uint64
+		if findVMA(fp) < 0 && (fp >= memSize || fp < pageSize) {
+			break
+		}
+		if !copyIn(unsafe.Pointer(&fr), fp, 16) || fr[1] == 0 {
+			break
+		}
+		n += copy(msg[n:], "  ")
+		n += hex(msg[n:], fr[1])
+		n += copy(msg[n:], "\n")
+		if uintptr(fr[0]) <= fp {
+			break
+		}
+		fp = uintptr(fr[0])
+	}
+	return n
+}

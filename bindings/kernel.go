@@ -71,6 +71,28 @@ func resume() {
 	cpuResume(t)
 }
 
+// enterTrap starts every architecture's ktrap: the first trap is the
+// boot (kinit, then the first thread runs); the others return the
+// trapping thread and its frame.
+func enterTrap() (*frame, *thread) {
+	if !booted {
+		kinit()
+		booted = true
+		resume()
+	}
+	stats.traps++
+	return curFrame(), &threads[cur]
+}
+
+// timerTick is a tick of the architecture's timer: the running thread
+// yields once it has used its time slice.
+func timerTick(f *frame, t *thread) {
+	stats.ticks++
+	if now()-t.since >= timeSlice {
+		schedule(f)
+	}
+}
+
 var bootInfo guestabi.BootInfo
 
 func kinit() {

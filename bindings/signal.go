@@ -31,6 +31,7 @@ const (
 	_SIGFPE  = 8
 	_SIGSEGV = 11
 
+	_ILL_ILLOPC  = 1
 	_ILL_ILLOPN  = 2
 	_TRAP_BRKPT  = 1
 	_TRAP_TRACE  = 2
@@ -179,6 +180,16 @@ func handling(t *thread, sig int, sa *sigaction) {
 		t.sigmask |= 1 << (sig - 1)
 	}
 	stats.delivered++
+}
+
+// fault delivers the signal of the program's exception in f (the
+// architecture's faultSignal says which), or reports the crash when there
+// is none or it cannot be delivered.
+func fault(f *frame, t *thread, what string) {
+	info, ok := faultSignal(f)
+	if !ok || !raise(f, t, info) {
+		fatalTrap(f, what)
+	}
 }
 
 // raise delivers the signal of a fault of thread t (registers in f) now;

@@ -13,14 +13,7 @@ import (
 // ktrap is the kernel: called by kentry for every trap, it never returns
 // (it ends by resuming a program thread or halting).
 func ktrap() {
-	if !booted {
-		kinit()
-		booted = true
-		resume()
-	}
-	f := curFrame()
-	t := &threads[cur]
-	stats.traps++
+	f, t := enterTrap()
 	switch f.Vector {
 	case 6:
 		if isSyscallSite(uintptr(f.RIP)) {
@@ -38,23 +31,11 @@ func ktrap() {
 			fatalTrap(f, "exception")
 		}
 	case 32:
-		stats.ticks++
-		if now()-t.since >= timeSlice {
-			schedule(f)
-		}
+		timerTick(f, t)
 	default:
 		fault(f, t, "exception")
 	}
 	resume()
-}
-
-// fault delivers the signal of the program's exception in f, or reports
-// the crash when there is none or it cannot be delivered.
-func fault(f *frame, t *thread, what string) {
-	info, ok := faultSignal(f)
-	if !ok || !raise(f, t, info) {
-		fatalTrap(f, what)
-	}
 }
 
 // faultSignal is the signal Linux x86_64 sends for the exception in f
@@ -145,23 +126,7 @@ func fatalTrap(f *frame, what string) {
 	add("\n  call stack (frame pointers; symbolize with go tool addr2line):\n  ")
 	addHex(f.RIP)
 	add("\n")
-	bp := uintptr(f.RBP)
-	for i := 0; i < 32 && bp != 0 && bp&7 == 0; i++ {
-		var fr [2]uint64
-		if findVMA(bp) < 0 && (bp >= memSize || bp < pageSize) {
-			break
-		}
-		if !copyIn(unsafe.Pointer(&fr), bp, 16) || fr[1] == 0 {
-			break
-		}
-		add("  ")
-		addHex(fr[1])
-		add("\n")
-		if uintptr(fr[0]) <= bp {
-			break
-		}
-		bp = uintptr(fr[0])
-	}
+	n = callStack(n, uintptr(f.RBP))
 	putsPhys(uintptr(unsafe.Pointer(&msg)), uintptr(n))
 	haltTrap(255, f)
 }

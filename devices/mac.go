@@ -4,8 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"net"
-
-	"golang.org/x/sys/unix"
 )
 
 // RandomMAC returns a random unicast, locally administered Ethernet
@@ -18,7 +16,7 @@ func RandomMAC() net.HardwareAddr {
 	// getrandom never returns fewer than 256 bytes once the pool is
 	// initialised and, without GRND_NONBLOCK, waits until it is; on the
 	// impossible failure the address is still locally administered.
-	_, _ = unix.Getrandom(mac, 0)
+	fillRandom(mac)
 	// Clear the group bit (a guest's own address must be unicast) and set
 	// the locally administered bit (so it cannot collide with a vendor's
 	// globally assigned address).

@@ -19,7 +19,7 @@ type amd64 struct{}
 
 func (amd64) machine() elf.Machine { return elf.EM_X86_64 }
 
-func (amd64) checkHost() error { return nil }
+func (amd64) checkHost() error { return kvm.CheckHostOS() }
 
 // createVCPU gives a unikernel that asks for it (guestabi.RequestIRQChip)
 // an in-kernel local APIC the guest may drive in x2APIC mode with its

@@ -2,9 +2,11 @@ package monitor
 
 import (
 	"debug/elf"
+	"errors"
 	"fmt"
 	"os"
 
+	"github.com/unimon/unimon/guestabi"
 	"github.com/unimon/unimon/monitor/arm64"
 	"github.com/unimon/unimon/monitor/guestmem"
 	"github.com/unimon/unimon/monitor/kvm"
@@ -22,6 +24,9 @@ func (arm64Arch) machine() elf.Machine { return elf.EM_AARCH64 }
 // checkHost refuses 16 KiB and 64 KiB page hosts: the hvt page tables
 // and the loader's host protections are laid out in 4 KiB pages.
 func (arm64Arch) checkHost() error {
+	if err := kvm.CheckHostOS(); err != nil {
+		return err
+	}
 	if err := arm64.CheckHostPageSize(os.Getpagesize()); err != nil {
 		return fmt.Errorf("%w: %w", ErrKVM, err)
 	}
@@ -32,8 +37,10 @@ func (arm64Arch) checkHost() error {
 // model with PSCI 0.2, so a guest's PSCI SYSTEM_OFF or SYSTEM_RESET comes
 // back as a system event the monitor can report.
 //
-// No feature request is granted on arm64 yet: a unikernel that asks for an
-// irqchip runs without one, as on upstream solo5-hvt.
+// A unikernel that asks for an irqchip (guestabi.RequestIRQChip) gets
+// KVM's in-kernel GICv3 at guestabi.GICDistBase and GICRedistBase, which
+// delivers the generic timer's interrupts; on a host that cannot give one
+// (a GICv2 host) it runs without, as on upstream solo5-hvt.
 func (arm64Arch) createVCPU(sys *kvm.System, vm *kvm.VM, request uint32) (*kvm.VCPU, uint32, error) {
 	// Have KVM report an MMIO access it cannot decode (a load/store pair,
 	// a writeback form) as an exit this backend can name, rather than
@@ -57,7 +64,33 @@ func (arm64Arch) createVCPU(sys *kvm.System, vm *kvm.VM, request uint32) (*kvm.V
 		vcpu.Close()
 		return nil, 0, err
 	}
-	return vcpu, 0, nil
+	var features uint32
+	if request&guestabi.RequestIRQChip != 0 {
+		ok, err := createGIC(vm)
+		if err != nil {
+			vcpu.Close()
+			return nil, 0, fmt.Errorf("creating the in-kernel GICv3 the unikernel asks for: %w", err)
+		}
+		if ok {
+			features |= guestabi.FeatureIRQChip
+		}
+	}
+	return vcpu, features, nil
+}
+
+// createGIC creates and initialises the GICv3 once vCPU 0 exists; false
+// when the host has none to give. The device fd is closed at once: the
+// GIC lives as long as the VM.
+func createGIC(vm *kvm.VM) (bool, error) {
+	gic, err := vm.CreateGICv3(guestabi.GICDistBase, guestabi.GICRedistBase)
+	if errors.Is(err, kvm.ErrNoGICv3) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	defer gic.Close()
+	return true, gic.Init()
 }
 
 func (arm64Arch) setupMemory(mem *guestmem.Memory) error { return arm64.SetupMemory(mem) }

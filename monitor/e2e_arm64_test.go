@@ -74,3 +74,26 @@ func TestFPUEnabled(t *testing.T) {
 		t.Fatalf("status %d, err %v", r.status, r.err)
 	}
 }
+
+// TestGICv3: a unikernel that asks for an irqchip gets KVM's in-kernel
+// GICv3 at the addresses guestabi gives (the guest reads its distributor's
+// architecture revision, 3, and exits with it); one that does not ask
+// gets upstream's machine, without.
+func TestGICv3(t *testing.T) {
+	kvmtest.Require(t)
+	for _, tt := range []struct {
+		name  string
+		guest []byte
+		want  int
+	}{
+		{"requested", microguest.A64GICProbe(), 3},
+		{"not requested", microguest.A64GICProbeNoRequest(), microguest.A64GICProbeNoGIC},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			r := boot(t, context.Background(), tt.guest, monitor.Config{Memory: 16 << 20})
+			if r.err != nil || r.status != tt.want {
+				t.Fatalf("status %d, err %v; want %d", r.status, r.err, tt.want)
+			}
+		})
+	}
+}

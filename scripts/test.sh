@@ -32,3 +32,20 @@ FUZZTIME=${FUZZTIME:-50000x} scripts/fuzz.sh
 
 echo "== arm64 lane: arm64 KVM tests under qemu-system-aarch64"
 $GO run ./internal/arm64lane
+
+if [ "${UNIMON_SKIP_ARM64:-}" != 1 ]; then
+  echo "== the same Go program built for amd64 and arm64: the same output on both (arm64 through scripts/arm64-run)"
+  dir=$(mktemp -d)
+  $GO build -o "$dir/unimon" ./cmd/unimon
+  "$dir/unimon" build --arch amd64 -o "$dir/hello-amd64.hvt" ./examples/hello
+  "$dir/unimon" build --arch arm64 -o "$dir/hello-arm64.hvt" ./examples/hello
+  want=$'Hello from a Go unikernel on unimon!\narg 1: a\narg 2: b'
+  amd64=0 arm64=0
+  out_amd64=$("$dir/unimon" --mem=64 "$dir/hello-amd64.hvt" a b) || amd64=$?
+  out_arm64=$(scripts/arm64-run --mem=64 "$dir/hello-arm64.hvt" a b) || arm64=$?
+  rm -rf "$dir"
+  if [ "$amd64" -ne 0 ] || [ "$arm64" -ne 0 ] || [ "$out_amd64" != "$want" ] || [ "$out_arm64" != "$out_amd64" ]; then
+    echo "FAIL: amd64 (status $amd64):"; printf '%s\n' "$out_amd64"
+    echo "arm64 (status $arm64):"; printf '%s\n' "$out_arm64"; exit 1
+  fi
+fi

@@ -6,7 +6,7 @@
 // does not link (and load at every start) the x86 decoder, the DWARF
 // reader and os/exec the builder needs.
 //
-//	unimon-build [build] [-o FILE] [-manifest FILE.json] [--net NAME]... [--block NAME]... [--files DIR] [PACKAGE]
+//	unimon-build [build] [-o FILE] [-manifest FILE.json] [--arch GOARCH] [--net NAME]... [--block NAME]... [--files DIR] [PACKAGE]
 //	unimon-build test [--mem=MiB] [-v] [build flags] [test flags] [PACKAGES] [-- TEST FLAGS]
 package main
 

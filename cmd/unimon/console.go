@@ -59,7 +59,7 @@ func checkStdoutFD(fd int) (warning string, err error) {
 			return "", errors.New("stdout is a pipe whose reader has closed it: the guest's console output has nowhere to go")
 		}
 	case unix.S_IFCHR:
-		if unix.Major(st.Rdev) == 1 && unix.Minor(st.Rdev) == 3 && mode == unix.O_RDWR {
+		if unix.Major(uint64(st.Rdev)) == 1 && unix.Minor(uint64(st.Rdev)) == 3 && mode == unix.O_RDWR {
 			return "stdout looks closed (>&-; Go reopens a closed stdout as /dev/null read-write): the guest's console output is discarded", nil
 		}
 	}

@@ -16,6 +16,7 @@ import (
 func explain(err error, m *guestabi.Manifest) (line, hint string) {
 	var ue *usageError
 	var me *monitor.MemoryError
+	var fe *foreignArchError
 	switch devs := deviceErrors(err); {
 	case len(devs) > 0:
 		return explainDevices(devs, m)
@@ -23,6 +24,8 @@ func explain(err error, m *guestabi.Manifest) (line, hint string) {
 		return err.Error(), "Try 'unimon --help' for the options."
 	case errors.As(err, &me):
 		return err.Error(), fmt.Sprintf("Give it more with --mem=%d.", me.Need>>20)
+	case errors.As(err, &fe):
+		return err.Error(), fe.hint()
 	case errors.Is(err, elfload.ErrNoABINote):
 		return err.Error(), "Not a Solo5 unikernel: built with plain go build? Use unimon build."
 	case errors.As(err, new(*noBuilderError)):

@@ -27,7 +27,7 @@ var version = "dev"
 
 const usageText = `usage: unimon [OPTIONS] [--] KERNEL [ARGS...]
        unimon info KERNEL
-       unimon build [-o FILE] [-manifest FILE.json] [--net NAME]... [--block NAME]... [--files DIR] [PACKAGE]
+       unimon build [-o FILE] [-manifest FILE.json] [--arch GOARCH] [--net NAME]... [--block NAME]... [--files DIR] [PACKAGE]
        unimon test [--mem=MiB] [-v] [build flags] [test flags] [PACKAGES] [-- TEST FLAGS]
        unimon pack [-o FILE.tar] [--name REF] [--mem MiB] [--annotation K=V]... KERNEL [-- ARGS...]
 
@@ -134,7 +134,7 @@ func runKernel(o *runOptions, stdout, stderr io.Writer) int {
 	// Parsed once: New loads this very file without reading it again.
 	u, err := monitor.OpenUnikernel(o.kernel)
 	if err != nil {
-		return fail(stderr, err)
+		return fail(stderr, whyNotRunnable(o.kernel, err))
 	}
 	defer u.Close()
 	manifest := u.Manifest()
@@ -250,6 +250,7 @@ func closeAll(d openedDevices) {
 // infoOutput is what `unimon info` prints.
 type infoOutput struct {
 	File     string                `json:"file"`
+	Arch     string                `json:"arch"` // GOARCH's name for the ELF machine
 	ABI      infoABI               `json:"abi"`
 	Manifest guestabi.ManifestJSON `json:"manifest"`
 	// Requests lists the machine features the unikernel asks for with
@@ -269,21 +270,25 @@ func runInfo(args []string, stdout, stderr io.Writer) int {
 	if err := checkOutput(stdout, stderr); err != nil {
 		return fail(stderr, err)
 	}
-	u, err := monitor.OpenUnikernel(args[0])
+	// Any architecture's unikernel: an arm64 build on an amd64 host too.
+	f, err := monitor.OpenKernel(args[0])
 	if err != nil {
 		return fail(stderr, err)
 	}
-	defer u.Close()
-	abi, m := u.ABI(), u.Manifest()
+	defer f.Close()
+	arch, abi, m, request, err := inspectAnyArch(f)
+	if err != nil {
+		return fail(stderr, fmt.Errorf("%s: %w", args[0], err))
+	}
 	requests := []string{}
-	if u.FeatureRequest()&guestabi.RequestIRQChip != 0 {
+	if request&guestabi.RequestIRQChip != 0 {
 		requests = append(requests, "irqchip")
 	}
 	target := fmt.Sprintf("%d", abi.Target)
 	if abi.Target == guestabi.ABITargetHVT {
 		target = "hvt"
 	}
-	out, _ := json.MarshalIndent(infoOutput{File: args[0], ABI: infoABI{Target: target, Version: abi.Version}, Manifest: m.JSON(), Requests: requests}, "", "  ")
+	out, _ := json.MarshalIndent(infoOutput{File: args[0], Arch: arch, ABI: infoABI{Target: target, Version: abi.Version}, Manifest: m.JSON(), Requests: requests}, "", "  ")
 	fmt.Fprintf(stdout, "%s\n", out)
 	return 0
 }

@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 
@@ -261,4 +262,35 @@ func hasVCPU(pid int) bool {
 		}
 	}
 	return false
+}
+
+// TestInfoAnyArch: info describes unikernels of either architecture on
+// any host, so a cross-build can be checked where it was made.
+func TestInfoAnyArch(t *testing.T) {
+	for _, tt := range []struct{ file, arch string }{
+		{writeGuest(t, microguest.Hello()), "amd64"},
+		{writeGuest(t, microguest.A64Hello()), "arm64"},
+	} {
+		status, out, errOut := runCLI("info", tt.file)
+		if status != 0 {
+			t.Fatalf("info %s: status %d: %s", tt.file, status, errOut)
+		}
+		var got infoOutput
+		if err := json.Unmarshal([]byte(out), &got); err != nil {
+			t.Fatalf("info %s: %v\n%s", tt.file, err, out)
+		}
+		if got.Arch != tt.arch || got.ABI.Target != "hvt" {
+			t.Errorf("info %s: arch %q target %q, want %q hvt", tt.file, got.Arch, got.ABI.Target, tt.arch)
+		}
+	}
+}
+
+// TestRunForeignArch: running a unikernel built for the other
+// architecture says what it is and where it runs.
+func TestRunForeignArch(t *testing.T) {
+	kernel, arch := writeGuest(t, microguest.A64Hello()), "arm64"
+	if runtime.GOARCH == "arm64" {
+		kernel, arch = writeGuest(t, microguest.Hello()), "amd64"
+	}
+	checkLines(t, []string{kernel}, "e_machine", "It is an "+arch+" unikernel and this host runs "+runtime.GOARCH)
 }

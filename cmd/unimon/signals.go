@@ -7,11 +7,9 @@ import (
 	"io"
 	"os"
 	"os/signal"
-	"runtime"
 	"sync"
 	"syscall"
 	"time"
-	"unsafe"
 
 	"golang.org/x/sys/unix"
 )
@@ -27,11 +25,11 @@ var (
 	// runtime would ignore all of them but SIGHUP (and a SIGPIPE not
 	// caused by a write to stdout or stderr), so unimon catches them,
 	// says so, and then dies by the same signal.
-	dieBy = []syscall.Signal{
+	dieBy = append([]syscall.Signal{
 		syscall.SIGHUP, syscall.SIGPIPE, syscall.SIGUSR1, syscall.SIGUSR2,
 		syscall.SIGALRM, syscall.SIGVTALRM, syscall.SIGXCPU, syscall.SIGXFSZ,
-		syscall.SIGIO, syscall.SIGPWR,
-	}
+		syscall.SIGIO,
+	}, osDieBy...)
 	// Left to the Go runtime, deliberately: SIGQUIT (every goroutine's
 	// stack and exit 2, worth more for debugging than upstream's core
 	// dump), SIGPROF (the runtime's profiler), SIGURG (its preemption),
@@ -170,16 +168,8 @@ func die(sig syscall.Signal) {
 		}
 	}
 	// Killed by the signal itself, so that a parent's wait sees
-	// WIFSIGNALED as with upstream: restore the default action (the
-	// kernel's struct sigaction all zero is SIG_DFL, no flags, empty mask,
-	// whatever its layout), unblock it and send it to this thread. These
-	// are system calls the Go runtime itself makes.
-	runtime.LockOSThread()
-	var dfl [4]uint64
-	unix.RawSyscall6(unix.SYS_RT_SIGACTION, uintptr(sig), uintptr(unsafe.Pointer(&dfl)), 0, 8, 0, 0)
-	set := uint64(1) << (uint(sig) - 1)
-	unix.RawSyscall6(unix.SYS_RT_SIGPROCMASK, unix.SIG_UNBLOCK, uintptr(unsafe.Pointer(&set)), 0, 8, 0, 0)
-	unix.Tgkill(unix.Getpid(), unix.Gettid(), sig)
+	// WIFSIGNALED as with upstream.
+	raiseDefault(sig)
 	// Not reached; if it were, the status a shell would show.
 	os.Exit(128 + int(sig))
 }

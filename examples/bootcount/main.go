@@ -1,4 +1,4 @@
-//go:build linux && amd64
+//go:build linux && (amd64 || arm64)
 
 // Command bootcount is a Go unikernel with a Solo5 block device: it
 // counts its boots in the first 8 bytes of the device "storage".

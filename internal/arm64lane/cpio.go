@@ -4,8 +4,10 @@ import (
 	"bufio"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"path"
+	"slices"
 	"strings"
 
 	"github.com/unimon/unimon/internal/arm64lane/laneproto"
@@ -120,15 +122,16 @@ func (c *cpioWriter) Close() error {
 }
 
 // buildInitramfs writes an archive holding /init, the lane configuration,
-// the unimon command (as laneproto.CLIPath) and the test binaries (as
-// /tests/<name>).
-func buildInitramfs(out, initBin, cli string, config []byte, tests []string) error {
+// the unimon command (as laneproto.CLIPath), the test binaries (as
+// /tests/<name>) and the files of an Exec run (archive name → host path,
+// under laneproto.FilesDir).
+func buildInitramfs(out, initBin, cli string, config []byte, tests []string, files map[string]string) error {
 	f, err := os.Create(out)
 	if err != nil {
 		return fmt.Errorf("creating initramfs: %w", err)
 	}
 	c := newCPIOWriter(f)
-	for _, d := range []string{"bin", "dev", "proc", "sys", "tmp", "tests"} {
+	for _, d := range []string{"bin", "dev", "proc", "sys", "tmp", "tests", strings.TrimPrefix(laneproto.FilesDir, "/")} {
 		c.Dir(d)
 	}
 	// The kernel opens /dev/console for init's stdio before devtmpfs is
@@ -139,6 +142,15 @@ func buildInitramfs(out, initBin, cli string, config []byte, tests []string) err
 	c.File(strings.TrimPrefix(laneproto.CLIPath, "/"), 0o755, cli)
 	for _, t := range tests {
 		c.File(strings.TrimPrefix(laneproto.TestsDir, "/")+"/"+path.Base(t), 0o755, t)
+	}
+	made := map[string]bool{}
+	for _, name := range slices.Sorted(maps.Keys(files)) {
+		// Directories below FilesDir (GoGuestsDir) come before their files.
+		if d := path.Dir(strings.TrimPrefix(name, "/")); d != strings.TrimPrefix(laneproto.FilesDir, "/") && !made[d] {
+			c.Dir(d)
+			made[d] = true
+		}
+		c.File(strings.TrimPrefix(name, "/"), 0o644, files[name])
 	}
 	err = c.Close()
 	if cerr := f.Close(); err == nil {

@@ -44,7 +44,7 @@ func TestInitramfs(t *testing.T) {
 	cli := filepath.Join(dir, "unimon")
 	os.WriteFile(cli, []byte("CLI"), 0o755)
 	out := filepath.Join(dir, "initrd.cpio")
-	if err := buildInitramfs(out, initBin, cli, []byte(`{"Run":"x"}`), []string{test}); err != nil {
+	if err := buildInitramfs(out, initBin, cli, []byte(`{"Run":"x"}`), []string{test}, map[string]string{"/files/k.hvt": cli}); err != nil {
 		t.Fatal(err)
 	}
 	b, err := os.ReadFile(out)
@@ -66,6 +66,9 @@ func TestInitramfs(t *testing.T) {
 	}
 	if e := files["bin/unimon"]; e[0] != sIFREG|0o755 || string(e[2].([]byte)) != "CLI" {
 		t.Errorf("CLI entry %v", e)
+	}
+	if e := files["files/k.hvt"]; e[0] != sIFREG|0o644 || string(e[2].([]byte)) != "CLI" {
+		t.Errorf("exec file entry %v", e)
 	}
 	if e, ok := files["tests"]; !ok || e[0] != sIFDIR|0o755 {
 		t.Errorf("tests directory entry %v", e)

@@ -7,6 +7,11 @@
 // Usage (from the repository root):
 //
 //	go run ./internal/arm64lane [-v] [-run REGEXP] [-timeout D]
+//	go run ./internal/arm64lane -exec [-dir DIR] [--] [UNIMON OPTIONS] KERNEL [ARGS...]
+//
+// The second form (scripts/arm64-run) runs one unikernel under the
+// cross-built unimon in the VM and exits with its status (125 when the
+// lane itself failed).
 //
 // It installs what it needs with apt-get (qemu-system-arm, the arm64
 // foreign architecture, the current Debian arm64 kernel package), caches
@@ -44,7 +49,21 @@ func main() {
 	timeout := flag.Duration("timeout", 6*time.Minute, "kill the arm64 VM after this long")
 	testTimeout := flag.Duration("test.timeout", 4*time.Minute, "pass -test.timeout to every arm64 test binary")
 	keep := flag.Bool("keep", false, "keep the work directory (initramfs, binaries, console log)")
+	execRun := flag.Bool("exec", false, "run `unimon ARGS...` (the arguments after the flags) in the arm64 VM instead of the tests, and exit with its status (scripts/arm64-run)")
+	dir := flag.String("dir", ".", "with -exec: the directory relative paths in ARGS are relative to")
 	flag.Parse()
+
+	if *execRun {
+		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+		l := &lane{vmTimeout: *timeout}
+		status, err := l.execMain(ctx, flag.Args(), *dir)
+		stop()
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "arm64-run: %v\n", err)
+			os.Exit(125)
+		}
+		os.Exit(status)
+	}
 
 	if os.Getenv("UNIMON_SKIP_ARM64") == "1" {
 		banner("ARM64 LANE SKIPPED: UNIMON_SKIP_ARM64=1 is set, so no arm64 KVM test ran.")
@@ -130,7 +149,11 @@ func (l *lane) main(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	l.step(fmt.Sprintf("built %d test binaries", len(tests)), t)
+	guests, err := buildGoGuests(ctx, root, work)
+	if err != nil {
+		return err
+	}
+	l.step(fmt.Sprintf("built %d test binaries, %d Go guests", len(tests), len(guests)), t)
 
 	t = time.Now()
 	cfg, err := json.Marshal(l.cfg)
@@ -138,7 +161,7 @@ func (l *lane) main(ctx context.Context) error {
 		return err
 	}
 	initrd := filepath.Join(work, "initrd.cpio")
-	if err := buildInitramfs(initrd, initBin, cli, cfg, tests); err != nil {
+	if err := buildInitramfs(initrd, initBin, cli, cfg, tests, guests); err != nil {
 		return err
 	}
 	l.step("initramfs written", t)

@@ -34,12 +34,10 @@ func qemuArgs(kernel, initrd string) []string {
 	}
 }
 
-// boot runs the VM and collects the protocol lines. Test output of a
-// binary is held until its RESULT line, and printed only if it failed
-// (or always with -v).
-func (l *lane) boot(ctx context.Context, qemu, kernel, initrd, logPath string) (*vmResult, error) {
-	ctx, cancel := context.WithTimeout(ctx, l.vmTimeout)
-	defer cancel()
+// runQEMU boots the VM with the initramfs, copies every console line to
+// logPath and hands it to onLine, and returns when qemu has exited (or
+// was killed on ctx); tail holds the last console lines, for errors.
+func runQEMU(ctx context.Context, qemu, kernel, initrd, logPath string, onLine func(string)) (tail []string, err error) {
 	logf, err := os.Create(logPath)
 	if err != nil {
 		return nil, err
@@ -60,31 +58,43 @@ func (l *lane) boot(ctx context.Context, qemu, kernel, initrd, logPath string) (
 		pw.Close()
 		waitErr <- err
 	}()
-
-	res := &vmResult{}
-	var (
-		sawInit, sawSummary bool
-		vmErrs              []string
-		held                []string // console lines of the running binary
-		tail                []string // last console lines, for a VM that dies
-	)
-	bootStart := time.Now()
 	sc := bufio.NewScanner(pr)
 	sc.Buffer(make([]byte, 64*1024), 1<<20)
 	for sc.Scan() {
 		line := strings.TrimRight(sc.Text(), "\r")
 		fmt.Fprintln(logf, line)
-		if l.verbose {
-			fmt.Println("arm64| " + line)
-		}
 		tail = append(tail, line)
 		if len(tail) > 40 {
 			tail = tail[1:]
 		}
+		onLine(line)
+	}
+	// Keep draining so qemu never blocks on a full pipe.
+	io.Copy(io.Discard, pr)
+	return tail, <-waitErr
+}
+
+// boot runs the VM and collects the protocol lines. Test output of a
+// binary is held until its RESULT line, and printed only if it failed
+// (or always with -v).
+func (l *lane) boot(ctx context.Context, qemu, kernel, initrd, logPath string) (*vmResult, error) {
+	ctx, cancel := context.WithTimeout(ctx, l.vmTimeout)
+	defer cancel()
+	res := &vmResult{}
+	var (
+		sawInit, sawSummary bool
+		vmErrs              []string
+		held                []string // console lines of the running binary
+	)
+	bootStart := time.Now()
+	tail, werr := runQEMU(ctx, qemu, kernel, initrd, logPath, func(line string) {
+		if l.verbose {
+			fmt.Println("arm64| " + line)
+		}
 		kind, f, ok := laneproto.Parse(line)
 		if !ok {
 			held = append(held, line)
-			continue
+			return
 		}
 		switch kind {
 		case laneproto.KindInit:
@@ -96,7 +106,7 @@ func (l *lane) boot(ctx context.Context, qemu, kernel, initrd, logPath string) (
 			r, err := laneproto.ParseResult(f)
 			if err != nil {
 				vmErrs = append(vmErrs, err.Error())
-				continue
+				return
 			}
 			res.results = append(res.results, r)
 			if !r.OK() && !l.verbose {
@@ -107,30 +117,35 @@ func (l *lane) boot(ctx context.Context, qemu, kernel, initrd, logPath string) (
 			s, err := laneproto.ParseSummary(f)
 			if err != nil {
 				vmErrs = append(vmErrs, err.Error())
-				continue
+				return
 			}
 			res.summary, sawSummary = s, true
 		case laneproto.KindError:
 			vmErrs = append(vmErrs, strings.ReplaceAll(f["msg"], "_", " "))
 		}
+	})
+	if err := l.vmOutcome(ctx, werr, tail, sawInit, vmErrs); err != nil {
+		return nil, err
 	}
-	// Keep draining so qemu never blocks on a full pipe.
-	io.Copy(io.Discard, pr)
-	werr := <-waitErr
-
-	switch {
-	case errors.Is(ctx.Err(), context.DeadlineExceeded):
-		return nil, fmt.Errorf("the arm64 VM did not finish within %v (killed); last console lines:\n%s", l.vmTimeout, strings.Join(tail, "\n"))
-	case ctx.Err() != nil:
-		return nil, fmt.Errorf("interrupted: %w", ctx.Err())
-	case werr != nil:
-		return nil, fmt.Errorf("%w: qemu failed: %v; last console lines:\n%s", errCannotRun, werr, strings.Join(tail, "\n"))
-	case !sawInit:
-		return nil, fmt.Errorf("%w: the arm64 kernel never started the lane's /init; last console lines:\n%s", errCannotRun, strings.Join(tail, "\n"))
-	case len(vmErrs) > 0:
-		return nil, fmt.Errorf("%w: inside the arm64 VM: %s", errCannotRun, strings.Join(vmErrs, "; "))
-	case !sawSummary:
+	if !sawSummary {
 		return nil, fmt.Errorf("the arm64 VM stopped before printing its summary (a test binary crashed the VM?); last console lines:\n%s", strings.Join(tail, "\n"))
 	}
 	return res, nil
+}
+
+// vmOutcome turns how qemu ended into the lane's error, if any.
+func (l *lane) vmOutcome(ctx context.Context, werr error, tail []string, sawInit bool, vmErrs []string) error {
+	switch {
+	case errors.Is(ctx.Err(), context.DeadlineExceeded):
+		return fmt.Errorf("the arm64 VM did not finish within %v (killed); last console lines:\n%s", l.vmTimeout, strings.Join(tail, "\n"))
+	case ctx.Err() != nil:
+		return fmt.Errorf("interrupted: %w", ctx.Err())
+	case werr != nil:
+		return fmt.Errorf("%w: qemu failed: %v; last console lines:\n%s", errCannotRun, werr, strings.Join(tail, "\n"))
+	case !sawInit:
+		return fmt.Errorf("%w: the arm64 kernel never started the lane's /init; last console lines:\n%s", errCannotRun, strings.Join(tail, "\n"))
+	case len(vmErrs) > 0:
+		return fmt.Errorf("%w: inside the arm64 VM: %s", errCannotRun, strings.Join(vmErrs, "; "))
+	}
+	return nil
 }

@@ -1,7 +1,8 @@
 // Package gobuild implements `unimon build`: it compiles an ordinary Go
 // main package that imports github.com/unimon/unimon/bindings with the
-// standard toolchain (GOOS=linux GOARCH=amd64 CGO_ENABLED=0), then turns
-// the executable into a Solo5 hvt unikernel (see Patch).
+// standard toolchain (GOOS=linux CGO_ENABLED=0, GOARCH amd64 or arm64:
+// see Options.Arch), then turns the executable into a Solo5 hvt
+// unikernel (see Patch).
 package gobuild
 
 import (
@@ -37,6 +38,10 @@ type Options struct {
 	Manifest string
 	Net      []string
 	Block    []string
+	// Arch is the GOARCH of the unikernel: "amd64" or "arm64" (see
+	// Archs); empty means $GOARCH, else this machine's architecture if
+	// unimon builds for it, else amd64.
+	Arch string
 	// Dir is the directory go build runs in (default: the current one).
 	Dir string
 	// GoCmd is the go command (default "go" from PATH, then $GOROOT/bin/go).
@@ -55,6 +60,9 @@ type Options struct {
 
 // Build compiles opts.Package and writes the unikernel to opts.Output.
 func Build(ctx context.Context, opts Options) (*Result, error) {
+	if _, err := resolveArch(opts.Arch); err != nil {
+		return nil, err
+	}
 	m, err := manifest(opts)
 	if err != nil {
 		return nil, err
@@ -139,9 +147,10 @@ func goCommand(opts Options) string {
 	return filepath.Join(runtimeGOROOT(), "bin", "go")
 }
 
-// guestEnv is the environment of the go command for a guest build.
-func guestEnv(opts Options) []string {
-	env := append(os.Environ(), "GOOS=linux", "GOARCH=amd64", "CGO_ENABLED=0", "GOAMD64=v1")
+// guestEnv is the environment of the go command for a guest build for
+// tgt.
+func guestEnv(opts Options, tgt target) []string {
+	env := append(append(os.Environ(), "GOOS=linux", "GOARCH="+tgt.goarch, "CGO_ENABLED=0"), tgt.env...)
 	if opts.goroot != "" {
 		env = append(env, "GOROOT="+opts.goroot)
 	}
@@ -149,13 +158,17 @@ func guestEnv(opts Options) []string {
 }
 
 // goGuest runs the go command verb (build -o FILE, test -c -o FILE...) for
-// the guest: linux/amd64, no cgo, the entry point of the bindings at
-// import path bindings, linked at TextBase. With the module's bindings,
+// the guest: linux, the architecture of opts.Arch, no cgo, the entry
+// point of the bindings at import path bindings, linked at TextBase. With the module's bindings,
 // a package that depends on net (its tests too, for go test) also gets
 // the network stack (NetTag); the standard-library copy of the bindings
 // has no stack (it cannot import the gVisor module), so sockets there
 // are ENOSYS.
 func goGuest(ctx context.Context, opts Options, verb []string, bindings, pkg string) error {
+	tgt, err := resolveArch(opts.Arch)
+	if err != nil {
+		return err
+	}
 	goCmd := goCommand(opts)
 	tags := BuildTag
 	if bindings == BindingsPath {
@@ -163,19 +176,19 @@ func goGuest(ctx context.Context, opts Options, verb []string, bindings, pkg str
 		if verb[0] == "test" {
 			flags = append([]string{"-test"}, flags...)
 		}
-		if usesNet, err := importsNet(ctx, goCmd, opts.Dir, pkg, guestEnv(opts), flags); err != nil {
+		if usesNet, err := importsNet(ctx, goCmd, opts.Dir, pkg, guestEnv(opts, tgt), flags); err != nil {
 			return err
 		} else if usesNet {
 			tags += "," + NetTag
 		}
 	}
 	args := append(verb, "-tags", tags,
-		"-ldflags=-E="+bindings+".rt0 -T="+fmt.Sprintf("%#x", TextBase))
+		"-ldflags=-E="+bindings+".rt0 -T="+fmt.Sprintf("%#x", TextBase)+tgt.ldflags)
 	args = append(args, opts.BuildFlags...)
 	args = append(args, pkg)
 	cmd := exec.CommandContext(ctx, goCmd, args...)
 	cmd.Dir = opts.Dir
-	cmd.Env = guestEnv(opts)
+	cmd.Env = guestEnv(opts, tgt)
 	stderr := opts.Stderr
 	if stderr == nil {
 		stderr = os.Stderr

@@ -29,20 +29,7 @@ func moduleRoot(t *testing.T) string {
 }
 
 func TestBuildHello(t *testing.T) {
-	root := moduleRoot(t)
-	out := filepath.Join(t.TempDir(), "hello.hvt")
-	var log bytes.Buffer
-	res, err := Build(context.Background(), Options{Package: "./examples/hello", Output: out, Dir: root, Net: []string{"service0"}, Stderr: &log})
-	if err != nil {
-		t.Fatalf("Build: %v\n%s", err, log.String())
-	}
-	img, err := os.ReadFile(out)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := CheckLoadable(img); err != nil {
-		t.Fatal(err)
-	}
+	img, res := buildLoadable(t, Options{Package: "./examples/hello", Net: []string{"service0"}})
 	f, err := elf.NewFile(bytes.NewReader(img))
 	if err != nil {
 		t.Fatal(err)

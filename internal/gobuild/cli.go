@@ -15,9 +15,9 @@ type listFlag []string
 func (l *listFlag) String() string     { return strings.Join(*l, ",") }
 func (l *listFlag) Set(s string) error { *l = append(*l, s); return nil }
 
-// Main is `unimon build [-o FILE] [-manifest FILE.json] [--net NAME]...
-// [--block NAME]... [--files DIR] [PACKAGE]`; it returns the process exit
-// status.
+// Main is `unimon build [-o FILE] [-manifest FILE.json] [--arch GOARCH]
+// [--net NAME]... [--block NAME]... [--files DIR] [PACKAGE]`; it returns
+// the process exit status.
 func Main(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("unimon build", flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -29,10 +29,11 @@ func Main(args []string, stdout, stderr io.Writer) int {
 	fs.Var(&blocks, "block", "declare a BLOCK_BASIC device `NAME` (repeatable)")
 	fs.StringVar(&opts.Files, "files", "", "pack directory `DIR` into the image as the program's read-only file tree at /")
 	verbose := fs.Bool("v", false, "report the number of patched system calls")
+	fs.StringVar(&opts.Arch, "arch", "", "the unikernel's `GOARCH`: "+strings.Join(Archs(), " or ")+" (default: $GOARCH, else this machine's)")
 	fs.Usage = func() {
-		fmt.Fprintf(stderr, "usage: unimon build [-o FILE] [-manifest FILE.json] [--net NAME]... [--block NAME]... [--files DIR] [PACKAGE]\n\n"+
+		fmt.Fprintf(stderr, "usage: unimon build [-o FILE] [-manifest FILE.json] [--arch GOARCH] [--net NAME]... [--block NAME]... [--files DIR] [PACKAGE]\n\n"+
 			"Builds a Go main package that imports %s into a Solo5 hvt unikernel\n"+
-			"with the standard toolchain (GOOS=linux GOARCH=amd64 CGO_ENABLED=0).\n\n", BindingsPath)
+			"with the standard toolchain (GOOS=linux CGO_ENABLED=0, GOARCH amd64 or arm64).\n\n", BindingsPath)
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {

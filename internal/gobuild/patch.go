@@ -85,12 +85,13 @@ func PatchFiles(in []byte, m *guestabi.Manifest, files []byte) ([]byte, *Result,
 	if err != nil {
 		return nil, nil, fmt.Errorf("reading ELF: %w", err)
 	}
-	if f.Class != elf.ELFCLASS64 || f.Data != elf.ELFDATA2LSB || f.Machine != elf.EM_X86_64 || f.Type != elf.ET_EXEC {
-		return nil, nil, fmt.Errorf("not a static x86_64 ELF64 executable (class %v, machine %v, type %v)", f.Class, f.Machine, f.Type)
+	tgt, known := targetOf(f.Machine)
+	if f.Class != elf.ELFCLASS64 || f.Data != elf.ELFDATA2LSB || !known || f.Type != elf.ET_EXEC {
+		return nil, nil, fmt.Errorf("not a static x86_64 or aarch64 ELF64 executable (class %v, machine %v, type %v)", f.Class, f.Machine, f.Type)
 	}
 	out := append([]byte(nil), in...)
 
-	sites, err := patchSyscalls(f, out)
+	sites, err := tgt.patchSyscalls(f, out)
 	if err != nil {
 		return nil, nil, err
 	}

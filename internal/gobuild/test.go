@@ -63,7 +63,7 @@ func (b *TestBuilder) List(ctx context.Context, patterns []string) ([]*TestPacka
 	args := append([]string{"list", "-e", "-json=ImportPath,Name,Dir,TestGoFiles,XTestGoFiles,Deps,Module,Error", "-tags", BuildTag}, b.opts.BuildFlags...)
 	cmd := exec.CommandContext(ctx, goCommand(b.opts), append(args, patterns...)...)
 	cmd.Dir = b.opts.Dir
-	cmd.Env = guestEnv(b.opts)
+	cmd.Env = guestEnv(b.opts, b.tgt)
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	out, err := cmd.Output()
@@ -86,6 +86,7 @@ func (b *TestBuilder) List(ctx context.Context, patterns []string) ([]*TestPacka
 // removes its work directory.
 type TestBuilder struct {
 	opts   Options // opts.goroot is the builder's GOROOT
+	tgt    target  // the architecture of opts.Arch
 	work   string  // that GOROOT, the overlays and the executables
 	goroot string  // the real GOROOT
 }
@@ -96,9 +97,13 @@ type TestBuilder struct {
 // directory, because the guest sees the packages' directories at their
 // paths and its /tmp is its own.
 func NewTestBuilder(ctx context.Context, opts Options) (*TestBuilder, error) {
+	tgt, err := resolveArch(opts.Arch)
+	if err != nil {
+		return nil, err
+	}
 	cmd := exec.CommandContext(ctx, goCommand(opts), "env", "GOROOT", "GOVERSION")
 	cmd.Dir = opts.Dir
-	cmd.Env = guestEnv(opts)
+	cmd.Env = guestEnv(opts, tgt)
 	out, err := cmd.Output()
 	if err != nil {
 		return nil, fmt.Errorf("go env GOROOT: %w", err)
@@ -108,7 +113,7 @@ func NewTestBuilder(ctx context.Context, opts Options) (*TestBuilder, error) {
 	if err != nil {
 		return nil, err
 	}
-	b := &TestBuilder{opts: opts, work: work, goroot: real}
+	b := &TestBuilder{opts: opts, tgt: tgt, work: work, goroot: real}
 	if b.opts.goroot, err = b.cachedGOROOT(string(out)); err != nil {
 		b.Close()
 		return nil, err

@@ -343,3 +343,37 @@ func a64FPU(p *a64prog) {
 	a.Label("bad")
 	p.halt(guestabi.ExitFailure)
 }
+
+// A64GICProbe asks for an irqchip (unimon's feature note). If the boot
+// info's host features say the monitor created one, it reads the
+// architecture revision from GICD_PIDR2 of the distributor at
+// guestabi.GICDistBase (an access KVM serves in the kernel) and halts
+// with it: 3 for a GICv3. Otherwise it halts with 100 without touching
+// the GIC's addresses.
+func A64GICProbe() []byte { return buildA64(a64GICProbe) }
+
+// A64GICProbeNoRequest is A64GICProbe without the feature note: the
+// monitor must not create a GIC, so it halts with 100.
+func A64GICProbeNoRequest() []byte {
+	return buildA64(func(p *a64prog) { a64GICProbe(p); p.request = 0 })
+}
+
+// A64GICProbeNoGIC is the status of A64GICProbe when no GIC was given.
+const A64GICProbeNoGIC = 100
+
+func a64GICProbe(p *a64prog) {
+	p.request = guestabi.RequestIRQChip
+	a := &p.a
+	h := p.d.put(&guestabi.Halt{}, guestabi.HaltSize)
+	a.LoadW(X2, bootInfo, 40) // host_features
+	a.Tbz(X2, 16, "nogic")    // guestabi.FeatureIRQChip
+	a.MovImm(X1, guestabi.GICDistBase+0xffe8)
+	a.LoadW(X2, X1, 0)
+	a.Word(0xd3441c42) // ubfx x2, x2, #4, #4: GICD_PIDR2.ArchRev
+	a.MovImm(X3, uint64(h))
+	a.StoreW(X2, X3, 8)
+	p.hypercall(guestabi.HypercallHalt, h)
+	p.halt(guestabi.ExitFailure)
+	a.Label("nogic")
+	p.halt(A64GICProbeNoGIC)
+}

@@ -53,8 +53,9 @@ type code interface {
 // its data segment and its devices. Both builders embed it, which gives
 // them data and declare.
 type image struct {
-	d   dataSeg
-	mft *guestabi.Manifest
+	d       dataSeg
+	mft     *guestabi.Manifest
+	request uint32 // guestabi.Request* bits for the feature note
 }
 
 func (im *image) data() *dataSeg { return &im.d }
@@ -72,6 +73,7 @@ func (im *image) link(machine elf.Machine, text []byte) []byte {
 		BSS:      uint64(im.d.zeroLen),
 		DataAddr: CatalogueDataAddr,
 		Manifest: im.mft,
+		Request:  im.request,
 	})
 }
 

@@ -47,6 +47,9 @@ type Guest struct {
 	// ABI is stamped into the ABI1 note; the zero value means the hvt
 	// target, ABI version 2.
 	ABI guestabi.ABIInfo
+	// Request, when not zero, adds unimon's feature request note asking
+	// for these guestabi.Request* bits.
+	Request uint32
 	// OmitABINote and OmitManifestNote leave a note (and its PT_NOTE) out,
 	// to test how a monitor rejects such files.
 	OmitABINote, OmitManifestNote bool
@@ -99,6 +102,9 @@ func (g *Guest) notes() ([]byte, []noteSeg) {
 			m = guestabi.NewManifest()
 		}
 		add(guestabi.NoteMFT1, m.Encode())
+	}
+	if g.Request != 0 {
+		add(guestabi.NoteFeatures, binary.LittleEndian.AppendUint32(nil, g.Request))
 	}
 	return b, segs
 }

@@ -147,7 +147,7 @@ func mapMemory(size uint64, huge bool) (*Memory, error) {
 		unix.MunmapPtr(unsafe.Add(p, aligned-start+uintptr(size)), tail)
 	}
 	mem := unsafe.Slice((*byte)(unsafe.Add(p, aligned-start)), size)
-	if err := unix.Madvise(mem, unix.MADV_HUGEPAGE); err != nil && !errors.Is(err, unix.EINVAL) {
+	if err := adviseHugePages(mem); err != nil && !errors.Is(err, unix.EINVAL) {
 		// EINVAL: a kernel without transparent huge pages; small pages
 		// do. Anything else is unexpected.
 		unix.MunmapPtr(unsafe.Pointer(&mem[0]), uintptr(size))
@@ -279,7 +279,7 @@ func (m *Memory) Zero(gpa, n uint64) error {
 	}
 	clear(b[:first-gpa])
 	clear(b[last-gpa:])
-	if err := unix.Madvise(b[first-gpa:last-gpa], unix.MADV_DONTNEED); err != nil {
+	if err := releasePages(b[first-gpa : last-gpa]); err != nil {
 		// Should MADV_DONTNEED be refused, writing zeroes does the same;
 		// Writable has made sure the pages are writable.
 		clear(b[first-gpa : last-gpa])

@@ -1,3 +1,5 @@
+//go:build linux
+
 package hypercall
 
 import (
@@ -12,13 +14,6 @@ import (
 	"github.com/unimon/unimon/guestabi"
 	"github.com/unimon/unimon/monitor/guestmem"
 )
-
-// ErrInterrupted is the cause (inside an *Error for POLL) when Interrupt
-// ended a POLL. It is not a guest error: the host asked the guest to stop.
-var ErrInterrupted = errors.New("interrupted")
-
-// ErrClosed is the cause when a POLL or AddPollable reaches a closed Core.
-var ErrClosed = errors.New("hypercall core is closed")
 
 // Tags in epoll_event.data for the Core's own fds. Pollable devices use
 // their handle (1..63), so negative tags never collide with one.

@@ -112,6 +112,9 @@ type System struct {
 // Open opens /dev/kvm and checks the API version and the capabilities
 // unimon relies on. Its errors wrap ErrUnavailable and say what to do.
 func Open() (*System, error) {
+	if err := CheckHostOS(); err != nil {
+		return nil, err
+	}
 	fd, err := unix.Open("/dev/kvm", unix.O_RDWR|unix.O_CLOEXEC, 0)
 	switch {
 	case errors.Is(err, unix.ENOENT):
@@ -299,7 +302,7 @@ func (c *VCPU) BindThread(bind bool) {
 	defer c.mu.Unlock()
 	c.tid = 0
 	if bind {
-		c.tid = unix.Gettid()
+		c.tid = gettid()
 	}
 }
 
@@ -317,7 +320,7 @@ func (c *VCPU) Kick() {
 	}
 	c.run[offImmediateExit] = 1
 	if c.tid != 0 {
-		_ = unix.Tgkill(unix.Getpid(), c.tid, unix.SIGURG)
+		signalThread(c.tid)
 	}
 }
 

@@ -26,7 +26,6 @@ import (
 
 	"github.com/unimon/unimon/devices"
 	"github.com/unimon/unimon/internal/gobuild"
-	"github.com/unimon/unimon/internal/kvmtest"
 	"github.com/unimon/unimon/internal/netnstest"
 	"github.com/unimon/unimon/monitor"
 )
@@ -78,31 +77,6 @@ func netGuest(t testing.TB, nets ...string) string {
 	return b.path
 }
 
-// startVM boots cfg (its console replaced) in the background; the VM is
-// stopped at the end of the test.
-func startVM(t testing.TB, cfg monitor.Config) *devRun {
-	t.Helper()
-	kvmtest.Require(t)
-	r := &devRun{w: &stampedWriter{}, done: make(chan struct{})}
-	cfg.Console = r.w
-	if cfg.Memory == 0 {
-		cfg.Memory = 256 << 20
-	}
-	vm, err := monitor.New(cfg)
-	if err != nil {
-		t.Fatalf("monitor.New: %v", err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	go func() {
-		defer close(r.done)
-		defer cancel()
-		defer vm.Close()
-		r.status, r.err = vm.Run(ctx)
-	}()
-	t.Cleanup(func() { cancel(); <-r.done })
-	return r
-}
-
 // Inside one unikernel: an httptest server and its client, and a 4 MiB
 // echo over ::1.
 func TestNetLoopback(t *testing.T) {
@@ -125,20 +99,6 @@ func newTapNS(t testing.TB, n int) *tapNS {
 	pre := fmt.Sprintf("10.213.%d.", n)
 	ns.AddTap("tap0", pre+"1/24", 0)
 	return &tapNS{ns: ns, tap: openTap(t, ns, "tap0"), net: pre}
-}
-
-// openTap attaches to tap ifname in ns, until the end of the test.
-func openTap(t testing.TB, ns *netnstest.NS, ifname string) *devices.Tap {
-	t.Helper()
-	var tap *devices.Tap
-	if err := ns.Do(func() (err error) {
-		tap, err = devices.OpenTap(ifname, nil)
-		return err
-	}); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { tap.Close() })
-	return tap
 }
 
 // dial connects from inside the namespace.

@@ -16,8 +16,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/unimon/unimon/internal/gobuild"
-	"github.com/unimon/unimon/internal/guestbuild"
 	"github.com/unimon/unimon/internal/kvmtest"
 	"github.com/unimon/unimon/internal/microguest"
 	"github.com/unimon/unimon/monitor"
@@ -28,12 +26,10 @@ import (
 // compares unimon with kvmfloor (the least a KVM monitor can do, granting
 // the same irqchip and CPUID) on the same image, alternating run by run.
 
-var helloOnce = guestbuild.Once{Options: gobuild.Options{Package: "./examples/hello", Dir: "../.."}}
-
 // goHello builds examples/hello, the Go hello unikernel `make run` boots.
 func goHello(t testing.TB) string {
 	t.Helper()
-	return helloOnce.Path(t, tmpDir, "hello.hvt")
+	return image(t, "hello.hvt")
 }
 
 // buildCommands builds unimon as the Makefile does (static, trimmed) and

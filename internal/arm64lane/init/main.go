@@ -18,6 +18,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -57,11 +58,14 @@ func run() error {
 		return fmt.Errorf("no usable /dev/kvm in the arm64 VM (is qemu run with virtualization=on?): %w", err)
 	}
 	kvm.Close()
+
+	if len(cfg.Exec) > 0 {
+		return runExec(cfg.Exec)
+	}
 	var uts unix.Utsname
 	if unix.Uname(&uts) == nil {
 		fmt.Printf("arm64lane: kernel %s, page size %d\n", unix.ByteSliceToString(uts.Release[:]), os.Getpagesize())
 	}
-
 	entries, err := os.ReadDir(laneproto.TestsDir)
 	if err != nil {
 		return fmt.Errorf("listing test binaries: %w", err)
@@ -121,7 +125,7 @@ func runBinary(path string, cfg laneproto.Config) laneproto.Result {
 	cmd := exec.Command(path, args...)
 	cmd.Dir = "/tmp"
 	cmd.Env = []string{"PATH=/bin", "HOME=/tmp", "TMPDIR=/tmp", kvmtest.CountFileEnv + "=" + countFile,
-		laneproto.CLIEnv + "=" + laneproto.CLIPath}
+		laneproto.CLIEnv + "=" + laneproto.CLIPath, laneproto.GoGuestsEnv + "=" + laneproto.GoGuestsDir}
 	pr, pw, err := os.Pipe()
 	if err != nil {
 		fmt.Printf("arm64lane: %s: %v\n", name, err)
@@ -162,6 +166,28 @@ func runBinary(path string, cfg laneproto.Config) laneproto.Result {
 		r.KVM = bytes.Count(b, []byte("\n"))
 	}
 	return r
+}
+
+// runExec runs the unimon command (scripts/arm64-run) with its output on
+// the console and reports its exit status.
+func runExec(args []string) error {
+	cmd := exec.Command(laneproto.CLIPath, args...)
+	cmd.Dir = "/tmp"
+	cmd.Env = []string{"PATH=/bin", "HOME=/tmp", "TMPDIR=/tmp"}
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = nil, os.Stdout, os.Stdout
+	err := cmd.Run()
+	var ee *exec.ExitError
+	switch {
+	case err == nil:
+	case errors.As(err, &ee) && ee.ExitCode() >= 0:
+	default:
+		return fmt.Errorf("running unimon: %w", err)
+	}
+	// A console line of the unikernel's may lack its newline: the empty
+	// line ends it, and the host drops it.
+	fmt.Println()
+	fmt.Println(laneproto.Line(laneproto.KindExit, "status", strconv.Itoa(cmd.ProcessState.ExitCode())))
+	return nil
 }
 
 // powerOff ends the VM; qemu runs with -no-reboot and the kernel with

@@ -18,6 +18,10 @@ import (
 // ConfigPath is where the host puts the JSON-encoded Config in the initramfs.
 const ConfigPath = "/lane.json"
 
+// FilesDir is the initramfs directory that holds the unikernel and the
+// block device images of an Exec run.
+const FilesDir = "/files"
+
 // TestsDir is the initramfs directory that holds the test binaries.
 const TestsDir = "/tests"
 
@@ -35,6 +39,10 @@ type Config struct {
 	Run string
 	// Timeout is passed to every binary as -test.timeout.
 	Timeout time.Duration
+	// Exec, when set, replaces the test run: /init runs the unimon
+	// command with these arguments (scripts/arm64-run), its output
+	// straight to the console, then prints an EXIT line with its status.
+	Exec []string `json:",omitempty"`
 }
 
 // Prefix starts every protocol line.
@@ -47,6 +55,7 @@ const (
 	KindResult  = "RESULT"  // a binary ended: Result fields
 	KindSummary = "SUMMARY" // all binaries ended: Summary fields
 	KindError   = "ERROR"   // the lane itself failed inside the VM: msg=
+	KindExit    = "EXIT"    // Config.Exec's unimon ended: status=
 )
 
 // Result is the outcome of one test binary.

@@ -1,4 +1,4 @@
-//go:build linux && amd64
+//go:build linux && (amd64 || arm64)
 
 // Command guest is the Go unikernel the end-to-end tests of issue 4 run
 // (tests/goguests): one program, a mode per first argument, so the tests
