@@ -37,6 +37,7 @@ if [ "${UNIMON_SKIP_ARM64:-}" != 1 ]; then
   echo "== the same Go program built for amd64 and arm64: the same output on both (arm64 through scripts/arm64-run)"
   dir=$(mktemp -d)
   $GO build -o "$dir/unimon" ./cmd/unimon
+  $GO build -o "$dir/unimon-build" ./cmd/unimon-build # what unimon build runs
   "$dir/unimon" build --arch amd64 -o "$dir/hello-amd64.hvt" ./examples/hello
   "$dir/unimon" build --arch arm64 -o "$dir/hello-arm64.hvt" ./examples/hello
   want=$'Hello from a Go unikernel on unimon!\narg 1: a\narg 2: b'
