@@ -317,7 +317,20 @@ TEXT ·vec0(SB),NOSPLIT|NOFRAME,$0
 	PUSHQ	$0
 	JMP	·trapenter(SB)
 
+// vec1 is #DB. With TF set in the program's RFLAGS (a debugger's single
+// step), the resume tail's POPFQ traps on its own final jump: go straight
+// to the program's RIP instead, still with TF, so the next trap comes
+// after one instruction of the program.
 TEXT ·vec1(SB),NOSPLIT|NOFRAME,$0
+	CMPQ	0(SP), $TRAMP_JMP
+	JNE	dbtrap
+	PUSHQ	AX
+	MOVQ	$FRAME_RIP, AX
+	MOVQ	0(AX), AX
+	MOVQ	AX, 8(SP)
+	POPQ	AX
+	IRETQ
+dbtrap:
 	PUSHQ	$0
 	PUSHQ	$1
 	PUSHQ	$0

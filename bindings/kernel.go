@@ -104,9 +104,15 @@ func hypercall(nr guestabi.Hypercall) {
 	cpuHypercall(nr, uintptr(unsafe.Pointer(&hcArg)))
 }
 
-func halt(status int) {
+// halt ends the unikernel with status.
+func halt(status int) { haltCookie(status, 0) }
+
+// haltCookie ends the unikernel with status and the HALT cookie at
+// guest-physical address cookie (0: none), which a monitor's core file
+// reads (haltTrap).
+func haltCookie(status int, cookie uintptr) {
 	consoleFlush()
-	h := guestabi.Halt{ExitStatus: int32(status)}
+	h := guestabi.Halt{ExitStatus: int32(status), Cookie: uint64(cookie)}
 	h.Encode(hcArg[:])
 	for {
 		hypercall(guestabi.HypercallHalt)

@@ -2,7 +2,11 @@
 
 package bindings
 
-import "unsafe"
+import (
+	"unsafe"
+
+	"github.com/unimon/unimon/guestabi"
+)
 
 // The fixed guest-physical (= guest-virtual) layout of the bindings'
 // private memory below the ELF image, stated once: layout_amd64.h, which
@@ -73,12 +77,9 @@ const (
 )
 
 // frame is the register frame kentry builds at frameAddr. FSBase is
-// unused (the kernel tracks FS bases per thread).
-type frame struct {
-	FSBase, CR2                                                             uint64
-	R15, R14, R13, R12, R11, R10, R9, R8, RBP, RDI, RSI, RDX, RCX, RBX, RAX uint64
-	Vector, Err, RIP, CS, RFLAGS, RSP, SS                                   uint64
-}
+// unused (the kernel tracks FS bases per thread). Its layout is
+// guestabi.DebugFrame, which the monitor's debugger reads (debugTrap).
+type frame = guestabi.DebugFrame
 
 // resumeTail is the end of every return to the program, copied to
 // trampTail: pop R15..RAX from the frame, skip vector, error code, RIP and

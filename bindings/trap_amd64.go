@@ -2,7 +2,11 @@
 
 package bindings
 
-import "unsafe"
+import (
+	"unsafe"
+
+	"github.com/unimon/unimon/guestabi"
+)
 
 // Traps on amd64: the vectors, the IDT and the crash report.
 
@@ -28,6 +32,10 @@ func ktrap() {
 		// Error code bit 0: a protection violation, not a missing page.
 		if !pageFault(uintptr(f.CR2), f.Err&1 != 0) {
 			fault(f, t, "page fault")
+		}
+	case 1, 3:
+		if !debugTrap(f) {
+			fatalTrap(f, "exception")
 		}
 	case 32:
 		stats.ticks++
@@ -155,5 +163,38 @@ func fatalTrap(f *frame, what string) {
 		bp = uintptr(fr[0])
 	}
 	putsPhys(uintptr(unsafe.Pointer(&msg)), uintptr(n))
-	halt(255)
+	haltTrap(255, f)
+}
+
+// trapCookie is the HALT cookie after a fatal trap: upstream Solo5's
+// struct x86_trap_regs (cr2, error code, rip, cs, rflags, rsp, ss), which
+// any monitor's core file (unimon --dumpcore, solo5-hvt-debug) uses for
+// the faulting instruction and stack, then unimon's extension: the magic
+// and the whole frame, for every other register (guestabi.FrameCookieMagic).
+var trapCookie struct {
+	regs  [7]uint64
+	magic [len(guestabi.FrameCookieMagic)]byte
+	frame frame
+}
+
+// haltTrap halts with status after the fatal trap whose registers are in
+// f. It runs on the trap path: plain copies, no allocation.
+func haltTrap(status int, f *frame) {
+	trapCookie.regs = [7]uint64{f.CR2, f.Err, f.RIP, f.CS, f.RFLAGS, f.RSP, f.SS}
+	copy(trapCookie.magic[:], guestabi.FrameCookieMagic)
+	trapCookie.frame = *f
+	haltCookie(status, uintptr(unsafe.Pointer(&trapCookie)))
+}
+
+// debugTrap hands a #DB (single step) or #BP (int3) of the program to the
+// monitor's debugger, which reads and may change the frame, and reports
+// true; without a debugger (no guestabi.FeatureDebugTrap) it reports
+// false and the trap stays fatal. Hosts whose KVM intercepts these traps
+// itself never get here.
+func debugTrap(f *frame) bool {
+	if bootInfo.HostFeatures&guestabi.FeatureDebugTrap == 0 || f.CS != userCS {
+		return false
+	}
+	kcall(kHypercall, guestabi.DebugTrapPort, frameAddr)
+	return true
 }

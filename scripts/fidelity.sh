@@ -32,7 +32,7 @@ MORE="unicode unicode/utf16 math math/bits math/rand/v2 math/cmplx strings
 # sockets (issue 9 adds them); a unikernel is one process.
 SKIP='^(TestMutexMisuse|TestIssue76126|TestSetCrashOutput|ExampleAfterFunc_connection|TestHTTPDecoding)$'
 
-unimon() { $GO run ./cmd/unimon "$@"; }
+unimon() { $GO build -o bin/unimon ./cmd/unimon && $GO build -o bin/unimon-build ./cmd/unimon-build && bin/unimon "$@"; }
 
 case "${1:-check}" in
 check)
@@ -41,7 +41,7 @@ check)
   echo "standard library inside unikernels: $(( $(date +%s) - start ))s"
   ;;
 table)
-  $GO build -o bin/unimon ./cmd/unimon
+  $GO build -o bin/unimon ./cmd/unimon && $GO build -o bin/unimon-build ./cmd/unimon-build
   printf '%-24s %-10s %-10s\n' PACKAGE UNIKERNEL NATIVE
   for p in $CHECK $MORE; do
     u=pass n=pass

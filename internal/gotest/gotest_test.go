@@ -10,7 +10,7 @@ import (
 	"testing"
 
 	"github.com/unimon/unimon/internal/kvmtest"
-	"github.com/unimon/unimon/internal/leaktest"
+	"github.com/unimon/unimon/internal/leakcheck"
 )
 
 const sample = "./internal/gotest/testdata/sample"
@@ -35,7 +35,7 @@ func TestRunSample(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			kvmtest.Require(t)
-			leaktest.Check(t)
+			leakcheck.Check(t)
 			args := []string{"--mem=256"}
 			if tc.name == "Verbose" {
 				args = append(args, "-v")

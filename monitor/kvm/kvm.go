@@ -58,6 +58,7 @@ var (
 	kvmCreateVCPU          = io_(0x41)
 	kvmSetUserMemoryRegion = iow(0x46, unsafe.Sizeof(userspaceMemoryRegion{}))
 	kvmCreateIRQChip       = io_(0x60)
+	kvmEnableCap           = iow(0xa3, unsafe.Sizeof(enableCap{}))
 	kvmRun                 = io_(0x80)
 )
 
@@ -66,6 +67,9 @@ const (
 	CapIRQChip    = 0
 	CapUserMemory = 3
 	CapGetTSCKHz  = 61
+	// CapSplitIRQChip: the local APIC in the kernel, the PIC and IOAPIC
+	// left to userspace (which may then simply not have them).
+	CapSplitIRQChip = 121
 )
 
 // ioctl issues a KVM ioctl whose argument is a number, retrying EINTR.
@@ -227,12 +231,32 @@ func (vm *VM) CreateIRQChip() error {
 	return nil
 }
 
+// enableCap is struct kvm_enable_cap.
+type enableCap struct {
+	Cap   uint32
+	Flags uint32
+	Args  [4]uint64
+	Pad   [64]byte
+}
+
+// EnableCap enables capability c on the VM (KVM_ENABLE_CAP) with no
+// arguments.
+func (vm *VM) EnableCap(c uint32) error {
+	e := enableCap{Cap: c}
+	if _, err := ioctlPtr(vm.fd, kvmEnableCap, unsafe.Pointer(&e)); err != nil {
+		return fmt.Errorf("KVM_ENABLE_CAP(%d): %w", c, err)
+	}
+	return nil
+}
+
 // VCPU is one virtual CPU and its shared kvm_run page.
 type VCPU struct {
 	fd  int
 	run []byte
 
-	mu  sync.Mutex // guards tid against Kick racing with the end of Run
+	// mu guards tid, and run against Close, for Kick, the one method
+	// called from other goroutines.
+	mu  sync.Mutex
 	tid int
 }
 
@@ -251,14 +275,19 @@ func (vm *VM) CreateVCPU(id int) (*VCPU, error) {
 	return &VCPU{fd: int(fd), run: run}, nil
 }
 
-// Close unmaps kvm_run and closes the vCPU.
+// Close unmaps kvm_run and closes the vCPU. It holds the lock Kick
+// takes, so a Kick from another goroutine either finishes before the page
+// goes or finds it gone; the caller must still make sure no Run or exit
+// accessor is in progress (monitor.VM does: its Close waits for Run).
 func (c *VCPU) Close() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
 	if c.fd < 0 {
 		return nil
 	}
 	err1 := unix.Munmap(c.run)
 	err2 := unix.Close(c.fd)
-	c.fd, c.run = -1, nil
+	c.fd, c.run, c.tid = -1, nil, 0
 	return errors.Join(err1, err2)
 }
 

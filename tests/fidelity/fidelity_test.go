@@ -19,7 +19,7 @@ import (
 	"github.com/unimon/unimon/devices"
 	"github.com/unimon/unimon/internal/gobuild"
 	"github.com/unimon/unimon/internal/kvmtest"
-	"github.com/unimon/unimon/internal/leaktest"
+	"github.com/unimon/unimon/internal/leakcheck"
 	"github.com/unimon/unimon/monitor"
 )
 
@@ -73,7 +73,7 @@ func run(t *testing.T, mem uint64, args ...string) (int, string, []byte) {
 func runFor(t *testing.T, timeout time.Duration, mem uint64, args ...string) (int, string, []byte) {
 	t.Helper()
 	kvmtest.Require(t)
-	leaktest.Check(t)
+	leakcheck.Check(t)
 	disk := filepath.Join(t.TempDir(), "disk.img")
 	if err := os.WriteFile(disk, make([]byte, 64<<10), 0o600); err != nil {
 		t.Fatal(err)

@@ -20,18 +20,17 @@ import (
 	"time"
 
 	"github.com/unimon/unimon/internal/gobuild"
+	"github.com/unimon/unimon/internal/guestbuild"
 	"github.com/unimon/unimon/internal/kvmtest"
-	"github.com/unimon/unimon/internal/leaktest"
+	"github.com/unimon/unimon/internal/leakcheck"
 	"github.com/unimon/unimon/monitor"
 )
 
 const guestMem = 128 << 20
 
 var (
-	buildOnce sync.Once
-	guestPath string
-	buildErr  error
 	tmpDir    string
+	guestOnce = guestbuild.Once{Options: gobuild.Options{Package: "./tests/goguests/guest", Dir: "../.."}}
 )
 
 func TestMain(m *testing.M) {
@@ -49,24 +48,14 @@ func TestMain(m *testing.M) {
 // guest builds ./guest once per test binary with unimon build.
 func guest(t testing.TB) string {
 	t.Helper()
-	buildOnce.Do(func() {
-		guestPath = filepath.Join(tmpDir, "guest.hvt")
-		var log bytes.Buffer
-		_, buildErr = gobuild.Build(context.Background(), gobuild.Options{
-			Package: "./tests/goguests/guest", Output: guestPath, Dir: "../..", Stderr: &log,
-		})
-		if buildErr != nil {
-			buildErr = fmt.Errorf("%w\n%s", buildErr, log.String())
-		}
-	})
-	if buildErr != nil {
-		t.Fatalf("unimon build: %v", buildErr)
-	}
-	return guestPath
+	return guestOnce.Path(t, tmpDir, "guest.hvt")
 }
 
 // noLeaks fails t if the test leaves file descriptors or goroutines behind.
-func noLeaks(t *testing.T) { leaktest.Check(t) }
+func noLeaks(t *testing.T) {
+	t.Helper()
+	leakcheck.Check(t)
+}
 
 // stampedWriter records when each console line arrived (host clock).
 type stampedWriter struct {

@@ -1,0 +1,25 @@
+// Command unimon-build is `unimon build`: it builds an ordinary Go program
+// into a Solo5 hvt unikernel (internal/gobuild). Users type `unimon
+// build`, which runs this binary; it is separate so that the monitor,
+// which runs unikernels, does not link (and load at every start) the x86
+// decoder, the DWARF reader and os/exec the builder needs. With --test
+// first it is `unimon test` (internal/gotest), which builds test binaries
+// and runs them.
+//
+//	unimon-build [-o FILE] [-manifest FILE.json] [--net NAME]... [--block NAME]... [--files DIR] [PACKAGE]
+//	unimon-build --test [--mem=MiB] [-v] [build flags] [test flags] [PACKAGES] [-- TEST FLAGS]
+package main
+
+import (
+	"os"
+
+	"github.com/unimon/unimon/internal/gobuild"
+	"github.com/unimon/unimon/internal/gotest"
+)
+
+func main() {
+	if len(os.Args) > 1 && os.Args[1] == "--test" {
+		os.Exit(gotest.Main(os.Args[2:], os.Stdout, os.Stderr))
+	}
+	os.Exit(gobuild.Main(os.Args[1:], os.Stdout, os.Stderr))
+}
