@@ -34,11 +34,7 @@ MORE="unicode unicode/utf16 math math/bits math/rand/v2 math/cmplx strings
 # stack: see README).
 SKIP='^(TestMutexMisuse|TestIssue76126|TestSetCrashOutput|ExampleAfterFunc_connection|TestHTTPDecoding)$'
 
-# unimon test runs the builder binary (cmd/unimon-build) found next to
-# unimon, as users install them.
-$GO build -o bin/unimon ./cmd/unimon
-$GO build -o bin/unimon-build ./cmd/unimon-build
-unimon() { bin/unimon "$@"; }
+unimon() { $GO build -o bin/unimon ./cmd/unimon && $GO build -o bin/unimon-build ./cmd/unimon-build && bin/unimon "$@"; }
 
 case "${1:-check}" in
 check)
@@ -47,10 +43,11 @@ check)
   echo "standard library inside unikernels: $(( $(date +%s) - start ))s"
   ;;
 table)
+  $GO build -o bin/unimon ./cmd/unimon && $GO build -o bin/unimon-build ./cmd/unimon-build
   printf '%-24s %-10s %-10s\n' PACKAGE UNIKERNEL NATIVE
   for p in $CHECK $MORE; do
     u=pass n=pass
-    unimon test "$p" -- -short -skip "$SKIP" >"/tmp/fidelity-$$.log" 2>&1 || u=FAIL
+    bin/unimon test "$p" -- -short -skip "$SKIP" >"/tmp/fidelity-$$.log" 2>&1 || u=FAIL
     $GO test -short -count=1 -skip "$SKIP" "$p" >/dev/null 2>&1 || n=FAIL
     printf '%-24s %-10s %-10s\n' "$p" "$u" "$n"
     if [ "$u" != "$n" ]; then grep -E '^(--- FAIL|panic:|fatal error:)' "/tmp/fidelity-$$.log" | head -5 | sed 's/^/    /'; fi

@@ -1,17 +1,16 @@
-// Command unimon-build is `unimon build` and `unimon test`: it builds an
-// ordinary Go program into a Solo5 hvt unikernel (internal/gobuild), or
-// each package's tests into unikernels that it runs like go test
-// (internal/gotest). Users type `unimon build` or `unimon test`, which run
-// this binary; it is separate so that the monitor, which runs unikernels,
-// does not link (and load at every start) the x86 decoder, the DWARF
-// reader and os/exec the builder needs.
+// Command unimon-build is `unimon build`: it builds an ordinary Go program
+// into a Solo5 hvt unikernel (internal/gobuild). Users type `unimon
+// build`, which runs this binary; it is separate so that the monitor,
+// which runs unikernels, does not link (and load at every start) the x86
+// decoder, the DWARF reader and os/exec the builder needs. With --test
+// first it is `unimon test` (internal/gotest), which builds test binaries
+// and runs them.
 //
-//	unimon-build [build] [-o FILE] [-manifest FILE.json] [--arch GOARCH] [--net NAME]... [--block NAME]... [--files DIR] [PACKAGE]
-//	unimon-build test [--mem=MiB] [-v] [build flags] [test flags] [PACKAGES] [-- TEST FLAGS]
+//	unimon-build [-o FILE] [-manifest FILE.json] [--arch GOARCH] [--net NAME]... [--block NAME]... [--files DIR] [PACKAGE]
+//	unimon-build --test [--mem=MiB] [-v] [build flags] [test flags] [PACKAGES] [-- TEST FLAGS]
 package main
 
 import (
-	"io"
 	"os"
 
 	"github.com/unimon/unimon/internal/gobuild"
@@ -19,20 +18,8 @@ import (
 )
 
 func main() {
-	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
-}
-
-// run dispatches on the command unimon names first (cmd/unimon/build.go
-// always names it, so `unimon build test` builds a package called test);
-// without one, the arguments are build's.
-func run(args []string, stdout, stderr io.Writer) int {
-	if len(args) > 0 {
-		switch args[0] {
-		case "build":
-			return gobuild.Main(args[1:], stdout, stderr)
-		case "test":
-			return gotest.Main(args[1:], stdout, stderr)
-		}
+	if len(os.Args) > 1 && os.Args[1] == "--test" {
+		os.Exit(gotest.Main(os.Args[2:], os.Stdout, os.Stderr))
 	}
-	return gobuild.Main(args, stdout, stderr)
+	os.Exit(gobuild.Main(os.Args[1:], os.Stdout, os.Stderr))
 }

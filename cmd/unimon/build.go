@@ -22,17 +22,12 @@ func runBuild(args []string, stdout, stderr io.Writer) int {
 	return runBuilder("build", args, stderr)
 }
 
-// runTest is `unimon test` (go test with each test binary a unikernel,
-// internal/gotest): see runBuilder.
-func runTest(args []string, stdout, stderr io.Writer) int {
-	return runBuilder("test", args, stderr)
-}
-
-// runBuilder runs `unimon-build command args...`: it replaces this
-// process with the builder found next to this executable (make puts both
-// in bin/), else on PATH, else, for a unimon installed as a module
-// version, with `go run` of the builder of that same version (building
-// needs the go command anyway). It returns only on failure.
+// runBuilder runs the builder with args for `unimon command` (the name
+// its errors give): it replaces this process with the builder found
+// next to this executable (make puts both in bin/), else on PATH, else,
+// for a unimon installed as a module version, with `go run` of the
+// builder of that same version (building needs the go command anyway).
+// It returns only on failure.
 func runBuilder(command string, args []string, stderr io.Writer) int {
 	argv, err := builderCommand(command, args)
 	if err == nil {
@@ -41,10 +36,9 @@ func runBuilder(command string, args []string, stderr io.Writer) int {
 	return fail(stderr, err)
 }
 
-// builderCommand returns the argv that runs the builder's command with
-// args.
+// builderCommand returns the argv that runs the builder with args for
+// `unimon command`.
 func builderCommand(command string, args []string) ([]string, error) {
-	args = append([]string{command}, args...)
 	var dirs []string
 	if exe, err := os.Executable(); err == nil {
 		dirs = append(dirs, filepath.Dir(exe))

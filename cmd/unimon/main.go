@@ -28,8 +28,8 @@ var version = "dev"
 const usageText = `usage: unimon [OPTIONS] [--] KERNEL [ARGS...]
        unimon info KERNEL
        unimon build [-o FILE] [-manifest FILE.json] [--arch GOARCH] [--net NAME]... [--block NAME]... [--files DIR] [PACKAGE]
-       unimon test [--mem=MiB] [-v] [build flags] [test flags] [PACKAGES] [-- TEST FLAGS]
        unimon pack [-o FILE.tar] [--name REF] [--mem MiB] [--annotation K=V]... KERNEL [-- ARGS...]
+       unimon test [--mem=MiB] [-v] [build flags] [test flags] [PACKAGES] [-- TEST FLAGS]
 
 Runs the Solo5 hvt unikernel KERNEL on KVM (a drop-in for solo5-hvt).
 
@@ -59,8 +59,8 @@ Module net:
 Commands:
   info KERNEL                   print the ABI and manifest of KERNEL as JSON
   build ...                     build a Go program into a unikernel (see unimon build -h)
-  test ...                      run Go packages' tests as unikernels, like go test
   pack ...                      write a unikernel as an OCI image (see unimon pack -h)
+  test ...                      run Go packages' tests as unikernels, like go test
 
 Exit status: the guest's; 1 on a monitor error, a guest fault or a signal.
 `
@@ -76,10 +76,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 			return runInfo(args[1:], stdout, stderr)
 		case "build":
 			return runBuild(args[1:], stdout, stderr)
-		case "test":
-			return runTest(args[1:], stdout, stderr)
 		case "pack":
 			return runPack(args[1:], stdout, stderr)
+		case "test":
+			return runTest(args[1:], stdout, stderr)
 		}
 	}
 	o, err := parseRunArgs(args)
