@@ -56,6 +56,7 @@ Exit status: the guest's; 1 on a monitor error, a guest fault or a signal.
 `
 
 func main() {
+	lockDown = lockDownProcess
 	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
 }
 
@@ -139,6 +140,9 @@ func runKernel(o *runOptions, stdout, stderr io.Writer) int {
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	if err := lockDown(devs); err != nil {
+		return fail(stderr, err)
+	}
 	status, err := vm.Run(ctx)
 	if err != nil {
 		if ctx.Err() != nil {
