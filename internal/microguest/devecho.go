@@ -1,0 +1,50 @@
+package microguest
+
+import "github.com/unimon/unimon/guestabi"
+
+// DeviceEcho uses a net and a block device in one run, for load tests
+// that attach both to every VM. It declares NetDeviceName (handle 1) and
+// BlockDeviceName (handle 2); writes BlockPattern at offset 512 and reads
+// it back into a separate buffer; sends NetEchoFrame and waits, as
+// NetEcho does, for one frame back; then prints the 512 bytes read from
+// the block device followed by the frame received, and halts with 0 (1
+// if no frame came).
+//
+// The host attaches a block device of at least 1 KiB and a net backend
+// that echoes the frame; it should observe BlockPattern followed by that
+// frame on the output, exit status 0, and BlockPattern at offset 512 of
+// the block device.
+func DeviceEcho() []byte {
+	return build(func(p *prog) {
+		p.mft = guestabi.NewManifest(
+			guestabi.Entry{Name: NetDeviceName, Type: guestabi.DeviceNetBasic},
+			guestabi.Entry{Name: BlockDeviceName, Type: guestabi.DeviceBlockBasic},
+		)
+		d := &p.d
+		wbuf := d.bytes(BlockPattern[:])
+		frame := d.bytes(NetEchoFrame[:])
+		ws := d.reserve(guestabi.BlockIOSize)
+		rs := d.reserve(guestabi.BlockIOSize)
+		nw := d.reserve(guestabi.NetIOSize)
+		poll := d.put(&guestabi.Poll{TimeoutNsecs: NetEchoPollTimeout}, guestabi.PollSize)
+		nr := d.reserve(guestabi.NetIOSize)
+		bout := d.reserve(guestabi.PutsSize)
+		nout := d.reserve(guestabi.PutsSize)
+		rbuf := d.zero(BlockRoundTripSize)
+		nbuf := d.zero(NetEchoBufSize)
+		d.set(ws, &guestabi.BlockIO{Handle: 2, Offset: BlockRoundTripOffset, Data: uint64(wbuf), Len: BlockRoundTripSize})
+		d.set(rs, &guestabi.BlockIO{Handle: 2, Offset: BlockRoundTripOffset, Data: uint64(rbuf), Len: BlockRoundTripSize})
+		d.set(nw, &guestabi.NetIO{Handle: 1, Data: uint64(frame), Len: uint64(len(NetEchoFrame))})
+		d.set(nr, &guestabi.NetIO{Handle: 1, Data: uint64(nbuf), Len: NetEchoBufSize})
+		d.set(bout, &guestabi.Puts{Data: uint64(rbuf), Len: BlockRoundTripSize})
+		d.set(nout, &guestabi.Puts{Data: uint64(nbuf)})
+
+		p.hypercall(guestabi.HypercallBlockWrite, ws)
+		p.hypercall(guestabi.HypercallBlockRead, rs)
+		p.hypercall(guestabi.HypercallNetWrite, nw)
+		p.receive(NetEchoMaxPolls, poll, nr, nout, func() { p.halt(guestabi.ExitFailure) })
+		p.hypercall(guestabi.HypercallPuts, bout)
+		p.hypercall(guestabi.HypercallPuts, nout)
+		p.halt(guestabi.ExitSuccess)
+	})
+}
