@@ -327,24 +327,7 @@ func TestHostileArguments(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			cfg := monitor.Config{}
-			switch c.Call {
-			case guestabi.HypercallBlockRead, guestabi.HypercallBlockWrite:
-				blk, err := devices.NewBlock(bytes.NewReader(make([]byte, 4096)), nil, 4096, 512)
-				if err != nil {
-					t.Fatal(err)
-				}
-				cfg.Block = map[string]devices.Block{microguest.BlockDeviceName: blk}
-			case guestabi.HypercallNetRead, guestabi.HypercallNetWrite:
-				a, b, err := devices.NewPipe(devices.PipeOptions{})
-				if err != nil {
-					t.Fatal(err)
-				}
-				defer a.Close()
-				defer b.Close()
-				cfg.Net = map[string]devices.Net{microguest.NetDeviceName: a}
-			}
-			r := boot(t, context.Background(), image, cfg)
+			r := boot(t, context.Background(), image, deviceConfig(t, c.Call, false))
 			if c.Fatal() {
 				if !errors.Is(r.err, monitor.ErrGuest) || !strings.Contains(r.err.Error(), c.Call.String()) {
 					t.Fatalf("err = %v, want ErrGuest naming %s", r.err, c.Call)

@@ -104,7 +104,7 @@ type VM struct {
 	disp     *hypercall.Dispatcher
 	core     *hypercall.Core
 	manifest *guestabi.Manifest
-	ran      bool
+	life     lifecycle
 }
 
 // Manifest returns the unikernel's manifest as attached: entry i is
@@ -369,7 +369,7 @@ func (vm *VM) writeBootInfo(kernelEnd, cycleFreq uint64, hostFeatures uint32, cm
 		HostFeatures: hostFeatures,
 	}
 	total := cmdAddr + guestabi.CmdlineSize - guestabi.BootInfoAddr
-	b, err := vm.mem.Bytes(guestabi.BootInfoAddr, total)
+	b, err := vm.mem.Writable(guestabi.BootInfoAddr, total)
 	if err != nil {
 		return fmt.Errorf("%w: boot info does not fit: %w", ErrConfig, err)
 	}
@@ -381,8 +381,21 @@ func (vm *VM) writeBootInfo(kernelEnd, cycleFreq uint64, hostFeatures uint32, cm
 }
 
 // Close frees the VM's KVM resources and memory. It does not close the
-// devices of the Config.
+// devices of the Config. A Run in progress is stopped first (it returns
+// an error wrapping ErrClosed) and Close waits for it to return, so Close
+// may be called from any goroutine at any time, and more than once. It
+// must not be called from a device backend's method while Run is calling
+// it, which would wait for itself.
 func (vm *VM) Close() error {
+	vm.life.closeOnce.Do(func() {
+		vm.life.stop()
+		vm.life.closeErr = vm.free()
+	})
+	return vm.life.closeErr
+}
+
+// free releases what New created; no Run may be in progress.
+func (vm *VM) free() error {
 	var errs []error
 	if vm.vcpu != nil {
 		errs = append(errs, vm.vcpu.Close())
@@ -400,6 +413,5 @@ func (vm *VM) Close() error {
 		errs = append(errs, vm.mem.Close())
 	}
 	vm.vcpu, vm.vm, vm.kvm, vm.core, vm.mem = nil, nil, nil, nil, nil
-	vm.ran = true
 	return errors.Join(errs...)
 }

@@ -38,29 +38,48 @@ type arch interface {
 
 // Run boots the guest and returns its exit status once it halts. A guest
 // that breaks the ABI or crashes ends with an error wrapping ErrGuest.
-// Cancelling ctx stops the guest promptly, even one spinning forever,
-// and Run returns ctx's error. A VM runs once.
+// Cancelling ctx stops the guest promptly, even one spinning forever or
+// one whose console output is stuck in a blocked Console writer, and Run
+// returns ctx's error. A VM runs once: a second Run, or a Run after
+// Close, returns an error wrapping ErrClosed. Run returns only once
+// nothing it started can touch the VM any more.
 func (vm *VM) Run(ctx context.Context) (int, error) {
-	if vm.ran || vm.vcpu == nil {
+	ctx, finish, err := vm.life.start(ctx)
+	if err != nil {
+		return 0, err
+	}
+	defer finish()
+	vcpu, core := vm.vcpu, vm.core
+	if vcpu == nil {
 		return 0, ErrClosed
 	}
-	vm.ran = true
 
 	// KVM wants the same thread for a vCPU's KVM_RUN calls, and Kick needs
 	// a thread to signal.
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
-	vm.vcpu.BindThread(true)
-	defer vm.vcpu.BindThread(false)
+	vcpu.BindThread(true)
+	defer vcpu.BindThread(false)
+	// Cancellation (ctx, or Close) kicks the vCPU out of KVM_RUN and ends
+	// a POLL or console write in progress. The callback runs on its own
+	// goroutine and touches the vCPU, so Run must not return (and let
+	// Close unmap kvm_run) while it may still be running: stop reporting
+	// false means it has started, and then Run waits for it to finish.
+	kicked := make(chan struct{})
 	stop := context.AfterFunc(ctx, func() {
-		vm.vcpu.Kick()
-		vm.core.Interrupt()
+		defer close(kicked)
+		vcpu.Kick()
+		core.Interrupt()
 	})
-	defer stop()
+	defer func() {
+		if !stop() {
+			<-kicked
+		}
+	}()
 
 	for {
-		if err := ctx.Err(); err != nil {
-			return 0, fmt.Errorf("stopped: %w", err)
+		if ctx.Err() != nil {
+			return 0, fmt.Errorf("stopped: %w", context.Cause(ctx))
 		}
 		status, halted, err := vm.step()
 		if errors.Is(err, hypercall.ErrInterrupted) || errors.Is(err, kvm.ErrInterrupted) {

@@ -17,6 +17,11 @@ else
   echo "KVM tests run: 0 (this machine has no /dev/kvm: KVM tests skipped)"
 fi
 
+echo "== race detector: monitor, hypercall, devices"
+# Includes TestRaceRunCancelClose (400 Run/cancel/Close races on fresh
+# VMs) and the blocked-console tests: the VM lifecycle's own proof.
+CGO_ENABLED=1 $GO test -race -count=1 -timeout 10m ./monitor/ ./monitor/hypercall/ ./devices/
+
 echo "== fuzzing every target briefly"
 # Counts, not durations: a duration -fuzztime can fail spuriously with
 # "context deadline exceeded" in Go 1.26 (go.dev/issue/75804).

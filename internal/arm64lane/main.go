@@ -167,8 +167,12 @@ func (l *lane) report(res *vmResult, want int) error {
 			verdict = "FAIL"
 			failed = append(failed, r.Bin)
 		}
-		fmt.Printf("arm64 %s %s: %d passed, %d failed, %d skipped, %d KVM tests, exit %d (%.1fs)\n",
-			verdict, r.Bin, r.Passed, r.Failed, r.Skipped, r.KVM, r.Exit, r.Duration.Seconds())
+		crashed := ""
+		if len(r.Crashed) > 0 {
+			crashed = fmt.Sprintf(" (cut short by the binary's crash or timeout: %s)", strings.Join(r.Crashed, ", "))
+		}
+		fmt.Printf("arm64 %s %s: %d passed, %d failed%s, %d skipped, %d KVM tests, exit %d (%.1fs)\n",
+			verdict, r.Bin, r.Passed, r.Failed, crashed, r.Skipped, r.KVM, r.Exit, r.Duration.Seconds())
 	}
 	fmt.Printf("ARM64 lane: %d arm64 KVM tests ran (%d binaries) in %.1fs\n", res.summary.KVM, res.summary.Binaries, time.Since(l.start).Seconds())
 	switch {

@@ -38,7 +38,7 @@ func Run(image []byte, out io.Writer) (int, error) {
 	defer mem.Close()
 	for _, p := range f.Progs {
 		if p.Type == elf.PT_LOAD && p.Filesz > 0 {
-			b, err := mem.Bytes(p.Vaddr, p.Filesz)
+			b, err := mem.Writable(p.Vaddr, p.Filesz)
 			if err != nil {
 				return 0, err
 			}
@@ -51,7 +51,7 @@ func Run(image []byte, out io.Writer) (int, error) {
 		return 0, err
 	}
 	// An empty command line right after the boot info.
-	bi, err := mem.Bytes(guestabi.BootInfoAddr, guestabi.BootInfoSize+1)
+	bi, err := mem.Writable(guestabi.BootInfoAddr, guestabi.BootInfoSize+1)
 	if err != nil {
 		return 0, err
 	}

@@ -47,6 +47,9 @@ type Catalogue struct {
 	// that traps differs), and the monitor's hypercall handlers, which
 	// decide fatal or EINVAL, are shared by both architectures.
 	Hostile func(call guestabi.Hypercall, kind HostileKind) ([]byte, error)
+	// ReadOnly builds the guest for a ReadOnlyCase: hypercall output
+	// aimed at read-only guest memory.
+	ReadOnly func(c ReadOnlyCase) []byte
 }
 
 // X86_64 is the catalogue of x86_64 guests.
@@ -66,6 +69,7 @@ var X86_64 = Catalogue{
 	PutsLoop:       PutsLoop,
 	WalltimeLoop:   WalltimeLoop,
 	Hostile:        Hostile,
+	ReadOnly:       ReadOnly,
 }
 
 // AArch64 is the catalogue of aarch64 guests.
@@ -85,6 +89,7 @@ var AArch64 = Catalogue{
 	PutsLoop:       A64PutsLoop,
 	WalltimeLoop:   A64WalltimeLoop,
 	Hostile:        A64Hostile,
+	ReadOnly:       A64ReadOnly,
 }
 
 // ForArch returns the catalogue for goarch ("amd64" or "arm64"), and

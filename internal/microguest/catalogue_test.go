@@ -19,8 +19,8 @@ func TestCatalogueELFs(t *testing.T) {
 	fixed := []string{"hello", "exit", "walltime", "poll", "block-roundtrip", "net-echo", "triple-fault",
 		"write-text", "bad-port", "bad-port-size", "spin", "puts-loop", "walltime-loop", "raw-exit-loop"}
 	names := Names()
-	if len(names) != len(fixed)+len(HostileCases()) || !slices.IsSorted(names) {
-		t.Errorf("Names() has %d names (sorted: %v), want %d", len(names), slices.IsSorted(names), len(fixed)+len(HostileCases()))
+	if want := len(fixed) + len(HostileCases()) + len(ReadOnlyCases()); len(names) != want || !slices.IsSorted(names) {
+		t.Errorf("Names() has %d names (sorted: %v), want %d", len(names), slices.IsSorted(names), want)
 	}
 	for _, n := range fixed {
 		if !slices.Contains(names, n) {

@@ -118,6 +118,9 @@ var portable = func() map[string]func(Params) func(code) {
 	for _, c := range HostileCases() {
 		m[c.Name()] = func(Params) func(code) { return hostile(c) }
 	}
+	for _, c := range ReadOnlyCases() {
+		m[c.Name()] = func(Params) func(code) { return readOnly(c) }
+	}
 	return m
 }()
 

@@ -132,6 +132,17 @@ func isBlockCall(c guestabi.Hypercall) bool {
 	return c == guestabi.HypercallBlockWrite || c == guestabi.HypercallBlockRead
 }
 
+// declareFor declares the one device a guest making call needs, if any:
+// BlockDeviceName for block calls, NetDeviceName for net calls (handle 1).
+func declareFor(g code, call guestabi.Hypercall) {
+	switch {
+	case isBlockCall(call):
+		g.declare(guestabi.Entry{Name: BlockDeviceName, Type: guestabi.DeviceBlockBasic})
+	case isDeviceCall(call):
+		g.declare(guestabi.Entry{Name: NetDeviceName, Type: guestabi.DeviceNetBasic})
+	}
+}
+
 // hostileArg describes the argument struct of a hypercall for Hostile.
 type hostileArg struct {
 	size    int    // struct size
@@ -208,12 +219,7 @@ func hostileGuest(call guestabi.Hypercall, kind HostileKind) (func(code), error)
 // hostile is the guest for the valid case c (see Hostile).
 func hostile(c HostileCase) func(code) {
 	return func(g code) {
-		switch {
-		case isBlockCall(c.Call):
-			g.declare(guestabi.Entry{Name: BlockDeviceName, Type: guestabi.DeviceBlockBasic})
-		case isDeviceCall(c.Call):
-			g.declare(guestabi.Entry{Name: NetDeviceName, Type: guestabi.DeviceNetBasic})
-		}
+		declareFor(g, c.Call)
 		arg := hostileArgOf(c.Call)
 		d := g.data()
 

@@ -73,7 +73,7 @@ func SetupMemory(mem *guestmem.Memory) error {
 	if size%guestmem.Granule != 0 || size < guestmem.Granule || size > MMIOBase {
 		return fmt.Errorf("arm64 page tables: guest memory of %#x bytes is not a multiple of 2 MiB up to 4 GiB", size)
 	}
-	tables, err := mem.Bytes(PGDBase, PTEBase+PageSize-PGDBase)
+	tables, err := mem.Writable(PGDBase, PTEBase+PageSize-PGDBase)
 	if err != nil {
 		return fmt.Errorf("arm64 page tables: %w", err)
 	}

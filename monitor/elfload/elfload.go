@@ -361,7 +361,7 @@ func Load(r io.ReaderAt, machine elf.Machine, mem *guestmem.Memory) (Image, erro
 	f.zeroMemoryOnly(mem)
 
 	for _, s := range segs {
-		dst, err := mem.Bytes(s.vaddr, s.memsz)
+		dst, err := mem.Writable(s.vaddr, s.memsz)
 		if err != nil {
 			// Unreachable: checkSegments proved the range lies inside mem.
 			return Image{}, fmt.Errorf("phdr[%d]: %w", s.index, err)

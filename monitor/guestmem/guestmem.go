@@ -2,13 +2,19 @@
 // KVM maps at guest-physical address 0, and the single checked way to turn
 // a guest-physical range into host bytes.
 //
-// Every guest-controlled address goes through Memory.Bytes; nothing else in
-// unimon indexes guest memory.
+// Every guest-controlled address goes through the one checked accessor,
+// in its read form (Memory.Bytes) or its write form (Memory.Writable);
+// nothing else in unimon indexes guest memory. The write form also
+// refuses any range that touches a page Protect made read-only: the host
+// never writes where the guest cannot, so a hypercall that points its
+// output at guest text is the guest's error, not a fault in the host.
 package guestmem
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
+	"slices"
 
 	"golang.org/x/sys/unix"
 )
@@ -28,20 +34,39 @@ const (
 // that does not lie inside guest memory.
 var ErrOutOfBounds = errors.New("invalid guest access")
 
+// ErrReadOnly is returned (wrapped in an *AccessError) by Writable for a
+// range inside guest memory that touches a read-only page.
+var ErrReadOnly = errors.New("write to read-only guest memory")
+
 // ErrSize is returned (wrapped) for a memory size outside the rules.
 var ErrSize = errors.New("invalid guest memory size")
 
 // AccessError describes a rejected guest range.
 type AccessError struct {
 	GPA, Len, Size uint64
+	// Err is ErrOutOfBounds (nil means the same) or ErrReadOnly.
+	Err error
+	// ReadOnlyPage is, for ErrReadOnly, the guest-physical address of the
+	// first read-only page the range touches.
+	ReadOnlyPage uint64
 }
 
 func (e *AccessError) Error() string {
+	if e.Err == ErrReadOnly {
+		return fmt.Sprintf("%v: gpa=%#x, len=%#x (the page at %#x is read-only: the unikernel loaded it from a segment without PF_W)",
+			ErrReadOnly, e.GPA, e.Len, e.ReadOnlyPage)
+	}
 	return fmt.Sprintf("invalid guest access: gpa=%#x, len=%#x (guest memory is %#x bytes)", e.GPA, e.Len, e.Size)
 }
 
-// Unwrap makes errors.Is(err, ErrOutOfBounds) true.
-func (e *AccessError) Unwrap() error { return ErrOutOfBounds }
+// Unwrap makes errors.Is(err, ErrOutOfBounds) or errors.Is(err,
+// ErrReadOnly) true.
+func (e *AccessError) Unwrap() error {
+	if e.Err == nil {
+		return ErrOutOfBounds
+	}
+	return e.Err
+}
 
 // SizeFromMiB turns a --mem value into a byte size: rounded down to
 // Granule, between Granule and MaxSize. adjusted reports rounding, which
@@ -63,7 +88,16 @@ func SizeFromMiB(mib uint64) (size uint64, adjusted bool, err error) {
 // Memory is a guest's RAM.
 type Memory struct {
 	mem []byte
+	// readOnly is what Protect made read-only: page-aligned ranges,
+	// sorted, disjoint and not adjacent. Segments are few (an hvt
+	// unikernel has two or three read-only ones), so a list beats a
+	// per-page bitmap: a check costs a few comparisons whatever the
+	// length of the range.
+	readOnly []span
 }
+
+// span is the guest-physical range [start, end).
+type span struct{ start, end uint64 }
 
 // New maps size bytes of zeroed guest memory. Pages are allocated by the
 // host kernel only when touched (MAP_NORESERVE), so a large, mostly idle
@@ -83,24 +117,54 @@ func New(size uint64) (*Memory, error) {
 // Size is the guest memory size in bytes.
 func (m *Memory) Size() uint64 { return uint64(len(m.mem)) }
 
-// Bytes returns the host bytes backing guest-physical [gpa, gpa+n), or an
-// *AccessError. The bounds are upstream's (HVT_CHECKED_GPA_P): gpa inside
-// memory, no overflow, and the end strictly below the top of memory, so a
-// range ending at the last byte is refused. n == 0 is fine for any gpa
-// inside memory.
-func (m *Memory) Bytes(gpa, n uint64) ([]byte, error) {
+// Bytes returns the host bytes backing guest-physical [gpa, gpa+n) for
+// reading, or an *AccessError. The bounds are upstream's
+// (HVT_CHECKED_GPA_P): gpa inside memory, no overflow, and the end
+// strictly below the top of memory, so a range ending at the last byte is
+// refused. n == 0 is fine for any gpa inside memory.
+//
+// The bytes must not be written: they may be read-only in the host
+// mapping, where a write kills the host process. Use Writable to write.
+func (m *Memory) Bytes(gpa, n uint64) ([]byte, error) { return m.access(gpa, n, false) }
+
+// Writable returns the host bytes backing guest-physical [gpa, gpa+n) for
+// writing (and reading). It applies Bytes's bounds and also refuses, with
+// an *AccessError wrapping ErrReadOnly, a range that touches a page
+// Protect made read-only.
+func (m *Memory) Writable(gpa, n uint64) ([]byte, error) { return m.access(gpa, n, true) }
+
+// access is the one checked accessor behind Bytes and Writable.
+func (m *Memory) access(gpa, n uint64, write bool) ([]byte, error) {
 	size := uint64(len(m.mem))
 	end := gpa + n
 	if gpa >= size || end < gpa || end >= size {
-		return nil, &AccessError{GPA: gpa, Len: n, Size: size}
+		return nil, &AccessError{GPA: gpa, Len: n, Size: size, Err: ErrOutOfBounds}
+	}
+	if write && n > 0 {
+		if page, ro := m.firstReadOnly(gpa, end); ro {
+			return nil, &AccessError{GPA: gpa, Len: n, Size: size, Err: ErrReadOnly, ReadOnlyPage: page}
+		}
 	}
 	return m.mem[gpa:end:end], nil
 }
 
+// firstReadOnly returns the first read-only page [gpa, end) touches.
+func (m *Memory) firstReadOnly(gpa, end uint64) (uint64, bool) {
+	for _, s := range m.readOnly {
+		if s.start < end && gpa < s.end {
+			ps := uint64(unix.Getpagesize())
+			return max(s.start, gpa&^(ps-1)), true
+		}
+	}
+	return 0, false
+}
+
 // Protect makes guest-physical [gpa, gpa+n) read-only (writable false) or
 // read-write in the host mapping; KVM carries the host protection into the
-// guest's second-level page tables. The range must be page aligned and
-// obey the same bounds as Bytes.
+// guest's second-level page tables, and Writable refuses read-only pages
+// from then on. The range must be page aligned and obey the same bounds
+// as Bytes. Protect is for setting a guest up (the loader): it must not
+// run while another goroutine uses the accessors.
 func (m *Memory) Protect(gpa, n uint64, writable bool) error {
 	if ps := uint64(unix.Getpagesize()); gpa%ps != 0 || n%ps != 0 {
 		return fmt.Errorf("protect gpa=%#x len=%#x: not page aligned", gpa, n)
@@ -119,14 +183,47 @@ func (m *Memory) Protect(gpa, n uint64, writable bool) error {
 	if err := unix.Mprotect(b, prot); err != nil {
 		return fmt.Errorf("protect gpa=%#x len=%#x: %w", gpa, n, err)
 	}
+	m.markReadOnly(span{gpa, gpa + n}, !writable)
 	return nil
 }
 
-// Zero zeroes guest-physical [gpa, gpa+n) under the same bounds as Bytes.
-// Whole pages are handed back to the host (MADV_REMOVE) rather than
-// written, so zeroing a large .bss costs no memory until the guest uses it.
+// markReadOnly records r as read-only (ro) or writable in m.readOnly.
+func (m *Memory) markReadOnly(r span, ro bool) {
+	var out []span
+	for _, s := range m.readOnly {
+		if s.end <= r.start || r.end <= s.start {
+			out = append(out, s)
+			continue
+		}
+		// The parts of s outside r keep their protection.
+		if s.start < r.start {
+			out = append(out, span{s.start, r.start})
+		}
+		if r.end < s.end {
+			out = append(out, span{r.end, s.end})
+		}
+	}
+	if ro {
+		out = append(out, r)
+	}
+	slices.SortFunc(out, func(a, b span) int { return cmp.Compare(a.start, b.start) })
+	merged := out[:0]
+	for _, s := range out {
+		if k := len(merged); k > 0 && merged[k-1].end >= s.start {
+			merged[k-1].end = max(merged[k-1].end, s.end)
+			continue
+		}
+		merged = append(merged, s)
+	}
+	m.readOnly = merged
+}
+
+// Zero zeroes guest-physical [gpa, gpa+n) under the same rules as
+// Writable. Whole pages are handed back to the host (MADV_REMOVE) rather
+// than written, so zeroing a large .bss costs no memory until the guest
+// uses it.
 func (m *Memory) Zero(gpa, n uint64) error {
-	b, err := m.Bytes(gpa, n)
+	b, err := m.Writable(gpa, n)
 	if err != nil {
 		return err
 	}
@@ -140,8 +237,8 @@ func (m *Memory) Zero(gpa, n uint64) error {
 	clear(b[:first-gpa])
 	clear(b[last-gpa:])
 	if err := unix.Madvise(b[first-gpa:last-gpa], unix.MADV_REMOVE); err != nil {
-		// Read-only pages refuse MADV_REMOVE; write zeroes instead, which
-		// fails loudly if they really are read-only.
+		// Should MADV_REMOVE be refused, writing zeroes does the same;
+		// Writable has made sure the pages are writable.
 		clear(b[first-gpa : last-gpa])
 	}
 	return nil
@@ -157,7 +254,7 @@ func (m *Memory) Close() error {
 		return nil
 	}
 	err := unix.Munmap(m.mem)
-	m.mem = nil
+	m.mem, m.readOnly = nil, nil
 	if err != nil {
 		return fmt.Errorf("unmapping guest memory: %w", err)
 	}

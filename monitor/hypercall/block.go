@@ -124,7 +124,9 @@ func (b *Block) read(mem *guestmem.Memory, arg uint64) (*Halt, error) {
 // transfer serves BLOCK_WRITE and BLOCK_READ, which differ only in the
 // direction the block moves.
 func (b *Block) transfer(mem *guestmem.Memory, arg uint64, call guestabi.Hypercall) (*Halt, error) {
-	s, err := checked(mem, call, arg, guestabi.BlockIOSize)
+	// ret is written whatever happens, so the struct must be writable
+	// before anything else is done.
+	s, err := checkedWritable(mem, call, arg, guestabi.BlockIOSize)
 	if err != nil {
 		return nil, err
 	}
@@ -135,7 +137,11 @@ func (b *Block) transfer(mem *guestmem.Memory, arg uint64, call guestabi.Hyperca
 		setBlockRet(s, guestabi.ResultEINVAL)
 		return nil, nil
 	}
-	data, err := checked(mem, call, req.Data, req.Len)
+	access := checked
+	if call == guestabi.HypercallBlockRead {
+		access = checkedWritable // the device's data lands in it
+	}
+	data, err := access(mem, call, req.Data, req.Len)
 	if err != nil {
 		return nil, err
 	}

@@ -32,7 +32,7 @@ const (
 // the guest's timeout, an eventfd for Interrupt, and every pollable device
 // fd, so a POLL is exactly one epoll_pwait, as upstream's Linux tender.
 type Core struct {
-	console io.Writer
+	console *console
 
 	// mu is held shared by a POLL for its whole wait and exclusively by
 	// AddPollable and Close, so Close cannot close the fds a POLL sleeps on.
@@ -47,6 +47,9 @@ type Core struct {
 	intMu     sync.Mutex
 	intClosed bool
 	eventfd   int
+	// stop is closed by the first Interrupt, for what waits on channels
+	// rather than on the wait set: a console write.
+	stop chan struct{}
 }
 
 // NewCore creates the core module, whose PUTS writes guest output to
@@ -57,7 +60,8 @@ func NewCore(console io.Writer) (*Core, error) {
 		// now. io.Discard is the explicit way to drop guest output.
 		return nil, errors.New("hypercall core: nil console writer (use io.Discard to drop guest output)")
 	}
-	c := &Core{console: console, epfd: -1, timerfd: -1, eventfd: -1, pollables: make(map[int]int)}
+	c := &Core{console: newConsole(console), epfd: -1, timerfd: -1, eventfd: -1,
+		pollables: make(map[int]int), stop: make(chan struct{})}
 	var err error
 	if c.epfd, err = unix.EpollCreate1(unix.EPOLL_CLOEXEC); err != nil {
 		return nil, fmt.Errorf("hypercall core: creating the wait set: %w", err)
@@ -137,13 +141,19 @@ func (c *Core) addPollables(fds map[int]int) error {
 	return nil
 }
 
-// Interrupt makes a POLL in progress return ErrInterrupted promptly, and
-// so does every later POLL: the interrupt is never cleared, because it
-// exists to cancel the guest, and a cancelled guest must not go back to
-// sleep. It is safe from any goroutine, at any time, also after Close.
+// Interrupt makes a POLL or PUTS in progress return ErrInterrupted
+// promptly (a PUTS even while the console's Write is blocked), and so
+// does every later POLL or PUTS: the interrupt is never cleared, because
+// it exists to cancel the guest, and a cancelled guest must not go back
+// to sleep. It is safe from any goroutine, at any time, also after Close.
 func (c *Core) Interrupt() {
 	c.intMu.Lock()
 	defer c.intMu.Unlock()
+	select {
+	case <-c.stop:
+	default:
+		close(c.stop)
+	}
 	if c.intClosed {
 		return
 	}
@@ -154,9 +164,10 @@ func (c *Core) Interrupt() {
 	_, _ = unix.Write(c.eventfd, one[:])
 }
 
-// Close interrupts any POLL in progress, waits for it to return and
-// releases the wait set. Pollable fds are not closed: they belong to the
-// devices. Calling Close again does nothing.
+// Close interrupts any POLL or PUTS in progress, waits for it to return
+// and releases the wait set and the console goroutine (which exits once a
+// Write it was left in returns, see console). Pollable fds are not closed:
+// they belong to the devices. Calling Close again does nothing.
 func (c *Core) Close() error {
 	c.Interrupt()
 	c.mu.Lock()
@@ -165,6 +176,7 @@ func (c *Core) Close() error {
 		return nil
 	}
 	c.closed = true
+	c.console.close()
 	return c.closeFDs()
 }
 
@@ -188,7 +200,7 @@ func (c *Core) closeFDs() error {
 
 // walltime is WALLTIME: CLOCK_REALTIME in nanoseconds.
 func (c *Core) walltime(mem *guestmem.Memory, arg uint64) (*Halt, error) {
-	b, err := checked(mem, guestabi.HypercallWalltime, arg, guestabi.WalltimeSize)
+	b, err := checkedWritable(mem, guestabi.HypercallWalltime, arg, guestabi.WalltimeSize)
 	if err != nil {
 		return nil, err
 	}
@@ -214,15 +226,19 @@ func (c *Core) puts(mem *guestmem.Memory, arg uint64) (*Halt, error) {
 	if err != nil {
 		return nil, err
 	}
-	// One Write, as upstream's single write(2): a failed or short write is
-	// reported, never retried behind the guest's back. Upstream asserts
-	// (SIGABRT); here it is an error for the caller to act on.
-	n, err := c.console.Write(data)
-	switch {
-	case err != nil:
-		return nil, &Error{Call: guestabi.HypercallPuts, Err: fmt.Errorf("writing %d bytes to the console: %w", len(data), err)}
-	case n != len(data):
-		return nil, &Error{Call: guestabi.HypercallPuts, Err: fmt.Errorf("wrote %d of %d bytes to the console: %w", n, len(data), io.ErrShortWrite)}
+	// Held shared, as POLL does, so Close cannot end the console under a
+	// write; Close interrupts the write first.
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	if c.closed {
+		return nil, &Error{Call: guestabi.HypercallPuts, Err: ErrClosed}
+	}
+	// One Write per 64 KiB chunk, as upstream's single write(2) for any
+	// real output: a failed or short write is reported, never retried
+	// behind the guest's back. Upstream asserts (SIGABRT); here it is an
+	// error for the caller to act on.
+	if err := c.console.write(data, c.stop); err != nil {
+		return nil, &Error{Call: guestabi.HypercallPuts, Err: err}
 	}
 	return nil, nil
 }
@@ -230,7 +246,9 @@ func (c *Core) puts(mem *guestmem.Memory, arg uint64) (*Halt, error) {
 // poll is POLL: sleep until a pollable device is readable or the guest's
 // relative timeout expires, then report the ready devices.
 func (c *Core) poll(mem *guestmem.Memory, arg uint64) (*Halt, error) {
-	b, err := checked(mem, guestabi.HypercallPoll, arg, guestabi.PollSize)
+	// Writable up front: the answer goes into the struct, and a guest
+	// must not make the host sleep for a result it cannot store.
+	b, err := checkedWritable(mem, guestabi.HypercallPoll, arg, guestabi.PollSize)
 	if err != nil {
 		return nil, err
 	}

@@ -9,7 +9,13 @@
 // /dev/kvm.
 //
 // Every address and size a handler uses comes from the guest and is reached
-// only through guestmem.Memory.Bytes, which applies upstream's strict bounds.
+// only through guestmem's checked accessor, which applies upstream's strict
+// bounds: its read form for what the handler reads, its write form for
+// every range the handler writes (an argument struct with result fields,
+// a buffer the host fills), which also refuses read-only guest memory.
+// The write check comes before any effect, so a guest that points output
+// at its own text gets a fatal *Error, not a host fault, and no device
+// I/O happens on its behalf.
 // A handler answers a guest mistake the way upstream does: with a result
 // code in the argument struct when the ABI has one (bad handle, bad offset),
 // and with a fatal *Error when it does not (a pointer outside guest memory).
@@ -40,8 +46,9 @@ type Halt struct {
 type Handler func(mem *guestmem.Memory, arg uint64) (*Halt, error)
 
 // ErrGuest is matched (errors.Is) by every failure the guest caused: an
-// invalid hypercall number or a pointer outside guest memory. Failures that
-// are the host's (a console or device error) do not match it.
+// invalid hypercall number, a pointer outside guest memory, or output
+// aimed at read-only guest memory. Failures that are the host's (a console
+// or device error) do not match it.
 var ErrGuest = errors.New("guest error")
 
 // ErrInvalidHypercall is matched by the error Dispatch returns for a number
@@ -72,12 +79,13 @@ func (e *Error) Error() string {
 // errors.As(err, new(*guestmem.AccessError)) see through an *Error.
 func (e *Error) Unwrap() error { return e.Err }
 
-// Is makes every guest-caused *Error match ErrGuest. A bad guest pointer is
-// the one fatal mistake a guest can make in a hypercall; the cause itself
-// (a guestmem.AccessError) knows nothing about guests versus hosts, so the
+// Is makes every guest-caused *Error match ErrGuest. A bad guest pointer
+// (outside guest memory, or read-only where the host must write) is the
+// one fatal mistake a guest can make in a hypercall; the cause itself (a
+// guestmem.AccessError) knows nothing about guests versus hosts, so the
 // classification lives here.
 func (e *Error) Is(target error) bool {
-	return target == ErrGuest && errors.Is(e.Err, guestmem.ErrOutOfBounds)
+	return target == ErrGuest && (errors.Is(e.Err, guestmem.ErrOutOfBounds) || errors.Is(e.Err, guestmem.ErrReadOnly))
 }
 
 // invalidHypercallError is what Dispatch returns for a number without a
@@ -161,16 +169,30 @@ func (d *Dispatcher) Dispatch(mem *guestmem.Memory, nr uint64, arg uint64) (*Hal
 	return d.handlers[nr](mem, arg)
 }
 
-// checked returns the host bytes of guest range [gpa, gpa+n) for call, or
-// a fatal *Error. Every handler first checks its own argument struct this
-// way, then each buffer the struct points to, as upstream's
-// HVT_CHECKED_GPA_P; a bad pointer is something no result code can report.
+// checked returns the host bytes of guest range [gpa, gpa+n) for call to
+// read, or a fatal *Error. Every handler first checks its own argument
+// struct this way (or with checkedWritable), then each buffer the struct
+// points to, as upstream's HVT_CHECKED_GPA_P; a bad pointer is something
+// no result code can report.
 func checked(mem *guestmem.Memory, call guestabi.Hypercall, gpa, n uint64) ([]byte, error) {
-	b, err := mem.Bytes(gpa, n)
-	if err != nil {
-		return nil, &Error{Call: call, Err: err}
+	return fatal(call)(mem.Bytes(gpa, n))
+}
+
+// checkedWritable is checked for a range call writes: an argument struct
+// with result fields or a buffer the host fills. Read-only guest memory
+// is refused as a bad pointer is.
+func checkedWritable(mem *guestmem.Memory, call guestabi.Hypercall, gpa, n uint64) ([]byte, error) {
+	return fatal(call)(mem.Writable(gpa, n))
+}
+
+// fatal turns an accessor's refusal into call's fatal *Error.
+func fatal(call guestabi.Hypercall) func([]byte, error) ([]byte, error) {
+	return func(b []byte, err error) ([]byte, error) {
+		if err != nil {
+			return nil, &Error{Call: call, Err: err}
+		}
+		return b, nil
 	}
-	return b, nil
 }
 
 // deviceHandle turns a guest's 64-bit handle into a map key. Handles are

@@ -109,10 +109,11 @@ type netCall struct {
 }
 
 // open checks a NET_* call as upstream does: the argument struct (fatal
-// if bad), the handle (EINVAL, answered here), then the buffer (fatal).
+// if bad; it must be writable, for ret), the handle (EINVAL, answered
+// here), then the buffer (fatal; writable for NET_READ, which fills it).
 // ok is false when the call is already answered or failed.
 func (n *Net) open(mem *guestmem.Memory, call guestabi.Hypercall, arg uint64) (c netCall, ok bool, err error) {
-	if c.s, err = checked(mem, call, arg, guestabi.NetIOSize); err != nil {
+	if c.s, err = checkedWritable(mem, call, arg, guestabi.NetIOSize); err != nil {
 		return c, false, err
 	}
 	c.req.Decode(c.s)
@@ -120,7 +121,11 @@ func (n *Net) open(mem *guestmem.Memory, call guestabi.Hypercall, arg uint64) (c
 		setNetResult(c.s, false, 0, guestabi.ResultEINVAL)
 		return c, false, nil
 	}
-	if c.buf, err = checked(mem, call, c.req.Data, c.req.Len); err != nil {
+	access := checked
+	if call == guestabi.HypercallNetRead {
+		access = checkedWritable
+	}
+	if c.buf, err = access(mem, call, c.req.Data, c.req.Len); err != nil {
 		return c, false, err
 	}
 	return c, true, nil

@@ -232,7 +232,9 @@ type VCPU struct {
 	fd  int
 	run []byte
 
-	mu  sync.Mutex // guards tid against Kick racing with the end of Run
+	// mu guards tid, and run against Close, for Kick, the one method
+	// called from other goroutines.
+	mu  sync.Mutex
 	tid int
 }
 
@@ -251,14 +253,19 @@ func (vm *VM) CreateVCPU(id int) (*VCPU, error) {
 	return &VCPU{fd: int(fd), run: run}, nil
 }
 
-// Close unmaps kvm_run and closes the vCPU.
+// Close unmaps kvm_run and closes the vCPU. It holds the lock Kick
+// takes, so a Kick from another goroutine either finishes before the page
+// goes or finds it gone; the caller must still make sure no Run or exit
+// accessor is in progress (monitor.VM does: its Close waits for Run).
 func (c *VCPU) Close() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
 	if c.fd < 0 {
 		return nil
 	}
 	err1 := unix.Munmap(c.run)
 	err2 := unix.Close(c.fd)
-	c.fd, c.run = -1, nil
+	c.fd, c.run, c.tid = -1, nil, 0
 	return errors.Join(err1, err2)
 }
 

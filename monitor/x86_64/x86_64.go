@@ -65,7 +65,7 @@ const (
 // guest memory: 4 KiB pages for the first 2 MiB (nothing below 0x10000,
 // read-only 0x10000-0xfffff, read-write above), 2 MiB pages beyond.
 func SetupMemory(mem *guestmem.Memory) error {
-	gdt, err := mem.Bytes(GDTBase, 3*8)
+	gdt, err := mem.Writable(GDTBase, 3*8)
 	if err != nil {
 		return fmt.Errorf("boot GDT: %w", err)
 	}
@@ -74,7 +74,7 @@ func SetupMemory(mem *guestmem.Memory) error {
 	le.PutUint64(gdt[8:], gdtCode)
 	le.PutUint64(gdt[16:], gdtData)
 
-	tables, err := mem.Bytes(PML4Base, PTBase+0x1000-PML4Base)
+	tables, err := mem.Writable(PML4Base, PTBase+0x1000-PML4Base)
 	if err != nil {
 		return fmt.Errorf("boot page tables: %w", err)
 	}

@@ -1,6 +1,6 @@
 // Command init is the /init of the ARM64 lane's initramfs. It runs inside
 // qemu-system-aarch64 as PID 1: it mounts the pseudo file systems, runs
-// every test binary in /tests with -test.v, prints one laneproto RESULT line
+// every test binary in /tests with laneproto.TestFlag, prints one laneproto RESULT line
 // per binary and a SUMMARY line on the serial console, and powers off.
 //
 // It is built with GOARCH=arm64 CGO_ENABLED=0 by the lane; it is not
@@ -104,13 +104,14 @@ func mountAll() error {
 }
 
 // runBinary runs one test binary, copying its output to the console while
-// counting the top-level test verdicts that -test.v prints.
+// a laneproto.TestLog keeps the binary's own account of its tests; with
+// the exit status, that is the result (a test cut short by a crash fails).
 func runBinary(path string, cfg laneproto.Config) laneproto.Result {
 	name := filepath.Base(path)
 	r := laneproto.Result{Bin: name, Exit: -1}
 	fmt.Println(laneproto.Line(laneproto.KindBegin, "bin", name))
 	countFile := filepath.Join("/tmp", name+".kvmcount")
-	args := []string{"-test.v"}
+	args := []string{laneproto.TestFlag}
 	if cfg.Timeout > 0 {
 		args = append(args, "-test.timeout="+cfg.Timeout.String())
 	}
@@ -135,19 +136,11 @@ func runBinary(path string, cfg laneproto.Config) laneproto.Result {
 		fmt.Printf("arm64lane: starting %s: %v\n", name, err)
 		return r
 	}
+	var log laneproto.TestLog
 	sc := bufio.NewScanner(pr)
 	sc.Buffer(make([]byte, 64*1024), 1<<20)
 	for sc.Scan() {
-		line := sc.Text()
-		fmt.Println(line)
-		switch {
-		case strings.HasPrefix(line, "--- PASS: "):
-			r.Passed++
-		case strings.HasPrefix(line, "--- FAIL: "):
-			r.Failed++
-		case strings.HasPrefix(line, "--- SKIP: "):
-			r.Skipped++
-		}
+		fmt.Println(log.Line(sc.Text()))
 	}
 	// Drain whatever a too-long line left behind so the child never blocks.
 	io.Copy(os.Stdout, pr)
@@ -155,14 +148,16 @@ func runBinary(path string, cfg laneproto.Config) laneproto.Result {
 	err = cmd.Wait()
 	r.Duration = time.Since(start)
 	var ee *exec.ExitError
+	exit := -1
 	switch {
 	case err == nil:
-		r.Exit = 0
+		exit = 0
 	case errors.As(err, &ee):
-		r.Exit = ee.ExitCode()
+		exit = ee.ExitCode()
 	default:
 		fmt.Printf("arm64lane: %s: %v\n", name, err)
 	}
+	log.Result(&r, exit)
 	if b, err := os.ReadFile(countFile); err == nil {
 		r.KVM = bytes.Count(b, []byte("\n"))
 	}

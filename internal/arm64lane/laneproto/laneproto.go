@@ -58,10 +58,14 @@ type Result struct {
 	Skipped  int // top-level tests that skipped
 	KVM      int // tests that passed kvmtest.Require
 	Duration time.Duration
+	// Crashed names the top-level tests that were running when the binary
+	// exited without finishing them (counted in Failed too).
+	Crashed []string
 }
 
-// OK reports whether the binary succeeded.
-func (r Result) OK() bool { return r.Exit == 0 && r.Failed == 0 }
+// OK reports whether the binary succeeded: it exited 0 and no test
+// failed or was cut short.
+func (r Result) OK() bool { return r.Exit == 0 && r.Failed == 0 && len(r.Crashed) == 0 }
 
 // Summary totals all binaries of a run.
 type Summary struct {
@@ -85,7 +89,17 @@ func (r Result) Line() string {
 	return Line(KindResult, "bin", r.Bin, "exit", strconv.Itoa(r.Exit),
 		"passed", strconv.Itoa(r.Passed), "failed", strconv.Itoa(r.Failed),
 		"skipped", strconv.Itoa(r.Skipped), "kvm", strconv.Itoa(r.KVM),
-		"seconds", strconv.FormatFloat(r.Duration.Seconds(), 'f', 2, 64))
+		"seconds", strconv.FormatFloat(r.Duration.Seconds(), 'f', 2, 64),
+		"crashed", crashedField(r.Crashed))
+}
+
+// crashedField encodes test names (which have no spaces or commas) as one
+// field value: "-" for none.
+func crashedField(names []string) string {
+	if len(names) == 0 {
+		return "-"
+	}
+	return strings.Join(names, ",")
 }
 
 // Line formats s as a SUMMARY line.
@@ -135,6 +149,9 @@ func ParseResult(f map[string]string) (Result, error) {
 		err = fmt.Errorf("result field seconds=%q: %w", f["seconds"], e)
 	}
 	r.Duration = time.Duration(secs * float64(time.Second))
+	if c := f["crashed"]; c != "" && c != "-" {
+		r.Crashed = strings.Split(c, ",")
+	}
 	if r.Bin == "" && err == nil {
 		err = fmt.Errorf("result line without bin=")
 	}

@@ -1,12 +1,14 @@
 package laneproto
 
 import (
+	"reflect"
 	"testing"
 	"time"
 )
 
 func TestResultRoundTrip(t *testing.T) {
-	want := Result{Bin: "monitor.test", Exit: 1, Passed: 7, Failed: 2, Skipped: 1, KVM: 9, Duration: 1250 * time.Millisecond}
+	want := Result{Bin: "monitor.test", Exit: 1, Passed: 7, Failed: 2, Skipped: 1, KVM: 9, Duration: 1250 * time.Millisecond,
+		Crashed: []string{"TestA", "TestB"}}
 	// The serial console adds a carriage return and the kernel may print
 	// in front of a line that /init writes.
 	kind, f, ok := Parse("[  3.1] random: crng init done" + want.Line() + "\r")
@@ -17,7 +19,7 @@ func TestResultRoundTrip(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got != want {
+	if !reflect.DeepEqual(got, want) {
 		t.Fatalf("got %+v, want %+v", got, want)
 	}
 	if got.OK() {
