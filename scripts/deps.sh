@@ -4,6 +4,11 @@
 set -euo pipefail
 need=()
 command -v ip >/dev/null || need+=(iproute2)
+# tests/sandbox: losetup and blockdev break a disk under a running guest;
+# strace measures the seccomp allowlist (go test ./tests/sandbox -measure).
+command -v losetup >/dev/null || need+=(mount)
+command -v blockdev >/dev/null || need+=(util-linux)
+command -v strace >/dev/null || need+=(strace)
 if [ ${#need[@]} -gt 0 ]; then
   echo "deps: installing ${need[*]}"
   export DEBIAN_FRONTEND=noninteractive
