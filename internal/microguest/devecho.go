@@ -16,10 +16,7 @@ import "github.com/unimon/unimon/guestabi"
 // the block device.
 func DeviceEcho() []byte {
 	return build(func(p *prog) {
-		p.mft = guestabi.NewManifest(
-			guestabi.Entry{Name: NetDeviceName, Type: guestabi.DeviceNetBasic},
-			guestabi.Entry{Name: BlockDeviceName, Type: guestabi.DeviceBlockBasic},
-		)
+		declareNetAndBlock(p)
 		d := &p.d
 		wbuf := d.bytes(BlockPattern[:])
 		frame := d.bytes(NetEchoFrame[:])
@@ -75,10 +72,7 @@ const (
 // a device error naming the call, and leave BlockPattern at offset 512.
 func BlockAfterSignal() []byte {
 	return build(func(p *prog) {
-		p.mft = guestabi.NewManifest(
-			guestabi.Entry{Name: NetDeviceName, Type: guestabi.DeviceNetBasic},
-			guestabi.Entry{Name: BlockDeviceName, Type: guestabi.DeviceBlockBasic},
-		)
+		declareNetAndBlock(p)
 		d := &p.d
 		pattern := d.bytes(BlockPattern[:])
 		frame := d.bytes(NetEchoFrame[:])
@@ -104,4 +98,14 @@ func BlockAfterSignal() []byte {
 		p.hypercall(guestabi.HypercallPuts, out)
 		p.halt(guestabi.ExitSuccess)
 	})
+}
+
+// declareNetAndBlock gives p the manifest of DeviceEcho and
+// BlockAfterSignal: NetDeviceName is handle 1 (so receive's readiness
+// test holds) and BlockDeviceName handle 2.
+func declareNetAndBlock(p *prog) {
+	p.mft = guestabi.NewManifest(
+		guestabi.Entry{Name: NetDeviceName, Type: guestabi.DeviceNetBasic},
+		guestabi.Entry{Name: BlockDeviceName, Type: guestabi.DeviceBlockBasic},
+	)
 }

@@ -134,11 +134,12 @@ type result struct {
 	stdout, stderr string
 }
 
-func runCLI(t *testing.T, args ...string) result {
+// runCLI runs the CLI to the end, in ns unless it is nil.
+func runCLI(t *testing.T, ns *netnstest.NS, args ...string) result {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	cmd := command(t, ctx, nil, args...)
+	cmd := command(t, ctx, ns, args...)
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
 	_ = cmd.Run()
@@ -207,7 +208,7 @@ func TestEveryGuestUnderFilter(t *testing.T) {
 					rest = append(rest, a)
 				}
 			}
-			r := runCLI(t, append(append(append([]string{"--mem=8"}, args...), kernel), rest...)...)
+			r := runCLI(t, nil, append(append(append([]string{"--mem=8"}, args...), kernel), rest...)...)
 			if r.status != tt.status || (tt.stdout != "*" && r.stdout != tt.stdout) {
 				t.Errorf("status %d, stdout %q, stderr %q; want %d", r.status, r.stdout, r.stderr, tt.status)
 			}
@@ -315,7 +316,7 @@ func TestGoGuestUnderFilter(t *testing.T) {
 	t.Run("block", func(t *testing.T) {
 		ns := netnstest.New(t)
 		ns.AddTap("tap0", "", 0)
-		r := runInNS(t, ns, "--mem=64", "--block:"+goBlock+"="+disk, "--net:"+goNet+"=tap0", kernel, "block", goBlock)
+		r := runCLI(t, ns, "--mem=64", "--block:"+goBlock+"="+disk, "--net:"+goNet+"=tap0", kernel, "block", goBlock)
 		if r.status != 0 || !strings.Contains(r.stdout, "block: size=") {
 			t.Errorf("status %d, stdout %q, stderr %q", r.status, r.stdout, r.stderr)
 		}
@@ -379,19 +380,6 @@ func readAll(s *bufio.Scanner) (string, error) {
 		b.WriteString(s.Text() + "\n")
 	}
 	return b.String(), s.Err()
-}
-
-func runInNS(t *testing.T, ns *netnstest.NS, args ...string) result {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	cmd := command(t, ctx, ns, args...)
-	var out, errb bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &errb
-	_ = cmd.Run()
-	r := result{cmd.ProcessState.ExitCode(), out.String(), errb.String()}
-	checkNotDenied(t, r.stderr)
-	return r
 }
 
 // TestZMeasured runs last (by name) and, with -measure, prints every
