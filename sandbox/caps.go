@@ -11,13 +11,25 @@ import (
 
 // dropCapabilities empties every capability set of every thread. The
 // sets are per thread, so each step runs on all of them
-// (syscall.AllThreadsSyscall, which a cgo binary cannot use).
+// (syscall.AllThreadsSyscall). A cgo binary cannot do that (Go does not
+// know the threads C code made): there the calling thread drops its
+// capabilities and the others keep theirs, which the allowlist leaves
+// them no call to use (no open, no capset or setuid, clone without
+// namespaces, tgkill only within the process).
 func dropCapabilities() error {
+	allThreads := true
 	all := func(what string, trap, a1, a2, a3 uintptr) error {
-		if _, _, errno := syscall.AllThreadsSyscall(trap, a1, a2, a3); errno != 0 {
+		var errno syscall.Errno
+		if allThreads {
+			_, _, errno = syscall.AllThreadsSyscall(trap, a1, a2, a3)
 			if errno == syscall.ENOTSUP {
-				return fmt.Errorf("%w: %s on every thread needs a binary without cgo", ErrUnsupported, what)
+				allThreads = false
 			}
+		}
+		if !allThreads {
+			_, _, errno = syscall.RawSyscall(trap, a1, a2, a3)
+		}
+		if errno != 0 {
 			return fmt.Errorf("sandbox: %s: %w", what, errno)
 		}
 		return nil

@@ -11,7 +11,9 @@
 //     to keep (fds above 2 without FD_CLOEXEC: everything Go itself opens
 //     has FD_CLOEXEC, so these are the ones a parent leaked or passed);
 //   - drops every capability, on every thread: effective, permitted,
-//     inheritable, ambient and the bounding set;
+//     inheritable, ambient and the bounding set (in a cgo binary, where
+//     Go cannot reach every thread, on the calling thread only: the
+//     others keep theirs, with no call left in the allowlist to use them);
 //   - sets no_new_privs;
 //   - installs a seccomp-BPF allowlist on every thread
 //     (SECCOMP_FILTER_FLAG_TSYNC; threads the Go runtime creates later

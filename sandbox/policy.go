@@ -1,6 +1,9 @@
 package sandbox
 
-import "golang.org/x/sys/unix"
+import (
+	seccomp "github.com/elastic/go-seccomp-bpf"
+	"golang.org/x/sys/unix"
+)
 
 // Call is one system call the allowlist permits, and why.
 type Call struct {
@@ -25,7 +28,6 @@ var Calls = []Call{
 	{"clock_gettime", "WALLTIME, and Go's clock where the vDSO is missing"},
 	{"close", "VM.Close and device Close once the guest has halted"},
 	{"munmap", "VM.Close unmapping guest memory and the vCPU run page; the Go heap"},
-	{"tgkill", "Kick: stopping a vCPU thread inside KVM_RUN; Go's preemption signals"},
 	{"gettid", "binding a vCPU to its thread"},
 	{"getpid", "Kick and Go's signal code"},
 	// The Go runtime.
@@ -40,28 +42,46 @@ var Calls = []Call{
 	{"sched_getaffinity", "Go runtime: GOMAXPROCS"},
 	{"restart_syscall", "a sleep interrupted by a signal"},
 	{"exit", "a Go thread ending"},
+	// glibc, in a cgo binary (the default go build where a C compiler is
+	// installed): every new thread registers these, with signals blocked.
+	{"rseq", "glibc: a new thread's restartable sequences"},
+	{"set_robust_list", "glibc: a new thread's robust futex list"},
 	{"exit_group", "the process ending"},
 }
 
-// argCall is a system call allowed only with some argument values.
+// argCall is a system call allowed only with some argument values: when
+// every condition of one of the sets in Any holds.
 type argCall struct {
 	Name string
 	Why  string
-	// Arg is the argument index; the call is allowed when the argument
-	// has Bits set (Set true) or clear (Set false), or, when Equal is not
-	// empty, equals one of its values.
-	Arg   uint32
-	Bits  uint64
-	Set   bool
-	Equal []uint64
+	Any  []seccomp.ArgumentConditions
 }
 
-// argCalls are the calls allowed with argument filters.
-var argCalls = []argCall{
-	{Name: "mmap", Why: "Go heap; never executable", Arg: 2, Bits: unix.PROT_EXEC},
-	{Name: "mprotect", Why: "Go runtime; never executable", Arg: 2, Bits: unix.PROT_EXEC},
-	{Name: "clone", Why: "Go runtime: new threads only, never processes", Arg: 0, Bits: unix.CLONE_THREAD, Set: true},
-	{Name: "ioctl", Why: "the vCPU run loop only", Arg: 1, Equal: runIoctls},
+// cloneNamespaces are the clone flags that make new namespaces: a thread
+// has no use for them, and with a capability left on some thread (see
+// dropCapabilities) they could reach outside the process.
+const cloneNamespaces = unix.CLONE_NEWNS | unix.CLONE_NEWCGROUP | unix.CLONE_NEWUTS | unix.CLONE_NEWIPC |
+	unix.CLONE_NEWUSER | unix.CLONE_NEWPID | unix.CLONE_NEWNET
+
+// argCalls are the calls allowed with argument filters, for process pid.
+func argCalls(pid int) []argCall {
+	one := func(arg uint32, op seccomp.Operation, v uint64) []seccomp.ArgumentConditions {
+		return []seccomp.ArgumentConditions{{{Argument: arg, Operation: op, Value: v}}}
+	}
+	ioctls := make([]seccomp.ArgumentConditions, len(runIoctls))
+	for i, req := range runIoctls {
+		ioctls[i] = seccomp.ArgumentConditions{{Argument: 1, Operation: seccomp.Equal, Value: req}}
+	}
+	return []argCall{
+		{"mmap", "Go heap; never executable", one(2, seccomp.BitsNotSet, unix.PROT_EXEC)},
+		{"mprotect", "Go runtime; never executable", one(2, seccomp.BitsNotSet, unix.PROT_EXEC)},
+		{"clone", "Go runtime: new threads only, never processes or namespaces", []seccomp.ArgumentConditions{{
+			{Argument: 0, Operation: seccomp.BitsSet, Value: unix.CLONE_THREAD},
+			{Argument: 0, Operation: seccomp.BitsNotSet, Value: cloneNamespaces},
+		}}},
+		{"ioctl", "the vCPU run loop only", ioctls},
+		{"tgkill", "Kick and Go's preemption: signals to this process's own threads only", one(0, seccomp.Equal, uint64(pid))},
+	}
 }
 
 // SocketServerCalls are what a server on an already listening socket

@@ -15,9 +15,7 @@ import (
 )
 
 // ErrUnsupported is returned (wrapped) by LockDown where the allowlist
-// has not been measured (every architecture but amd64, for now) or the
-// process cannot lock every thread (a cgo binary cannot drop the
-// capabilities of threads it did not create).
+// has not been measured: every architecture but amd64, for now.
 var ErrUnsupported = errors.New("sandbox: not supported here")
 
 // ErrLocked is returned by a second LockDown: the filter is installed
@@ -117,25 +115,13 @@ func Policy(extra ...string) (*seccomp.Policy, error) {
 		}
 	}
 	var conds []seccomp.NameWithConditions
-	for _, c := range argCalls {
+	for _, c := range argCalls(os.Getpid()) {
 		if slices.Contains(names, c.Name) {
 			continue // allowed outright by Allow
 		}
-		if len(c.Equal) > 0 {
-			for _, v := range c.Equal {
-				conds = append(conds, seccomp.NameWithConditions{Name: c.Name, Conditions: seccomp.ArgumentConditions{
-					{Argument: c.Arg, Operation: seccomp.Equal, Value: v},
-				}})
-			}
-			continue
+		for _, set := range c.Any {
+			conds = append(conds, seccomp.NameWithConditions{Name: c.Name, Conditions: set})
 		}
-		op := seccomp.BitsNotSet
-		if c.Set {
-			op = seccomp.BitsSet
-		}
-		conds = append(conds, seccomp.NameWithConditions{Name: c.Name, Conditions: seccomp.ArgumentConditions{
-			{Argument: c.Arg, Operation: op, Value: c.Bits},
-		}})
 	}
 	p := &seccomp.Policy{
 		DefaultAction: seccomp.ActionTrap,
@@ -143,6 +129,14 @@ func Policy(extra ...string) (*seccomp.Policy, error) {
 			Action:             seccomp.ActionAllow,
 			Names:              names,
 			NamesWithCondtions: conds,
+		}, {
+			// glibc's pthread_create (a cgo binary's new threads) tries
+			// clone3 first, with every signal blocked, so a trap would kill
+			// the process without a word. Its flags are in memory, where
+			// seccomp cannot look; ENOSYS makes glibc fall back to clone,
+			// whose flags the allowlist checks.
+			Action: seccomp.ActionErrno | seccomp.Action(unix.ENOSYS),
+			Names:  []string{"clone3"},
 		}},
 	}
 	if defaultAllowForMeasurement {

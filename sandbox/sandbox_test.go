@@ -244,14 +244,17 @@ func TestPolicyProgram(t *testing.T) {
 		{"mmap rx", data(unix.SYS_MMAP, 0, 4096, unix.PROT_READ|unix.PROT_EXEC), trap},
 		{"clone thread", data(unix.SYS_CLONE, unix.CLONE_VM|unix.CLONE_THREAD|unix.CLONE_SIGHAND), allow},
 		{"clone process", data(unix.SYS_CLONE, uint64(syscall.SIGCHLD)), trap},
-		{"clone3", data(unix.SYS_CLONE3), trap},
+		{"clone thread in a new net namespace", data(unix.SYS_CLONE, unix.CLONE_VM|unix.CLONE_THREAD|unix.CLONE_SIGHAND|unix.CLONE_NEWNET), trap},
+		{"clone3", data(unix.SYS_CLONE3), unix.SECCOMP_RET_ERRNO | uint32(unix.ENOSYS)},
+		{"tgkill own thread", data(unix.SYS_TGKILL, uint64(os.Getpid()), 1, uint64(unix.SIGURG)), allow},
+		{"tgkill another process", data(unix.SYS_TGKILL, 1, 1, uint64(unix.SIGKILL)), trap},
 	}
 	for _, tt := range tests {
 		got, err := vm.Run(tt.in)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if uint32(got)&unix.SECCOMP_RET_ACTION_FULL != tt.want {
+		if uint32(got) != tt.want {
 			t.Errorf("%s: action %#x, want %#x", tt.name, got, tt.want)
 		}
 	}

@@ -91,10 +91,11 @@ func TestHostFaults(t *testing.T) {
 				t.Fatalf("the guest never signalled; stderr %q", errb.String())
 			}
 			tt.fault(t, ns, file, dev)
-			if tt.name != "tap-deleted" {
-				link.Write(microguest.NetEchoFrame[:])
+			if tt.name == "tap-deleted" {
+				cmd.Wait()
+			} else {
+				waitSending(cmd, link, microguest.NetEchoFrame[:])
 			}
-			cmd.Wait()
 			status := cmd.ProcessState.ExitCode()
 			checkNotDenied(t, errb.String())
 			if status != tt.status {
