@@ -14,6 +14,7 @@ import (
 	"io"
 	"os"
 	"runtime"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -88,30 +89,30 @@ func TestConcurrentRunsOneRefused(t *testing.T) {
 }
 
 // Close while the guest runs (spinning without exits, or asleep in a long
-// POLL) stops it and waits for Run; Run says it was closed.
+// POLL) stops it and waits for Run; Run says it was closed. Under load the
+// goroutine may not have entered Run when Close comes; Run then refuses
+// to start, and the test tries again.
 func TestCloseDuringRun(t *testing.T) {
 	kvmtest.Require(t)
 	noLeaks(t)
 	for name, image := range map[string][]byte{"spin": guests.Spin(), "poll": guests.PollTimeout(uint64(time.Hour))} {
 		t.Run(name, func(t *testing.T) {
-			vm := newVM(t, image, nil)
-			errc := make(chan error, 1)
-			go func() {
-				_, err := vm.Run(context.Background())
-				errc <- err
-			}()
-			time.Sleep(20 * time.Millisecond) // usually inside the guest by now; either way is correct
-			if err := vm.Close(); err != nil {
-				t.Fatalf("Close: %v", err)
-			}
-			// Close has waited for Run: its error is there already.
-			select {
-			case err := <-errc:
-				if !errors.Is(err, monitor.ErrClosed) && err != nil {
+			for try := 0; ; try++ {
+				if try == 20 {
+					t.Fatal("Run never started before Close in 20 tries")
+				}
+				vm := newVM(t, image, nil)
+				errc := goRun(vm, context.Background())
+				time.Sleep(20 * time.Millisecond) // usually inside the guest by now
+				if err := vm.Close(); err != nil {
+					t.Fatalf("Close: %v", err)
+				}
+				switch err := <-errc; {
+				case errors.Is(err, monitor.ErrClosed) && strings.Contains(err.Error(), "during Run"):
+					return
+				case !errors.Is(err, monitor.ErrClosed) || !strings.Contains(err.Error(), "after Close"):
 					t.Fatalf("Run: %v, want ErrClosed", err)
 				}
-			default:
-				t.Fatal("Close returned before Run did")
 			}
 		})
 	}
