@@ -7,13 +7,21 @@ BIN     := bin
 
 .PHONY: all run test test-unit test-arm64 bench fuzz deps vet clean
 
-all: $(BIN)/unimon
+all: $(BIN)/unimon $(BIN)/unimon-build $(BIN)/unimon-runtime
 
 $(BIN)/unimon: FORCE
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $@ ./cmd/unimon
 
+# What `unimon build` runs: the builder, kept out of the monitor's binary.
+$(BIN)/unimon-build: FORCE
+	CGO_ENABLED=0 $(GO) build -trimpath -o $@ ./cmd/unimon-build
+
+# The OCI runtime for containerd, Docker, podman and Kubernetes.
+$(BIN)/unimon-runtime: FORCE
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $@ ./cmd/unimon-runtime
+
 # The bundled example: an ordinary Go program built into a unikernel.
-$(BIN)/hello.hvt: $(BIN)/unimon FORCE
+$(BIN)/hello.hvt: $(BIN)/unimon $(BIN)/unimon-build FORCE
 	$(BIN)/unimon build -o $@ ./examples/hello
 
 # Boots the bundled hello unikernel.
@@ -40,7 +48,7 @@ test-arm64:
 	$(GO) run ./internal/arm64lane
 
 bench: $(BIN)/unimon
-	$(GO) test -run '^$$' -bench . -benchtime 20x ./monitor/ ./tests/...
+	$(GO) test -run '^$$' -bench . -benchtime 20x ./monitor/ ./monitor/x86_64/ ./tests/...
 
 # Longer fuzzing: FUZZTIME per target, a count (default 1000000x; durations
 # can fail spuriously in Go 1.26, go.dev/issue/75804).

@@ -5,7 +5,16 @@ go 1.26.0
 require golang.org/x/sys v0.50.0
 
 require (
-	github.com/elastic/go-seccomp-bpf v1.6.0
+	github.com/opencontainers/go-digest v1.0.0
+	github.com/opencontainers/image-spec v1.1.1
+	github.com/opencontainers/runtime-spec v1.3.0
+	github.com/vishvananda/netlink v1.3.1
+	github.com/vishvananda/netns v0.0.5
 	golang.org/x/arch v0.33.0
-	golang.org/x/net v0.41.0
+)
+
+require (
+	github.com/elastic/go-seccomp-bpf v1.6.0
+	github.com/gopacket/gopacket v1.7.7
+	golang.org/x/net v0.55.0
 )

@@ -212,13 +212,13 @@ TEXT ·vec6(SB),NOSPLIT|NOFRAME,$0
 	PUSHQ	$0
 	JMP	·trapenter(SB)
 kreq:
-	CMPQ	AX, $2
+	CMPQ	AX, $K_HYPERCALL
 	JEQ	hypercall
-	CMPQ	AX, $3
+	CMPQ	AX, $K_FLUSH
 	JEQ	flush
-	CMPQ	AX, $5
+	CMPQ	AX, $K_WRMSR
 	JEQ	wrmsr
-	CMPQ	AX, $6
+	CMPQ	AX, $K_RDMSR
 	JEQ	rdmsr
 	PUSHQ	$0
 	PUSHQ	$6
@@ -317,7 +317,20 @@ TEXT ·vec0(SB),NOSPLIT|NOFRAME,$0
 	PUSHQ	$0
 	JMP	·trapenter(SB)
 
+// vec1 is #DB. With TF set in the program's RFLAGS (a debugger's single
+// step), the resume tail's POPFQ traps on its own final jump: go straight
+// to the program's RIP instead, still with TF, so the next trap comes
+// after one instruction of the program.
 TEXT ·vec1(SB),NOSPLIT|NOFRAME,$0
+	CMPQ	0(SP), $TRAMP_JMP
+	JNE	dbtrap
+	PUSHQ	AX
+	MOVQ	$FRAME_RIP, AX
+	MOVQ	0(AX), AX
+	MOVQ	AX, 8(SP)
+	POPQ	AX
+	IRETQ
+dbtrap:
 	PUSHQ	$0
 	PUSHQ	$1
 	PUSHQ	$0
@@ -564,7 +577,7 @@ TEXT ·resumeUser(SB),NOSPLIT|NOFRAME,$0
 	CMPQ	BX, 0(DI)
 	JEQ	samefs
 	MOVQ	BX, 0(DI)
-	MOVQ	$5, AX	// kWrmsr
+	MOVQ	$K_WRMSR, AX
 	MOVL	$MSR_FS_BASE, CX
 	MOVQ	$TRAMP_UD2, R8
 	CALL	R8

@@ -1,4 +1,4 @@
-//go:build linux && amd64
+//go:build linux
 
 package bindings
 
@@ -42,17 +42,8 @@ import (
 const DevicePrefix = "/dev/solo5/"
 
 const (
-	fdBlock = 4
-	fdNet   = 5
-
 	mftTypeBlock = uint32(guestabi.DeviceBlockBasic)
 	mftTypeNet   = uint32(guestabi.DeviceNetBasic)
-
-	_EPERM   = 1
-	_EIO     = 5
-	_EBUSY   = 16
-	_ENOSPC  = 28
-	_EPOLLET = 1 << 31
 
 	_O_ACCMODE  = 3
 	_O_RDONLY   = 0
@@ -151,7 +142,11 @@ func netMaxFrame(h uint32) uintptr {
 }
 
 // sysOpenat opens DevicePrefix+NAME; every other path does not exist.
-func sysOpenat(path uintptr, flags int) int64 {
+func sysOpenat(t *thread, a sysArgs) (int64, sysResult) {
+	return done(openat(a[1], int(a[2])))
+}
+
+func openat(path uintptr, flags int) int64 {
 	var p [len(DevicePrefix) + guestabi.DeviceNameSize + 1]byte
 	n := 0
 	for ; n < len(p); n++ {
@@ -415,18 +410,15 @@ func netPolled(set uint64, idle bool) {
 	}
 }
 
-// netBlock blocks thread t, whose read of net fd fd found nothing, until
-// the device is ready, if the fd is in blocking mode: the thread then
-// runs the same read (rax 0) again, as Linux restarts a system call.
-func netBlock(f *frame, t *thread, fd int) bool {
-	e := fdGet(fd)
-	if e == nil || e.kind != fdNet || e.flags&_O_NONBLOCK != 0 {
+// netWaitRead parks thread t, whose read of net fd e found nothing,
+// until the device is ready, if the fd is in blocking mode: the thread
+// then runs the same read again, as Linux restarts a system call.
+func netWaitRead(e *fdEntry, t *thread) bool {
+	if e.flags&_O_NONBLOCK != 0 {
 		return false
 	}
-	f.RIP -= 2
-	f.RAX = 0
 	t.waitArg = uint64(e.handle)
-	block(f, t, waitNet, 0)
+	park(t, waitNet, 0)
 	return true
 }
 
@@ -441,23 +433,6 @@ func netWakeReaders(h uint32) {
 	}
 }
 
-// sysFcntl keeps O_NONBLOCK of the device fds (F_GETFL, F_SETFL); for
-// the others, as before devices existed, every command succeeds (the
-// runtime only asks F_GETFD of 0-2 at start, and must not be told more).
-func sysFcntl(fd, cmd int, arg uintptr) int64 {
-	e := fdGet(fd)
-	if e == nil || (e.kind != fdBlock && e.kind != fdNet) {
-		return 0
-	}
-	switch cmd {
-	case _F_GETFL:
-		return int64(e.flags)
-	case _F_SETFL:
-		e.flags = e.flags&^_O_NONBLOCK | uint32(arg)&_O_NONBLOCK
-	}
-	return 0
-}
-
 // pollNet asks the host about net input without waiting, at most every
 // netPollGap; it runs at non-blocking epoll waits and thread switches,
 // because the idle loop's POLL only runs when the program is idle.
@@ -468,44 +443,30 @@ func pollNet() {
 	netPolled(pollHost(0), false)
 }
 
-// sysFstat fills a struct stat (144 bytes on x86_64): block devices
-// report their capacity, so os.File.Stat().Size() works.
-func sysFstat(fd int, st uintptr) int64 {
-	e := fdGet(fd)
-	if e == nil {
-		return -_EBADF
-	}
-	var s [18]uint64
-	s[2] = 1 // st_nlink
-	switch e.kind {
-	case fdStd:
-		s[3] = 0o020620 // S_IFCHR, a terminal's mode
-	case fdBlock:
-		s[3] = 0o060660 // S_IFBLK
-		s[6] = blockCap(e.handle)
-		s[7] = blockSize(e.handle)
-		s[8] = s[6] / 512
-	case fdNet:
-		s[3] = 0o020660 // S_IFCHR
-		s[7] = pageSize
-	default:
-		s[3] = 0o600 // anonymous inodes (epoll, eventfd) have no type
-	}
-	s[5] = uint64(e.handle) // st_rdev: tells devices apart
-	if !copyOut(st, unsafe.Pointer(&s), unsafe.Sizeof(s)) {
-		return -_EFAULT
+// The operations of block and net fds (fdOps).
+
+// devFcntl keeps O_NONBLOCK of the device fds (F_GETFL, F_SETFL).
+func devFcntl(e *fdEntry, cmd int, arg uintptr) int64 {
+	switch cmd {
+	case _F_GETFL:
+		return int64(e.flags)
+	case _F_SETFL:
+		e.flags = e.flags&^_O_NONBLOCK | uint32(arg)&_O_NONBLOCK
 	}
 	return 0
 }
 
-func sysLseek(fd int, off int64, whence int) int64 {
-	e := fdGet(fd)
-	if e == nil {
-		return -_EBADF
-	}
-	if e.kind != fdBlock {
-		return -_ESPIPE
-	}
+// blockStat reports the capacity, so os.File.Stat().Size() works.
+func blockStat(e *fdEntry) statInfo {
+	size := blockCap(e.handle)
+	return statInfo{mode: 0o060660, size: size, blksize: blockSize(e.handle), blocks: size / 512} // S_IFBLK
+}
+
+func netStat(e *fdEntry) statInfo {
+	return statInfo{mode: 0o020660, blksize: pageSize} // S_IFCHR
+}
+
+func blockSeek(e *fdEntry, off int64, whence int) int64 {
 	var base int64
 	switch whence {
 	case 0: // SEEK_SET
@@ -523,35 +484,27 @@ func sysLseek(fd int, off int64, whence int) int64 {
 	return int64(e.pos)
 }
 
-// devRead and devWrite are read and write (at the file position) and
-// pread64 and pwrite64 (at off) on block and net fds.
-func devRead(e *fdEntry, buf, n uintptr, off int64, at bool) int64 {
-	if e.flags&_O_ACCMODE == _O_WRONLY {
-		return -_EBADF
+// devMay reports whether the fd's access mode allows reading (write
+// false) or writing.
+func devMay(e *fdEntry, write bool) bool {
+	if write {
+		return e.flags&_O_ACCMODE != _O_RDONLY
 	}
-	if e.kind == fdNet {
-		if at {
-			return -_ESPIPE
-		}
-		return sysNetRead(e.handle, buf, n)
-	}
+	return e.flags&_O_ACCMODE != _O_WRONLY
+}
+
+func blockRead(e *fdEntry, buf, n uintptr, off int64, at bool) int64 {
 	return blockRW(e, buf, n, off, at, false)
 }
 
-func devWrite(e *fdEntry, buf, n uintptr, off int64, at bool) int64 {
-	if e.flags&_O_ACCMODE == _O_RDONLY {
-		return -_EBADF
-	}
-	if e.kind == fdNet {
-		if at {
-			return -_ESPIPE
-		}
-		return sysNetWrite(e.handle, buf, n)
-	}
+func blockWrite(e *fdEntry, buf, n uintptr, off int64, at bool) int64 {
 	return blockRW(e, buf, n, off, at, true)
 }
 
 func blockRW(e *fdEntry, buf, n uintptr, off int64, at, write bool) int64 {
+	if !devMay(e, write) {
+		return -_EBADF
+	}
 	if at {
 		return blockIO(e.handle, buf, n, off, write)
 	}
@@ -561,3 +514,48 @@ func blockRW(e *fdEntry, buf, n uintptr, off int64, at, write bool) int64 {
 	}
 	return r
 }
+
+func netFileRead(e *fdEntry, buf, n uintptr, off int64, at bool) int64 {
+	if r := netFileCheck(e, at, false); r != 0 {
+		return r
+	}
+	return sysNetRead(e.handle, buf, n)
+}
+
+func netFileWrite(e *fdEntry, buf, n uintptr, off int64, at bool) int64 {
+	if r := netFileCheck(e, at, true); r != 0 {
+		return r
+	}
+	return sysNetWrite(e.handle, buf, n)
+}
+
+// netFileCheck is the error of a read or write of a net fd that its
+// access mode forbids or that gives an offset, or 0.
+func netFileCheck(e *fdEntry, at, write bool) int64 {
+	switch {
+	case !devMay(e, write):
+		return -_EBADF
+	case at:
+		return -_ESPIPE
+	}
+	return 0
+}
+
+// netReady is EPOLLIN while the device is ready (level), or once per
+// time it becomes ready (EPOLLET: the edge netPolled sets).
+func netReady(e *fdEntry, w *watch) uint32 {
+	if w.events&_EPOLLIN == 0 {
+		return 0
+	}
+	r := netDevs[e.handle].ready
+	if w.events&_EPOLLET != 0 {
+		r = w.edge
+		w.edge = false
+	}
+	if r {
+		return _EPOLLIN
+	}
+	return 0
+}
+
+func netClose(e *fdEntry) { netCloseDev(e.handle) }

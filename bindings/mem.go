@@ -1,4 +1,4 @@
-//go:build linux && amd64
+//go:build linux
 
 package bindings
 
@@ -18,8 +18,8 @@ var (
 func initFrames() {
 	frameNext = (uintptr(buildInfo[3]) + pageSize - 1) &^ (pageSize - 1)
 	frameEnd = memSize &^ (pageSize - 1)
-	if frameNext < 0x200000 {
-		frameNext = 0x200000
+	if frameNext < privateEnd {
+		frameNext = privateEnd
 	}
 	framesTotal = uint64(frameEnd-frameNext) / pageSize
 }
@@ -50,38 +50,9 @@ func freeFrame(pa uintptr) {
 }
 
 const (
-	ptePresent = 1
-	pteWrite   = 2
-	pteUser    = 4
-	ptePS      = 0x80
-	pteAddr    = 0x000ffffffffff000
-	userMin    = 4 << 30               // the program's mappings live above the identity map
-	userMax    = 0x0000_7fff_ffff_f000 // canonical lower half
+	userMin = 4 << 30               // the program's mappings live above the identity map
+	userMax = 0x0000_7fff_ffff_f000 // the lower half of a 48-bit address space
 )
-
-// walk returns the level-1 entry for va, creating the tables on the way
-// when create is set; nil when a table is missing (or RAM is exhausted).
-func walk(va uintptr, create bool) *uint64 {
-	table := uintptr(pml4Base)
-	for shift := uint(39); shift > 12; shift -= 9 {
-		e := u64at(table + (va>>shift&511)*8)
-		if *e&ptePresent == 0 {
-			if !create {
-				return nil
-			}
-			pa := allocFrame()
-			if pa == 0 {
-				outOfMemory()
-			}
-			*e = uint64(pa) | ptePresent | pteWrite | pteUser
-		}
-		if *e&ptePS != 0 {
-			return nil // identity map, never the program's
-		}
-		table = uintptr(*e & pteAddr)
-	}
-	return u64at(table + (va>>12&511)*8)
-}
 
 // VMAs: address ranges the program mapped, page aligned, not sorted.
 type vma struct {
@@ -176,8 +147,8 @@ func release(start, end uintptr) {
 	for va := start; va < end; {
 		// Skip whole missing tables quickly.
 		if e := walk(va, false); e != nil {
-			if *e&ptePresent != 0 {
-				freeFrame(uintptr(*e & pteAddr))
+			if pteValid(*e) {
+				freeFrame(pteFrame(*e))
 				*e = 0
 				needFlush = true
 			}
@@ -188,22 +159,23 @@ func release(start, end uintptr) {
 	}
 }
 
-// pageFault maps a zeroed page at va when va lies in a readable VMA.
-func pageFault(va uintptr, errCode uint64) bool {
+// pageFault maps a zeroed page at va when va lies in a readable VMA;
+// protection says the page was there and the access was not allowed.
+func pageFault(va uintptr, protection bool) bool {
 	stats.faults++
 	i := findVMA(va)
 	if i < 0 || vmas[i].prot == 0 {
 		return false
 	}
 	e := walk(va, true)
-	if *e&ptePresent != 0 {
-		return errCode&1 == 0 // a stale TLB entry, or a real protection fault
+	if pteValid(*e) {
+		return !protection // a stale TLB entry, or a real protection fault
 	}
 	pa := allocFrame()
 	if pa == 0 {
 		outOfMemory()
 	}
-	*e = uint64(pa) | ptePresent | pteWrite | pteUser
+	*e = pteUserPage(pa)
 	// Fault around: map the rest of the aligned faultAround block too
 	// (same page table, same VMA). A trap costs far more than zeroing a
 	// few pages, and Go's heap is touched in runs.
@@ -211,14 +183,14 @@ func pageFault(va uintptr, errCode uint64) bool {
 	first := (*[512]uint64)(ptr(uintptr(unsafe.Pointer(e)) &^ (pageSize - 1)))
 	for a := max(blk, vmas[i].start); a < blk+faultAround*pageSize && a < vmas[i].end; a += pageSize {
 		pe := &first[a>>12&511]
-		if *pe&ptePresent != 0 {
+		if pteValid(*pe) {
 			continue
 		}
 		pa := allocFrame()
 		if pa == 0 {
 			break
 		}
-		*pe = uint64(pa) | ptePresent | pteWrite | pteUser
+		*pe = pteUserPage(pa)
 	}
 	return true
 }
@@ -235,13 +207,13 @@ func translate(va uintptr) uintptr {
 		return va // identity map (kernel image, data, bss)
 	}
 	e := walk(va, false)
-	if e == nil || *e&ptePresent == 0 {
-		if !pageFault(va, 0) {
+	if e == nil || !pteValid(*e) {
+		if !pageFault(va, false) {
 			return 0
 		}
 		e = walk(va, false)
 	}
-	return uintptr(*e&pteAddr) | va&(pageSize-1)
+	return pteFrame(*e) | va&(pageSize-1)
 }
 
 // copyIn and copyOut move bytes between the program's memory and the
@@ -293,4 +265,115 @@ func getU32(va uintptr) (uint32, bool) {
 func outOfMemory() {
 	puts("unimon bindings: out of memory (guest RAM exhausted)\n")
 	halt(255)
+}
+
+const (
+	_PROT_READ     = 1
+	_PROT_WRITE    = 2
+	_MAP_FIXED     = 0x10
+	_MAP_ANONYMOUS = 0x20
+	_MAP_NORESERVE = 0x4000
+	_MADV_DONTNEED = 4
+	_MADV_FREE     = 8
+	_MADV_REMOVE   = 9
+)
+
+func sysMmap(t *thread, a sysArgs) (int64, sysResult) {
+	return done(mmap(a[0], a[1], uint32(a[2]), uint32(a[3])))
+}
+
+// mmap maps anonymous memory (the only kind there is).
+func mmap(addr, length uintptr, prot, flags uint32) int64 {
+	if flags&_MAP_ANONYMOUS == 0 {
+		return -_EBADF
+	}
+	if length == 0 || length > userMax {
+		return -_EINVAL
+	}
+	n := (length + pageSize - 1) &^ (pageSize - 1)
+	if addr&(pageSize-1) != 0 {
+		if flags&_MAP_FIXED != 0 {
+			return -_EINVAL
+		}
+		addr = 0
+	}
+	usable := func(a uintptr) bool { return a >= userMin && a+n > a && a+n <= userMax }
+	switch {
+	case flags&_MAP_FIXED != 0:
+		if !usable(addr) {
+			return -_ENOMEM
+		}
+		release(addr, addr+n) // MAP_FIXED replaces: the new pages read as zero
+	case addr != 0 && usable(addr) && !overlaps(addr, addr+n):
+	default:
+		// Top-down below the last placement, skipping mappings.
+		a := (mmapTop - n) &^ (pageSize - 1)
+		for a >= userMin && overlaps(a, a+n) {
+			a -= 1 << 30
+		}
+		if a < userMin {
+			return -_ENOMEM
+		}
+		mmapTop = a
+		addr = a
+	}
+	if !vmaAdd(addr, addr+n, prot&(_PROT_READ|_PROT_WRITE)) {
+		return -_ENOMEM
+	}
+	return int64(addr)
+}
+func sysMunmap(t *thread, a sysArgs) (int64, sysResult) { return done(munmap(a[0], a[1])) }
+
+func munmap(addr, length uintptr) int64 {
+	if addr&(pageSize-1) != 0 || length == 0 {
+		return -_EINVAL
+	}
+	n := (length + pageSize - 1) &^ (pageSize - 1)
+	if addr < userMin || addr+n > userMax {
+		return -_EINVAL
+	}
+	release(addr, addr+n)
+	if !vmaRemove(addr, addr+n) {
+		return -_ENOMEM
+	}
+	return 0
+}
+func sysMadvise(t *thread, a sysArgs) (int64, sysResult) {
+	return done(madvise(a[0], a[1], int(a[2])))
+}
+
+func madvise(addr, length uintptr, advice int) int64 {
+	switch advice {
+	case _MADV_DONTNEED, _MADV_FREE, _MADV_REMOVE:
+		// Really drop the pages: the runtime assumes they read as zero
+		// afterwards (GODEBUG madvdontneed=1, the default).
+		if addr&(pageSize-1) != 0 {
+			return -_EINVAL
+		}
+		n := (length + pageSize - 1) &^ (pageSize - 1)
+		if addr >= userMin && addr+n <= userMax {
+			release(addr, addr+n)
+		}
+	}
+	return 0
+}
+
+// sysMincore: everything is resident.
+func sysMincore(t *thread, a sysArgs) (int64, sysResult) { return done(mincore(a[1], a[2])) }
+
+func mincore(length, vec uintptr) int64 {
+	var ones [64]byte
+	for i := range ones {
+		ones[i] = 1
+	}
+	pages := (length + pageSize - 1) / pageSize
+	for pages > 0 {
+		c := min(pages, 64)
+		if !copyOut(vec, unsafe.Pointer(&ones), c) {
+			return -_EFAULT
+		}
+		vec += c
+		pages -= c
+	}
+	return 0
 }

@@ -1,4 +1,4 @@
-//go:build linux && amd64
+//go:build linux
 
 package bindings
 
@@ -144,9 +144,9 @@ func initProcess() {
 	t := &threads[i]
 	cur = i
 	t.since = now()
-	t.fsbase = scratchTLS // kentry needs a TLS g slot even before arch_prctl
-	f := uf()
-	*f = frame{RIP: uint64(goEntry()), CS: userCS, RFLAGS: rflagsUser, RSP: uint64(sp), SS: userDS}
+	t.tls = scratchTLS // kentry needs a TLS g slot even before arch_prctl
+	f := curFrame()
+	cpuInitFrame(f, goEntry(), sp)
 }
 
 // utoa formats v in decimal into b and returns the length.

@@ -1,4 +1,4 @@
-//go:build linux && amd64
+//go:build linux
 
 package bindings
 
@@ -28,16 +28,17 @@ type thread struct {
 	state    uint32
 	wait     uint32
 	tid      uint64
-	fsbase   uint64
+	tls      uint64 // the thread pointer (amd64: the FS base)
 	regs     frame
-	fx       [512]byte // x87/SSE state (FXSAVE64 image) while not running
-	waitAddr uintptr   // futex word, or epoll events buffer
-	waitArg  uint64    // epoll: maxevents; epfd in the high half. net: the handle
-	deadline int64     // monotonic ns; 0 means none
-	since    int64     // when it last started running
-	sigmask  uint64    // blocked signals (bit sig-1)
-	pending  uint64    // signals sent and not yet delivered
-	altSP    uint64    // sigaltstack
+	fp       fpState // floating-point state while not running
+	restart  bool    // parked by sysRestart: the wake-up sets no result
+	waitAddr uintptr // futex word, or epoll events buffer
+	waitArg  uint64  // epoll: maxevents; epfd in the high half. net: the handle
+	deadline int64   // monotonic ns; 0 means none
+	since    int64   // when it last started running
+	sigmask  uint64  // blocked signals (bit sig-1)
+	pending  uint64  // signals sent and not yet delivered
+	altSP    uint64  // sigaltstack
 	altSize  uint64
 	altFlags uint32
 }
@@ -47,9 +48,6 @@ var (
 	cur     int
 	nextTID uint64 = 1
 )
-
-// fxArea is where kentry saves the running thread's x87/SSE state.
-func fxArea() *[512]byte { return (*[512]byte)(ptr(fxAreaAddr)) }
 
 func newThread() int {
 	for i := range threads {
@@ -62,27 +60,26 @@ func newThread() int {
 	return -1
 }
 
-// block parks the current thread (its frame already holds the result it
-// gets if nothing else sets one) and switches away.
-func block(f *frame, t *thread, kind uint32, deadline int64) {
+// park marks t blocked in wait kind until deadline (0: none); the
+// handler then returns sysBlocked or sysRestart and the dispatcher
+// switches threads.
+func park(t *thread, kind uint32, deadline int64) {
 	t.state = tBlocked
 	t.wait = kind
 	t.deadline = deadline
-	schedule(f)
 }
 
-// wake makes a blocked thread runnable with result rax.
-func wake(i int, rax int64) {
+// wake makes a blocked thread runnable with result r (unless it was
+// parked to restart its system call).
+func wake(i int, r int64) {
 	t := &threads[i]
-	t.regs.RAX = uint64(rax)
+	if !t.restart {
+		cpuSetReturn(&t.regs, r)
+	}
+	t.restart = false
 	t.state = tRunnable
 	t.wait = waitNone
 	t.deadline = 0
-}
-
-// yield lets the other runnable threads go first.
-func yield(f *frame, t *thread) {
-	schedule(f)
 }
 
 // schedule saves the current thread and loads the next runnable one into
@@ -92,7 +89,7 @@ func schedule(f *frame) {
 	old := cur
 	if threads[old].state != tFree {
 		threads[old].regs = *f
-		threads[old].fx = *fxArea()
+		threads[old].fp = *fpArea()
 	}
 	// A switch is where the kernel looks at net input while the program
 	// is busy (rate-limited): a thread blocked in epoll is woken even
@@ -110,7 +107,7 @@ func schedule(f *frame) {
 				cur = i
 				threads[i].since = n
 				*f = threads[i].regs
-				*fxArea() = threads[i].fx
+				*fpArea() = threads[i].fp
 				return
 			}
 		}
@@ -147,4 +144,31 @@ func idle(n int64) {
 		}
 	}
 	netPolled(pollHost(next-n), true)
+}
+
+const (
+	_CLONE_SETTLS = 0x80000
+	_CLONE_THREAD = 0x10000
+)
+
+// clone starts a thread that returns 0 from the system call on its new
+// stack; every other register is the caller's (the Go runtime passes m,
+// g and fn in registers).
+func clone(t *thread, flags, stack, tls uintptr) int64 {
+	if flags&_CLONE_THREAD == 0 {
+		return -_ENOSYS // no processes, only threads
+	}
+	i := newThread()
+	if i < 0 {
+		return -_EAGAIN
+	}
+	c := &threads[i]
+	cpuCloneFrame(&c.regs, curFrame(), stack)
+	c.fp = *fpArea()
+	c.sigmask = t.sigmask // inherited, like Linux
+	c.tls = t.tls
+	if flags&_CLONE_SETTLS != 0 {
+		c.tls = uint64(tls)
+	}
+	return int64(c.tid)
 }

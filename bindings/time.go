@@ -1,4 +1,4 @@
-//go:build linux && amd64
+//go:build linux
 
 package bindings
 
@@ -7,7 +7,7 @@ import (
 	"unsafe"
 )
 
-// Time: monotonic = (TSC - tsc0) * scale >> 32 with scale = 1e9<<32 / Hz,
+// Time: monotonic = (cycles - tsc0) * scale >> 32 with scale = 1e9<<32 / Hz,
 // wall = monotonic + the WALLTIME read at boot. The same three numbers sit
 // at vdsoData, where vdsoClockGettime reads them without trapping.
 type timeParams struct {
@@ -23,83 +23,52 @@ func initTime() {
 		hz = 1_000_000_000 // a monitor that does not know: better than dividing by 0
 	}
 	p.scale, _ = bits.Div64(1_000_000_000>>32, 1_000_000_000<<32, hz)
-	p.tsc0 = rdtsc()
+	p.tsc0 = cpuCycles()
 	p.wall0 = walltime()
 }
 
 // now is monotonic nanoseconds since boot.
 func now() int64 {
 	p := tp()
-	hi, lo := bits.Mul64(rdtsc()-p.tsc0, p.scale)
+	hi, lo := bits.Mul64(cpuCycles()-p.tsc0, p.scale)
 	return int64(hi<<32 | lo>>32)
 }
 
-// The in-memory vDSO: just enough ELF for the Go runtime's vDSO parser
-// (runtime/vdso_linux.go) to find __vdso_clock_gettime through a PT_LOAD,
-// a PT_DYNAMIC, DT_HASH, DT_SYMTAB and DT_STRTAB. The symbol's value is
-// relative to the image, and the function lives in the bindings' text.
-func initVDSO() {
-	img := (*[vdsoMax]byte)(ptr(vdsoImage))
-	clear(img[:])
-	const (
-		phOff   = 64
-		dynOff  = 256
-		symOff  = 384
-		hashOff = 448
-		strOff  = 480
-		verOff  = 544
-	)
-	le64 := func(off int, v uint64) { *(*uint64)(unsafe.Pointer(&img[off])) = v }
-	le32 := func(off int, v uint32) { *(*uint32)(unsafe.Pointer(&img[off])) = v }
-	le16 := func(off int, v uint16) { *(*uint16)(unsafe.Pointer(&img[off])) = v }
-	copy(img[:], "\x7fELF\x02\x01\x01")
-	le16(16, 3)  // ET_DYN
-	le16(18, 62) // EM_X86_64
-	le32(20, 1)
-	le64(32, phOff)
-	le16(52, 64)
-	le16(54, 56)
-	le16(56, 2)
-	// PT_LOAD at offset 0, vaddr 0: load offset = image address.
-	le32(phOff, 1)
-	le32(phOff+4, 5)
-	le64(phOff+32, vdsoMax)
-	le64(phOff+40, vdsoMax)
-	le64(phOff+48, pageSize)
-	// PT_DYNAMIC.
-	le32(phOff+56, 2)
-	le32(phOff+60, 4)
-	le64(phOff+56+8, dynOff)
-	le64(phOff+56+16, dynOff)
-	le64(phOff+56+32, 64)
-	le64(phOff+56+40, 64)
-	// DT_HASH 4, DT_STRTAB 5, DT_SYMTAB 6, DT_VERDEF, DT_NULL. Go 1.26
-	// follows DT_VERDEF unconditionally once the image is valid, so it
-	// gets one version, LINUX_2.6, which the runtime looks for.
-	le64(dynOff, 4)
-	le64(dynOff+8, hashOff)
-	le64(dynOff+16, 5)
-	le64(dynOff+24, strOff)
-	le64(dynOff+32, 6)
-	le64(dynOff+40, symOff)
-	le64(dynOff+48, 0x6ffffffc)
-	le64(dynOff+56, verOff)
-	// Elf64_Verdef {version 1, flags 0, ndx 2, cnt 1, hash, aux 20, next 0}
-	// and its Elf64_Verdaux {name "LINUX_2.6", next 0}.
-	le16(verOff, 1)
-	le16(verOff+4, 2)
-	le16(verOff+6, 1)
-	le32(verOff+8, 0x3ae75f6)
-	le32(verOff+12, 20)
-	le32(verOff+20, 22) // offset in the string table
-	// Symbol 1: __vdso_clock_gettime, global function, defined.
-	le32(symOff+24, 1)
-	img[symOff+24+4] = 0x12
-	le16(symOff+24+6, 1)
-	le64(symOff+24+8, uint64(vdsoEntry()-vdsoImage))
-	// One bucket holding symbol 1; chain ends.
-	le32(hashOff, 1)
-	le32(hashOff+4, 2)
-	le32(hashOff+8, 1)
-	copy(img[strOff+1:], "__vdso_clock_gettime\x00LINUX_2.6\x00")
+const _CLOCK_REALTIME = 0
+
+func sysNanosleep(t *thread, a sysArgs) (int64, sysResult) {
+	var ts [2]int64
+	if !copyIn(unsafe.Pointer(&ts), a[0], 16) {
+		return done(-_EFAULT)
+	}
+	d := ts[0]*1_000_000_000 + ts[1]
+	if d <= 0 {
+		return done(0)
+	}
+	park(t, waitSleep, now()+d)
+	return 0, sysBlocked
+}
+
+func sysClockGettime(t *thread, a sysArgs) (int64, sysResult) {
+	n := uint64(now())
+	if a[0] == _CLOCK_REALTIME {
+		n += tp().wall0
+	}
+	v := [2]uint64{n / 1_000_000_000, n % 1_000_000_000}
+	if !copyOut(a[1], unsafe.Pointer(&v), 16) {
+		return done(-_EFAULT)
+	}
+	return done(0)
+}
+
+func sysGettimeofday(t *thread, a sysArgs) (int64, sysResult) {
+	if a[0] == 0 {
+		return done(0)
+	}
+	n := uint64(now()) + tp().wall0
+	v := [2]uint64{n / 1_000_000_000, n % 1_000_000_000 / 1000}
+	if !copyOut(a[0], unsafe.Pointer(&v), 16) {
+		return done(-_EFAULT)
+	}
+	return done(0)
 }

@@ -1,19 +1,24 @@
 package devices
 
 import (
-	"crypto/rand"
 	"errors"
 	"fmt"
 	"net"
+
+	"golang.org/x/sys/unix"
 )
 
 // RandomMAC returns a random unicast, locally administered Ethernet
 // address, made the way solo5-hvt makes one when --net-mac is absent.
 func RandomMAC() net.HardwareAddr {
 	mac := make(net.HardwareAddr, 6)
-	// crypto/rand.Read never fails (since Go 1.24 it aborts the process
-	// instead), so there is no error to return.
-	rand.Read(mac)
+	// The kernel's generator directly, as crypto/rand would use it:
+	// linking crypto/rand would bring its FIPS module's initialisation
+	// into every run of the monitor, which costs RSS and start-up time.
+	// getrandom never returns fewer than 256 bytes once the pool is
+	// initialised and, without GRND_NONBLOCK, waits until it is; on the
+	// impossible failure the address is still locally administered.
+	_, _ = unix.Getrandom(mac, 0)
 	// Clear the group bit (a guest's own address must be unicast) and set
 	// the locally administered bit (so it cannot collide with a vendor's
 	// globally assigned address).

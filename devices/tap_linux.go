@@ -138,26 +138,35 @@ func attachTap(fd, ctl int, ifname string, mac net.HardwareAddr) (*Tap, error) {
 	if got := ifr.Name(); got != ifname {
 		return nil, fmt.Errorf("tap %s: kernel attached to %q instead", ifname, got)
 	}
-
-	mtuReq, err := unix.NewIfreq(ifname)
+	mtu, err := tapSettings(ctl, ifname)
 	if err != nil {
-		return nil, fmt.Errorf("tap %s: %w", ifname, err)
-	}
-	if err := ioctlIfreq(ctl, unix.SIOCGIFMTU, mtuReq); err != nil {
-		return nil, fmt.Errorf("tap %s: SIOCGIFMTU: %w", ifname, err)
-	}
-	mtu := int(int32(mtuReq.Uint32()))
-	if mtu <= 0 {
-		return nil, fmt.Errorf("tap %s: interface reports MTU %d", ifname, mtu)
-	}
-
-	if err := offloadOff(ctl, ifname, "GRO", unix.ETHTOOL_SGRO, unix.ETHTOOL_GGRO); err != nil {
-		return nil, err
-	}
-	if err := offloadOff(ctl, ifname, "GSO", unix.ETHTOOL_SGSO, unix.ETHTOOL_GGSO); err != nil {
 		return nil, err
 	}
 	return &Tap{name: ifname, mac: append(net.HardwareAddr(nil), mac...), mtu: mtu, fd: fd}, nil
+}
+
+// tapSettings reads the MTU of the attached tap ifname and switches its
+// GRO/GSO offloads off.
+func tapSettings(ctl int, ifname string) (mtu int, err error) {
+	mtuReq, err := unix.NewIfreq(ifname)
+	if err != nil {
+		return 0, fmt.Errorf("tap %s: %w", ifname, err)
+	}
+	if err := ioctlIfreq(ctl, unix.SIOCGIFMTU, mtuReq); err != nil {
+		return 0, fmt.Errorf("tap %s: SIOCGIFMTU: %w", ifname, err)
+	}
+	mtu = int(int32(mtuReq.Uint32()))
+	if mtu <= 0 {
+		return 0, fmt.Errorf("tap %s: interface reports MTU %d", ifname, mtu)
+	}
+
+	if err := offloadOff(ctl, ifname, "GRO", unix.ETHTOOL_SGRO, unix.ETHTOOL_GGRO); err != nil {
+		return 0, err
+	}
+	if err := offloadOff(ctl, ifname, "GSO", unix.ETHTOOL_SGSO, unix.ETHTOOL_GGSO); err != nil {
+		return 0, err
+	}
+	return mtu, nil
 }
 
 // ethtoolValue is struct ethtool_value.

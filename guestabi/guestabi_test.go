@@ -154,6 +154,9 @@ func TestDecodeManifestRejects(t *testing.T) {
 		"no reserved": {Entries: []Entry{{Name: "x", Type: DeviceNetBasic}}},
 		"attached":    NewManifest(Entry{Name: "x", Type: DeviceNetBasic, Attached: true}),
 		"long name":   NewManifest(Entry{Name: strings.Repeat("n", 68), Type: DeviceNetBasic}),
+		"duplicate name": NewManifest(Entry{Name: "storage", Type: DeviceBlockBasic}, Entry{Name: "n", Type: DeviceNetBasic},
+			Entry{Name: "storage", Type: DeviceBlockBasic}),
+		"duplicate name of two types": NewManifest(Entry{Name: "x", Type: DeviceBlockBasic}, Entry{Name: "x", Type: DeviceNetBasic}),
 	} {
 		if err := m.Validate(); !errors.Is(err, ErrInvalidManifest) {
 			t.Errorf("Validate %s: err = %v", name, err)

@@ -193,8 +193,13 @@ func DecodeManifest(b []byte) (*Manifest, error) {
 }
 
 // Validate applies the rules for a manifest as found in an ELF: the reserved
-// entry 0 first, at most ManifestMaxEntries entries, names that fit, and no
-// entry already attached.
+// entry 0 first, at most ManifestMaxEntries entries, names that fit, no
+// entry already attached, and no device name used twice.
+//
+// Upstream's mft_validate accepts duplicate names, and its lookup by name
+// then finds only the first, so a unikernel declaring "storage" twice
+// fails later as "declared but not attached". Refusing it here says what
+// is wrong, before any option is matched against the manifest.
 func (m *Manifest) Validate() error {
 	if len(m.Entries) < 1 || len(m.Entries) > ManifestMaxEntries {
 		return fmt.Errorf("%w: %d entries, want 1 to %d", ErrInvalidManifest, len(m.Entries), ManifestMaxEntries)
@@ -208,6 +213,12 @@ func (m *Manifest) Validate() error {
 		}
 		if e.Attached {
 			return fmt.Errorf("%w: entry %d (%q) is marked attached", ErrInvalidManifest, i, e.Name)
+		}
+		if i == 0 {
+			continue
+		}
+		if j := m.Lookup(e.Name); j != i {
+			return fmt.Errorf("%w: entries %d and %d are both named %q: device names must be unique", ErrInvalidManifest, j, i, e.Name)
 		}
 	}
 	return nil

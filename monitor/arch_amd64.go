@@ -22,18 +22,18 @@ func (amd64) machine() elf.Machine { return elf.EM_X86_64 }
 func (amd64) checkHost() error { return nil }
 
 // createVCPU gives a unikernel that asks for it (guestabi.RequestIRQChip)
-// KVM's in-kernel interrupt controller: PIC, IOAPIC and a local APIC the
-// guest may drive in x2APIC mode with its timer. Unikernels that do not
-// ask, every upstream Solo5 one among them, keep upstream's machine,
-// where HLT exits to the monitor. A host without the capability runs the
-// guest without, as upstream would.
+// an in-kernel local APIC the guest may drive in x2APIC mode with its
+// timer (x86_64.CreateIRQChip). Unikernels that do not ask, every upstream
+// Solo5 one among them, keep upstream's machine, where HLT exits to the
+// monitor.
 func (amd64) createVCPU(sys *kvm.System, vm *kvm.VM, request uint32) (*kvm.VCPU, uint32, error) {
 	var features uint32
 	if request&guestabi.RequestIRQChip != 0 {
-		if n, _ := vm.CheckExtension(kvm.CapIRQChip); n > 0 {
-			if err := vm.CreateIRQChip(); err != nil {
-				return nil, 0, fmt.Errorf("creating the in-kernel irqchip the unikernel asks for: %w", err)
-			}
+		kind, err := x86_64.CreateIRQChip(vm)
+		if err != nil {
+			return nil, 0, fmt.Errorf("creating the in-kernel irqchip the unikernel asks for: %w", err)
+		}
+		if kind != x86_64.IRQChipNone {
 			features |= guestabi.FeatureIRQChip
 		}
 	}

@@ -3,16 +3,15 @@
 package monitor_test
 
 import (
+	"bytes"
 	"context"
-	"fmt"
-	"io"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"strconv"
-	"strings"
 	"testing"
 	"time"
+
+	"github.com/unimon/unimon/devices"
+	"github.com/unimon/unimon/internal/netnstest"
 
 	"github.com/unimon/unimon/internal/kvmfloor"
 	"github.com/unimon/unimon/internal/kvmtest"
@@ -22,75 +21,8 @@ import (
 
 // Timings on shared machines are only meaningful as ratios to a floor
 // measured in the same run: kvmfloor, a monitor that does nothing but
-// run the guest.
-
-// BenchmarkHelloProcess: `unimon hello.hvt` from process start to exit,
-// against the kvmfloor binary on the same guest, and both peak RSS.
-func BenchmarkHelloProcess(b *testing.B) {
-	kvmtest.Require(b)
-	dir := b.TempDir()
-	unimon, floor, hello := filepath.Join(dir, "unimon"), filepath.Join(dir, "kvmfloor"), filepath.Join(dir, "hello.hvt")
-	for bin, pkg := range map[string]string{unimon: "../cmd/unimon", floor: "../internal/kvmfloor/cmd/kvmfloor"} {
-		// Static, as the Makefile builds it: no libc mapped in.
-		build := exec.Command("go", "build", "-trimpath", "-o", bin, pkg)
-		build.Env = append(os.Environ(), "CGO_ENABLED=0")
-		if out, err := build.CombinedOutput(); err != nil {
-			b.Fatalf("go build %s: %v\n%s", pkg, err, out)
-		}
-	}
-	if err := os.WriteFile(hello, microguest.Hello(), 0o644); err != nil {
-		b.Fatal(err)
-	}
-	var tUnimon, tFloor time.Duration
-	run := func(args ...string) time.Duration {
-		start := time.Now()
-		if out, err := exec.Command(args[0], args[1:]...).CombinedOutput(); err != nil {
-			b.Fatalf("%s: %v\n%s", args[0], err, out)
-		}
-		return time.Since(start)
-	}
-	b.ResetTimer()
-	for range b.N {
-		tFloor += run(floor, hello)
-		tUnimon += run(unimon, "--mem=32", hello)
-	}
-	b.ReportMetric(float64(tUnimon.Microseconds())/float64(b.N), "unimon-µs/run")
-	b.ReportMetric(float64(tFloor.Microseconds())/float64(b.N), "floor-µs/run")
-	b.ReportMetric(float64(tUnimon)/float64(tFloor), "x-floor")
-
-	// Peak RSS: rusage's ru_maxrss would count the parent's pages shared
-	// before exec, so read the process's own high-water mark while a
-	// guest waits in POLL.
-	poll := filepath.Join(dir, "poll.hvt")
-	if err := os.WriteFile(poll, microguest.PollTimeout(uint64(300*time.Millisecond)), 0o644); err != nil {
-		b.Fatal(err)
-	}
-	cmd := exec.Command(unimon, "--mem=32", poll)
-	if err := cmd.Start(); err != nil {
-		b.Fatal(err)
-	}
-	time.Sleep(200 * time.Millisecond)
-	hwm := vmHWM(cmd.Process.Pid)
-	if err := cmd.Wait(); err != nil {
-		b.Fatal(err)
-	}
-	b.ReportMetric(float64(hwm), "unimon-peak-RSS-KiB")
-}
-
-// vmHWM is a process's peak resident set in KiB, from /proc.
-func vmHWM(pid int) int64 {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
-	if err != nil {
-		return -1
-	}
-	for _, line := range strings.Split(string(b), "\n") {
-		if v, ok := strings.CutPrefix(line, "VmHWM:"); ok {
-			n, _ := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 10, 64)
-			return n
-		}
-	}
-	return -1
-}
+// run the guest. Whole-process boots and peak RSS are measured in
+// tests/goguests (BenchmarkBootProcess), next to the Go hello unikernel.
 
 // BenchmarkHypercall: one hypercall round trip through the monitor
 // against one bare port-I/O exit handled by kvmfloor, in the same run.
@@ -121,7 +53,7 @@ func BenchmarkHypercall(b *testing.B) {
 	}
 	b.ResetTimer()
 	for range b.N {
-		tRaw += timeIt(func() error { _, err := kvmfloor.Run(raw, io.Discard); return err })
+		tRaw += timeIt(func() error { _, err := kvmfloor.Run(bytes.NewReader(raw), kvmfloor.Options{}); return err })
 		tPuts += timeIt(viaMonitor(puts))
 		tWall += timeIt(viaMonitor(walltime))
 	}
@@ -131,4 +63,117 @@ func BenchmarkHypercall(b *testing.B) {
 	b.ReportMetric(per(tWall), "walltime-ns")
 	b.ReportMetric(per(tPuts)/per(tRaw), "puts-x-raw")
 	b.ReportMetric(per(tWall)/per(tRaw), "walltime-x-raw")
+}
+
+// blockBenchSize is the block size of the block benchmarks: the largest
+// devices.BlockOptions takes (its SectorSize is a uint16), and hvt's
+// BLOCK_READ and BLOCK_WRITE move one block per call.
+const blockBenchSize = 32 << 10
+
+// BenchmarkBlockThroughput: a guest's BLOCK_READs (then BLOCK_WRITEs) of
+// one 32 KiB block, against the host's pread (pwrite) of the same block
+// of the same file, alternating in one run.
+func BenchmarkBlockThroughput(b *testing.B) {
+	kvmtest.Require(b)
+	const loops = 2000
+	path := filepath.Join(b.TempDir(), "disk")
+	if err := os.WriteFile(path, make([]byte, 1<<20), 0o644); err != nil {
+		b.Fatal(err)
+	}
+	disk, err := devices.OpenBlockFile(path, devices.BlockOptions{SectorSize: blockBenchSize})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer disk.Close()
+	host, err := os.OpenFile(path, os.O_RDWR, 0)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer host.Close()
+	buf := make([]byte, blockBenchSize)
+	guest := func(image []byte) time.Duration {
+		start := time.Now()
+		vm, err := monitor.New(monitor.Config{KernelImage: image, Memory: 8 << 20,
+			Block: map[string]devices.Block{microguest.BlockDeviceName: disk}})
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer vm.Close()
+		if status, err := vm.Run(context.Background()); err != nil || status != 0 {
+			b.Fatalf("status %d, err %v", status, err)
+		}
+		return time.Since(start)
+	}
+	onHost := func(io func([]byte, int64) (int, error)) time.Duration {
+		start := time.Now()
+		for range loops {
+			if _, err := io(buf, 0); err != nil {
+				b.Fatal(err)
+			}
+		}
+		return time.Since(start)
+	}
+	read, write := microguest.BlockReadLoop(loops, blockBenchSize), microguest.BlockWriteLoop(loops, blockBenchSize)
+	var gRead, hRead, gWrite, hWrite time.Duration
+	b.ResetTimer()
+	for range b.N {
+		hRead += onHost(host.ReadAt)
+		gRead += guest(read)
+		hWrite += onHost(host.WriteAt)
+		gWrite += guest(write)
+	}
+	mbps := func(d time.Duration) float64 { return float64(b.N*loops*blockBenchSize) / d.Seconds() / 1e6 }
+	b.ReportMetric(mbps(gRead), "guest-read-MB/s")
+	b.ReportMetric(mbps(hRead), "host-pread-MB/s")
+	b.ReportMetric(mbps(gRead)/mbps(hRead), "read-x-host")
+	b.ReportMetric(mbps(gWrite), "guest-write-MB/s")
+	b.ReportMetric(mbps(hWrite), "host-pwrite-MB/s")
+	b.ReportMetric(mbps(gWrite)/mbps(hWrite), "write-x-host")
+}
+
+// BenchmarkNetFrames: a guest sending 60-byte frames to a tap (NET_WRITE),
+// in frames per second, against the host writing the same frame to the
+// same tap, alternating in one run. The tap lives in a private network
+// namespace, where the frames end.
+func BenchmarkNetFrames(b *testing.B) {
+	kvmtest.Require(b)
+	const loops = 5000
+	ns := netnstest.New(b)
+	ns.AddTap("tap0", "", 0)
+	var tap *devices.Tap
+	if err := ns.Do(func() (err error) {
+		tap, err = devices.OpenTap("tap0", nil)
+		return err
+	}); err != nil {
+		b.Fatal(err)
+	}
+	defer tap.Close()
+	image := microguest.NetWriteLoop(loops)
+	var tGuest, tHost time.Duration
+	b.ResetTimer()
+	for range b.N {
+		start := time.Now()
+		for range loops {
+			if err := tap.WriteFrame(microguest.NetEchoFrame[:]); err != nil {
+				b.Fatal(err)
+			}
+		}
+		tHost += time.Since(start)
+		start = time.Now()
+		vm, err := monitor.New(monitor.Config{KernelImage: image, Memory: 8 << 20,
+			Net: map[string]devices.Net{microguest.NetDeviceName: tap}})
+		if err != nil {
+			b.Fatal(err)
+		}
+		status, err := vm.Run(context.Background())
+		vm.Close()
+		if err != nil || status != 0 {
+			b.Fatalf("status %d, err %v", status, err)
+		}
+		tGuest += time.Since(start)
+	}
+	fps := func(d time.Duration) float64 { return float64(b.N*loops) / d.Seconds() }
+	b.ReportMetric(fps(tGuest), "guest-frames/s")
+	b.ReportMetric(fps(tHost), "host-frames/s")
+	b.ReportMetric(fps(tGuest)/fps(tHost), "x-host")
 }

@@ -24,6 +24,10 @@ func TestNewRejectsBadConfig(t *testing.T) {
 	defer pipeA.Close()
 	defer pipeB.Close()
 	hello, block, net := microguest.Host.Hello(), microguest.Host.BlockRoundTrip(), microguest.Host.NetEcho()
+	parsed, err := monitor.NewUnikernel(hello)
+	if err != nil {
+		t.Fatal(err)
+	}
 	tests := []struct {
 		name string
 		cfg  monitor.Config
@@ -31,7 +35,8 @@ func TestNewRejectsBadConfig(t *testing.T) {
 		msg  string
 	}{
 		{"no kernel", monitor.Config{}, monitor.ErrConfig, "no unikernel"},
-		{"both kernels", monitor.Config{Kernel: "x", KernelImage: hello}, monitor.ErrConfig, "not both"},
+		{"both kernels", monitor.Config{Kernel: "x", KernelImage: hello}, monitor.ErrConfig, "one of"},
+		{"path and parsed kernel", monitor.Config{Kernel: "x", Unikernel: parsed}, monitor.ErrConfig, "one of"},
 		{"missing file", monitor.Config{Kernel: "/nonexistent/k.hvt"}, monitor.ErrConfig, "no such file"},
 		{"not an ELF", monitor.Config{KernelImage: []byte("#!/bin/sh\n")}, monitor.ErrKernel, ""},
 		{"memory not 2 MiB granular", monitor.Config{KernelImage: hello, Memory: 3 << 20}, monitor.ErrConfig, "2 MiB"},
@@ -42,6 +47,13 @@ func TestNewRejectsBadConfig(t *testing.T) {
 		{"block not declared", monitor.Config{KernelImage: hello, Block: map[string]devices.Block{"disk": blk}}, monitor.ErrNotDeclared, "no BLOCK_BASIC devices"},
 		{"net given as block", monitor.Config{KernelImage: net, Block: map[string]devices.Block{"service0": blk}}, monitor.ErrConfig, "declared as NET_BASIC"},
 		{"net not declared", monitor.Config{KernelImage: block, Block: map[string]devices.Block{"storage": blk}, Net: map[string]devices.Net{"eth0": pipeA}}, monitor.ErrNotDeclared, "eth0"},
+		// Nil devices, typed or not, are configuration errors, never a panic.
+		{"typed-nil tap", monitor.Config{KernelImage: net, Net: map[string]devices.Net{"service0": (*devices.Tap)(nil)}}, monitor.ErrConfig, `Net["service0"] is a nil *devices.Tap`},
+		{"typed-nil pipe", monitor.Config{KernelImage: net, Net: map[string]devices.Net{"service0": (*devices.PipeEnd)(nil)}}, monitor.ErrConfig, "a nil *devices.PipeEnd"},
+		{"nil net", monitor.Config{KernelImage: net, Net: map[string]devices.Net{"service0": nil}}, monitor.ErrConfig, `Net["service0"] is nil`},
+		{"typed-nil block file", monitor.Config{KernelImage: block, Block: map[string]devices.Block{"storage": (*devices.FileBlock)(nil)}}, monitor.ErrConfig, `Block["storage"] is a nil *devices.FileBlock`},
+		{"nil block", monitor.Config{KernelImage: block, Block: map[string]devices.Block{"storage": nil}}, monitor.ErrConfig, `Block["storage"] is nil`},
+		{"typed-nil console", monitor.Config{KernelImage: hello, Console: (*bytes.Buffer)(nil)}, monitor.ErrConfig, "Console is a nil *bytes.Buffer"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

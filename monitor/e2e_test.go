@@ -14,7 +14,6 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -23,6 +22,7 @@ import (
 	"github.com/unimon/unimon/devices"
 	"github.com/unimon/unimon/guestabi"
 	"github.com/unimon/unimon/internal/kvmtest"
+	"github.com/unimon/unimon/internal/leakcheck"
 	"github.com/unimon/unimon/internal/microguest"
 	"github.com/unimon/unimon/monitor"
 )
@@ -37,29 +37,7 @@ const smallMem = 8 << 20
 // behind.
 func noLeaks(t *testing.T) {
 	t.Helper()
-	fds := countFDs(t)
-	goroutines := runtime.NumGoroutine()
-	t.Cleanup(func() {
-		if got := countFDs(t); got != fds {
-			t.Errorf("file descriptors: %d before, %d after", fds, got)
-		}
-		// Goroutines of finished work may take a moment to unwind (and
-		// everything is slow under the ARM64 lane's emulation).
-		for i := 0; i < 300 && runtime.NumGoroutine() > goroutines; i++ {
-			time.Sleep(10 * time.Millisecond)
-		}
-		if got := runtime.NumGoroutine(); got > goroutines {
-			t.Errorf("goroutines: %d before, %d after", goroutines, got)
-		}
-	})
-}
-
-func countFDs(t *testing.T) int {
-	ents, err := os.ReadDir("/proc/self/fd")
-	if err != nil {
-		t.Fatal(err)
-	}
-	return len(ents)
+	leakcheck.Check(t)
 }
 
 type result struct {

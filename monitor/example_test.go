@@ -2,18 +2,33 @@ package monitor_test
 
 import (
 	"context"
+	"embed"
 	"fmt"
 	"os"
+	"runtime"
 
-	"github.com/unimon/unimon/internal/microguest"
 	"github.com/unimon/unimon/monitor"
 )
+
+// The examples' unikernels: a few hundred bytes of machine code for each
+// architecture, wrapped in a Solo5 hvt ELF, that prints "Hello, world"
+// and its command line, then halts with status 0; and, for
+// ExampleVM_CoreFile, one that halts with status 255 at once (Solo5's
+// abort).
+//
+//go:embed testdata/hello-amd64.hvt testdata/hello-arm64.hvt testdata/abort-amd64.hvt
+var testdata embed.FS
 
 // Run a unikernel in-process and collect its exit status. Devices would
 // go in Config.Block and Config.Net, by the names the manifest declares.
 func Example() {
+	image, err := testdata.ReadFile("testdata/hello-" + runtime.GOARCH + ".hvt")
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
 	vm, err := monitor.New(monitor.Config{
-		KernelImage: microguest.Host.Hello(), // or Kernel: "app.hvt"
+		KernelImage: image, // or Kernel: "app.hvt"
 		Memory:      32 << 20,
 		Args:        []string{"from", "Go"},
 		Console:     os.Stdout,

@@ -16,11 +16,10 @@
 package monitor
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"io"
-	"os"
+	"net"
 	"slices"
 	"strings"
 
@@ -40,10 +39,12 @@ var (
 	// ErrKernel: the unikernel file is not a valid Solo5 hvt ELF.
 	ErrKernel = errors.New("invalid unikernel")
 	// ErrNotDeclared: a device was given that the manifest does not
-	// declare. The error is a *DeviceError.
+	// declare. The error is a *DeviceError, or several joined with
+	// errors.Join when several devices are wrong (errors.As finds the
+	// first).
 	ErrNotDeclared = errors.New("resource not declared in manifest")
 	// ErrNotAttached: the manifest declares a device that was not given.
-	// The error is a *DeviceError.
+	// The error is a *DeviceError, or several joined, as ErrNotDeclared.
 	ErrNotAttached = errors.New("device declared but not attached")
 	// ErrKVM: KVM is missing, inaccessible or too old.
 	ErrKVM = kvm.ErrUnavailable
@@ -77,14 +78,23 @@ func (e *DeviceError) Unwrap() error { return e.Err }
 
 // Config describes one unikernel VM.
 type Config struct {
-	// Kernel is the path of the unikernel ELF. Exactly one of Kernel and
-	// KernelImage is set.
+	// Kernel is the path of the unikernel ELF. Exactly one of Kernel,
+	// KernelImage and Unikernel is set.
 	Kernel string
 	// KernelImage is the unikernel ELF itself.
 	KernelImage []byte
+	// Unikernel is a unikernel already opened and checked (OpenUnikernel,
+	// NewUnikernel): the way to boot one image many times, or to look at
+	// its manifest first, without parsing it again.
+	Unikernel *Unikernel
 	// Memory is the guest memory in bytes: a multiple of 2 MiB from 2 MiB
 	// to 4 GiB; 0 means 512 MiB, as solo5-hvt.
 	Memory uint64
+	// HugePages backs guest memory with transparent huge pages
+	// (guestmem.NewHugePages): faster boots and guest memory access, for
+	// a resident set that grows 2 MiB at a time. Off by default, as a
+	// small unikernel then costs the least memory.
+	HugePages bool
 	// Args is the guest command line, joined with spaces (8191 bytes at most).
 	Args []string
 	// Console receives the guest's console output; nil discards it.
@@ -93,6 +103,16 @@ type Config struct {
 	// by name. Every declared device must be attached.
 	Block map[string]devices.Block
 	Net   map[string]devices.Net
+	// DumpCore, when set, is a directory where a guest that aborts (HALT
+	// with status 255) or faults leaves an ELF core file for gdb (see
+	// CoreFile). New refuses a directory it could not write to.
+	DumpCore string
+	// GDB, when set, makes the VM a gdb remote target: Run waits for one
+	// connection on GDB before the guest's first instruction and serves
+	// the gdb remote serial protocol on it (see package gdbstub). The
+	// listener stays the caller's to close. A guest never reaches a
+	// debugger it did not ask for: without GDB there is no stub.
+	GDB net.Listener
 }
 
 // VM is a unikernel ready to run.
@@ -105,6 +125,7 @@ type VM struct {
 	core     *hypercall.Core
 	manifest *guestabi.Manifest
 	life     lifecycle
+	debugState
 }
 
 // Manifest returns the unikernel's manifest as attached: entry i is
@@ -138,18 +159,12 @@ func New(cfg Config) (_ *VM, err error) {
 	if err := hostArch.checkHost(); err != nil {
 		return nil, err
 	}
-	image, name, err := readKernel(cfg)
+	u, done, err := unikernel(cfg)
 	if err != nil {
 		return nil, err
 	}
-	_, manifest, err := Inspect(bytes.NewReader(image))
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", name, err)
-	}
-	request, err := FeatureRequest(bytes.NewReader(image))
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", name, err)
-	}
+	defer done()
+	manifest, request, name := u.Manifest(), u.request, u.name
 	if err := attach(manifest, cfg); err != nil {
 		return nil, err
 	}
@@ -160,6 +175,9 @@ func New(cfg Config) (_ *VM, err error) {
 	if size%guestmem.Granule != 0 || size > guestmem.MaxSize {
 		return nil, fmt.Errorf("%w: memory %d bytes: want a multiple of 2 MiB from 2 MiB to 4 GiB", ErrConfig, size)
 	}
+	if err := checkMemory(u.file, size, name); err != nil {
+		return nil, err
+	}
 	cmdline := strings.Join(cfg.Args, " ")
 	if len(cmdline) > guestabi.CmdlineSize-1 {
 		return nil, fmt.Errorf("%w: guest command line too long (%d characters, max=%d)", ErrConfig, len(cmdline), guestabi.CmdlineSize-1)
@@ -168,16 +186,25 @@ func New(cfg Config) (_ *VM, err error) {
 		return nil, fmt.Errorf("%w: guest command line contains a NUL byte", ErrConfig)
 	}
 
+	if err := checkDebug(cfg); err != nil {
+		return nil, err
+	}
+
 	vm := &VM{manifest: manifest}
+	vm.dumpDir, vm.gdbListener = cfg.DumpCore, cfg.GDB
 	defer func() {
 		if err != nil {
 			vm.Close()
 		}
 	}()
-	if vm.mem, err = guestmem.New(size); err != nil {
+	newMemory := guestmem.New
+	if cfg.HugePages {
+		newMemory = guestmem.NewHugePages
+	}
+	if vm.mem, err = newMemory(size); err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrConfig, err)
 	}
-	img, err := elfload.Load(bytes.NewReader(image), hostArch.machine(), vm.mem)
+	img, err := u.file.Load(vm.mem)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w: %w", name, ErrKernel, err)
 	}
@@ -197,6 +224,7 @@ func New(cfg Config) (_ *VM, err error) {
 	if vm.vcpu, features, err = hostArch.createVCPU(vm.kvm, vm.vm, request); err != nil {
 		return nil, err
 	}
+	features |= gdbFeatures(cfg)
 	if err := hostArch.setupMemory(vm.mem); err != nil {
 		return nil, err
 	}
@@ -210,48 +238,23 @@ func New(cfg Config) (_ *VM, err error) {
 	return vm, nil
 }
 
-func readKernel(cfg Config) (image []byte, name string, err error) {
-	switch {
-	case cfg.Kernel != "" && cfg.KernelImage != nil:
-		return nil, "", fmt.Errorf("%w: set Kernel or KernelImage, not both", ErrConfig)
-	case cfg.KernelImage != nil:
-		return cfg.KernelImage, "unikernel", nil
-	case cfg.Kernel == "":
-		return nil, "", fmt.Errorf("%w: no unikernel: set Kernel or KernelImage", ErrConfig)
-	}
-	f, err := os.Open(cfg.Kernel)
-	if err != nil {
-		return nil, "", fmt.Errorf("%w: reading unikernel: %w", ErrConfig, err)
-	}
-	defer f.Close()
-	// A path like /dev/zero or a FIFO would never finish reading, and
-	// nothing larger than guest memory can be loaded anyway.
-	fi, err := f.Stat()
-	if err != nil {
-		return nil, "", fmt.Errorf("%w: reading unikernel: %w", ErrConfig, err)
-	}
-	if !fi.Mode().IsRegular() {
-		return nil, "", fmt.Errorf("%w: unikernel %s is not a regular file", ErrConfig, cfg.Kernel)
-	}
-	if fi.Size() > guestmem.MaxSize {
-		return nil, "", fmt.Errorf("%w: unikernel %s is %d bytes, more than the largest guest memory", ErrConfig, cfg.Kernel, fi.Size())
-	}
-	image = make([]byte, fi.Size())
-	if _, err := io.ReadFull(f, image); err != nil {
-		return nil, "", fmt.Errorf("%w: reading unikernel %s: %w", ErrConfig, cfg.Kernel, err)
-	}
-	return image, cfg.Kernel, nil
-}
-
 // attach checks the configured devices against the manifest and records
 // in it the properties the guest will see, as upstream's modules do.
+//
+// Every device the Config and the manifest disagree about is reported:
+// one *DeviceError, or several joined (errors.Join) when there are more.
 func attach(m *guestabi.Manifest, cfg Config) error {
+	if err := checkNil(cfg); err != nil {
+		return err
+	}
+	var mismatched []error
 	given := func(names []string, want guestabi.DeviceType) error {
 		slices.Sort(names)
 		for _, n := range names {
 			h := m.Lookup(n)
 			if h < 0 {
-				return &DeviceError{Name: n, Type: want, Declared: declared(m, want), Err: ErrNotDeclared}
+				mismatched = append(mismatched, &DeviceError{Name: n, Type: want, Declared: declared(m, want), Err: ErrNotDeclared})
+				continue
 			}
 			if got := m.Entries[h].Type; got != want {
 				return fmt.Errorf("%w: device %q is declared as %s, not %s", ErrConfig, n, got, want)
@@ -265,20 +268,28 @@ func attach(m *guestabi.Manifest, cfg Config) error {
 	if err := given(mapKeys(cfg.Net), guestabi.DeviceNetBasic); err != nil {
 		return err
 	}
+	if len(mismatched) > 0 {
+		return joinDeviceErrors(mismatched)
+	}
+	for h := 1; h < len(m.Entries); h++ {
+		e := m.Entries[h]
+		_, block := cfg.Block[e.Name]
+		_, net := cfg.Net[e.Name]
+		if e.Type == guestabi.DeviceBlockBasic && !block || e.Type == guestabi.DeviceNetBasic && !net {
+			mismatched = append(mismatched, &DeviceError{Name: e.Name, Type: e.Type, Err: ErrNotAttached})
+		}
+	}
+	if len(mismatched) > 0 {
+		return joinDeviceErrors(mismatched)
+	}
 	for h := 1; h < len(m.Entries); h++ {
 		e := &m.Entries[h]
 		switch e.Type {
 		case guestabi.DeviceBlockBasic:
 			b := cfg.Block[e.Name]
-			if b == nil {
-				return &DeviceError{Name: e.Name, Type: e.Type, Err: ErrNotAttached}
-			}
 			e.Capacity, e.BlockSize = b.Capacity(), b.BlockSize()
 		case guestabi.DeviceNetBasic:
 			n := cfg.Net[e.Name]
-			if n == nil {
-				return &DeviceError{Name: e.Name, Type: e.Type, Err: ErrNotAttached}
-			}
 			mtu := n.MTU()
 			if mtu <= 0 || mtu > 0xffff {
 				return fmt.Errorf("%w: net device %q has MTU %d", ErrConfig, e.Name, mtu)
@@ -295,6 +306,15 @@ func attach(m *guestabi.Manifest, cfg Config) error {
 		e.Attached = true
 	}
 	return nil
+}
+
+// joinDeviceErrors returns the one error, or all of them joined, so that
+// errors.As still finds a *DeviceError and errors.Is its sentinel.
+func joinDeviceErrors(errs []error) error {
+	if len(errs) == 1 {
+		return errs[0]
+	}
+	return errors.Join(errs...)
 }
 
 func declared(m *guestabi.Manifest, t guestabi.DeviceType) string {

@@ -76,16 +76,27 @@ func (vm *VM) Run(ctx context.Context) (int, error) {
 			<-kicked
 		}
 	}()
+	// The gdb session, if any, calls the vCPU's Kick from its own
+	// goroutine (gdb's Ctrl-C) too: closeGDB waits for it to be gone.
+	defer vm.closeGDB()
+	if err := vm.attachGDB(ctx); err != nil {
+		return 0, err
+	}
 
 	for {
 		if ctx.Err() != nil {
 			return 0, fmt.Errorf("stopped: %w", context.Cause(ctx))
 		}
-		status, halted, err := vm.step()
+		status, halted, err := vm.gdbExit(vm.step())
 		if errors.Is(err, hypercall.ErrInterrupted) || errors.Is(err, kvm.ErrInterrupted) {
 			continue // a signal or a Kick: the loop head decides
 		}
+		if errors.Is(err, ErrKilled) && ctx.Err() != nil {
+			// Cancelling ends the gdb session too: that is why gdb went.
+			return 0, fmt.Errorf("stopped: %w", context.Cause(ctx))
+		}
 		if err != nil || halted {
+			vm.dumpCore(status, halted, err)
 			return status, err
 		}
 	}
@@ -100,6 +111,11 @@ func (vm *VM) step() (status int, halted bool, err error) {
 		return 0, false, err
 	}
 	reason := vm.vcpu.ExitReason()
+	if vm.stub != nil {
+		if stop, ok := vm.debugTrap(reason); ok {
+			return 0, false, &debugStop{stop}
+		}
+	}
 	nr, arg, ok, err := hostArch.decodeExit(vm.vcpu, reason, vm.mem.Size())
 	if err != nil {
 		return 0, false, fmt.Errorf("%w: %w: %s", ErrGuest, err, hostArch.state(vm.vcpu))
@@ -118,6 +134,7 @@ func (vm *VM) step() (status int, halted bool, err error) {
 			return 0, false, fmt.Errorf("%w: %w", ErrDevice, err)
 		}
 		if h != nil {
+			vm.haltCookie = h.Cookie
 			return h.Status, true, nil
 		}
 		return 0, false, nil

@@ -85,5 +85,7 @@ func argCalls(pid int) []argCall {
 }
 
 // SocketServerCalls are what a server on an already listening socket
-// (the gdb stub) needs beyond Calls, for Allow.
-var SocketServerCalls = []string{"accept4", "recvfrom", "sendto", "shutdown", "getsockopt", "setsockopt", "getsockname", "getpeername"}
+// (the gdb stub) needs beyond Calls, for Allow: accepting (accept4), the
+// Go netpoller registering the new connection (epoll_ctl), socket
+// options Go sets on it, and the socket forms of read and write.
+var SocketServerCalls = []string{"accept4", "epoll_ctl", "recvfrom", "sendto", "shutdown", "getsockopt", "setsockopt", "getsockname", "getpeername"}

@@ -1,9 +1,19 @@
 #!/usr/bin/env bash
-# Installs what `make test` needs beyond Go and gcc, with apt-get, only
-# when it is missing.
+# Installs what `make test` needs beyond Go and gcc (iproute2; gdb for
+# tests/gdb), with apt-get, only when it is missing.
 set -euo pipefail
 need=()
 command -v ip >/dev/null || need+=(iproute2)
+command -v gdb >/dev/null || need+=(gdb)
+# objdump: the independent SYSCALL count of internal/gobuild's TestAllStd.
+command -v objdump >/dev/null || need+=(binutils)
+# The OCI runtime's tests (ocirt, tests/oci): engines, runc for the
+# containers that are not unikernels, the CNI bridge plugin, ping.
+command -v containerd >/dev/null || need+=(containerd)
+command -v runc >/dev/null || need+=(runc)
+command -v podman >/dev/null || need+=(podman)
+[ -x /usr/lib/cni/bridge ] || need+=(containernetworking-plugins)
+command -v ping >/dev/null || need+=(iputils-ping)
 # tests/sandbox: losetup and blockdev break a disk under a running guest;
 # strace measures the seccomp allowlist (go test ./tests/sandbox -measure).
 command -v losetup >/dev/null || need+=(mount)

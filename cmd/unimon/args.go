@@ -36,6 +36,10 @@ type runOptions struct {
 	help, version bool
 
 	memMiB uint64 // 0: default
+	// memHuge backs guest memory with transparent huge pages.
+	memHuge bool
+
+	debug debugOptions // --dumpcore, --gdb, --gdb-port
 
 	kernel string
 	args   []string
@@ -68,7 +72,11 @@ func parseRunArgs(args []string) (*runOptions, error) {
 		if !strings.HasPrefix(a, "-") || a == "-" {
 			break
 		}
-		if err := o.parseOption(a); err != nil {
+		next := ""
+		if i+1 < len(args) {
+			next = args[i+1]
+		}
+		if err := o.parseOption(a, next); err != nil {
 			return nil, err
 		}
 		if o.help || o.version {
@@ -84,14 +92,25 @@ func parseRunArgs(args []string) (*runOptions, error) {
 	return o, nil
 }
 
-func (o *runOptions) parseOption(a string) error {
+// parseOption parses one option a; next is the argument after it, only
+// to explain a value given as a separate argument.
+func (o *runOptions) parseOption(a, next string) error {
 	name, value, hasValue := strings.Cut(a, "=")
 	key, dev, hasDev := strings.Cut(name, ":")
 	if hasDev && dev == "" {
 		return usagef("%s: missing device NAME after ':'", a)
 	}
 	needValue := func() error {
-		if !hasValue || value == "" {
+		// solo5-hvt takes only --mem=64; accepting --mem 64 too would
+		// make command lines that work on one tender and not the other,
+		// and make `--net:a KERNEL` ambiguous.
+		_, numeric := strconv.ParseUint(next, 10, 64)
+		switch {
+		case !hasValue && (key == "--mem" || key == "--gdb-port") && numeric == nil:
+			return usagef("%s %s: options take their value after '=', as in solo5-hvt: write %s=%s", a, next, a, next)
+		case !hasValue:
+			return usagef("%s: missing value after '=' (write %s=VALUE, as in solo5-hvt)", a, a)
+		case value == "":
 			return usagef("%s: missing value after '='", a)
 		}
 		return nil
@@ -109,6 +128,9 @@ func (o *runOptions) parseOption(a string) error {
 	case a == "--version":
 		o.version = true
 		return nil
+	case a == "--mem-hugepages":
+		o.memHuge = true
+		return nil
 	case key == "--mem" && !hasDev:
 		if err := needValue(); err != nil {
 			return err
@@ -119,6 +141,13 @@ func (o *runOptions) parseOption(a string) error {
 		}
 		o.memMiB = n
 		return nil
+	case (key == "--dumpcore" || key == "--gdb-port") && !hasDev:
+		if err := needValue(); err != nil {
+			return err
+		}
+		return o.debug.parse(key, value, hasValue)
+	case key == "--gdb" && !hasDev:
+		return o.debug.parse(key, value, hasValue)
 	case key == "--block" && !hasDev:
 		if err := needValue(); err != nil {
 			return err
@@ -203,11 +232,27 @@ func (o *runOptions) resolve(m *guestabi.Manifest) error {
 			return err
 		}
 	}
+	// A tap descriptor (@NN) can back one device only.
+	fds := map[int]string{}
+	for _, name := range keys(o.net) {
+		fd, isFD, err := tapFD("--net:"+name, o.net[name])
+		if err != nil {
+			return err
+		}
+		if other, dup := fds[fd]; isFD && dup {
+			return usagef("--net:%s=%s: descriptor %d is already given to --net:%s", name, o.net[name], fd, other)
+		}
+		if isFD {
+			fds[fd] = name
+		}
+	}
+	var undeclared []string
 	check := func(flag string, names []string, t guestabi.DeviceType) error {
 		for _, n := range names {
 			h := m.Lookup(n)
 			if h < 0 {
-				return usagef("%s:%s: resource not declared in manifest (the unikernel declares %s)", flag, n, declaredList(m))
+				undeclared = append(undeclared, flag+":"+n)
+				continue
 			}
 			if m.Entries[h].Type != t {
 				return usagef("%s:%s: device %q is %s, not %s", flag, n, n, m.Entries[h].Type, t)
@@ -228,7 +273,27 @@ func (o *runOptions) resolve(m *guestabi.Manifest) error {
 			return err
 		}
 	}
-	return nil
+	switch len(undeclared) {
+	case 0:
+		return nil
+	case 1:
+		return usagef("%s: resource not declared in manifest (the unikernel declares %s)", undeclared[0], declaredList(m))
+	}
+	return usagef("%s: %d resources not declared in manifest (the unikernel declares %s)", strings.Join(undeclared, ", "), len(undeclared), declaredList(m))
+}
+
+// tapFD returns NN for an --net value of upstream's form @NN (a tap
+// descriptor the caller opened), and false for an interface name.
+func tapFD(flag, value string) (fd int, isFD bool, err error) {
+	digits, isFD := strings.CutPrefix(value, "@")
+	if !isFD {
+		return 0, false, nil
+	}
+	n, err := strconv.ParseUint(digits, 10, 31)
+	if err != nil {
+		return 0, true, usagef("%s=%s: want @ followed by an open tap file descriptor number, e.g. @3", flag, value)
+	}
+	return int(n), true, nil
 }
 
 func declaredList(m *guestabi.Manifest) string {

@@ -9,19 +9,34 @@ import (
 // lockDown runs once the VM is set up, right before it runs. main sets
 // it to lockDownProcess; tests that call run in-process keep this no-op,
 // because the lock-down is one-way and would lock the test binary.
-var lockDown = func(openedDevices) error { return nil }
+var lockDown = func(*runOptions, openedDevices) error { return nil }
+
+// coreFileCalls are what writing a core file into the --dumpcore
+// directory takes after the lock-down: creating it (openat), the sparse
+// writes (mincore to skip pages never touched, pwrite64), its size
+// (ftruncate).
+var coreFileCalls = []string{"openat", "mincore", "ftruncate"}
 
 // lockDownProcess applies sandbox.LockDown to the CLI process, keeping
 // the fds of the net devices (a pre-opened tap, --net:NAME=@NN, is an
-// inherited fd). There is no option to skip it. Where the allowlist is
-// not measured yet (every architecture but amd64) the CLI runs without
-// it, as the README's Security model section says.
-func lockDownProcess(d openedDevices) error {
+// inherited fd). There is no option to skip it; the debugging options
+// widen it by what they need: --gdb serves its socket and sets vCPU
+// state (every ioctl), --dumpcore creates its file. Where the allowlist
+// is not measured yet (every architecture but amd64) the CLI runs
+// without it, as the README's Security model section says.
+func lockDownProcess(o *runOptions, d openedDevices) error {
 	var keep []int
 	for _, n := range d.net {
 		keep = append(keep, n.ReadyFD())
 	}
-	err := sandbox.LockDown(sandbox.Keep(keep...))
+	opts := []sandbox.Option{sandbox.Keep(keep...)}
+	if o.debug.gdb {
+		opts = append(opts, sandbox.Allow(sandbox.SocketServerCalls...), sandbox.Allow("ioctl"))
+	}
+	if o.debug.dumpCore != "" {
+		opts = append(opts, sandbox.Allow(coreFileCalls...))
+	}
+	err := sandbox.LockDown(opts...)
 	if errors.Is(err, sandbox.ErrUnsupported) {
 		return nil
 	}

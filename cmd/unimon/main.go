@@ -9,15 +9,11 @@
 package main
 
 import (
-	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"os"
-	"os/signal"
 	"slices"
-	"syscall"
 
 	"github.com/unimon/unimon/devices"
 	"github.com/unimon/unimon/guestabi"
@@ -25,24 +21,34 @@ import (
 	"github.com/unimon/unimon/monitor/guestmem"
 )
 
-// version is set at link time by the Makefile.
+// version is set at link time by the Makefile; versionString falls back
+// on the build information when it is not.
 var version = "dev"
 
 const usageText = `usage: unimon [OPTIONS] [--] KERNEL [ARGS...]
        unimon info KERNEL
        unimon build [-o FILE] [-manifest FILE.json] [--net NAME]... [--block NAME]... [PACKAGE]
+       unimon pack [-o FILE.tar] [--name REF] [--mem MiB] [--annotation K=V]... KERNEL [-- ARGS...]
 
 Runs the Solo5 hvt unikernel KERNEL on KVM (a drop-in for solo5-hvt).
 
 Core options:
   --mem=MiB                     guest memory in MiB (default 512, rounded down
                                 to 2 MiB, at most 4096)
+  --mem-hugepages               back guest memory with transparent huge pages:
+                                faster, for more memory used (unimon only)
   --help                        print this text and exit 1 (as solo5-hvt)
   --version                     print the version and ABI version and exit 0
 Module block:
   --block:NAME=PATH             attach block device NAME to the file PATH
   --block-sector-size:NAME=N    sector size of NAME (power of two >= 512, default 512)
   --block=PATH                  attach the unikernel's only block device
+Module dumpcore:
+  --dumpcore=DIR                write an ELF core file of the guest to DIR if it
+                                aborts or faults (read it with gdb KERNEL CORE)
+Module gdb:
+  --gdb                         wait for gdb before the first instruction
+  --gdb-port=[HOST:]PORT        where gdb connects (default 127.0.0.1:1234)
 Module net:
   --net:NAME=IFACE              attach net device NAME to the existing tap IFACE
   --net-mac:NAME=HWADDR         guest MAC of NAME (default: random, locally administered)
@@ -51,6 +57,7 @@ Module net:
 Commands:
   info KERNEL                   print the ABI and manifest of KERNEL as JSON
   build ...                     build a Go program into a unikernel (see unimon build -h)
+  pack ...                      write a unikernel as an OCI image (see unimon pack -h)
 
 Exit status: the guest's; 1 on a monitor error, a guest fault or a signal.
 `
@@ -67,6 +74,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 			return runInfo(args[1:], stdout, stderr)
 		case "build":
 			return runBuild(args[1:], stdout, stderr)
+		case "pack":
+			return runPack(args[1:], stdout, stderr)
 		}
 	}
 	o, err := parseRunArgs(args)
@@ -78,43 +87,58 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprint(stderr, usageText)
 		return 1
 	case o.version:
-		fmt.Fprintf(stderr, "unimon tender, version %s\nABI version %d\n", version, guestabi.ABIVersion)
+		fmt.Fprintf(stderr, "unimon tender, version %s\nABI version %d\n", versionString(), guestabi.ABIVersion)
 		return 0
 	}
 	return runKernel(o, stdout, stderr)
 }
 
-// fail prints err as one line, with a hint for command-line mistakes.
+// fail prints err as one line, with a hint where there is one.
 func fail(stderr io.Writer, err error) int {
-	fmt.Fprintf(stderr, "unimon: %v\n", err)
-	var ue *usageError
-	var de *monitor.DeviceError
-	switch {
-	case errors.As(err, &de) && errors.Is(err, monitor.ErrNotAttached) && de.Type == guestabi.DeviceBlockBasic:
-		fmt.Fprintf(stderr, "Attach it with --block:%s=PATH (or --block=PATH if it is the only one).\n", de.Name)
-	case errors.As(err, &de) && errors.Is(err, monitor.ErrNotAttached):
-		fmt.Fprintf(stderr, "Attach it to a tap with --net:%s=TAP (or --net=TAP if it is the only one).\n", de.Name)
-	case errors.As(err, &ue):
-		fmt.Fprintln(stderr, "Try 'unimon --help' for the options.")
+	return failWith(stderr, err, nil)
+}
+
+// failWith is fail for errors about the unikernel whose manifest is m.
+func failWith(stderr io.Writer, err error, m *guestabi.Manifest) int {
+	line, hint := explain(err, m)
+	fmt.Fprintf(stderr, "unimon: %s\n", line)
+	if hint != "" {
+		fmt.Fprintln(stderr, hint)
 	}
 	return 1
 }
 
+// checkOutput vets stdout before anything else happens (see checkStdout).
+func checkOutput(stdout, stderr io.Writer) error {
+	f, ok := stdout.(*os.File)
+	if !ok {
+		return nil
+	}
+	warning, err := checkStdout(f)
+	if warning != "" {
+		fmt.Fprintf(stderr, "unimon: warning: %s\n", warning)
+	}
+	return err
+}
+
 func runKernel(o *runOptions, stdout, stderr io.Writer) int {
-	f, err := os.Open(o.kernel)
-	if err != nil {
-		return fail(stderr, fmt.Errorf("cannot open unikernel: %w", err))
+	signals := catchSignals(stderr)
+	defer signals.stop()
+	if err := checkOutput(stdout, stderr); err != nil {
+		return fail(stderr, err)
 	}
-	defer f.Close()
-	_, manifest, err := monitor.Inspect(f)
+	// Parsed once: New loads this very file without reading it again.
+	u, err := monitor.OpenUnikernel(o.kernel)
 	if err != nil {
-		return fail(stderr, fmt.Errorf("%s: %w", o.kernel, err))
+		return fail(stderr, err)
 	}
+	defer u.Close()
+	manifest := u.Manifest()
 	if err := o.resolve(manifest); err != nil {
 		return fail(stderr, err)
 	}
 
-	cfg := monitor.Config{Kernel: o.kernel, Args: o.args, Console: stdout}
+	cfg := monitor.Config{Unikernel: u, Args: o.args, Console: stdout, HugePages: o.memHuge}
 	if o.memMiB != 0 {
 		size, adjusted, err := guestmem.SizeFromMiB(o.memMiB)
 		if err != nil {
@@ -131,24 +155,29 @@ func runKernel(o *runOptions, stdout, stderr io.Writer) int {
 		return fail(stderr, err)
 	}
 	cfg.Block, cfg.Net = devs.block, devs.net
+	closeDebug, err := o.debug.apply(&cfg, stderr)
+	if err != nil {
+		return fail(stderr, err)
+	}
+	defer closeDebug()
 
 	vm, err := monitor.New(cfg)
 	if err != nil {
-		return fail(stderr, err)
+		return failWith(stderr, err, manifest)
 	}
 	defer vm.Close()
 
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	if err := lockDown(devs); err != nil {
+	// The guest runs only once a signal ends it as it ends solo5-hvt.
+	signals.wait()
+	if err := lockDown(o, devs); err != nil {
 		return fail(stderr, err)
 	}
-	status, err := vm.Run(ctx)
+	status, err := vm.Run(signals.ctx)
+	reportCore(vm, stderr)
+	// A signal, or a stdout whose reader went away, ends the process
+	// here as it ends solo5-hvt.
+	signals.exitIfCaught(err)
 	if err != nil {
-		if ctx.Err() != nil {
-			fmt.Fprintln(stderr, "unimon: exiting on signal")
-			return 1
-		}
 		return fail(stderr, err)
 	}
 	return status & 0xff
@@ -168,20 +197,35 @@ func openDevices(o *runOptions) (openedDevices, error) {
 		}
 		d.block[name] = b
 	}
-	for _, name := range keys(o.net) {
-		var mac []byte
-		if s, ok := o.netMAC[name]; ok {
-			m, err := devices.ParseMAC(s)
+	// Descriptors passed down (@NN) are taken first, so that no tap
+	// opened by name can have been given the same number.
+	for _, byFD := range []bool{true, false} {
+		for _, name := range keys(o.net) {
+			flag := "--net:" + name
+			fd, isFD, err := tapFD(flag, o.net[name])
 			if err != nil {
-				return d, &usageError{fmt.Sprintf("--net-mac:%s: %v", name, err)}
+				return d, err
 			}
-			mac = m
+			if isFD != byFD {
+				continue
+			}
+			var mac []byte
+			if s, ok := o.netMAC[name]; ok {
+				if mac, err = devices.ParseMAC(s); err != nil {
+					return d, usagef("--net-mac:%s: %v", name, err)
+				}
+			}
+			var n *devices.Tap
+			if isFD {
+				n, err = devices.OpenTapFD(fd, mac)
+			} else {
+				n, err = devices.OpenTap(o.net[name], mac)
+			}
+			if err != nil {
+				return d, fmt.Errorf("%s: %w", flag, err)
+			}
+			d.net[name] = n
 		}
-		n, err := devices.OpenTap(o.net[name], mac)
-		if err != nil {
-			return d, fmt.Errorf("--net:%s: %w", name, err)
-		}
-		d.net[name] = n
 	}
 	return d, nil
 }
@@ -214,21 +258,17 @@ func runInfo(args []string, stdout, stderr io.Writer) int {
 	if len(args) != 1 || slices.Contains([]string{"-h", "--help"}, args[0]) {
 		return fail(stderr, usagef("usage: unimon info KERNEL"))
 	}
-	f, err := os.Open(args[0])
-	if err != nil {
-		return fail(stderr, fmt.Errorf("cannot open unikernel: %w", err))
+	if err := checkOutput(stdout, stderr); err != nil {
+		return fail(stderr, err)
 	}
-	defer f.Close()
-	abi, m, err := monitor.Inspect(f)
+	u, err := monitor.OpenUnikernel(args[0])
 	if err != nil {
-		return fail(stderr, fmt.Errorf("%s: %w", args[0], err))
+		return fail(stderr, err)
 	}
-	request, err := monitor.FeatureRequest(f)
-	if err != nil {
-		return fail(stderr, fmt.Errorf("%s: %w", args[0], err))
-	}
+	defer u.Close()
+	abi, m := u.ABI(), u.Manifest()
 	requests := []string{}
-	if request&guestabi.RequestIRQChip != 0 {
+	if u.FeatureRequest()&guestabi.RequestIRQChip != 0 {
 		requests = append(requests, "irqchip")
 	}
 	target := fmt.Sprintf("%d", abi.Target)

@@ -80,6 +80,29 @@ func Build(ctx context.Context, opts Options) (*Result, error) {
 	defer os.RemoveAll(tmp)
 	exe := filepath.Join(tmp, "go.out")
 
+	if err := compile(ctx, opts, pkg, exe); err != nil {
+		return nil, err
+	}
+	in, err := os.ReadFile(exe)
+	if err != nil {
+		return nil, err
+	}
+	img, res, err := Patch(in, m)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", pkg, err)
+	}
+	if err := CheckLoadable(img); err != nil {
+		return nil, fmt.Errorf("%s: patched image fails the Solo5 loader rules: %w", pkg, err)
+	}
+	if err := os.WriteFile(out, img, 0o755); err != nil {
+		return nil, err
+	}
+	return res, nil
+}
+
+// compile runs go build for the guest (linux/amd64, no cgo, the bindings'
+// entry point, linked at TextBase) and writes the executable to exe.
+func compile(ctx context.Context, opts Options, pkg, exe string) error {
 	goCmd := opts.GoCmd
 	if goCmd == "" {
 		goCmd = "go"
@@ -108,25 +131,11 @@ func Build(ctx context.Context, opts Options) (*Result, error) {
 	}
 	if err := cmd.Run(); err != nil {
 		if strings.Contains(errBuf.String(), "missing entry symbol") {
-			return nil, fmt.Errorf("go build %s: %w (add: import _ %q)", pkg, ErrNoBindings, BindingsPath)
+			return fmt.Errorf("go build %s: %w (add: import _ %q)", pkg, ErrNoBindings, BindingsPath)
 		}
-		return nil, fmt.Errorf("go build %s failed: %w", pkg, err)
+		return fmt.Errorf("go build %s failed: %w", pkg, err)
 	}
-	in, err := os.ReadFile(exe)
-	if err != nil {
-		return nil, err
-	}
-	img, res, err := Patch(in, m)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", pkg, err)
-	}
-	if err := CheckLoadable(img); err != nil {
-		return nil, fmt.Errorf("%s: patched image fails the Solo5 loader rules: %w", pkg, err)
-	}
-	if err := os.WriteFile(out, img, 0o755); err != nil {
-		return nil, err
-	}
-	return res, nil
+	return nil
 }
 
 func runtimeGOROOT() string {

@@ -11,7 +11,8 @@ import (
 
 // CheckLoadable applies the monitor's loader, which implements upstream
 // solo5-hvt's ELF rules, to img for the largest guest: the header, the
-// ABI1 and MFT1 notes, the entry point and every PT_LOAD. It is the
+// ABI1 and MFT1 notes (a valid manifest, each device name declared
+// once), the entry point and every PT_LOAD. It is the
 // build's self-check: what `unimon build` writes, unimon and solo5-hvt
 // load.
 func CheckLoadable(img []byte) error {

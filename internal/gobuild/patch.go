@@ -6,9 +6,6 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"sort"
-
-	"golang.org/x/arch/x86/x86asm"
 
 	"github.com/unimon/unimon/guestabi"
 )
@@ -163,187 +160,34 @@ func Patch(in []byte, m *guestabi.Manifest) ([]byte, *Result, error) {
 	return out, res, nil
 }
 
-// patchSyscalls decodes every function of .text with a real x86 decoder
-// and rewrites each SYSCALL into UD2 in out. Decoding function by function
-// (from the symbol table) keeps the decoder in step with instruction
-// boundaries: a byte search would also hit 0f 05 inside immediates and
+// patchSyscalls finds every SYSCALL of .text by decoding it function by
+// function (see findSyscalls) and rewrites each into UD2 in out. A byte
+// search would not do: 0f 05 also occurs inside immediates and
 // displacements.
 func patchSyscalls(f *elf.File, out []byte) ([]uint64, error) {
 	text := f.Section(".text")
-	if text == nil {
+	if text == nil || text.Type != elf.SHT_PROGBITS {
 		return nil, fmt.Errorf("no .text section")
 	}
-	syms, err := f.Symbols()
+	if text.Offset > uint64(len(out)) || text.Size > uint64(len(out))-text.Offset {
+		return nil, fmt.Errorf(".text (%d bytes at file offset %#x) runs past the end of the file", text.Size, text.Offset)
+	}
+	fns, err := textFuncs(f, text)
 	if err != nil {
-		return nil, fmt.Errorf("reading symbols (was the binary stripped?): %w", err)
+		return nil, err
 	}
-	type fn struct {
-		name       string
-		start, end uint64
-	}
-	var fns []fn
-	for _, s := range syms {
-		if elf.ST_TYPE(s.Info) == elf.STT_FUNC && s.Value >= text.Addr && s.Value < text.Addr+text.Size {
-			fns = append(fns, fn{s.Name, s.Value, s.Value + s.Size})
-		}
-	}
-	sort.Slice(fns, func(i, j int) bool { return fns[i].start < fns[j].start })
-	textEnd := text.Addr + text.Size
-	var sites []uint64
-	for i, fn := range fns {
-		end := fn.end
-		if i+1 < len(fns) && (end <= fn.start || end > fns[i+1].start) {
-			end = fns[i+1].start
-		}
-		if end <= fn.start || end > textEnd {
-			end = textEnd
-		}
-		base := text.Offset + (fn.start - text.Addr)
-		code := out[base : base+(end-fn.start)]
-		for pc := 0; pc < len(code); {
-			// In 64-bit mode C4, C5 and 62 always start VEX or EVEX
-			// instructions, which x86asm does not know (it would take
-			// them for LES/LDS/BOUND and lose the instruction boundary).
-			if n := vexLen(code[pc:]); n > 0 {
-				pc += n
-				continue
-			}
-			inst, err := x86asm.Decode(code[pc:], 64)
-			if err != nil {
-				if n := gapLen(code[pc:]); n > 0 {
-					pc += n
-					continue
-				}
-				return nil, fmt.Errorf("cannot decode instruction at %#x in %s (% x): %v", fn.start+uint64(pc), fn.name, code[pc:min(pc+8, len(code))], err)
-			}
-			if inst.Op == x86asm.SYSCALL {
-				if code[pc] != 0x0f || code[pc+1] != 0x05 || inst.Len != 2 {
-					return nil, fmt.Errorf("SYSCALL at %#x in %s has an unexpected encoding % x", fn.start+uint64(pc), fn.name, code[pc:pc+inst.Len])
-				}
-				code[pc+1] = 0x0b // 0f 0b: UD2
-				sites = append(sites, fn.start+uint64(pc))
-			}
-			pc += inst.Len
-		}
+	code := out[text.Offset : text.Offset+text.Size]
+	sites, err := findSyscalls(code, text.Addr, fns)
+	if err != nil {
+		return nil, err
 	}
 	if len(sites) == 0 {
 		return nil, fmt.Errorf("no SYSCALL instruction found in .text: not a linux/amd64 Go binary?")
 	}
+	for _, a := range sites {
+		code[a-text.Addr+1] = 0x0b // 0f 05 (SYSCALL) becomes 0f 0b (UD2)
+	}
 	return sites, nil
-}
-
-// vexLen returns the length of a VEX- or EVEX-encoded instruction at the
-// start of b, which x86asm does not decode (the Go runtime and crypto
-// packages carry AVX2 and AVX-512 code), or 0 if b does not start with one.
-// Only the length matters here: such instructions are never SYSCALL.
-func vexLen(b []byte) int {
-	i := 0
-	// Legacy prefixes that may precede VEX (address size, segment).
-	for i < len(b) && (b[i] == 0x67 || b[i] == 0x2e || b[i] == 0x3e || b[i] == 0x26 || b[i] == 0x64 || b[i] == 0x65 || b[i] == 0x36) {
-		i++
-	}
-	if i >= len(b) {
-		return 0
-	}
-	var mmmmm byte
-	switch b[i] {
-	case 0xc5: // 2-byte VEX: map 0F
-		if i+2 >= len(b) {
-			return 0
-		}
-		mmmmm = 1
-		i += 2
-	case 0xc4: // 3-byte VEX
-		if i+3 >= len(b) {
-			return 0
-		}
-		mmmmm = b[i+1] & 0x1f
-		i += 3
-	case 0x62: // EVEX (invalid as BOUND in 64-bit mode)
-		if i+4 >= len(b) {
-			return 0
-		}
-		mmmmm = b[i+1] & 0x07
-		i += 4
-	default:
-		return 0
-	}
-	if i >= len(b) {
-		return 0
-	}
-	op := b[i]
-	i++
-	if mmmmm == 1 && op == 0x77 && b[0] != 0x62 { // VZEROUPPER, VZEROALL: no ModRM
-		return i
-	}
-	n, ok := modrmLen(b[i:])
-	if !ok {
-		return 0
-	}
-	i += n
-	// Immediates: map 0F3A always has imm8; map 0F has a few.
-	switch mmmmm {
-	case 3:
-		i++
-	case 1:
-		switch op {
-		case 0x70, 0x71, 0x72, 0x73, 0xc2, 0xc4, 0xc5, 0xc6:
-			i++
-		}
-	case 2, 5, 6:
-	default:
-		return 0
-	}
-	if i > len(b) {
-		return 0
-	}
-	return i
-}
-
-// gapLen covers register forms x86asm does not know: 0F C7 /6 and /7
-// with a register operand (RDRAND, RDSEED, RDPID), which the bindings and
-// crypto code use.
-func gapLen(b []byte) int {
-	i := 0
-	for i < len(b) && (b[i] == 0x66 || b[i] == 0xf3 || b[i]&0xf0 == 0x40) {
-		i++
-	}
-	if i+2 < len(b) && b[i] == 0x0f && b[i+1] == 0xc7 && b[i+2]>>6 == 3 && (b[i+2]>>3)&7 >= 6 {
-		return i + 3
-	}
-	return 0
-}
-
-// modrmLen is the length of a ModRM byte with its SIB and displacement.
-func modrmLen(b []byte) (int, bool) {
-	if len(b) == 0 {
-		return 0, false
-	}
-	modrm := b[0]
-	mod, rm := modrm>>6, modrm&7
-	n := 1
-	if mod == 3 {
-		return n, true
-	}
-	if rm == 4 {
-		if len(b) < 2 {
-			return 0, false
-		}
-		sib := b[1]
-		n++
-		if mod == 0 && sib&7 == 5 {
-			n += 4
-		}
-	}
-	switch {
-	case mod == 0 && rm == 5:
-		n += 4
-	case mod == 1:
-		n++
-	case mod == 2:
-		n += 4
-	}
-	return n, true
 }
 
 // patchBuildInfo fills the bindings' buildInfo variable in out.

@@ -3,38 +3,56 @@ package gobuild
 import (
 	"bytes"
 	"debug/elf"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"sync"
 	"testing"
 
 	"golang.org/x/arch/x86/x86asm"
 )
 
+// plain is the program of buildPlain, built once per test binary.
+var plain struct {
+	once sync.Once
+	exe  []byte
+	err  error
+}
+
 // buildPlain links an ordinary Go program the way Build does, without the
-// bindings, so the patcher can be tested on its own.
+// bindings, so the patcher can be tested on its own. Callers must not
+// modify the bytes.
 func buildPlain(t *testing.T) []byte {
 	t.Helper()
-	dir := t.TempDir()
+	plain.once.Do(func() { plain.exe, plain.err = linkPlain() })
+	if plain.err != nil {
+		t.Fatal(plain.err)
+	}
+	return plain.exe
+}
+
+func linkPlain() ([]byte, error) {
+	dir, err := os.MkdirTemp("", "unimon-plain-")
+	if err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(dir)
 	src := "package main\n\nimport (\"crypto/rand\"; \"fmt\"; \"os\"; \"time\")\n\nfunc main() { b := make([]byte, 8); rand.Read(b); fmt.Println(os.Args, time.Now(), b) }\n"
 	if err := os.WriteFile(filepath.Join(dir, "main.go"), []byte(src), 0o644); err != nil {
-		t.Fatal(err)
+		return nil, err
 	}
 	if err := os.WriteFile(filepath.Join(dir, "go.mod"), []byte("module plain\ngo 1.26\n"), 0o644); err != nil {
-		t.Fatal(err)
+		return nil, err
 	}
 	exe := filepath.Join(dir, "plain")
 	cmd := exec.Command(filepath.Join(runtimeGOROOT(), "bin", "go"), "build", "-o", exe, "-ldflags=-T=0x101000", ".")
 	cmd.Dir = dir
 	cmd.Env = append(os.Environ(), "GOOS=linux", "GOARCH=amd64", "CGO_ENABLED=0", "GOFLAGS=-mod=mod")
 	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
+		return nil, fmt.Errorf("go build: %v\n%s", err, out)
 	}
-	b, err := os.ReadFile(exe)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
+	return os.ReadFile(exe)
 }
 
 // Every patched address held a SYSCALL in the original (decoded, not
@@ -77,23 +95,4 @@ func TestPatchSyscalls(t *testing.T) {
 	// The raw byte pattern occurs more often than real SYSCALLs do: the
 	// decoder is needed.
 	t.Logf("%d SYSCALL sites, %d raw 0f 05 byte pairs in .text", len(sites), bytes.Count(in[text.Offset:text.Offset+text.Size], []byte{0x0f, 0x05}))
-}
-
-func TestVEXLen(t *testing.T) {
-	tests := []struct {
-		b    []byte
-		want int
-	}{
-		{[]byte{0xc5, 0xfd, 0x6f, 0x06}, 4},                   // VMOVDQA (SI), Y0
-		{[]byte{0xc4, 0xe3, 0x7d, 0x39, 0xc1, 0x01}, 6},       // VEXTRACTI128 $1, Y0, X1
-		{[]byte{0xc5, 0xfd, 0x6f, 0x46, 0x20}, 5},             // disp8
-		{[]byte{0x62, 0xf1, 0x7d, 0x48, 0x6f, 0x06}, 6},       // EVEX VMOVDQA32 (SI), Z0
-		{[]byte{0x62, 0xf1, 0x7d, 0x48, 0x6f, 0x46, 0x01}, 7}, // EVEX disp8
-		{[]byte{0x90}, 0},
-	}
-	for _, tt := range tests {
-		if got := vexLen(tt.b); got != tt.want {
-			t.Errorf("vexLen(% x) = %d, want %d", tt.b, got, tt.want)
-		}
-	}
 }

@@ -102,3 +102,27 @@ func walltimeLoop(n uint32) func(code) {
 		g.halt(guestabi.ExitSuccess)
 	}
 }
+
+// blockLoop is BlockLoop: the struct asks for one block of size bs at
+// offset 0, into (or from) a buffer in BSS, n times.
+func blockLoop(call guestabi.Hypercall, n, bs uint32) func(code) {
+	return func(g code) {
+		g.declare(guestabi.Entry{Name: BlockDeviceName, Type: guestabi.DeviceBlockBasic})
+		s := g.data().reserve(guestabi.BlockIOSize)
+		buf := g.data().zero(int(bs))
+		g.data().set(s, &guestabi.BlockIO{Handle: 1, Data: uint64(buf), Len: uint64(bs)})
+		g.hypercallLoop(n, call, s)
+		g.halt(guestabi.ExitSuccess)
+	}
+}
+
+// netWriteLoop is NetWriteLoop.
+func netWriteLoop(n uint32) func(code) {
+	return func(g code) {
+		g.declare(guestabi.Entry{Name: NetDeviceName, Type: guestabi.DeviceNetBasic})
+		frame := g.data().bytes(NetEchoFrame[:])
+		s := g.data().put(&guestabi.NetIO{Handle: 1, Data: uint64(frame), Len: uint64(len(NetEchoFrame))}, guestabi.NetIOSize)
+		g.hypercallLoop(n, guestabi.HypercallNetWrite, s)
+		g.halt(guestabi.ExitSuccess)
+	}
+}

@@ -229,3 +229,21 @@ func rawExitLoopProg(n uint32) func(*prog) {
 		p.halt(guestabi.ExitSuccess)
 	}
 }
+
+// BlockReadLoop declares BlockDeviceName and issues n BLOCK_READs of one
+// block of bs bytes at offset 0, then halts with 0 (its block device must
+// have block size bs); BlockWriteLoop the same with BLOCK_WRITE. The host
+// should observe exit status 0: they are throughput benchmarks, and do
+// not look at BLOCK_*'s result.
+func BlockReadLoop(n, bs uint32) []byte {
+	return x86Guest(blockLoop(guestabi.HypercallBlockRead, n, bs))
+}
+
+// BlockWriteLoop is BlockReadLoop with BLOCK_WRITE.
+func BlockWriteLoop(n, bs uint32) []byte {
+	return x86Guest(blockLoop(guestabi.HypercallBlockWrite, n, bs))
+}
+
+// NetWriteLoop declares NetDeviceName and sends NetEchoFrame n times
+// (NET_WRITE), then halts with 0: a throughput benchmark.
+func NetWriteLoop(n uint32) []byte { return x86Guest(netWriteLoop(n)) }

@@ -31,6 +31,10 @@ import (
 // (I/O errors, mprotect) do not wrap it.
 var ErrInvalidELF = errors.New("invalid executable")
 
+// ErrNotELF is wrapped (together with ErrInvalidELF) when the file does
+// not start with the ELF magic: a script, a text file, an empty file.
+var ErrNotELF = errors.New("not an ELF file")
+
 // ErrNoABINote is wrapped (together with ErrInvalidELF) when no PT_NOTE
 // holds a Solo5 ABI1 note. The text is upstream's, so users of both
 // tenders see the same words.
@@ -77,6 +81,27 @@ type ehdr struct {
 type progHeader struct {
 	typ, flags                       uint32
 	off, vaddr, filesz, memsz, align uint64
+}
+
+// File is a unikernel ELF whose header was checked and whose program
+// header table was read once, by Parse. Its methods apply the package's
+// rules (Notes, Features, Check, MinMemory, Load) without reading or
+// checking the header again, and read only the bytes each needs from the
+// underlying io.ReaderAt, which must stay readable while File is used. A
+// File may be used by several goroutines at once if its reader may.
+type File struct {
+	f *file
+}
+
+// Parse checks r's ELF header as upstream's ehdr_is_valid does and reads
+// its program header table, for the methods of File. Its errors are those
+// of Notes, Features, Check and Load for the same file.
+func Parse(r io.ReaderAt, machine elf.Machine) (*File, error) {
+	f, err := open(r, machine)
+	if err != nil {
+		return nil, err
+	}
+	return &File{f: f}, nil
 }
 
 // file is a header-checked ELF with its whole program header table read.
@@ -148,11 +173,20 @@ func open(r io.ReaderAt, machine elf.Machine) (*file, error) {
 		return nil, err
 	}
 	var b [ehdrSize]byte
-	if n, err := readAt(r, b[:], 0); err != nil {
+	n, err := readAt(r, b[:], 0)
+	if err != nil && !errors.Is(err, io.ErrUnexpectedEOF) {
 		return nil, readErr(err, "ELF header does not match the expected size (read %d of %d bytes)", n, ehdrSize)
 	}
-	if string(b[:4]) != elf.ELFMAG {
-		return nil, fmt.Errorf("%w: e_ident[EI_MAG0..3] is %q, want %q", ErrInvalidELF, b[:4], elf.ELFMAG)
+	// The magic comes first, even in a file too short for a header, so a
+	// text file or an empty one is called what it is rather than a
+	// truncated ELF.
+	switch {
+	case n == 0:
+		return nil, fmt.Errorf("%w: %w: the file is empty", ErrInvalidELF, ErrNotELF)
+	case n < len(elf.ELFMAG) || string(b[:4]) != elf.ELFMAG:
+		return nil, fmt.Errorf("%w: %w: it starts with %q (e_ident[EI_MAG0..3]), want %q", ErrInvalidELF, ErrNotELF, b[:min(n, 4)], elf.ELFMAG)
+	case err != nil:
+		return nil, readErr(err, "ELF header does not match the expected size (read %d of %d bytes)", n, ehdrSize)
 	}
 	if c := elf.Class(b[elf.EI_CLASS]); c != elf.ELFCLASS64 {
 		return nil, fmt.Errorf("%w: e_ident[EI_CLASS] is %d (%v), want %d (ELFCLASS64)", ErrInvalidELF, uint8(c), c, elf.ELFCLASS64)
@@ -211,10 +245,16 @@ func open(r io.ReaderAt, machine elf.Machine) (*file, error) {
 // (upstream's mft_validate). Missing notes wrap ErrNoABINote or
 // ErrNoManifest; every rejection wraps ErrInvalidELF.
 func Notes(r io.ReaderAt, machine elf.Machine) (guestabi.ABIInfo, *guestabi.Manifest, error) {
-	f, err := open(r, machine)
+	f, err := Parse(r, machine)
 	if err != nil {
 		return guestabi.ABIInfo{}, nil, err
 	}
+	return f.Notes()
+}
+
+// Notes is the package's Notes for a parsed file.
+func (pf *File) Notes() (guestabi.ABIInfo, *guestabi.Manifest, error) {
+	f := pf.f
 	// Like upstream, the ABI is settled before the manifest is even
 	// looked for, so a foreign unikernel is reported as such rather than
 	// for an odd manifest.
@@ -254,10 +294,16 @@ func Notes(r io.ReaderAt, machine elf.Machine) (guestabi.ABIInfo, *guestabi.Mani
 // (guestabi.NoteFeatures), or 0 when the unikernel has none, as every
 // upstream Solo5 unikernel. It applies the same rules as Notes.
 func Features(r io.ReaderAt, machine elf.Machine) (uint32, error) {
-	f, err := open(r, machine)
+	f, err := Parse(r, machine)
 	if err != nil {
 		return 0, err
 	}
+	return f.Features()
+}
+
+// Features is the package's Features for a parsed file.
+func (pf *File) Features() (uint32, error) {
+	f := pf.f
 	payload, err := f.findNote(guestabi.NoteFeatures, errNoFeatures)
 	if errors.Is(err, errNoFeatures) {
 		return 0, nil
@@ -347,10 +393,22 @@ type segment struct {
 // mem's contents and protections are unspecified and it should be
 // discarded.
 func Load(r io.ReaderAt, machine elf.Machine, mem *guestmem.Memory) (Image, error) {
+	f, err := Parse(r, machine)
+	if err != nil {
+		return Image{}, err
+	}
+	return f.Load(mem)
+}
+
+// Load is the package's Load for a parsed file. Segments are read from
+// the file straight into guest memory (with an *os.File, one pread per
+// segment into the guest mapping, through the checked accessor).
+func (pf *File) Load(mem *guestmem.Memory) (Image, error) {
 	// Every header is checked before any byte of memory is written, so
 	// a rejected file leaves memory untouched (upstream checks and loads
 	// one segment at a time; the verdict is the same either way).
-	f, segs, img, err := plan(r, machine, mem.Size())
+	f := pf.f
+	segs, img, err := f.plan(mem.Size())
 	if err != nil {
 		return Image{}, err
 	}
@@ -392,7 +450,17 @@ func Load(r io.ReaderAt, machine elf.Machine, mem *guestmem.Memory) (Image, erro
 // the file holds each segment's bytes. Tools that write unikernels (unimon
 // build) check their output with it.
 func Check(r io.ReaderAt, machine elf.Machine, memSize uint64) (Image, error) {
-	f, segs, img, err := plan(r, machine, memSize)
+	f, err := Parse(r, machine)
+	if err != nil {
+		return Image{}, err
+	}
+	return f.Check(memSize)
+}
+
+// Check is the package's Check for a parsed file.
+func (pf *File) Check(memSize uint64) (Image, error) {
+	f := pf.f
+	segs, img, err := f.plan(memSize)
 	if err != nil {
 		return Image{}, err
 	}
@@ -411,20 +479,16 @@ func Check(r io.ReaderAt, machine elf.Machine, memSize uint64) (Image, error) {
 }
 
 // plan checks everything Load needs to know before writing memory.
-func plan(r io.ReaderAt, machine elf.Machine, memSize uint64) (*file, []segment, Image, error) {
-	f, err := open(r, machine)
-	if err != nil {
-		return nil, nil, Image{}, err
-	}
+func (f *file) plan(memSize uint64) ([]segment, Image, error) {
 	if f.h.entry < minBase || f.h.entry >= memSize {
-		return nil, nil, Image{}, fmt.Errorf("%w: e_entry %#x does not fall within the memory allocation range [%#x, %#x)",
+		return nil, Image{}, fmt.Errorf("%w: e_entry %#x does not fall within the memory allocation range [%#x, %#x)",
 			ErrInvalidELF, f.h.entry, uint64(minBase), memSize)
 	}
 	segs, kernelEnd, err := f.checkSegments(memSize)
 	if err != nil {
-		return nil, nil, Image{}, err
+		return nil, Image{}, err
 	}
-	return f, segs, Image{Entry: f.h.entry, KernelEnd: kernelEnd}, nil
+	return segs, Image{Entry: f.h.entry, KernelEnd: kernelEnd}, nil
 }
 
 // checkSegments applies upstream's per-segment rules, in upstream's order,

@@ -145,13 +145,13 @@ func TestLoadValid(t *testing.T) {
 		gpa  uint64
 		want string
 	}{
-		{0xff000, "rw-s"},  // below the image: never touched
-		{0x100000, "r--s"}, // text: PF_X became read-only
-		{0x101000, "r--s"}, // rodata
-		{0x102000, "rw-s"}, // data
-		{0x103fff, "rw-s"}, // data's aligned end
-		{0x104000, "rw-s"}, // .bss
-		{0x3ff000, "rw-s"}, // top of memory
+		{0xff000, "rw-p"},  // below the image: never touched
+		{0x100000, "r--p"}, // text: PF_X became read-only
+		{0x101000, "r--p"}, // rodata
+		{0x102000, "rw-p"}, // data
+		{0x103fff, "rw-p"}, // data's aligned end
+		{0x104000, "rw-p"}, // .bss
+		{0x3ff000, "rw-p"}, // top of memory
 	} {
 		if got := hostPerms(t, mem, c.gpa); got != c.want {
 			t.Errorf("host protection of gpa %#x = %q, want %q", c.gpa, got, c.want)
@@ -246,9 +246,11 @@ type loadCase struct {
 func TestLoadErrors(t *testing.T) {
 	const top = testMemSize
 	cases := []loadCase{
-		{name: "empty file", patch: func(b []byte) []byte { return nil }, want: "ELF header does not match the expected size (read 0 of 64 bytes) (file truncated)"},
+		{name: "empty file", patch: func(b []byte) []byte { return nil }, want: "not an ELF file: the file is empty"},
+		{name: "text file", patch: func(b []byte) []byte { return []byte("#!/bin/sh\necho hi\n") }, want: `not an ELF file: it starts with "#!/b" (e_ident[EI_MAG0..3]), want "\x7fELF"`},
+		{name: "three bytes", patch: func(b []byte) []byte { return b[:3] }, want: `not an ELF file: it starts with "\x7fEL"`},
 		{name: "truncated header", patch: func(b []byte) []byte { return b[:63] }, want: "read 63 of 64 bytes"},
-		{name: "bad magic", patch: func(b []byte) []byte { b[3] = 'G'; return b }, want: `e_ident[EI_MAG0..3] is "\x7fELG"`},
+		{name: "bad magic", patch: func(b []byte) []byte { b[3] = 'G'; return b }, want: `not an ELF file: it starts with "\x7fELG"`},
 		{name: "ELFCLASS32", patch: func(b []byte) []byte { b[elf.EI_CLASS] = 1; return b }, want: "e_ident[EI_CLASS] is 1 (ELFCLASS32), want 2"},
 		{name: "big endian", patch: func(b []byte) []byte { b[elf.EI_DATA] = 2; return b }, want: "e_ident[EI_DATA] is 2 (ELFDATA2MSB), want 1"},
 		{name: "e_version 0", patch: func(b []byte) []byte { tle.PutUint32(b[offVersion:], 0); return b }, want: "e_version is 0, want 1"},
@@ -341,8 +343,8 @@ func TestLoadRejectsBeforeWriting(t *testing.T) {
 			t.Fatalf("byte at %#x = %#x after a rejected load, want untouched 0xee", 0x100000+i, v)
 		}
 	}
-	if got := hostPerms(t, mem, 0x100000); got != "rw-s" {
-		t.Errorf("text protection after a rejected load = %q, want rw-s", got)
+	if got := hostPerms(t, mem, 0x100000); got != "rw-p" {
+		t.Errorf("text protection after a rejected load = %q, want rw-p", got)
 	}
 }
 
@@ -503,6 +505,11 @@ func TestNotesVariants(t *testing.T) {
 			m.Entries[2].Attached = true
 			e.phdrs[phNoteMFT].data = mftNote(m)
 		}, want: `entry 2 ("service0") is marked attached`, wantIs: guestabi.ErrInvalidManifest},
+		{name: "manifest declares a name twice", edit: func(e *testELF) {
+			m := testManifest()
+			m.Entries = append(m.Entries, guestabi.Entry{Name: "storage", Type: guestabi.DeviceBlockBasic})
+			e.phdrs[phNoteMFT].data = mftNote(m)
+		}, want: `Solo5 manifest is invalid: entries 1 and 3 are both named "storage"`, wantIs: guestabi.ErrInvalidManifest},
 		{name: "manifest version 2", patch: func(b []byte, e *testELF) []byte { tle.PutUint32(b[e.phdrs[phNoteMFT].off+24:], 2); return b }, want: "Solo5 manifest is invalid: version 2, want 1", wantIs: guestabi.ErrInvalidManifest},
 		{name: "manifest name not terminated", patch: func(b []byte, e *testELF) []byte {
 			b[e.phdrs[phNoteMFT].off+24+8+104+67] = 'x'
@@ -583,5 +590,35 @@ func BenchmarkLoad(b *testing.B) {
 		b.StopTimer()
 		mem.Close()
 		b.StartTimer()
+	}
+}
+
+// MinMemory is the exact bound: Check accepts it and refuses one byte less.
+func TestMinMemory(t *testing.T) {
+	tests := []struct {
+		name string
+		edit func(e *testELF)
+	}{
+		{"valid", func(e *testELF) {}},
+		{"big bss", func(e *testELF) { e.phdrs[phData].memsz = 0x300000 }},
+		{"entry above the segments", func(e *testELF) { e.entry = 0x280000 }},
+	}
+	for _, tt := range tests {
+		e := validELF()
+		tt.edit(e)
+		b := e.encode()
+		need, err := MinMemory(bytes.NewReader(b), elf.EM_X86_64)
+		if err != nil {
+			t.Fatalf("%s: %v", tt.name, err)
+		}
+		if _, err := Check(bytes.NewReader(b), elf.EM_X86_64, need); err != nil {
+			t.Errorf("%s: Check(%#x) = %v", tt.name, need, err)
+		}
+		if _, err := Check(bytes.NewReader(b), elf.EM_X86_64, need-1); !errors.Is(err, ErrInvalidELF) {
+			t.Errorf("%s: Check(%#x) = %v, want a refusal", tt.name, need-1, err)
+		}
+	}
+	if _, err := MinMemory(bytes.NewReader([]byte("text")), elf.EM_X86_64); !errors.Is(err, ErrNotELF) {
+		t.Errorf("MinMemory(text) = %v, want ErrNotELF", err)
 	}
 }

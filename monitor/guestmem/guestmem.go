@@ -1,4 +1,4 @@
-// Package guestmem owns a guest's RAM: one anonymous shared mapping that
+// Package guestmem owns a guest's RAM: one private anonymous mapping that
 // KVM maps at guest-physical address 0, and the single checked way to turn
 // a guest-physical range into host bytes.
 //
@@ -8,6 +8,9 @@
 // refuses any range that touches a page Protect made read-only: the host
 // never writes where the guest cannot, so a hypercall that points its
 // output at guest text is the guest's error, not a fault in the host.
+// A debugger, and only a debugger, has two more forms (poke.go): Peek
+// reads up to the very top of memory, and Poke writes even into read-only
+// pages (a breakpoint in guest text).
 package guestmem
 
 import (
@@ -15,6 +18,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"unsafe"
 
 	"golang.org/x/sys/unix"
 )
@@ -99,19 +103,57 @@ type Memory struct {
 // span is the guest-physical range [start, end).
 type span struct{ start, end uint64 }
 
-// New maps size bytes of zeroed guest memory. Pages are allocated by the
-// host kernel only when touched (MAP_NORESERVE), so a large, mostly idle
-// guest costs little. size must be a multiple of Granule, at most MaxSize.
-func New(size uint64) (*Memory, error) {
+// New maps size bytes of zeroed guest memory: private anonymous memory
+// (cheaper per touched page than shared memory, and nothing else maps
+// it), allocated by the host kernel only when touched (MAP_NORESERVE), so
+// a large, mostly idle guest costs little. size must be a multiple of
+// Granule, at most MaxSize.
+func New(size uint64) (*Memory, error) { return mapMemory(size, false) }
+
+// NewHugePages is New with transparent huge pages asked for
+// (MADV_HUGEPAGE) and the mapping aligned to them: touching guest memory
+// then costs one fault per 2 MiB instead of per 4 KiB, and KVM can map
+// the guest with 2 MiB pages, for a resident set that grows 2 MiB at a
+// time. A host whose transparent huge pages are off gives small pages,
+// as New.
+func NewHugePages(size uint64) (*Memory, error) { return mapMemory(size, true) }
+
+func mapMemory(size uint64, huge bool) (*Memory, error) {
 	if size == 0 || size%Granule != 0 || size > MaxSize {
 		return nil, fmt.Errorf("%w: %#x bytes (want a multiple of %d MiB up to %d MiB)", ErrSize, size, Granule/MiB, MaxSize/MiB)
 	}
-	b, err := unix.Mmap(-1, 0, int(size), unix.PROT_READ|unix.PROT_WRITE,
-		unix.MAP_SHARED|unix.MAP_ANONYMOUS|unix.MAP_NORESERVE)
+	length := size
+	if huge {
+		length += Granule // room to align the start to a huge page
+	}
+	// MmapPtr and MunmapPtr rather than Mmap and Munmap, which only unmap
+	// whole mappings they made: the huge-page path keeps a part.
+	p, err := unix.MmapPtr(-1, 0, nil, uintptr(length), unix.PROT_READ|unix.PROT_WRITE,
+		unix.MAP_PRIVATE|unix.MAP_ANONYMOUS|unix.MAP_NORESERVE)
 	if err != nil {
 		return nil, fmt.Errorf("mapping %d MiB of guest memory: %w", size/MiB, err)
 	}
-	return &Memory{mem: b}, nil
+	if !huge {
+		return &Memory{mem: unsafe.Slice((*byte)(p), size)}, nil
+	}
+	// Keep the 2 MiB-aligned size bytes and give back the rest, so that
+	// guest-physical 2 MiB pages are host huge pages.
+	start := uintptr(p)
+	aligned := (start + Granule - 1) &^ (Granule - 1)
+	if head := aligned - start; head > 0 {
+		unix.MunmapPtr(p, head)
+	}
+	if tail := start + uintptr(length) - (aligned + uintptr(size)); tail > 0 {
+		unix.MunmapPtr(unsafe.Add(p, aligned-start+uintptr(size)), tail)
+	}
+	mem := unsafe.Slice((*byte)(unsafe.Add(p, aligned-start)), size)
+	if err := unix.Madvise(mem, unix.MADV_HUGEPAGE); err != nil && !errors.Is(err, unix.EINVAL) {
+		// EINVAL: a kernel without transparent huge pages; small pages
+		// do. Anything else is unexpected.
+		unix.MunmapPtr(unsafe.Pointer(&mem[0]), uintptr(size))
+		return nil, fmt.Errorf("asking for huge pages for %d MiB of guest memory: %w", size/MiB, err)
+	}
+	return &Memory{mem: mem}, nil
 }
 
 // Size is the guest memory size in bytes.
@@ -219,7 +261,8 @@ func (m *Memory) markReadOnly(r span, ro bool) {
 }
 
 // Zero zeroes guest-physical [gpa, gpa+n) under the same rules as
-// Writable. Whole pages are handed back to the host (MADV_REMOVE) rather
+// Writable. Whole pages are handed back to the host (MADV_DONTNEED: the
+// next touch of a page of private anonymous memory finds it zero) rather
 // than written, so zeroing a large .bss costs no memory until the guest
 // uses it.
 func (m *Memory) Zero(gpa, n uint64) error {
@@ -236,8 +279,8 @@ func (m *Memory) Zero(gpa, n uint64) error {
 	}
 	clear(b[:first-gpa])
 	clear(b[last-gpa:])
-	if err := unix.Madvise(b[first-gpa:last-gpa], unix.MADV_REMOVE); err != nil {
-		// Should MADV_REMOVE be refused, writing zeroes does the same;
+	if err := unix.Madvise(b[first-gpa:last-gpa], unix.MADV_DONTNEED); err != nil {
+		// Should MADV_DONTNEED be refused, writing zeroes does the same;
 		// Writable has made sure the pages are writable.
 		clear(b[first-gpa : last-gpa])
 	}
@@ -253,7 +296,7 @@ func (m *Memory) Close() error {
 	if m.mem == nil {
 		return nil
 	}
-	err := unix.Munmap(m.mem)
+	err := unix.MunmapPtr(unsafe.Pointer(&m.mem[0]), uintptr(len(m.mem)))
 	m.mem, m.readOnly = nil, nil
 	if err != nil {
 		return fmt.Errorf("unmapping guest memory: %w", err)

@@ -3,8 +3,11 @@ package guestmem
 import (
 	"errors"
 	"os"
+	"slices"
+	"strconv"
 	"strings"
 	"testing"
+	"unsafe"
 )
 
 func TestBytesBounds(t *testing.T) {
@@ -106,14 +109,80 @@ func TestZeroAndProtect(t *testing.T) {
 	if err := m.Protect(0x10000, 0x2000, false); err != nil {
 		t.Fatal(err)
 	}
-	maps, _ := os.ReadFile("/proc/self/maps")
-	if !strings.Contains(string(maps), "r--s") {
-		t.Errorf("no read-only shared mapping after Protect:\n%s", maps)
+	if perms := mapping(t, m, 0x10000, ""); perms != "r--p" {
+		t.Errorf("guest page 0x10000 after Protect: %q, want read-only private memory (r--p)", perms)
 	}
 	if err := m.Protect(0x10001, 0x1000, false); err == nil {
 		t.Errorf("Protect accepted an unaligned range")
 	}
 	if err := m.Close(); err != nil || m.Close() != nil {
 		t.Errorf("Close twice: %v", err)
+	}
+}
+
+// mapping returns the permissions of the host mapping that holds guest
+// page gpa (as /proc/self/maps shows them), and checks that its smaps
+// entry's VmFlags has flag, if flag is not "".
+func mapping(t *testing.T, m *Memory, gpa uint64, flag string) string {
+	t.Helper()
+	addr := uint64(uintptr(unsafe.Pointer(&m.Host()[gpa])))
+	smaps, err := os.ReadFile("/proc/self/smaps")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var perms string
+	for _, line := range strings.Split(string(smaps), "\n") {
+		f := strings.Fields(line)
+		if len(f) >= 2 && strings.Contains(f[0], "-") && !strings.HasSuffix(f[0], ":") {
+			lo, hi, _ := strings.Cut(f[0], "-")
+			l, err1 := strconv.ParseUint(lo, 16, 64)
+			h, err2 := strconv.ParseUint(hi, 16, 64)
+			perms = ""
+			if err1 == nil && err2 == nil && l <= addr && addr < h {
+				perms = f[1]
+			}
+			continue
+		}
+		if perms != "" && len(f) > 0 && f[0] == "VmFlags:" {
+			if flag != "" && !slices.Contains(f[1:], flag) {
+				t.Errorf("mapping of gpa %#x: VmFlags %v, want %q", gpa, f[1:], flag)
+			}
+			return perms
+		}
+	}
+	t.Fatalf("no mapping holds gpa %#x (host %#x)", gpa, addr)
+	return ""
+}
+
+// NewHugePages aligns guest memory to huge pages and asks for them
+// (VmFlags "hg"); New does not. Both map private memory (rw-p), and Zero
+// gives back zeroed pages in both.
+func TestHugePages(t *testing.T) {
+	for _, tt := range []struct {
+		name string
+		new  func(uint64) (*Memory, error)
+		flag string
+	}{{"New", New, ""}, {"NewHugePages", NewHugePages, "hg"}} {
+		t.Run(tt.name, func(t *testing.T) {
+			m, err := tt.new(2 * Granule)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer m.Close()
+			if perms := mapping(t, m, 0, tt.flag); perms != "rw-p" {
+				t.Errorf("guest memory mapped %q, want rw-p", perms)
+			}
+			if addr := uintptr(unsafe.Pointer(&m.Host()[0])); tt.flag != "" && addr%Granule != 0 {
+				t.Errorf("guest memory at %#x, not aligned to %d MiB", addr, Granule/MiB)
+			}
+			b, err := m.Writable(0x100000, 0x1000)
+			if err != nil {
+				t.Fatal(err)
+			}
+			b[0] = 1
+			if err := m.Zero(0x100000, 0x1000); err != nil || b[0] != 0 {
+				t.Errorf("after Zero: byte %d, err %v", b[0], err)
+			}
+		})
 	}
 }

@@ -58,6 +58,7 @@ var (
 	kvmCreateVCPU          = io_(0x41)
 	kvmSetUserMemoryRegion = iow(0x46, unsafe.Sizeof(userspaceMemoryRegion{}))
 	kvmCreateIRQChip       = io_(0x60)
+	kvmEnableCap           = iow(0xa3, unsafe.Sizeof(enableCap{}))
 	kvmRun                 = io_(0x80)
 )
 
@@ -66,6 +67,9 @@ const (
 	CapIRQChip    = 0
 	CapUserMemory = 3
 	CapGetTSCKHz  = 61
+	// CapSplitIRQChip: the local APIC in the kernel, the PIC and IOAPIC
+	// left to userspace (which may then simply not have them).
+	CapSplitIRQChip = 121
 )
 
 // ioctl issues a KVM ioctl whose argument is a number, retrying EINTR.
@@ -223,6 +227,24 @@ func (vm *VM) SetMemory(slot uint32, gpa uint64, host []byte) error {
 func (vm *VM) CreateIRQChip() error {
 	if _, err := ioctl(vm.fd, kvmCreateIRQChip, 0); err != nil {
 		return fmt.Errorf("KVM_CREATE_IRQCHIP: %w", err)
+	}
+	return nil
+}
+
+// enableCap is struct kvm_enable_cap.
+type enableCap struct {
+	Cap   uint32
+	Flags uint32
+	Args  [4]uint64
+	Pad   [64]byte
+}
+
+// EnableCap enables capability c on the VM (KVM_ENABLE_CAP) with no
+// arguments.
+func (vm *VM) EnableCap(c uint32) error {
+	e := enableCap{Cap: c}
+	if _, err := ioctlPtr(vm.fd, kvmEnableCap, unsafe.Pointer(&e)); err != nil {
+		return fmt.Errorf("KVM_ENABLE_CAP(%d): %w", c, err)
 	}
 	return nil
 }

@@ -98,25 +98,6 @@ const CapARMNISVToUser = 177
 // ExitARMNISV is KVM_EXIT_ARM_NISV; see CapARMNISVToUser.
 const ExitARMNISV = 28
 
-type enableCap struct {
-	Cap   uint32
-	Flags uint32
-	Args  [4]uint64
-	Pad   [64]byte
-}
-
-var kvmEnableCap = iow(0xa3, unsafe.Sizeof(enableCap{}))
-
-// EnableCap enables capability c on the VM (KVM_ENABLE_CAP) with no
-// arguments.
-func (vm *VM) EnableCap(c uint32) error {
-	e := enableCap{Cap: c}
-	if _, err := ioctlPtr(vm.fd, kvmEnableCap, unsafe.Pointer(&e)); err != nil {
-		return fmt.Errorf("KVM_ENABLE_CAP(%d): %w", c, err)
-	}
-	return nil
-}
-
 // ARMNISV decodes a KVM_EXIT_ARM_NISV: the syndrome bits KVM has and the
 // guest-physical address of the access.
 func (c *VCPU) ARMNISV() (esrISS, faultIPA uint64) {

@@ -15,15 +15,16 @@ func TestStructSizes(t *testing.T) {
 		"kvm_segment":                 unsafe.Sizeof(Segment{}),
 		"kvm_cpuid_entry2":            unsafe.Sizeof(CPUIDEntry{}),
 		"kvm_userspace_memory_region": unsafe.Sizeof(userspaceMemoryRegion{}),
+		"kvm_enable_cap":              unsafe.Sizeof(enableCap{}),
 	} {
 		want := map[string]uintptr{"kvm_regs": 144, "kvm_sregs": 312, "kvm_segment": 24, "kvm_cpuid_entry2": 40,
-			"kvm_userspace_memory_region": 32}[name]
+			"kvm_userspace_memory_region": 32, "kvm_enable_cap": 104}[name]
 		if got != want {
 			t.Errorf("sizeof(%s) = %d, want %d", name, got, want)
 		}
 	}
-	if kvmRun != 0xae80 || kvmSetUserMemoryRegion != 0x4020ae46 {
-		t.Errorf("ioctl numbers: KVM_RUN %#x, KVM_SET_USER_MEMORY_REGION %#x", kvmRun, kvmSetUserMemoryRegion)
+	if kvmRun != 0xae80 || kvmSetUserMemoryRegion != 0x4020ae46 || kvmEnableCap != 0x4068aea3 {
+		t.Errorf("ioctl numbers: KVM_RUN %#x, KVM_SET_USER_MEMORY_REGION %#x, KVM_ENABLE_CAP %#x", kvmRun, kvmSetUserMemoryRegion, kvmEnableCap)
 	}
 }
 

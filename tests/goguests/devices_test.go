@@ -11,13 +11,13 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/unimon/unimon/devices"
 	"github.com/unimon/unimon/internal/gobuild"
+	"github.com/unimon/unimon/internal/guestbuild"
 	"github.com/unimon/unimon/internal/kvmtest"
 	"github.com/unimon/unimon/internal/netnstest"
 	"github.com/unimon/unimon/monitor"
@@ -31,29 +31,12 @@ const (
 	devNet   = "net0"
 )
 
-var (
-	devOnce sync.Once
-	devPath string
-	devErr  error
-)
+var devOnce = guestbuild.Once{Options: gobuild.Options{Package: "./tests/goguests/guest", Dir: "../..",
+	Block: []string{devBlock}, Net: []string{devNet}}}
 
 func devGuest(t testing.TB) string {
 	t.Helper()
-	devOnce.Do(func() {
-		devPath = filepath.Join(tmpDir, "devguest.hvt")
-		var log bytes.Buffer
-		_, devErr = gobuild.Build(context.Background(), gobuild.Options{
-			Package: "./tests/goguests/guest", Output: devPath, Dir: "../..", Stderr: &log,
-			Block: []string{devBlock}, Net: []string{devNet},
-		})
-		if devErr != nil {
-			devErr = fmt.Errorf("%w\n%s", devErr, log.String())
-		}
-	})
-	if devErr != nil {
-		t.Fatalf("unimon build: %v", devErr)
-	}
-	return devPath
+	return devOnce.Path(t, tmpDir, "devguest.hvt")
 }
 
 // devRun is one boot of the device guest with a block file and a net

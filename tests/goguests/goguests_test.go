@@ -20,17 +20,17 @@ import (
 	"time"
 
 	"github.com/unimon/unimon/internal/gobuild"
+	"github.com/unimon/unimon/internal/guestbuild"
 	"github.com/unimon/unimon/internal/kvmtest"
+	"github.com/unimon/unimon/internal/leakcheck"
 	"github.com/unimon/unimon/monitor"
 )
 
 const guestMem = 128 << 20
 
 var (
-	buildOnce sync.Once
-	guestPath string
-	buildErr  error
 	tmpDir    string
+	guestOnce = guestbuild.Once{Options: gobuild.Options{Package: "./tests/goguests/guest", Dir: "../.."}}
 )
 
 func TestMain(m *testing.M) {
@@ -48,44 +48,13 @@ func TestMain(m *testing.M) {
 // guest builds ./guest once per test binary with unimon build.
 func guest(t testing.TB) string {
 	t.Helper()
-	buildOnce.Do(func() {
-		guestPath = filepath.Join(tmpDir, "guest.hvt")
-		var log bytes.Buffer
-		_, buildErr = gobuild.Build(context.Background(), gobuild.Options{
-			Package: "./tests/goguests/guest", Output: guestPath, Dir: "../..", Stderr: &log,
-		})
-		if buildErr != nil {
-			buildErr = fmt.Errorf("%w\n%s", buildErr, log.String())
-		}
-	})
-	if buildErr != nil {
-		t.Fatalf("unimon build: %v", buildErr)
-	}
-	return guestPath
+	return guestOnce.Path(t, tmpDir, "guest.hvt")
 }
 
 // noLeaks fails t if the test leaves file descriptors or goroutines behind.
 func noLeaks(t *testing.T) {
 	t.Helper()
-	count := func() int {
-		ents, err := os.ReadDir("/proc/self/fd")
-		if err != nil {
-			t.Fatal(err)
-		}
-		return len(ents)
-	}
-	fds, gs := count(), runtime.NumGoroutine()
-	t.Cleanup(func() {
-		if got := count(); got != fds {
-			t.Errorf("file descriptors: %d before, %d after", fds, got)
-		}
-		for i := 0; i < 100 && runtime.NumGoroutine() > gs; i++ {
-			time.Sleep(10 * time.Millisecond)
-		}
-		if got := runtime.NumGoroutine(); got > gs {
-			t.Errorf("goroutines: %d before, %d after", gs, got)
-		}
-	})
+	leakcheck.Check(t)
 }
 
 // stampedWriter records when each console line arrived (host clock).
@@ -139,9 +108,16 @@ type run struct {
 func runGuest(t *testing.T, mem uint64, args ...string) run {
 	t.Helper()
 	kvmtest.Require(t)
+	return runKernel(t, guest(t), mem, args...)
+}
+
+// runKernel boots the unikernel file kernel with args under the monitor;
+// the caller has called kvmtest.Require.
+func runKernel(t *testing.T, kernel string, mem uint64, args ...string) run {
+	t.Helper()
 	noLeaks(t)
 	w := &stampedWriter{}
-	vm, err := monitor.New(monitor.Config{Kernel: guest(t), Memory: mem, Args: args, Console: w})
+	vm, err := monitor.New(monitor.Config{Kernel: kernel, Memory: mem, Args: args, Console: w})
 	if err != nil {
 		t.Fatalf("monitor.New: %v", err)
 	}

@@ -1,0 +1,287 @@
+//go:build linux
+
+package bindings
+
+// File descriptors. Each open fd has an fdEntry (plain numbers, no Go
+// pointers) whose kind selects its operations in fdOps, the one place
+// that knows what each kind of fd does; the system calls on fds (here),
+// epoll (epoll.go) and close go through it. Adding a kind of fd (a
+// socket, a tmpfs file, a directory) is a constant, an fdKindOps entry
+// and the kind's functions in its own file; per-fd state that does not
+// fit fdEntry lives in the kind's own array, indexed by fdEntry.handle.
+//
+// fdOps holds function values rather than Go interfaces: it is static
+// data the kernel only reads (interfaces over kernel state would need Go
+// pointers to that state, and the kernel writes none), it is initialised
+// by the linker (the kernel runs before the runtime's init), and
+// TestTrapPathDoesNotAllocate follows every entry of it. A nil operation
+// has the default behaviour its comment gives.
+//
+// The fds: 0 reads as end of file, 1 and 2 are the console; the runtime's
+// netpoller adds an epoll instance and an eventfd; openat of
+// DevicePrefix+NAME gives block and net devices (dev.go).
+const (
+	maxFDs = 64
+
+	fdNone    = 0
+	fdStdin   = 1
+	fdConsole = 2
+	fdEpoll   = 3
+	fdEventfd = 4
+	fdBlock   = 5
+	fdNet     = 6
+	fdKinds   = 7
+)
+
+type fdEntry struct {
+	kind   uint32
+	handle uint32 // fdBlock, fdNet: the device's manifest index
+	flags  uint32 // fdBlock, fdNet: the access mode and O_NONBLOCK
+	count  uint64 // eventfd counter
+	pos    uint64 // fdBlock: the file position of read, write and lseek
+}
+
+// fdKindOps are the operations of one kind of fd.
+type fdKindOps struct {
+	// read and write move n bytes between the program's buf and the fd:
+	// at the fd's position (at false: read, write) or at off (at true:
+	// pread64, pwrite64). nil: EBADF, or ESPIPE for pread64/pwrite64.
+	read, write func(e *fdEntry, buf, n uintptr, off int64, at bool) int64
+	// ready returns the epoll events (_EPOLLIN...) the fd has for watch
+	// w now; it may consume an edge of w. nil: the fd cannot be watched
+	// (epoll_ctl says EPERM, as Linux does for regular files).
+	ready func(e *fdEntry, w *watch) uint32
+	// waitRead parks t until a read that found nothing (EAGAIN) could
+	// find something, and reports true, if the fd is in blocking mode;
+	// the read then runs again (sysRestart). nil: reads never wait.
+	waitRead func(e *fdEntry, t *thread) bool
+	// close releases the kind's state of the fd. nil: nothing to do.
+	close func(e *fdEntry)
+	// stat describes the fd for fstat (nlink and rdev are filled in).
+	// nil: an anonymous inode. (Results are returned by value: a
+	// pointer to the kernel's stack would escape through the call.)
+	stat func(e *fdEntry) statInfo
+	// seek is lseek. nil: ESPIPE.
+	seek func(e *fdEntry, off int64, whence int) int64
+	// fcntl answers F_GETFL and F_SETFL. nil: every command succeeds
+	// and returns 0 (the runtime only asks F_GETFD of 0-2 at start).
+	fcntl func(e *fdEntry, cmd int, arg uintptr) int64
+}
+
+var fdOps = [fdKinds]fdKindOps{
+	fdStdin:   {read: stdinRead, ready: neverReady, stat: consoleStat},
+	fdConsole: {write: consoleWrite, ready: neverReady, stat: consoleStat},
+	fdEpoll:   {ready: neverReady},
+	fdEventfd: {read: eventfdRead, write: eventfdWrite, ready: eventfdReady},
+	fdBlock:   {read: blockRead, write: blockWrite, stat: blockStat, seek: blockSeek, fcntl: devFcntl},
+	fdNet:     {read: netFileRead, write: netFileWrite, ready: netReady, waitRead: netWaitRead, close: netClose, stat: netStat, fcntl: devFcntl},
+}
+
+var fds = [maxFDs]fdEntry{{kind: fdStdin}, {kind: fdConsole}, {kind: fdConsole}}
+
+// readinessChanged is set by an fd whose readiness changed in a system
+// call (an eventfd written); the dispatcher then wakes the epoll waits.
+// A flag rather than a call: fdOps must not refer to epoll, which refers
+// to fdOps (Go forbids initialisation cycles).
+var readinessChanged bool
+
+func fdAlloc(kind uint32) int64 {
+	for i := range fds {
+		if fds[i].kind == fdNone {
+			fds[i] = fdEntry{kind: kind}
+			return int64(i)
+		}
+	}
+	return -_EMFILE
+}
+
+// fdGet returns fd's entry, or nil if fd is not open.
+func fdGet(fd uintptr) *fdEntry {
+	if fd >= maxFDs || fds[fd].kind == fdNone {
+		return nil
+	}
+	return &fds[fd]
+}
+
+func ops(e *fdEntry) *fdKindOps { return &fdOps[e.kind] }
+
+// fdIO is read and write (at false) and pread64 and pwrite64 (at true)
+// through the fd's kind.
+func fdIO(fd, buf, n uintptr, off int64, at, write bool) int64 {
+	e := fdGet(fd)
+	if e == nil {
+		return -_EBADF
+	}
+	op := ops(e).read
+	if write {
+		op = ops(e).write
+	}
+	switch {
+	case op == nil && at:
+		return -_ESPIPE
+	case op == nil:
+		return -_EBADF
+	}
+	return op(e, buf, n, off, at)
+}
+
+// sysRead is read; a read that finds nothing on a blocking fd waits and
+// runs again.
+func sysRead(t *thread, a sysArgs) (int64, sysResult) {
+	r := fdIO(a[0], a[1], a[2], 0, false, false)
+	if r == -_EAGAIN {
+		if e := fdGet(a[0]); ops(e).waitRead != nil && ops(e).waitRead(e, t) {
+			return 0, sysRestart
+		}
+	}
+	return done(r)
+}
+
+func sysWrite(t *thread, a sysArgs) (int64, sysResult) {
+	return done(fdIO(a[0], a[1], a[2], 0, false, true))
+}
+
+func sysPread64(t *thread, a sysArgs) (int64, sysResult) {
+	return done(fdIO(a[0], a[1], a[2], int64(a[3]), true, false))
+}
+
+func sysPwrite64(t *thread, a sysArgs) (int64, sysResult) {
+	return done(fdIO(a[0], a[1], a[2], int64(a[3]), true, true))
+}
+
+// sysClose closes fd and removes it from every epoll set; 0-2 stay open.
+func sysClose(t *thread, a sysArgs) (int64, sysResult) {
+	e := fdGet(a[0])
+	if e == nil {
+		return done(-_EBADF)
+	}
+	if a[0] > 2 {
+		if c := ops(e).close; c != nil {
+			c(e)
+		}
+		*e = fdEntry{}
+		epollForget(int32(a[0]))
+	}
+	return done(0)
+}
+
+// statInfo is what fstat reports; putStat writes it in the
+// architecture's struct stat.
+type statInfo struct {
+	mode, nlink, rdev, size, blksize, blocks uint64
+}
+
+func sysFstat(t *thread, a sysArgs) (int64, sysResult) {
+	e := fdGet(a[0])
+	if e == nil {
+		return done(-_EBADF)
+	}
+	s := statInfo{mode: 0o600} // anonymous inodes (epoll, eventfd) have no type
+	if st := ops(e).stat; st != nil {
+		s = st(e)
+	}
+	s.nlink = 1
+	s.rdev = uint64(e.handle) // tells devices apart
+	if !putStat(a[1], &s) {
+		return done(-_EFAULT)
+	}
+	return done(0)
+}
+
+func sysLseek(t *thread, a sysArgs) (int64, sysResult) {
+	e := fdGet(a[0])
+	if e == nil {
+		return done(-_EBADF)
+	}
+	if ops(e).seek == nil {
+		return done(-_ESPIPE)
+	}
+	return done(ops(e).seek(e, int64(a[1]), int(a[2])))
+}
+
+func sysFcntl(t *thread, a sysArgs) (int64, sysResult) {
+	e := fdGet(a[0])
+	if e == nil || ops(e).fcntl == nil {
+		return done(0)
+	}
+	return done(ops(e).fcntl(e, int(a[1]), a[2]))
+}
+
+// neverReady is the readiness of fds epoll accepts but never reports.
+func neverReady(e *fdEntry, w *watch) uint32 { return 0 }
+
+// stdinRead: standard input is always at end of file.
+func stdinRead(e *fdEntry, buf, n uintptr, off int64, at bool) int64 {
+	if at {
+		return -_ESPIPE
+	}
+	return 0
+}
+
+// consoleWrite prints to the console (PUTS), a page at a time.
+func consoleWrite(e *fdEntry, buf, n uintptr, off int64, at bool) int64 {
+	if at {
+		return -_ESPIPE
+	}
+	d := uintptr(0)
+	for d < n {
+		pa := translate(buf + d)
+		if pa == 0 {
+			if d == 0 {
+				return -_EFAULT
+			}
+			break
+		}
+		c := min(n-d, pageSize-(buf+d)&(pageSize-1))
+		putsPhys(pa, c)
+		d += c
+	}
+	return int64(d)
+}
+
+func consoleStat(e *fdEntry) statInfo {
+	return statInfo{mode: 0o020620} // S_IFCHR, a terminal's mode
+}
+
+func sysEventfd2(t *thread, a sysArgs) (int64, sysResult) {
+	fd := fdAlloc(fdEventfd)
+	if fd >= 0 {
+		fds[fd].count = uint64(uint32(a[0]))
+	}
+	return done(fd)
+}
+
+func eventfdRead(e *fdEntry, buf, n uintptr, off int64, at bool) int64 {
+	switch {
+	case at:
+		return -_ESPIPE
+	case n < 8:
+		return -_EINVAL
+	case e.count == 0:
+		return -_EAGAIN
+	case !putU64(buf, e.count):
+		return -_EFAULT
+	}
+	e.count = 0
+	return 8
+}
+
+func eventfdWrite(e *fdEntry, buf, n uintptr, off int64, at bool) int64 {
+	if at {
+		return -_ESPIPE
+	}
+	v, ok := getU64(buf)
+	if n < 8 || !ok {
+		return -_EINVAL
+	}
+	e.count += v
+	readinessChanged = true
+	return 8
+}
+
+func eventfdReady(e *fdEntry, w *watch) uint32 {
+	if e.count > 0 {
+		return _EPOLLIN
+	}
+	return 0
+}

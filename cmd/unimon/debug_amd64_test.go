@@ -1,0 +1,65 @@
+package main
+
+import (
+	"fmt"
+	"net"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/unimon/unimon/internal/kvmtest"
+)
+
+// TestCLIDumpCore: --dumpcore=DIR leaves a core of an aborting guest in
+// DIR and says where.
+func TestCLIDumpCore(t *testing.T) {
+	kvmtest.Require(t)
+	dir := t.TempDir()
+	status, _, errOut := runCLI("--mem=8", "--dumpcore="+dir, writeGuest(t, guests.Exit(255)))
+	cores, _ := filepath.Glob(filepath.Join(dir, "core.unimon.*"))
+	if status != 255 || len(cores) != 1 || !strings.Contains(errOut, "dumpcore: guest core written to "+cores[0]) {
+		t.Fatalf("status %d, cores %q, stderr %q", status, cores, errOut)
+	}
+}
+
+// TestCLIGDB: --gdb --gdb-port=N waits for gdb, which runs the guest to
+// its exit status.
+func TestCLIGDB(t *testing.T) {
+	kvmtest.Require(t)
+	if _, err := exec.LookPath("gdb"); err != nil {
+		t.Fatalf("gdb is not installed (make deps installs it): %v", err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := ln.Addr().(*net.TCPAddr).Port
+	ln.Close() // a free port for the CLI to take
+	kernel := writeGuest(t, guests.Exit(9))
+	done := make(chan int, 1)
+	var errOut string
+	go func() {
+		status, _, e := runCLI("--mem=8", "--gdb", fmt.Sprintf("--gdb-port=%d", port), kernel)
+		errOut = e
+		done <- status
+	}()
+	// gdb retries until the CLI listens; the stub serves the first
+	// connection, so nothing else may probe the port.
+	var out []byte
+	for i := 0; i < 100; i++ {
+		out, err = exec.Command("gdb", "-nx", "-q", "-batch", "-ex",
+			fmt.Sprintf("target remote 127.0.0.1:%d", port), "-ex", "continue").CombinedOutput()
+		if !strings.Contains(string(out), "Connection refused") {
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if !strings.Contains(string(out), "exited with code 011") {
+		t.Fatalf("gdb: %v\n%s", err, out)
+	}
+	if status := <-done; status != 9 || !strings.Contains(errOut, fmt.Sprintf("waiting for gdb on 127.0.0.1:%d", port)) {
+		t.Fatalf("status %d, stderr %q", status, errOut)
+	}
+}

@@ -1,0 +1,185 @@
+package monitor
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"time"
+
+	"github.com/unimon/unimon/monitor/gdbstub"
+	"github.com/unimon/unimon/monitor/kvm"
+)
+
+// ErrKilled: the debugger killed the guest, or went away without
+// detaching (which unimon treats as a kill: a guest with breakpoints in
+// it never runs on unobserved).
+var ErrKilled = errors.New("killed by the debugger")
+
+// Signals gdb is told.
+const (
+	sigInt  = 2
+	sigTrap = 5
+)
+
+// debugState is what a VM keeps for post-mortem and live debugging.
+type debugState struct {
+	dumpDir    string
+	haltCookie []byte // the HALT cookie's bytes, for the core's registers
+	coreFile   string
+	coreErr    error
+
+	gdbListener net.Listener
+	stub        *gdbstub.Stub
+	target      gdbstub.Target
+	stopGDB     func() bool   // undoes the context.AfterFunc that ends the session
+	gdbStopped  chan struct{} // closed once that AfterFunc has run
+}
+
+// debugStop is step's report of an exit that belongs to the debugger.
+type debugStop struct{ stop gdbstub.Stop }
+
+func (d *debugStop) Error() string { return "stopped for the debugger" }
+
+// attachGDB waits for gdb on Config.GDB, before the guest's first
+// instruction, and serves it until it resumes the guest. Without GDB it
+// does nothing.
+func (vm *VM) attachGDB(ctx context.Context) error {
+	if vm.gdbListener == nil {
+		return nil
+	}
+	nc, err := accept(ctx, vm.gdbListener)
+	if err != nil {
+		if ctx.Err() != nil {
+			return fmt.Errorf("stopped while waiting for gdb: %w", context.Cause(ctx))
+		}
+		return fmt.Errorf("waiting for gdb: %w", err)
+	}
+	vm.target = newDebugTarget(vm)
+	stub := gdbstub.New(nc, vm.target, vm.vcpu.Kick)
+	vm.stub = stub
+	// A cancelled Run (ctx, or Close) must not wait on gdb forever: the
+	// callback ends the session, which makes a Stopped in progress return.
+	// It touches only the stub, never vm's fields, which Run owns.
+	stopped := make(chan struct{})
+	vm.stopGDB, vm.gdbStopped = context.AfterFunc(ctx, func() {
+		defer close(stopped)
+		stub.Close()
+	}), stopped
+	vm.settle()
+	act, err := vm.stub.Stopped(gdbstub.Stop{Signal: sigTrap, HW: -1}, true)
+	_, _, err = vm.gdbAct(act, err)
+	switch {
+	case errors.Is(err, kvm.ErrInterrupted):
+		return nil
+	case errors.Is(err, ErrKilled) && ctx.Err() != nil:
+		// Cancelling ended the session: that is why gdb went.
+		return fmt.Errorf("stopped: %w", context.Cause(ctx))
+	}
+	return err
+}
+
+// settle forgets a Ctrl-C that raced with the stop about to be served
+// (it is that stop), flag first and then the vCPU's kick: a Ctrl-C after
+// the flag is cleared then either stops the next run at once or, at
+// worst, waits for the guest's next exit; it never leaves the vCPU
+// kicked with no flag to explain it.
+func (vm *VM) settle() {
+	vm.stub.Interrupted()
+	vm.vcpu.Rearm()
+}
+
+// closeGDB ends the gdb session, if one is left. When it returns, no
+// goroutine of the session is left (its Ctrl-C reader calls the vCPU's
+// Kick, so Run must not return and let Close free the vCPU before), and
+// the callback that ends it on cancellation has finished or never runs.
+func (vm *VM) closeGDB() {
+	if vm.stub == nil {
+		return
+	}
+	if !vm.stopGDB() {
+		<-vm.gdbStopped
+	}
+	vm.stub.Close()
+	vm.stub, vm.stopGDB, vm.gdbStopped = nil, nil, nil
+}
+
+// accept takes one connection from ln, giving up when ctx ends (a
+// listener without deadlines then keeps its Accept until the caller
+// closes it).
+func accept(ctx context.Context, ln net.Listener) (net.Conn, error) {
+	type result struct {
+		c   net.Conn
+		err error
+	}
+	ch := make(chan result, 1)
+	go func() {
+		c, err := ln.Accept()
+		ch <- result{c, err}
+	}()
+	select {
+	case r := <-ch:
+		return r.c, r.err
+	case <-ctx.Done():
+		if d, ok := ln.(interface{ SetDeadline(time.Time) error }); ok {
+			d.SetDeadline(time.Now())
+			if r := <-ch; r.c != nil {
+				r.c.Close()
+			}
+			d.SetDeadline(time.Time{})
+		}
+		return nil, ctx.Err()
+	}
+}
+
+// gdbExit lets the debugger see how step ended: a breakpoint, step or
+// Ctrl-C is served and the guest resumes (the result is then
+// kvm.ErrInterrupted, which Run's loop takes as "go on"); a halt or a
+// fault is reported to gdb and ends the run as it would have without it.
+func (vm *VM) gdbExit(status int, halted bool, err error) (int, bool, error) {
+	if vm.stub == nil {
+		return status, halted, err
+	}
+	var ds *debugStop
+	var stop gdbstub.Stop
+	switch {
+	case errors.As(err, &ds):
+		stop = ds.stop
+	case errors.Is(err, kvm.ErrInterrupted) && vm.stub.Interrupted():
+		stop = gdbstub.Stop{Signal: sigInt, HW: -1}
+	case halted:
+		vm.stub.Exited(status)
+		vm.closeGDB()
+		return status, halted, err
+	case errors.Is(err, ErrGuest):
+		// gdb may look at the wreck; then the run ends with the fault.
+		if _, serr := vm.stub.Stopped(gdbstub.Stop{Signal: sigSegv, HW: -1}, false); serr == nil {
+			vm.stub.Terminated(sigSegv)
+		}
+		vm.closeGDB()
+		return status, halted, err
+	default:
+		return status, halted, err
+	}
+	vm.settle()
+	act, serr := vm.stub.Stopped(stop, false)
+	return vm.gdbAct(act, serr)
+}
+
+// gdbAct carries out how gdb resumed the guest.
+func (vm *VM) gdbAct(act gdbstub.Action, err error) (int, bool, error) {
+	switch {
+	case err != nil:
+		vm.closeGDB()
+		return 0, false, fmt.Errorf("%w: %w", ErrKilled, err)
+	case act == gdbstub.Kill:
+		vm.closeGDB()
+		return 0, false, ErrKilled
+	case act == gdbstub.Detach:
+		vm.closeGDB()
+		// A Ctrl-C that raced with the detach must not stop the guest
+		// forever; a cancelled ctx is still seen at Run's loop head.
+		vm.vcpu.Rearm()
+	}
+	return 0, false, kvm.ErrInterrupted
+}
