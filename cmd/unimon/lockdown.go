@@ -12,10 +12,12 @@ import (
 var lockDown = func(*runOptions, openedDevices) error { return nil }
 
 // coreFileCalls are what writing a core file into the --dumpcore
-// directory takes after the lock-down: creating it (openat), the sparse
-// writes (mincore to skip pages never touched, pwrite64), its size
-// (ftruncate).
-var coreFileCalls = []string{"openat", "mincore", "ftruncate"}
+// directory takes after the lock-down: creating it (openat) and what
+// os.OpenFile does with a new file (fcntl, fstat or newfstatat, and
+// epoll_ctl, which a regular file refuses), the sparse writes (mincore
+// to skip pages never touched, then pwrite64) and its size (ftruncate).
+// Found by tests/sandbox's TestDebugOptionsUnderFilter.
+var coreFileCalls = []string{"openat", "fcntl", "fstat", "newfstatat", "epoll_ctl", "mincore", "ftruncate"}
 
 // lockDownProcess applies sandbox.LockDown to the CLI process, keeping
 // the fds of the net devices (a pre-opened tap, --net:NAME=@NN, is an
