@@ -64,8 +64,10 @@ func TestThousandSequentialBoots(t *testing.T) {
 		t.Errorf("after %d boots: %+v; after %d: %+v", warmup, before, total, after)
 	}
 	// A leak of a guest's memory, its kvm_run page or a VM's Go state would
-	// add at least ~4 KiB per boot, 3.6 MiB over 900 boots.
-	const slackKiB = 1024
+	// add at least ~4 KiB per boot, 3.6 MiB over 900 boots; the allocator
+	// and the GC's pacing move the resident set by up to ~1 MiB on their own
+	// (seen under a loaded CI machine), so the bound sits between the two.
+	const slackKiB = 2048
 	if !raceEnabled && after.rssKiB > before.rssKiB+slackKiB {
 		t.Errorf("resident set grew from %d KiB (after %d boots) to %d KiB (after %d)", before.rssKiB, warmup, after.rssKiB, total)
 	}
