@@ -82,9 +82,17 @@ func runHostile(t *testing.T, g microguest.HostileGuest, d *vmDevices) (status i
 	return status, err, false
 }
 
-// oneLine checks err is a single line that says something.
+// oneLine checks err is a single line that says something, or, for
+// errors.Join of several (New reports every unattached device at once),
+// that each of them is.
 func oneLine(t *testing.T, err error) {
 	t.Helper()
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		for _, e := range j.Unwrap() {
+			oneLine(t, e)
+		}
+		return
+	}
 	if msg := err.Error(); msg == "" || strings.Contains(msg, "\n") {
 		t.Errorf("message is not one line: %q", msg)
 	}
