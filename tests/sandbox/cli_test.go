@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/unimon/unimon/internal/gobuild"
+	"github.com/unimon/unimon/internal/guestbuild"
 	"github.com/unimon/unimon/internal/kvmtest"
 	"github.com/unimon/unimon/internal/microguest"
 	"github.com/unimon/unimon/internal/netnstest"
@@ -74,37 +75,18 @@ func cli(t *testing.T, cgo bool) string {
 	return path
 }
 
-var (
-	goOnce sync.Once
-	goPath string
-	goErr  error
-)
-
 // Names of the Go guest's devices.
 const (
 	goBlock = "disk"
 	goNet   = "net0"
 )
 
-// goGuest is tests/goguests/guest built with a block and a net device.
-func goGuest(t *testing.T) string {
-	t.Helper()
-	goOnce.Do(func() {
-		goPath = filepath.Join(tmpDir, "goguest.hvt")
-		var log bytes.Buffer
-		_, goErr = gobuild.Build(context.Background(), gobuild.Options{
-			Package: "./tests/goguests/guest", Output: goPath, Dir: "../..", Stderr: &log,
-			Block: []string{goBlock}, Net: []string{goNet},
-		})
-		if goErr != nil {
-			goErr = fmt.Errorf("%w\n%s", goErr, log.String())
-		}
-	})
-	if goErr != nil {
-		t.Fatalf("unimon build: %v", goErr)
-	}
-	return goPath
-}
+// goOnce is tests/goguests/guest built with a block and a net device.
+var goOnce = guestbuild.Once{Options: gobuild.Options{
+	Package: "./tests/goguests/guest", Dir: "../..", Block: []string{goBlock}, Net: []string{goNet},
+}}
+
+func goGuest(t *testing.T) string { return goOnce.Path(t, tmpDir, "goguest.hvt") }
 
 func write(t *testing.T, name string, b []byte) string {
 	t.Helper()
