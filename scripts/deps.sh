@@ -18,6 +18,11 @@ command -v runc >/dev/null || need+=(runc)
 command -v podman >/dev/null || need+=(podman)
 [ -x /usr/lib/cni/bridge ] || need+=(containernetworking-plugins)
 command -v ping >/dev/null || need+=(iputils-ping)
+# tests/sandbox: losetup and blockdev break a disk under a running guest;
+# strace measures the seccomp allowlist (go test ./tests/sandbox -measure).
+command -v losetup >/dev/null || need+=(mount)
+command -v blockdev >/dev/null || need+=(util-linux)
+command -v strace >/dev/null || need+=(strace)
 if [ ${#need[@]} -gt 0 ]; then
   echo "deps: installing ${need[*]}"
   export DEBIAN_FRONTEND=noninteractive

@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"unicode"
 
 	"github.com/unimon/unimon/guestabi"
 )
@@ -14,8 +15,20 @@ type usageError struct{ msg string }
 
 func (e *usageError) Error() string { return e.msg }
 
+// usagef formats a usageError. The arguments it echoes come from the
+// command line, so control characters in them are escaped: the message
+// stays one line whatever was typed (found by FuzzParseRunArgs).
 func usagef(format string, args ...any) error {
-	return &usageError{fmt.Sprintf(format, args...)}
+	msg := fmt.Sprintf(format, args...)
+	var b strings.Builder
+	for _, r := range msg {
+		if unicode.IsControl(r) {
+			b.WriteString(strings.Trim(strconv.QuoteRune(r), "'"))
+			continue
+		}
+		b.WriteRune(r)
+	}
+	return &usageError{b.String()}
 }
 
 // runOptions is a parsed `unimon [options] [--] KERNEL [ARGS...]`.
@@ -71,7 +84,8 @@ func parseRunArgs(args []string) (*runOptions, error) {
 			return o, nil
 		}
 	}
-	if i >= len(args) {
+	// An empty KERNEL is a missing one (found by FuzzParseRunArgs).
+	if i >= len(args) || args[i] == "" {
 		return nil, usagef("missing KERNEL argument")
 	}
 	o.kernel = args[i]

@@ -66,6 +66,7 @@ Exit status: the guest's; 1 on a monitor error, a guest fault or a signal.
 `
 
 func main() {
+	lockDown = lockDownProcess
 	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
 }
 
@@ -180,6 +181,9 @@ func runKernel(o *runOptions, stdout, stderr io.Writer) int {
 
 	// The guest runs only once a signal ends it as it ends solo5-hvt.
 	signals.wait()
+	if err := lockDown(o, devs); err != nil {
+		return fail(stderr, err)
+	}
 	status, err := vm.Run(signals.ctx)
 	reportCore(vm, stderr)
 	// A signal, or a stdout whose reader went away, ends the process

@@ -1,0 +1,6 @@
+//go:build !amd64
+
+package sandbox
+
+// runIoctls is empty where LockDown is not supported yet.
+var runIoctls []uint64

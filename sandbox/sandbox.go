@@ -1,0 +1,193 @@
+package sandbox
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strconv"
+	"sync"
+
+	seccomp "github.com/elastic/go-seccomp-bpf"
+	"golang.org/x/sys/unix"
+)
+
+// ErrUnsupported is returned (wrapped) by LockDown where the allowlist
+// has not been measured: every architecture but amd64, for now.
+var ErrUnsupported = errors.New("sandbox: not supported here")
+
+// ErrLocked is returned by a second LockDown: the filter is installed
+// once per process.
+var ErrLocked = errors.New("sandbox: already locked down")
+
+// Option adjusts what LockDown leaves open.
+type Option func(*settings)
+
+type settings struct {
+	allow []string
+	keep  []int
+}
+
+// Allow adds system calls, by their Linux names, to the allowlist, for
+// code the embedder still runs after LockDown: the gdb stub serving its
+// socket passes SocketServerCalls. An unknown name makes LockDown fail.
+func Allow(names ...string) Option {
+	return func(s *settings) { s.allow = append(s.allow, names...) }
+}
+
+// Keep names inherited file descriptors LockDown must leave open, such
+// as a tap opened by an orchestrator and passed as --net:NAME=@NN.
+func Keep(fds ...int) Option {
+	return func(s *settings) { s.keep = append(s.keep, fds...) }
+}
+
+var (
+	lockMu sync.Mutex
+	locked bool
+)
+
+// LockDown closes inherited fds, drops every capability, sets
+// no_new_privs and installs the seccomp allowlist on every thread of the
+// process (see the package documentation for what that forbids). It is
+// one-way: there is no undo. On error the process may be partly locked
+// (fds closed, capabilities dropped) but no filter is installed.
+func LockDown(opts ...Option) error {
+	var s settings
+	for _, o := range opts {
+		o(&s)
+	}
+	lockMu.Lock()
+	defer lockMu.Unlock()
+	if locked {
+		return ErrLocked
+	}
+	if runtime.GOARCH != "amd64" {
+		return fmt.Errorf("%w: the allowlist is measured on amd64 only, not %s", ErrUnsupported, runtime.GOARCH)
+	}
+	policy, err := Policy(s.allow...)
+	if err != nil {
+		return err
+	}
+	// Everything below runs on one thread, so the thread-local steps
+	// (prctl, the filter before TSYNC copies it) happen on the same one.
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+
+	if err := primeRuntime(); err != nil {
+		return err
+	}
+	if err := closeInherited(s.keep); err != nil {
+		return err
+	}
+	if err := dropCapabilities(); err != nil {
+		return err
+	}
+	if err := installSIGSYS(); err != nil {
+		return err
+	}
+	err = seccomp.LoadFilter(seccomp.Filter{
+		NoNewPrivs: true,
+		Flag:       seccomp.FilterFlagTSync,
+		Policy:     *policy,
+	})
+	if err != nil {
+		return fmt.Errorf("sandbox: installing the seccomp filter: %w", err)
+	}
+	locked = true
+	return nil
+}
+
+// Policy is the allowlist LockDown installs, with extra calls allowed:
+// every call not in it raises SIGSYS (SECCOMP_RET_TRAP).
+func Policy(extra ...string) (*seccomp.Policy, error) {
+	names := make([]string, 0, len(Calls)+len(extra))
+	for _, c := range Calls {
+		names = append(names, c.Name)
+	}
+	for _, n := range extra {
+		if _, ok := syscallNumbers()[n]; !ok {
+			return nil, fmt.Errorf("sandbox: Allow(%q): no such system call on %s", n, runtime.GOARCH)
+		}
+		if !slices.Contains(names, n) {
+			names = append(names, n)
+		}
+	}
+	var conds []seccomp.NameWithConditions
+	for _, c := range argCalls(os.Getpid()) {
+		if slices.Contains(names, c.Name) {
+			continue // allowed outright by Allow
+		}
+		for _, set := range c.Any {
+			conds = append(conds, seccomp.NameWithConditions{Name: c.Name, Conditions: set})
+		}
+	}
+	p := &seccomp.Policy{
+		DefaultAction: seccomp.ActionTrap,
+		Syscalls: []seccomp.SyscallGroup{{
+			Action:             seccomp.ActionAllow,
+			Names:              names,
+			NamesWithCondtions: conds,
+		}, {
+			// glibc's pthread_create (a cgo binary's new threads) tries
+			// clone3 first, with every signal blocked, so a trap would kill
+			// the process without a word. Its flags are in memory, where
+			// seccomp cannot look; ENOSYS makes glibc fall back to clone,
+			// whose flags the allowlist checks.
+			Action: seccomp.ActionErrno | seccomp.Action(unix.ENOSYS),
+			Names:  []string{"clone3"},
+		}},
+	}
+	if defaultAllowForMeasurement {
+		p.DefaultAction = seccomp.ActionAllow
+	}
+	return p, p.Validate()
+}
+
+// closeInherited closes every fd above 2 without FD_CLOEXEC that keep
+// does not name. Go opens everything with O_CLOEXEC, so these are fds the
+// parent leaked or passed on purpose; the guest needs none that it was
+// not given through a device.
+func closeInherited(keep []int) error {
+	dir := "/proc/self/fd"
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		return fmt.Errorf("sandbox: listing open fds: %w", err)
+	}
+	for _, e := range ents {
+		fd, err := strconv.Atoi(e.Name())
+		if err != nil || fd <= 2 || slices.Contains(keep, fd) {
+			continue
+		}
+		flags, err := unix.FcntlInt(uintptr(fd), unix.F_GETFD, 0)
+		if err != nil || flags&unix.FD_CLOEXEC != 0 {
+			continue // gone (ReadDir's own fd), or the process's own
+		}
+		if err := unix.Close(fd); err != nil {
+			return fmt.Errorf("sandbox: closing inherited fd %d (%s): %w", fd, linkOf(filepath.Join(dir, e.Name())), err)
+		}
+	}
+	return nil
+}
+
+func linkOf(path string) string {
+	s, err := os.Readlink(path)
+	if err != nil {
+		return "?"
+	}
+	return s
+}
+
+// primeRuntime makes the Go runtime create what it otherwise creates on
+// first use and the filter forbids: the netpoller's epoll instance and
+// its wake-up eventfd, which timers and os.File deadlines need.
+func primeRuntime() error {
+	r, w, err := os.Pipe()
+	if err != nil {
+		return fmt.Errorf("sandbox: priming the Go netpoller: %w", err)
+	}
+	r.Close()
+	w.Close()
+	return nil
+}

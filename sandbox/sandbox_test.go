@@ -1,0 +1,272 @@
+package sandbox
+
+import (
+	"bytes"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"runtime"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"golang.org/x/net/bpf"
+	"golang.org/x/sys/unix"
+)
+
+// The lock-down is one-way, so every case runs in a child: this test
+// binary again, with helperEnv naming the case.
+const helperEnv = "UNIMON_SANDBOX_HELPER"
+
+// helpers are what a locked-down child does; each prints "ok" if it got
+// through.
+var helpers = map[string]func() error{
+	// The Go runtime keeps working: goroutines on new threads, GC,
+	// timers, channel sleeps, maps.
+	"runtime": func() error {
+		var wg sync.WaitGroup
+		for i := range 64 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				runtime.LockOSThread() // forces new threads: clone under the filter
+				b := make([]byte, 1<<20<<(i%4))
+				b[len(b)-1] = 1
+				time.Sleep(time.Millisecond)
+			}()
+		}
+		wg.Wait()
+		runtime.GC()
+		return nil
+	},
+	"open":   func() error { _, err := os.Open("/etc/hostname"); return err },
+	"socket": func() error { _, err := unix.Socket(unix.AF_INET, unix.SOCK_STREAM, 0); return err },
+	"execve": func() error { return syscall.Exec("/bin/true", []string{"true"}, nil) },
+	// fd 3 is an inherited pipe's write end (ExtraFiles[0], without
+	// FD_CLOEXEC, as a careless parent leaves it): LockDown closed it.
+	"inherited": func() error {
+		if _, err := unix.Write(3, []byte("x")); err != unix.EBADF {
+			return fmt.Errorf("write to inherited fd 3: %v, want EBADF", err)
+		}
+		return nil
+	},
+	"exec-mmap": func() error {
+		_, err := unix.Mmap(-1, 0, 4096, unix.PROT_READ|unix.PROT_EXEC, unix.MAP_PRIVATE|unix.MAP_ANONYMOUS)
+		return err
+	},
+	"mprotect-exec": func() error {
+		b, err := unix.Mmap(-1, 0, 4096, unix.PROT_READ, unix.MAP_PRIVATE|unix.MAP_ANONYMOUS)
+		if err != nil {
+			return err
+		}
+		return unix.Mprotect(b, unix.PROT_READ|unix.PROT_EXEC)
+	},
+	"fork": func() error {
+		_, _, errno := unix.RawSyscall(unix.SYS_CLONE, uintptr(unix.SIGCHLD), 0, 0)
+		return errno
+	},
+	"ioctl-tap": func() error { return unix.IoctlSetInt(1, unix.TUNSETIFF, 0) },
+	"ptrace":    func() error { return unix.PtraceAttach(1) },
+	// A call the gdb stub would make, allowed with Allow.
+	"allowed": func() error {
+		_, _, errno := unix.RawSyscall(unix.SYS_GETSOCKNAME, 1, 0, 0)
+		if errno != unix.ENOTSOCK && errno != unix.EFAULT && errno != unix.EBADF {
+			return fmt.Errorf("getsockname: %v", errno)
+		}
+		return nil
+	},
+	"caps": func() error {
+		status, err := procStatus()
+		if err != nil {
+			return err
+		}
+		for _, want := range []string{"CapEff:\t0000000000000000", "CapPrm:\t0000000000000000", "CapBnd:\t0000000000000000", "NoNewPrivs:\t1", "Seccomp:\t2"} {
+			if !strings.Contains(status, want) {
+				return fmt.Errorf("status lacks %q:\n%s", want, status)
+			}
+		}
+		return nil
+	},
+}
+
+// procStatus is read before LockDown in the "caps" case... except that
+// reading it needs open: the child reads it through an fd opened first.
+var statusFile *os.File
+
+func procStatus() (string, error) {
+	if statusFile == nil {
+		return "", errors.New("no status fd")
+	}
+	buf := make([]byte, 8192)
+	n, err := statusFile.ReadAt(buf, 0)
+	if n == 0 {
+		return "", err
+	}
+	return string(buf[:n]), nil
+}
+
+func TestMain(m *testing.M) {
+	if name := os.Getenv(helperEnv); name != "" {
+		var opts []Option
+		if name == "allowed" {
+			opts = append(opts, Allow(SocketServerCalls...))
+		}
+		if name == "caps" {
+			statusFile, _ = os.Open("/proc/thread-self/status")
+		}
+		if err := LockDown(opts...); err != nil {
+			fmt.Fprintln(os.Stderr, "LockDown:", err)
+			os.Exit(3)
+		}
+		if err := helpers[name](); err != nil {
+			fmt.Fprintln(os.Stderr, "helper:", err)
+			os.Exit(4)
+		}
+		fmt.Println("ok")
+		os.Exit(0)
+	}
+	os.Exit(m.Run())
+}
+
+func runHelper(t *testing.T, name string, extra ...*os.File) (stdout, stderr string, status int) {
+	t.Helper()
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	cmd.Env = append(os.Environ(), helperEnv+"="+name)
+	cmd.ExtraFiles = extra
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	err := cmd.Run()
+	var ee *exec.ExitError
+	if err != nil && !errors.As(err, &ee) {
+		t.Fatal(err)
+	}
+	return out.String(), errb.String(), cmd.ProcessState.ExitCode()
+}
+
+func TestLockDown(t *testing.T) {
+	if runtime.GOARCH != "amd64" {
+		t.Skip("LockDown is measured on amd64 only")
+	}
+	tests := []struct {
+		name   string
+		denied string // the call the one-line message names; "" for none
+	}{
+		{"runtime", ""},
+		{"caps", ""},
+		{"allowed", ""},
+		{"open", "openat (257)"},
+		{"socket", "socket (41)"},
+		{"execve", "execve (59)"},
+		{"exec-mmap", "mmap (9)"},
+		{"mprotect-exec", "mprotect (10)"},
+		{"fork", "clone (56)"},
+		{"ioctl-tap", "ioctl (16)"},
+		{"ptrace", "ptrace (101)"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			out, errs, status := runHelper(t, tt.name)
+			if tt.denied == "" {
+				if status != 0 || out != "ok\n" {
+					t.Fatalf("status %d, stdout %q, stderr %q", status, out, errs)
+				}
+				return
+			}
+			want := "sandbox: system call " + tt.denied + " is not allowed after LockDown (seccomp); exiting\n"
+			if status != 1 || out != "" || !strings.HasSuffix(errs, want) || strings.Count(errs, "\n") != 1 {
+				t.Fatalf("status %d, stdout %q, stderr %q; want status 1 and one line ending %q", status, out, errs, want)
+			}
+		})
+	}
+}
+
+// TestInheritedFDsClosed passes the child an fd without FD_CLOEXEC (as a
+// careless parent would) and checks the child cannot use it after
+// LockDown.
+func TestInheritedFDsClosed(t *testing.T) {
+	if runtime.GOARCH != "amd64" {
+		t.Skip("LockDown is measured on amd64 only")
+	}
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	defer w.Close()
+	out, errs, status := runHelper(t, "inherited", w)
+	if status != 0 || out != "ok\n" {
+		t.Fatalf("status %d, stdout %q, stderr %q", status, out, errs)
+	}
+}
+
+// TestPolicyProgram runs the assembled filter in x/net/bpf's VM over
+// seccomp_data records: the argument filters decide as documented.
+func TestPolicyProgram(t *testing.T) {
+	p, err := Policy()
+	if err != nil {
+		t.Fatal(err)
+	}
+	insns, err := p.Assemble()
+	if err != nil {
+		t.Fatal(err)
+	}
+	vm, err := bpf.NewVM(insns)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const auditArchX8664 = 0xc000003e
+	const trap, allow = unix.SECCOMP_RET_TRAP, unix.SECCOMP_RET_ALLOW
+	data := func(nr int, args ...uint64) []byte {
+		b := make([]byte, 64)
+		putU32(b[0:], uint32(nr))
+		putU32(b[4:], auditArchX8664)
+		for i, a := range args {
+			putU32(b[16+8*i:], uint32(a))
+			putU32(b[20+8*i:], uint32(a>>32))
+		}
+		return b
+	}
+	tests := []struct {
+		name string
+		in   []byte
+		want uint32
+	}{
+		{"read", data(unix.SYS_READ), allow},
+		{"openat", data(unix.SYS_OPENAT), trap},
+		{"KVM_RUN", data(unix.SYS_IOCTL, 5, 0xae80), allow},
+		{"KVM_SET_REGS", data(unix.SYS_IOCTL, 5, 0x4090ae82), trap},
+		{"KVM_RUN with high bits", data(unix.SYS_IOCTL, 5, 1<<32|0xae80), trap},
+		{"mmap rw", data(unix.SYS_MMAP, 0, 4096, unix.PROT_READ|unix.PROT_WRITE), allow},
+		{"mmap rx", data(unix.SYS_MMAP, 0, 4096, unix.PROT_READ|unix.PROT_EXEC), trap},
+		{"clone thread", data(unix.SYS_CLONE, unix.CLONE_VM|unix.CLONE_THREAD|unix.CLONE_SIGHAND), allow},
+		{"clone process", data(unix.SYS_CLONE, uint64(syscall.SIGCHLD)), trap},
+		{"clone thread in a new net namespace", data(unix.SYS_CLONE, unix.CLONE_VM|unix.CLONE_THREAD|unix.CLONE_SIGHAND|unix.CLONE_NEWNET), trap},
+		{"clone3", data(unix.SYS_CLONE3), unix.SECCOMP_RET_ERRNO | uint32(unix.ENOSYS)},
+		{"tgkill own thread", data(unix.SYS_TGKILL, uint64(os.Getpid()), 1, uint64(unix.SIGURG)), allow},
+		{"tgkill another process", data(unix.SYS_TGKILL, 1, 1, uint64(unix.SIGKILL)), trap},
+	}
+	for _, tt := range tests {
+		got, err := vm.Run(tt.in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if uint32(got) != tt.want {
+			t.Errorf("%s: action %#x, want %#x", tt.name, got, tt.want)
+		}
+	}
+}
+
+// putU32 stores a seccomp_data word for x/net/bpf's VM, which loads
+// words big-endian (network order) where the kernel loads them native:
+// storing them big-endian makes the VM see the values the kernel would.
+func putU32(b []byte, v uint32) { binary.BigEndian.PutUint32(b, v) }
+
+func TestAllowUnknownName(t *testing.T) {
+	if _, err := Policy("no_such_call"); err == nil {
+		t.Fatal("Policy accepted an unknown system call")
+	}
+}

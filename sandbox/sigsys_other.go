@@ -1,0 +1,9 @@
+//go:build !amd64
+
+package sandbox
+
+import "fmt"
+
+func installSIGSYS() error {
+	return fmt.Errorf("%w: no SIGSYS handler for this architecture", ErrUnsupported)
+}
