@@ -28,6 +28,13 @@ type pipe struct {
 
 var pipes [maxPipes]pipe
 
+// sysSplice is splice: EINVAL, Linux's answer for fds it cannot splice.
+// The kernel moves no data between fds itself; Go's net package splices
+// socket to socket through a pipe (io.Copy of two TCPConns) once pipe2
+// works, and falls back to copying on EINVAL only (ENOSYS would end the
+// copy with an error).
+func sysSplice(t *thread, a sysArgs) (int64, sysResult) { return done(-_EINVAL) }
+
 func sysPipe2(t *thread, a sysArgs) (int64, sysResult) {
 	if a[1]&^(_O_NONBLOCK|_O_CLOEXEC) != 0 {
 		return done(-_EINVAL)

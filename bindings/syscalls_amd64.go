@@ -81,6 +81,7 @@ var sysTable = [...]sysFn{
 	267: sysReadlinkat,
 	268: sysFchmodat,
 	269: sysFaccessat,
+	275: sysSplice,
 	280: sysUtimensat,
 	281: sysEpollWait, // epoll_pwait: the signal mask argument is ignored
 	288: sysAccept4,
