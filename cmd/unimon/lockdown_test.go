@@ -1,7 +1,6 @@
 package main
 
 import (
-	"fmt"
 	"os"
 	"strings"
 	"syscall"
@@ -10,6 +9,7 @@ import (
 
 	"github.com/unimon/unimon/internal/arm64lane/laneproto"
 	"github.com/unimon/unimon/internal/kvmtest"
+	"github.com/unimon/unimon/internal/sandboxtest"
 )
 
 // TestCLILocksDown checks, on every architecture the sandbox supports
@@ -29,7 +29,7 @@ func TestCLILocksDown(t *testing.T) {
 	// A wait, not a timed assertion: the lock-down happens right before
 	// the guest runs, and this only bounds a hang.
 	for deadline := time.Now().Add(time.Minute); threads == nil && time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
-		threads = filteredThreads(p.proc.Pid)
+		threads = sandboxtest.LockedThreads(p.proc.Pid)
 	}
 	if threads == nil {
 		t.Errorf("the CLI's threads never all showed a seccomp filter")
@@ -53,22 +53,4 @@ func TestCLILocksDown(t *testing.T) {
 	if !ws.Exited() || ws.ExitStatus() != 1 || errOut != "unimon: exiting on signal 15 (SIGTERM)\n" {
 		t.Errorf("%v, stderr %q; want exit status 1 and the signal's line", describe(ws), errOut)
 	}
-}
-
-// filteredThreads returns the status of every thread of pid once all of
-// them have a seccomp filter (Seccomp: 2), else nil.
-func filteredThreads(pid int) []string {
-	tasks, err := os.ReadDir(fmt.Sprintf("/proc/%d/task", pid))
-	if err != nil {
-		return nil
-	}
-	var out []string
-	for _, task := range tasks {
-		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/task/%s/status", pid, task.Name()))
-		if err != nil || !strings.Contains(string(b), "Seccomp:\t2") {
-			return nil
-		}
-		out = append(out, string(b))
-	}
-	return out
 }

@@ -23,6 +23,7 @@ import (
 	"github.com/unimon/unimon/internal/kvmtest"
 	"github.com/unimon/unimon/internal/microguest"
 	"github.com/unimon/unimon/internal/netnstest"
+	"github.com/unimon/unimon/internal/sandboxtest"
 	"github.com/unimon/unimon/sandbox"
 )
 
@@ -250,7 +251,7 @@ func signalUnderFilter(t *testing.T, cgo bool) {
 	// Locked once every thread reports a filter.
 	var threads []string
 	for deadline := time.Now().Add(time.Minute); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
-		if threads = lockedThreads(pid); threads != nil {
+		if threads = sandboxtest.LockedThreads(pid); threads != nil {
 			break
 		}
 	}
@@ -282,24 +283,6 @@ func signalUnderFilter(t *testing.T, cgo bool) {
 	if cmd.ProcessState.ExitCode() != 1 || !strings.Contains(errb.String(), "exiting on signal") {
 		t.Errorf("exit %d, stderr %q", cmd.ProcessState.ExitCode(), errb.String())
 	}
-}
-
-// lockedThreads returns the status of every thread of pid once all of
-// them have a seccomp filter, else nil.
-func lockedThreads(pid int) []string {
-	tasks, err := os.ReadDir(fmt.Sprintf("/proc/%d/task", pid))
-	if err != nil {
-		return nil
-	}
-	var out []string
-	for _, task := range tasks {
-		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/task/%s/status", pid, task.Name()))
-		if err != nil || !bytes.Contains(b, []byte("Seccomp:\t2")) {
-			return nil
-		}
-		out = append(out, string(b))
-	}
-	return out
 }
 
 // TestGoGuestUnderFilter runs a Go unikernel in the locked-down CLI: its
