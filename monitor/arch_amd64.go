@@ -2,7 +2,6 @@ package monitor
 
 import (
 	"debug/elf"
-	"encoding/binary"
 	"fmt"
 
 	"github.com/unimon/unimon/guestabi"
@@ -76,18 +75,8 @@ func (amd64) setupVCPU(sys *kvm.System, vcpu *kvm.VCPU, entry, memSize uint64, h
 func (amd64) decodeExit(vcpu *kvm.VCPU, reason uint32, memSize uint64) (nr, arg uint64, ok bool, err error) {
 	switch reason {
 	case kvm.ExitIO:
-		io := vcpu.IO()
-		dir := "in"
-		if io.Out {
-			dir = "out"
-		}
-		if !io.Out || io.Size != 4 || io.Count != 1 || len(io.Data) != 4 {
-			return 0, 0, false, fmt.Errorf("invalid guest port access: port=%#x (%s, %d bytes x %d; hypercalls are 4-byte OUTs)", io.Port, dir, io.Size, io.Count)
-		}
-		if io.Port <= guestabi.PIOBase || io.Port >= guestabi.PIOBase+guestabi.NumHypercalls {
-			return 0, 0, false, fmt.Errorf("invalid guest port access: port=%#x (hypercall ports are %#x-%#x)", io.Port, guestabi.PIOBase+1, guestabi.PIOBase+guestabi.NumHypercalls-1)
-		}
-		return uint64(io.Port - guestabi.PIOBase), uint64(binary.LittleEndian.Uint32(io.Data)), true, nil
+		nr, arg, err := x86_64.Hypercall(vcpu.IO())
+		return nr, arg, err == nil, err
 	case kvm.ExitMMIO:
 		// No MMIO device exists on x86_64. On standard KVM a write to
 		// read-only guest text fails KVM_RUN with EFAULT; on the nested PVM

@@ -122,7 +122,6 @@ type Config struct {
 // VM is a unikernel ready to run.
 type VM struct {
 	mem      *guestmem.Memory
-	kvm      *kvm.System
 	vm       *kvm.VM
 	vcpu     *kvm.VCPU
 	disp     *hypercall.Dispatcher
@@ -215,24 +214,29 @@ func New(cfg Config) (_ *VM, err error) {
 	if err := vm.setupDevices(cfg); err != nil {
 		return nil, err
 	}
-	if vm.kvm, err = kvm.Open(); err != nil {
+	sys, err := kvm.Open()
+	if err != nil {
 		return nil, err
 	}
-	if vm.vm, err = vm.kvm.CreateVM(); err != nil {
+	// Only setting up asks /dev/kvm itself; the VM and vCPU fds serve the
+	// run, gdb and core files. Closing it here leaves a locked-down
+	// process (package sandbox) no fd it does not need.
+	defer sys.Close()
+	if vm.vm, err = sys.CreateVM(); err != nil {
 		return nil, err
 	}
 	if err := vm.vm.SetMemory(0, 0, vm.mem.Host()); err != nil {
 		return nil, err
 	}
 	var features uint32
-	if vm.vcpu, features, err = hostArch.createVCPU(vm.kvm, vm.vm, request); err != nil {
+	if vm.vcpu, features, err = hostArch.createVCPU(sys, vm.vm, request); err != nil {
 		return nil, err
 	}
 	features |= gdbFeatures(cfg)
 	if err := hostArch.setupMemory(vm.mem); err != nil {
 		return nil, err
 	}
-	freq, err := hostArch.setupVCPU(vm.kvm, vm.vcpu, img.Entry, vm.mem.Size(), features)
+	freq, err := hostArch.setupVCPU(sys, vm.vcpu, img.Entry, vm.mem.Size(), features)
 	if err != nil {
 		return nil, err
 	}
@@ -437,15 +441,12 @@ func (vm *VM) free() error {
 	if vm.vm != nil {
 		errs = append(errs, vm.vm.Close())
 	}
-	if vm.kvm != nil {
-		errs = append(errs, vm.kvm.Close())
-	}
 	if vm.core != nil {
 		errs = append(errs, vm.core.Close())
 	}
 	if vm.mem != nil {
 		errs = append(errs, vm.mem.Close())
 	}
-	vm.vcpu, vm.vm, vm.kvm, vm.core, vm.mem = nil, nil, nil, nil, nil
+	vm.vcpu, vm.vm, vm.core, vm.mem = nil, nil, nil, nil
 	return errors.Join(errs...)
 }

@@ -15,7 +15,7 @@ import (
 )
 
 // ErrUnsupported is returned (wrapped) by LockDown where the allowlist
-// has not been measured: every architecture but amd64, for now.
+// has not been measured: every architecture but amd64 and arm64, for now.
 var ErrUnsupported = errors.New("sandbox: not supported here")
 
 // ErrLocked is returned by a second LockDown: the filter is installed
@@ -63,8 +63,8 @@ func LockDown(opts ...Option) error {
 	if locked {
 		return ErrLocked
 	}
-	if runtime.GOARCH != "amd64" {
-		return fmt.Errorf("%w: the allowlist is measured on amd64 only, not %s", ErrUnsupported, runtime.GOARCH)
+	if runtime.GOARCH != "amd64" && runtime.GOARCH != "arm64" {
+		return fmt.Errorf("%w: the allowlist is measured on amd64 and arm64 only, not %s", ErrUnsupported, runtime.GOARCH)
 	}
 	policy, err := Policy(s.allow...)
 	if err != nil {

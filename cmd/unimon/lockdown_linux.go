@@ -2,6 +2,7 @@ package main
 
 import (
 	"errors"
+	"runtime"
 
 	"github.com/unimon/unimon/sandbox"
 )
@@ -12,15 +13,24 @@ import (
 // epoll_ctl, which a regular file refuses), the sparse writes (mincore
 // to skip pages never touched, then pwrite64) and its size (ftruncate).
 // Found by tests/sandbox's TestDebugOptionsUnderFilter.
-var coreFileCalls = []string{"openat", "fcntl", "fstat", "newfstatat", "epoll_ctl", "mincore", "ftruncate"}
+var coreFileCalls = []string{"openat", "fcntl", "fstat", fstatat(), "epoll_ctl", "mincore", "ftruncate"}
+
+// fstatat is the name of the fstatat call os.Stat makes in the running
+// architecture's system call table.
+func fstatat() string {
+	if runtime.GOARCH == "arm64" {
+		return "fstatat"
+	}
+	return "newfstatat"
+}
 
 // lockDownProcess applies sandbox.LockDown to the CLI process, keeping
 // the fds of the net devices (a pre-opened tap, --net:NAME=@NN, is an
 // inherited fd). There is no option to skip it; the debugging options
 // widen it by what they need: --gdb serves its socket and sets vCPU
 // state (every ioctl), --dumpcore creates its file. Where the allowlist
-// is not measured yet (every architecture but amd64) the CLI runs
-// without it, as the README's Security model section says.
+// is not measured yet (every architecture but amd64 and arm64) the CLI
+// runs without it, as the README's Security model section says.
 func lockDownProcess(o *runOptions, d openedDevices) error {
 	var keep []int
 	for _, n := range d.net {

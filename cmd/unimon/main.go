@@ -178,6 +178,9 @@ func runKernel(o *runOptions, stdout, stderr io.Writer) int {
 		return failWith(stderr, err, manifest)
 	}
 	defer vm.Close()
+	// The segments are in guest memory now: the run has no use for the
+	// file, so the locked-down process does not keep it open.
+	u.Close()
 
 	// The guest runs only once a signal ends it as it ends solo5-hvt.
 	signals.wait()

@@ -78,16 +78,26 @@ func HostileSuite() []HostileGuest {
 var hostilePorts = []uint32{0, 1, 0x20, 0x60, 0x80, 0x3f8, 0x4ff, 0x500, 0x509, 0x50a, 0x50f, 0x510,
 	0x5ff, 0x600, 0xcf8, 0x1000, 0x7fff, 0x8000, 0xfffe, 0xffff}
 
+// OutPort does a 4-byte `out` to port with EAX the address of a zeroed
+// HALT struct, then halts with 0. Outside the hypercall ports the host
+// should end the run with an invalid port access naming port; on a
+// hypercall port the hypercall runs with that struct (HALT halts with 0,
+// WALLTIME writes its result and the guest halts with 0, the others fail
+// as the host's configuration makes them).
+func OutPort(port uint32) []byte {
+	return build(func(p *prog) {
+		h := p.d.put(&guestabi.Halt{}, guestabi.HaltSize)
+		p.a.MovImm32(RDX, port)
+		p.a.MovImm32(RAX, h)
+		p.a.OutDXEAX()
+		p.halt(guestabi.ExitSuccess)
+	})
+}
+
 func portGuests() []HostileGuest {
 	var s []HostileGuest
 	for _, port := range hostilePorts {
-		s = append(s, HostileGuest{Name: fmt.Sprintf("hostile-port-out-%#x", port), Want: OutcomeFault, ELF: build(func(p *prog) {
-			h := p.d.put(&guestabi.Halt{}, guestabi.HaltSize)
-			p.a.MovImm32(RDX, port)
-			p.a.MovImm32(RAX, h)
-			p.a.OutDXEAX()
-			p.halt(guestabi.ExitSuccess)
-		})})
+		s = append(s, HostileGuest{Name: fmt.Sprintf("hostile-port-out-%#x", port), Want: OutcomeFault, ELF: OutPort(port)})
 	}
 	raw := func(name string, insn ...byte) HostileGuest {
 		return HostileGuest{Name: name, Want: OutcomeFault, ELF: build(func(p *prog) {

@@ -23,6 +23,7 @@ import (
 	"github.com/unimon/unimon/internal/kvmtest"
 	"github.com/unimon/unimon/internal/microguest"
 	"github.com/unimon/unimon/internal/netnstest"
+	"github.com/unimon/unimon/internal/sandboxtest"
 	"github.com/unimon/unimon/sandbox"
 )
 
@@ -250,7 +251,7 @@ func signalUnderFilter(t *testing.T, cgo bool) {
 	// Locked once every thread reports a filter.
 	var threads []string
 	for deadline := time.Now().Add(time.Minute); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
-		if threads = lockedThreads(pid); threads != nil {
+		if threads = sandboxtest.LockedThreads(pid); threads != nil {
 			break
 		}
 	}
@@ -284,24 +285,6 @@ func signalUnderFilter(t *testing.T, cgo bool) {
 	}
 }
 
-// lockedThreads returns the status of every thread of pid once all of
-// them have a seccomp filter, else nil.
-func lockedThreads(pid int) []string {
-	tasks, err := os.ReadDir(fmt.Sprintf("/proc/%d/task", pid))
-	if err != nil {
-		return nil
-	}
-	var out []string
-	for _, task := range tasks {
-		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/task/%s/status", pid, task.Name()))
-		if err != nil || !bytes.Contains(b, []byte("Seccomp:\t2")) {
-			return nil
-		}
-		out = append(out, string(b))
-	}
-	return out
-}
-
 // TestGoGuestUnderFilter runs a Go unikernel in the locked-down CLI: its
 // block device on a file, then its net device on a tap in a private
 // namespace, echoing frames.
@@ -320,56 +303,88 @@ func TestGoGuestUnderFilter(t *testing.T) {
 	})
 	t.Run("net", func(t *testing.T) {
 		ns := netnstest.New(t)
-		ns.AddTap("tap0", "", 0)
-		ns.DisableIPv6("tap0")
-		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-		defer cancel()
-		mac := "02:00:00:00:00:42"
-		cmd := command(t, ctx, ns, "--mem=64", "--block:"+goBlock+"="+disk, "--net:"+goNet+"=tap0", "--net-mac:"+goNet+"="+mac, kernel, "net", goNet)
-		stdout, err := cmd.StdoutPipe()
-		if err != nil {
-			t.Fatal(err)
-		}
-		var errb bytes.Buffer
-		cmd.Stderr = &errb
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		lines := bufio.NewScanner(stdout)
-		for lines.Scan() && !strings.HasPrefix(lines.Text(), "net: waiting") {
-		}
-		link := ns.Packet("tap0")
-		guestMAC, _ := net.ParseMAC(mac)
-		peer := net.HardwareAddr{0x02, 0, 0, 0, 0, 0x99}
-		frame := func(payload string) []byte {
-			f := make([]byte, 60)
-			copy(f[0:6], guestMAC)
-			copy(f[6:12], peer)
-			f[12], f[13] = 0x88, 0xb5
-			copy(f[14:], payload)
-			return f
-		}
+		r := startGoNet(t, ns, kernel, disk)
 		buf := make([]byte, 2048)
 		echoed := false
 		for try := 0; try < 50 && !echoed; try++ {
-			if err := link.Write(frame("ping")); err != nil {
+			if err := r.link.Write(r.frame("ping")); err != nil {
 				t.Fatal(err)
 			}
-			n, err := link.Read(buf, 200*time.Millisecond)
-			echoed = err == nil && n == 60 && bytes.Equal(buf[0:6], peer)
+			n, err := r.link.Read(buf, 200*time.Millisecond)
+			echoed = err == nil && n == 60 && bytes.Equal(buf[0:6], goPeerMAC)
 		}
 		if !echoed {
 			t.Errorf("no echo over the tap")
 		}
-		restc := make(chan string, 1)
-		go func() { r, _ := readAll(lines); restc <- r }()
-		waitSending(cmd, link, frame("stop"))
-		rest := <-restc
-		checkNotDenied(t, errb.String())
-		if cmd.ProcessState.ExitCode() != 0 {
-			t.Errorf("status %d, stdout %q, stderr %q", cmd.ProcessState.ExitCode(), rest, errb.String())
-		}
+		r.stop(t)
 	})
+}
+
+// goNetRun is the Go guest echoing frames on tap0 in the locked-down CLI.
+type goNetRun struct {
+	cmd    *exec.Cmd
+	lines  *bufio.Scanner
+	stderr *bytes.Buffer
+	link   *netnstest.Packet
+	cancel context.CancelFunc
+}
+
+// MAC addresses of the Go guest and of the test's end of its tap.
+var (
+	goGuestMAC = net.HardwareAddr{0x02, 0, 0, 0, 0, 0x42}
+	goPeerMAC  = net.HardwareAddr{0x02, 0, 0, 0, 0, 0x99}
+)
+
+// startGoNet creates tap0 in ns and starts the Go guest's net echo on it,
+// with its block device on disk, and returns once the guest waits for
+// frames: the run is set up and locked down.
+func startGoNet(t *testing.T, ns *netnstest.NS, kernel, disk string) *goNetRun {
+	t.Helper()
+	ns.AddTap("tap0", "", 0)
+	ns.DisableIPv6("tap0")
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	cmd := command(t, ctx, ns, "--mem=64", "--block:"+goBlock+"="+disk, "--net:"+goNet+"=tap0", "--net-mac:"+goNet+"="+goGuestMAC.String(), kernel, "net", goNet)
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		cancel()
+		t.Fatal(err)
+	}
+	r := &goNetRun{cmd: cmd, stderr: &bytes.Buffer{}, cancel: cancel}
+	cmd.Stderr = r.stderr
+	if err := cmd.Start(); err != nil {
+		cancel()
+		t.Fatal(err)
+	}
+	r.lines = bufio.NewScanner(stdout)
+	for r.lines.Scan() && !strings.HasPrefix(r.lines.Text(), "net: waiting") {
+	}
+	r.link = ns.Packet("tap0")
+	return r
+}
+
+// frame is an Ethernet frame from the peer to the guest carrying payload.
+func (r *goNetRun) frame(payload string) []byte {
+	f := make([]byte, 60)
+	copy(f[0:6], goGuestMAC)
+	copy(f[6:12], goPeerMAC)
+	f[12], f[13] = 0x88, 0xb5
+	copy(f[14:], payload)
+	return f
+}
+
+// stop ends the guest with a "stop" frame and checks it exited 0 with no
+// system call denied.
+func (r *goNetRun) stop(t *testing.T) {
+	t.Helper()
+	defer r.cancel()
+	restc := make(chan string, 1)
+	go func() { rest, _ := readAll(r.lines); restc <- rest }()
+	waitSending(r.cmd, r.link, r.frame("stop"))
+	rest := <-restc
+	checkNotDenied(t, r.stderr.String())
+	if r.cmd.ProcessState.ExitCode() != 0 {
+		t.Errorf("status %d, stdout %q, stderr %q", r.cmd.ProcessState.ExitCode(), rest, r.stderr.String())
+	}
 }
 
 // waitSending sends frame over link every 100 ms until cmd exits: a tap

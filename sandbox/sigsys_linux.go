@@ -1,9 +1,12 @@
+//go:build amd64 || arm64
+
 package sandbox
 
 import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"unsafe"
 
 	"github.com/elastic/go-seccomp-bpf/arch"
@@ -16,8 +19,8 @@ type message struct {
 	n uintptr
 }
 
-// numMessages covers every amd64 system call number; the handler reports
-// larger ones with the last entry.
+// numMessages covers every amd64 and arm64 system call number; the
+// handler reports larger ones with the last entry.
 const numMessages = 512
 
 // sigsysMessages[nr] is the line the handler writes for a denied call
@@ -25,7 +28,7 @@ const numMessages = 512
 // runs on a signal stack outside Go and can only copy bytes out.
 var sigsysMessages [numMessages]message
 
-// sigsysHandler is the SIGSYS handler (sigsys_amd64.s): it writes
+// sigsysHandler is the SIGSYS handler (sigsys_GOARCH.s): it writes
 // sigsysMessages[info.si_syscall] to stderr and exits the process with
 // status 1. Go's own handler would print a goroutine dump instead of
 // naming the call.
@@ -34,14 +37,16 @@ func sigsysHandler()
 // sigsysHandlerAddr is sigsysHandler's entry point, for rt_sigaction.
 func sigsysHandlerAddr() uintptr
 
-// Flags of struct sigaction (asm-generic/signal-defs.h, x86 signal.h).
+// Flags of struct sigaction (asm-generic/signal-defs.h; x86's and
+// arm64's signal.h for SA_RESTORER).
 const (
 	saSiginfo  = 0x4
 	saOnstack  = 0x08000000
 	saRestorer = 0x04000000
 )
 
-// kernelSigaction is struct sigaction as the amd64 kernel reads it.
+// kernelSigaction is struct sigaction as the amd64 and arm64 kernels
+// read it.
 type kernelSigaction struct {
 	handler  uintptr
 	flags    uint64
@@ -53,7 +58,11 @@ type kernelSigaction struct {
 // whole process.
 func installSIGSYS() error {
 	prog := filepath.Base(os.Args[0])
-	names := arch.X86_64.SyscallNumbers // number to name
+	info, err := arch.GetInfo(runtime.GOARCH)
+	if err != nil {
+		return fmt.Errorf("sandbox: the SIGSYS messages: %w", err)
+	}
+	names := info.SyscallNumbers // number to name
 	for nr := range sigsysMessages {
 		name, ok := names[nr]
 		if !ok {
@@ -70,8 +79,8 @@ func installSIGSYS() error {
 		handler: sigsysHandlerAddr(),
 		// SA_ONSTACK: the handler runs on the thread's signal stack, which
 		// Go gives every thread, never on a small goroutine stack. The
-		// kernel insists on a restorer on amd64; it is never used, since
-		// the handler does not return.
+		// amd64 kernel insists on a restorer; it is never used, since the
+		// handler does not return.
 		flags:    saSiginfo | saOnstack | saRestorer,
 		restorer: sigsysHandlerAddr(),
 		mask:     ^uint64(0),
