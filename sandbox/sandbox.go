@@ -11,6 +11,7 @@ import (
 	"sync"
 
 	seccomp "github.com/elastic/go-seccomp-bpf"
+	"github.com/unimon/unimon/sandbox/internal/arenas"
 	"golang.org/x/sys/unix"
 )
 
@@ -84,6 +85,7 @@ func LockDown(opts ...Option) error {
 	if err := dropCapabilities(); err != nil {
 		return err
 	}
+	arenas.Cap() // before the filter: see its comment
 	if err := installSIGSYS(); err != nil {
 		return err
 	}

@@ -45,6 +45,46 @@ var helpers = map[string]func() error{
 		runtime.GC()
 		return nil
 	},
+	// Many new threads at once, each blocked in a system call so that
+	// the runtime needs yet another: in a cgo binary (this one, since
+	// package sandbox links internal/arenas) each comes from
+	// pthread_create and meets glibc malloc with its signals blocked,
+	// and the ninth arena used to make glibc open a /sys file under the
+	// filter, a SIGSYS the thread could not take: killed without a word.
+	"threads": func() error {
+		var wg sync.WaitGroup
+		for range 200 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				ts := unix.NsecToTimespec(int64(50 * time.Millisecond))
+				unix.Nanosleep(&ts, nil)
+			}()
+		}
+		wg.Wait()
+		return nil
+	},
+	// Threads ending under the filter, as a goroutine that locked its
+	// thread and returns without unlocking ends it: the Go runtime's
+	// mexit and, in a cgo binary, glibc's thread exit run with every
+	// signal blocked.
+	"thread-exits": func() error {
+		for range 4 {
+			var wg sync.WaitGroup
+			for i := range 32 {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					runtime.LockOSThread() // never unlocked: the thread ends with the goroutine
+					b := make([]byte, 64<<10<<(i%4))
+					b[len(b)-1] = 1
+				}()
+			}
+			wg.Wait()
+			runtime.GC()
+		}
+		return nil
+	},
 	"open":   func() error { _, err := os.Open("/etc/hostname"); return err },
 	"socket": func() error { _, err := unix.Socket(unix.AF_INET, unix.SOCK_STREAM, 0); return err },
 	// execve itself: syscall.Exec first restores the fd limit Go raised
@@ -166,6 +206,8 @@ func TestLockDown(t *testing.T) {
 	}{
 		{"runtime", ""},
 		{"caps", ""},
+		{"threads", ""},
+		{"thread-exits", ""},
 		{"allowed", ""},
 		{"open", "openat"},
 		{"socket", "socket"},
