@@ -3,16 +3,12 @@
 package oci
 
 import (
-	"context"
 	"io"
 	"net/http"
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
-	"github.com/unimon/unimon/internal/kvmtest"
-	"github.com/unimon/unimon/internal/netnstest"
 	"github.com/unimon/unimon/internal/ocitest"
 )
 
@@ -24,21 +20,14 @@ import (
 // address as --unimon:ipv4 options, which the guest's netstack takes.
 // After SIGTERM nothing is left: no tap, no tc filter, no state.
 func TestCNIHTTP(t *testing.T) {
-	kvmtest.Require(t)
-	ocitest.Need(t, "containerd", "ctr", "runc", "curl", "tc")
-	rt := ocitest.Build(t, "./cmd/unimon-runtime")
-	host := netnstest.New(t)
-	pod := netnstest.New(t)
-	cd := ocitest.StartContainerd(t, host)
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
-	defer cancel()
-	cni := ocitest.CNIBridge(t, ctx, host, pod, "unimon-http", "10.99.8.0/24")
+	p := newCNIPod(t, "unimon-http", "10.99.8.0/24", "curl")
+	ctx, cd, cni := p.ctx, p.cd, p.net
 
 	ref := "docker.io/unimon-test/http:latest"
 	if out, err := cd.Ctr(ctx, "images", "import", ocitest.Image(t, unikernel(t, "./tests/oci/httpguest", "service0"), ref)); err != nil {
 		t.Fatalf("ctr images import: %v\n%s", err, out)
 	}
-	task := cd.Run(ctx, t, rt, []string{"--with-ns", "network:" + pod.Path()}, ref, "http")
+	task := cd.Run(ctx, t, p.rt, []string{"--with-ns", "network:" + p.pod.Path()}, ref, "http")
 	task.WaitFor(t, "httpguest: listening")
 	// The options were the bindings', not the program's: its arguments
 	// are empty and its interface has the container's address.
@@ -53,7 +42,7 @@ func TestCNIHTTP(t *testing.T) {
 		var err error
 		// The tap's queue comes up asynchronously: retry, do not time.
 		for range 30 {
-			if out, err = host.Command(ctx, "curl", "-sS", "--max-time", "2", url).CombinedOutput(); err == nil {
+			if out, err = p.host.Command(ctx, "curl", "-sS", "--max-time", "2", url).CombinedOutput(); err == nil {
 				break
 			}
 		}
@@ -62,7 +51,7 @@ func TestCNIHTTP(t *testing.T) {
 		}
 	})
 	t.Run("net/http", func(t *testing.T) {
-		tr := &http.Transport{DialContext: host.DialContext}
+		tr := &http.Transport{DialContext: p.host.DialContext}
 		defer tr.CloseIdleConnections()
 		for i := range 3 { // keep-alive: one connection, several requests
 			resp, err := (&http.Client{Transport: tr}).Get(url)
@@ -80,6 +69,6 @@ func TestCNIHTTP(t *testing.T) {
 	if got := exitCode(task.Kill(ctx, t, "SIGTERM")); got != 128+15 {
 		t.Errorf("exit status %d after SIGTERM, want %d; console:\n%s", got, 128+15, task.Console.String())
 	}
-	ocitest.CheckUnplugged(t, pod)
+	ocitest.CheckUnplugged(t, p.pod)
 	checkRootEmpty(t, filepath.Join("/run/containerd/runc", cd.Namespace))
 }

@@ -168,6 +168,31 @@ func checkRootEmpty(t *testing.T, root string) {
 	}
 }
 
+// cniPod is what the network tests share: the runtime built, a host and
+// a pod namespace joined by a CNI bridge, containerd in the host one.
+type cniPod struct {
+	ctx       context.Context
+	rt        string // unimon-runtime
+	host, pod *netnstest.NS
+	cd        *ocitest.Containerd
+	net       ocitest.CNINet // what the bridge plugin gave the pod
+}
+
+// newCNIPod sets up a cniPod on subnet for container id; tools are what
+// the test needs besides containerd and tc.
+func newCNIPod(t *testing.T, id, subnet string, tools ...string) *cniPod {
+	t.Helper()
+	kvmtest.Require(t)
+	ocitest.Need(t, append([]string{"containerd", "ctr", "runc", "tc"}, tools...)...)
+	p := &cniPod{rt: ocitest.Build(t, "./cmd/unimon-runtime"), host: netnstest.New(t), pod: netnstest.New(t)}
+	p.cd = ocitest.StartContainerd(t, p.host)
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	t.Cleanup(cancel)
+	p.ctx = ctx
+	p.net = ocitest.CNIBridge(t, ctx, p.host, p.pod, id, subnet)
+	return p
+}
+
 // TestCNINetwork: a Go unikernel on a CNI bridge network, in a pod
 // whose pause container is a Linux one (runc), answers ping from the host
 // side of the bridge; its MAC is eth0's, it got the
@@ -175,15 +200,8 @@ func checkRootEmpty(t *testing.T, root string) {
 // the shim's delete) the tap and the tc filters are gone from the
 // container's namespace.
 func TestCNINetwork(t *testing.T) {
-	kvmtest.Require(t)
-	ocitest.Need(t, "containerd", "ctr", "runc", "ping", "tc")
-	rt := ocitest.Build(t, "./cmd/unimon-runtime")
-	host := netnstest.New(t)
-	pod := netnstest.New(t)
-	cd := ocitest.StartContainerd(t, host)
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
-	defer cancel()
-	cni := ocitest.CNIBridge(t, ctx, host, pod, "unimon-ping", "10.99.7.0/24")
+	p := newCNIPod(t, "unimon-ping", "10.99.7.0/24", "ping")
+	ctx, rt, host, pod, cd, cni := p.ctx, p.rt, p.host, p.pod, p.cd, p.net
 
 	ref := "docker.io/unimon-test/ping:latest"
 	// The guest's address style is a setting; ctr 1.6 has no
