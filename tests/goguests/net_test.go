@@ -103,12 +103,7 @@ func newTapNS(t testing.TB, n int) *tapNS {
 
 // dial connects from inside the namespace.
 func (n *tapNS) dial(ctx context.Context, network, addr string) (net.Conn, error) {
-	var c net.Conn
-	err := n.ns.Do(func() (err error) {
-		c, err = (&net.Dialer{}).DialContext(ctx, network, addr)
-		return err
-	})
-	return c, err
+	return n.ns.DialContext(ctx, network, addr)
 }
 
 // listen listens inside the namespace.

@@ -5,7 +5,6 @@ package oci
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
@@ -169,6 +168,31 @@ func checkRootEmpty(t *testing.T, root string) {
 	}
 }
 
+// cniPod is what the network tests share: the runtime built, a host and
+// a pod namespace joined by a CNI bridge, containerd in the host one.
+type cniPod struct {
+	ctx       context.Context
+	rt        string // unimon-runtime
+	host, pod *netnstest.NS
+	cd        *ocitest.Containerd
+	net       ocitest.CNINet // what the bridge plugin gave the pod
+}
+
+// newCNIPod sets up a cniPod on subnet for container id; tools are what
+// the test needs besides containerd and tc.
+func newCNIPod(t *testing.T, id, subnet string, tools ...string) *cniPod {
+	t.Helper()
+	kvmtest.Require(t)
+	ocitest.Need(t, append([]string{"containerd", "ctr", "runc", "tc"}, tools...)...)
+	p := &cniPod{rt: ocitest.Build(t, "./cmd/unimon-runtime"), host: netnstest.New(t), pod: netnstest.New(t)}
+	p.cd = ocitest.StartContainerd(t, p.host)
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	t.Cleanup(cancel)
+	p.ctx = ctx
+	p.net = ocitest.CNIBridge(t, ctx, p.host, p.pod, id, subnet)
+	return p
+}
+
 // TestCNINetwork: a Go unikernel on a CNI bridge network, in a pod
 // whose pause container is a Linux one (runc), answers ping from the host
 // side of the bridge; its MAC is eth0's, it got the
@@ -176,44 +200,8 @@ func checkRootEmpty(t *testing.T, root string) {
 // the shim's delete) the tap and the tc filters are gone from the
 // container's namespace.
 func TestCNINetwork(t *testing.T) {
-	kvmtest.Require(t)
-	ocitest.Need(t, "containerd", "ctr", "runc", "ping", "tc")
-	const bridgePlugin = "/usr/lib/cni/bridge"
-	if _, err := os.Stat(bridgePlugin); err != nil {
-		t.Fatalf("the CNI plugins are needed (make deps installs containernetworking-plugins): %v", err)
-	}
-	rt := ocitest.Build(t, "./cmd/unimon-runtime")
-	host := netnstest.New(t)
-	pod := netnstest.New(t)
-	cd := ocitest.StartContainerd(t, host)
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
-	defer cancel()
-
-	// The bridge plugin puts the bridge and the host end of a veth in
-	// the host namespace and eth0 in the pod's, as a CNI runtime would.
-	conf := fmt.Sprintf(`{"cniVersion":"0.4.0","name":"unimon-test","type":"bridge","bridge":"unimonbr0",
-		"isGateway":true,"isDefaultGateway":true,"ipMasq":false,"ipam":{"type":"host-local","subnet":"10.99.7.0/24","dataDir":%q}}`, t.TempDir())
-	cni := host.Command(ctx, bridgePlugin)
-	cni.Env = append(os.Environ(), "CNI_COMMAND=ADD", "CNI_CONTAINERID=unimon-ping", "CNI_NETNS="+pod.Path(),
-		"CNI_IFNAME=eth0", "CNI_PATH="+filepath.Dir(bridgePlugin))
-	cni.Stdin = strings.NewReader(conf)
-	res, err := cni.Output()
-	if err != nil {
-		t.Fatalf("CNI bridge ADD: %v\n%s", err, res)
-	}
-	var result struct {
-		IPs []struct{ Address, Gateway string } `json:"ips"`
-	}
-	if err := json.Unmarshal(res, &result); err != nil || len(result.IPs) != 1 {
-		t.Fatalf("CNI result: %v\n%s", err, res)
-	}
-	addr := result.IPs[0].Address
-	ip, _, _ := strings.Cut(addr, "/")
-	eth0, err := exec.Command("ip", "-n", pod.Name(), "-br", "link", "show", "eth0").Output()
-	if err != nil {
-		t.Fatal(err)
-	}
-	mac := strings.Fields(string(eth0))[2]
+	p := newCNIPod(t, "unimon-ping", "10.99.7.0/24", "ping")
+	ctx, rt, host, pod, cd, cni := p.ctx, p.rt, p.host, p.pod, p.cd, p.net
 
 	ref := "docker.io/unimon-test/ping:latest"
 	// The guest's address style is a setting; ctr 1.6 has no
@@ -257,7 +245,7 @@ func TestCNINetwork(t *testing.T) {
 		checkRootEmpty(t, filepath.Join("/run/containerd/runc", cd.Namespace))
 	}()
 
-	want := fmt.Sprintf("pingguest: %s at %s, args [\"--ipv4=%s\" \"--ipv4-gateway=%s\"]", ip, mac, addr, result.IPs[0].Gateway)
+	want := fmt.Sprintf("pingguest: %s at %s, args [\"--ipv4=%s\" \"--ipv4-gateway=%s\"]", cni.IP, cni.MAC, cni.Addr, cni.Gateway)
 	// SIGTERM: the holder stops the guest and unplugs itself; SIGKILL:
 	// the tap and filters stay until the shim's delete removes them.
 	for _, sig := range []struct {
@@ -265,48 +253,27 @@ func TestCNINetwork(t *testing.T) {
 		status int
 	}{{"SIGTERM", 128 + 15}, {"SIGKILL", 128 + 9}} {
 		id := "ping-" + strings.ToLower(sig.name)
-		var console lockedBuffer
-		run := exec.CommandContext(ctx, "ctr", "-a", cd.Socket, "-n", cd.Namespace, "run", "--rm", "--runc-binary", rt,
-			"--with-ns", "network:"+pod.Path(), ref, id)
-		run.Stdout, run.Stderr = &console, &console
-		if err := run.Start(); err != nil {
-			t.Fatal(err)
-		}
-		exited := make(chan error, 1)
-		go func() { exited <- run.Wait() }()
+		task := cd.Run(ctx, t, rt, []string{"--with-ns", "network:" + pod.Path()}, ref, id)
 		// The guest prints its first line once the tap is plugged.
-		for !strings.Contains(console.String(), "pingguest: ") {
-			select {
-			case err := <-exited:
-				t.Fatalf("ctr run exited (%v) before the guest started:\n%s", err, console.String())
-			case <-time.After(50 * time.Millisecond):
-			}
-		}
+		task.WaitFor(t, "pingguest: ")
 		ok := false
 		for range 30 { // the tap's queue comes up asynchronously: retry, do not time
-			if exec.CommandContext(ctx, "ip", "netns", "exec", host.Name(), "ping", "-c", "1", "-W", "1", ip).Run() == nil {
+			if exec.CommandContext(ctx, "ip", "netns", "exec", host.Name(), "ping", "-c", "1", "-W", "1", cni.IP).Run() == nil {
 				ok = true
 				break
 			}
 		}
-		if out, err := cd.Ctr(ctx, "tasks", "kill", "-s", sig.name, id); err != nil {
-			t.Errorf("ctr tasks kill: %v\n%s", err, out)
-		}
-		err := <-exited
+		err := task.Kill(ctx, t, sig.name)
 		if !ok {
-			t.Errorf("%s: no ping reply from %s; console:\n%s", id, ip, console.String())
+			t.Errorf("%s: no ping reply from %s; console:\n%s", id, cni.IP, task.Console.String())
 		}
 		if got := exitCode(err); got != sig.status {
-			t.Errorf("exit status %d after %s, want %d; console:\n%s", got, sig.name, sig.status, console.String())
+			t.Errorf("exit status %d after %s, want %d; console:\n%s", got, sig.name, sig.status, task.Console.String())
 		}
-		if !strings.Contains(console.String(), want) {
-			t.Errorf("console %q, want %q", console.String(), want)
+		if !strings.Contains(task.Console.String(), want) {
+			t.Errorf("console %q, want %q", task.Console.String(), want)
 		}
-		links, _ := exec.Command("ip", "-n", pod.Name(), "-o", "link").Output()
-		qdiscs, _ := exec.Command("tc", "-n", pod.Name(), "qdisc", "show", "dev", "eth0").Output()
-		if strings.Contains(string(links), "unimon-tap") || strings.Contains(string(qdiscs), "ingress") {
-			t.Errorf("after %s, left in the pod namespace:\n%s\n%s", sig.name, links, qdiscs)
-		}
+		ocitest.CheckUnplugged(t, pod)
 	}
 }
 
@@ -373,22 +340,4 @@ func TestPodman(t *testing.T) {
 			t.Errorf("containers left in podman's run directory: %v", left)
 		}
 	}
-}
-
-// lockedBuffer is a bytes.Buffer a command writes while the test reads.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
 }
