@@ -6,6 +6,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"os"
 	"path/filepath"
 	"sync"
 	"testing"
@@ -42,4 +43,19 @@ func (o *Once) Path(t testing.TB, dir, name string) string {
 		t.Fatalf("unimon build: %v", o.err)
 	}
 	return o.path
+}
+
+// MainWithTempDir is a TestMain for the test binaries that build
+// unikernels: it runs m's tests with *dir set to a new temporary directory
+// (named after prefix), removes it afterwards, and exits with the tests'
+// status.
+func MainWithTempDir(m *testing.M, prefix string, dir *string) {
+	var err error
+	if *dir, err = os.MkdirTemp("", prefix); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	code := m.Run()
+	os.RemoveAll(*dir)
+	os.Exit(code)
 }

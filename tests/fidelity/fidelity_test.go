@@ -18,6 +18,7 @@ import (
 
 	"github.com/unimon/unimon/devices"
 	"github.com/unimon/unimon/internal/gobuild"
+	"github.com/unimon/unimon/internal/guestbuild"
 	"github.com/unimon/unimon/internal/kvmtest"
 	"github.com/unimon/unimon/internal/leakcheck"
 	"github.com/unimon/unimon/monitor"
@@ -30,17 +31,7 @@ var (
 	tmpDir    string
 )
 
-func TestMain(m *testing.M) {
-	var err error
-	tmpDir, err = os.MkdirTemp("", "unimon-fidelity-")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	code := m.Run()
-	os.RemoveAll(tmpDir)
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { guestbuild.MainWithTempDir(m, "unimon-fidelity-", &tmpDir) }
 
 // guest builds ./guest once, with a block device "disk" and
 // testdata/files as its file tree.

@@ -29,17 +29,7 @@ import (
 
 var tmpDir string
 
-func TestMain(m *testing.M) {
-	var err error
-	tmpDir, err = os.MkdirTemp("", "unimon-gdb-")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	code := m.Run()
-	os.RemoveAll(tmpDir)
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { guestbuild.MainWithTempDir(m, "unimon-gdb-", &tmpDir) }
 
 // Guests are built once per test binary.
 var (

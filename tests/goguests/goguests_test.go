@@ -5,7 +5,6 @@ package goguests
 import (
 	"bytes"
 	"context"
-	"fmt"
 	"io"
 	"os"
 	"os/exec"
@@ -20,6 +19,7 @@ import (
 	"time"
 
 	"github.com/unimon/unimon/internal/arm64lane/laneproto"
+	"github.com/unimon/unimon/internal/guestbuild"
 	"github.com/unimon/unimon/internal/kvmtest"
 	"github.com/unimon/unimon/internal/leakcheck"
 	"github.com/unimon/unimon/monitor"
@@ -29,17 +29,7 @@ const guestMem = 128 << 20
 
 var tmpDir string
 
-func TestMain(m *testing.M) {
-	var err error
-	tmpDir, err = os.MkdirTemp("", "unimon-goguests-")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	code := m.Run()
-	os.RemoveAll(tmpDir)
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { guestbuild.MainWithTempDir(m, "unimon-goguests-", &tmpDir) }
 
 var (
 	imagesMu sync.Mutex

@@ -36,14 +36,7 @@ var tmpDir string
 
 func TestMain(m *testing.M) {
 	flag.Parse()
-	var err error
-	if tmpDir, err = os.MkdirTemp("", "unimon-sandbox-"); err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	code := m.Run()
-	os.RemoveAll(tmpDir)
-	os.Exit(code)
+	guestbuild.MainWithTempDir(m, "unimon-sandbox-", &tmpDir)
 }
 
 var (
