@@ -11,11 +11,7 @@ import (
 )
 
 func TestBytesBounds(t *testing.T) {
-	m, err := New(Granule)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer m.Close()
+	m := newTestMemory(t)
 	size := m.Size()
 	tests := []struct {
 		gpa, n uint64
@@ -85,11 +81,7 @@ func TestSizeFromMiB(t *testing.T) {
 }
 
 func TestZeroAndProtect(t *testing.T) {
-	m, err := New(Granule)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer m.Close()
+	m := newTestMemory(t)
 	all, _ := m.Bytes(0, m.Size()-1)
 	for i := range all {
 		all[i] = 0xaa
@@ -185,4 +177,15 @@ func TestHugePages(t *testing.T) {
 			}
 		})
 	}
+}
+
+// newTestMemory is one granule of guest memory, closed when t ends.
+func newTestMemory(t *testing.T) *Memory {
+	t.Helper()
+	m, err := New(Granule)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { m.Close() })
+	return m
 }

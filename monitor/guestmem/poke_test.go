@@ -12,11 +12,7 @@ import (
 // TestPokeReadOnly: Poke writes into pages Protect made read-only (where
 // a plain write would kill the process) and leaves them read-only.
 func TestPokeReadOnly(t *testing.T) {
-	m, err := New(Granule)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer m.Close()
+	m := newTestMemory(t)
 	if err := m.Protect(0x1000, 0x3000, false); err != nil {
 		t.Fatal(err)
 	}
@@ -62,11 +58,7 @@ func TestPokeReadOnly(t *testing.T) {
 }
 
 func TestPeekBounds(t *testing.T) {
-	m, err := New(Granule)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer m.Close()
+	m := newTestMemory(t)
 	size := m.Size()
 	tests := []struct {
 		gpa uint64

@@ -9,11 +9,7 @@ import (
 // Writable refuses exactly the ranges that touch a page Protect made
 // read-only, naming the first such page; Bytes still reads them.
 func TestWritableRefusesReadOnly(t *testing.T) {
-	m, err := New(Granule)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer m.Close()
+	m := newTestMemory(t)
 	// Read-only: [0x10000, 0x12000) and [0x20000, 0x21000).
 	for _, p := range []struct {
 		gpa, n uint64
