@@ -157,6 +157,7 @@ func (arm64Arch) state(vcpu *kvm.VCPU) string {
 		// guest takes an exception, and a guest that takes one without a
 		// vector table loops inside the guest instead of exiting.
 		{"pc", arm64.RegPC}, {"sp_el1", arm64.RegSPEL1}, {"pstate", arm64.RegPSTATE},
+		{"elr_el1", arm64.SysReg(3, 0, 4, 0, 1)},
 	}
 	s := ""
 	for i, r := range regs {

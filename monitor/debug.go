@@ -74,7 +74,7 @@ func (vm *VM) attachGDB(ctx context.Context) error {
 		return nil
 	case errors.Is(err, ErrKilled) && ctx.Err() != nil:
 		// Cancelling ended the session: that is why gdb went.
-		return fmt.Errorf("stopped: %w", context.Cause(ctx))
+		return vm.stopped(ctx)
 	}
 	return err
 }

@@ -85,7 +85,7 @@ func (vm *VM) Run(ctx context.Context) (int, error) {
 
 	for {
 		if ctx.Err() != nil {
-			return 0, fmt.Errorf("stopped: %w", context.Cause(ctx))
+			return 0, vm.stopped(ctx)
 		}
 		status, halted, err := vm.gdbExit(vm.step())
 		if errors.Is(err, hypercall.ErrInterrupted) || errors.Is(err, kvm.ErrInterrupted) {
@@ -93,13 +93,19 @@ func (vm *VM) Run(ctx context.Context) (int, error) {
 		}
 		if errors.Is(err, ErrKilled) && ctx.Err() != nil {
 			// Cancelling ends the gdb session too: that is why gdb went.
-			return 0, fmt.Errorf("stopped: %w", context.Cause(ctx))
+			return 0, vm.stopped(ctx)
 		}
 		if err != nil || halted {
 			vm.dumpCore(status, halted, err)
 			return status, err
 		}
 	}
+}
+
+// stopped is Run's error when ctx ended it. It says where the guest was,
+// so a guest cancelled because it hung shows where it hung.
+func (vm *VM) stopped(ctx context.Context) error {
+	return fmt.Errorf("stopped (guest at %s): %w", hostArch.state(vm.vcpu), context.Cause(ctx))
 }
 
 // step runs the guest until one exit and handles it.

@@ -46,6 +46,7 @@ var errCannotRun = errors.New("the ARM64 lane cannot run on this machine")
 func main() {
 	verbose := flag.Bool("v", false, "print the arm64 VM's console (all test output) while it runs")
 	run := flag.String("run", "", "pass -test.run=`REGEXP` to every arm64 test binary")
+	count := flag.Int("count", 1, "pass -test.count=`N` to every arm64 test binary (repeat a flaky test)")
 	timeout := flag.Duration("timeout", 6*time.Minute, "kill the arm64 VM after this long")
 	testTimeout := flag.Duration("test.timeout", 4*time.Minute, "pass -test.timeout to every arm64 test binary")
 	keep := flag.Bool("keep", false, "keep the work directory (initramfs, binaries, console log)")
@@ -71,7 +72,7 @@ func main() {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	l := &lane{verbose: *verbose, cfg: laneproto.Config{Run: *run, Timeout: *testTimeout}, vmTimeout: *timeout, keep: *keep}
+	l := &lane{verbose: *verbose, cfg: laneproto.Config{Run: *run, Count: *count, Timeout: *testTimeout}, vmTimeout: *timeout, keep: *keep}
 	err := l.main(ctx)
 	switch {
 	case errors.Is(err, errCannotRun):

@@ -122,6 +122,9 @@ func runBinary(path string, cfg laneproto.Config) laneproto.Result {
 	if cfg.Run != "" {
 		args = append(args, "-test.run="+cfg.Run)
 	}
+	if cfg.Count > 1 {
+		args = append(args, "-test.count="+strconv.Itoa(cfg.Count))
+	}
 	cmd := exec.Command(path, args...)
 	cmd.Dir = "/tmp"
 	cmd.Env = []string{"PATH=/bin", "HOME=/tmp", "TMPDIR=/tmp", kvmtest.CountFileEnv + "=" + countFile,

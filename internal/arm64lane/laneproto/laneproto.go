@@ -37,6 +37,9 @@ const CLIEnv = "UNIMON_CLI"
 type Config struct {
 	// Run, when set, is passed to every binary as -test.run.
 	Run string
+	// Count, when above 1, is passed to every binary as -test.count: a
+	// way to repeat a flaky arm64 test.
+	Count int `json:",omitempty"`
 	// Timeout is passed to every binary as -test.timeout.
 	Timeout time.Duration
 	// Exec, when set, replaces the test run: /init runs the unimon
