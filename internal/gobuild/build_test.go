@@ -138,3 +138,81 @@ func TestManifestOptions(t *testing.T) {
 		}
 	}
 }
+
+// A program in a module of its own builds by its directory path from
+// anywhere (as `cd DIR && go build` would), and the user's -tags and
+// -ldflags add to the guest's instead of replacing them.
+func TestBuildOwnModuleByPath(t *testing.T) {
+	root := moduleRoot(t)
+	dir := t.TempDir()
+	sum, err := os.ReadFile(filepath.Join(root, "go.sum"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, text := range map[string]string{
+		"go.mod": "module example.com/own\ngo 1.26\nrequire github.com/unimon/unimon v0.0.0\nreplace github.com/unimon/unimon => " + root + "\n",
+		"go.sum": string(sum),
+		"main.go": `package main
+
+import (
+	"fmt"
+
+	_ "github.com/unimon/unimon/bindings"
+)
+
+var version = "unset"
+
+var extra string
+
+func main() { fmt.Println(version, extra) }
+`,
+		"tagged.go": "//go:build mytag\n\npackage main\n\nfunc init() { extra = \"tagged-file-linked\" }\n",
+	} {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// The module's go.mod lists only unimon: let go complete it, as `go
+	// mod tidy` would have (from the module cache, no network).
+	t.Setenv("GOFLAGS", "-mod=mod")
+	out := filepath.Join(t.TempDir(), "own.hvt")
+	var log bytes.Buffer
+	_, err = Build(context.Background(), Options{
+		Dir: t.TempDir(), Package: dir, Output: out, Stderr: &log,
+		BuildFlags: []string{"-tags", "mytag", "-ldflags", "-X main.version=v1.2-from-ldflags"},
+	})
+	if err != nil {
+		t.Fatalf("Build(%s): %v\n%s", dir, err, log.String())
+	}
+	img, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"v1.2-from-ldflags", "tagged-file-linked"} {
+		if !bytes.Contains(img, []byte(want)) {
+			t.Errorf("the unikernel does not hold %q: the user's build flags were lost", want)
+		}
+	}
+	if err := CheckLoadable(img); err != nil {
+		t.Errorf("CheckLoadable: %v", err)
+	}
+}
+
+func TestMergeFlags(t *testing.T) {
+	for _, tc := range []struct {
+		user []string
+		want string
+	}{
+		{nil, "-tags unimon -ldflags=-E=x"},
+		{[]string{"-tags", "a,b"}, "-tags unimon,a,b -ldflags=-E=x"},
+		{[]string{"-tags=a b"}, "-tags unimon,a,b -ldflags=-E=x"},
+		{[]string{"--tags", ""}, "-tags unimon -ldflags=-E=x"},
+		{[]string{"-ldflags", "-s -w"}, "-tags unimon -ldflags=-E=x -s -w"},
+		{[]string{"-ldflags=-X main.v=1", "-trimpath"}, "-tags unimon -ldflags=-E=x -X main.v=1 -trimpath"},
+		{[]string{"-gcflags", "-N", "-tags"}, "-tags unimon -ldflags=-E=x -gcflags -N"},
+	} {
+		if got := strings.Join(mergeFlags(tc.user, "unimon", "-E=x"), " "); got != tc.want {
+			t.Errorf("mergeFlags(%q) = %q, want %q", tc.user, got, tc.want)
+		}
+	}
+}
