@@ -14,6 +14,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/unimon/unimon/guestabi"
@@ -209,7 +210,11 @@ func goGuest(ctx context.Context, opts Options, verb []string, bindings, pkg str
 		}
 	}
 	ldflags := "-E=" + bindings + ".rt0 -T=" + fmt.Sprintf("%#x", TextBase) + tgt.ldflags
-	args := append(verb, mergeFlags(opts.BuildFlags, tags, ldflags)...)
+	merged := mergeFlags(opts.BuildFlags, tags, ldflags)
+	if tgt.patchSyscalls != nil && strips(merged) {
+		return fmt.Errorf("-ldflags -s: %w", ErrStripped)
+	}
+	args := append(verb, merged...)
 	args = append(args, pkg)
 	cmd := exec.CommandContext(ctx, goCmd, args...)
 	cmd.Dir = opts.Dir
@@ -233,6 +238,21 @@ func goGuest(ctx context.Context, opts Options, verb []string, bindings, pkg str
 		return fmt.Errorf("go %s %s failed: %w", verb[0], pkg, err)
 	}
 	return nil
+}
+
+// ErrStripped is the error for a build whose linker flags strip the
+// symbol table, which the patcher walks function by function.
+var ErrStripped = errors.New("the symbol table is needed to find the system calls: leave out -s (-w, no DWARF, is fine)")
+
+// strips reports whether merged go command flags (mergeFlags) ask the
+// linker to strip the symbol table.
+func strips(merged []string) bool {
+	for _, f := range merged {
+		if ld, ok := strings.CutPrefix(f, "-ldflags="); ok {
+			return slices.Contains(strings.Fields(ld), "-s")
+		}
+	}
+	return false
 }
 
 // mergeFlags returns the go command flags for a guest build: the user's

@@ -5,6 +5,7 @@ import (
 	"context"
 	"debug/elf"
 	"encoding/binary"
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -139,10 +140,11 @@ func TestManifestOptions(t *testing.T) {
 	}
 }
 
-// A program in a module of its own builds by its directory path from
-// anywhere (as `cd DIR && go build` would), and the user's -tags and
-// -ldflags add to the guest's instead of replacing them.
-func TestBuildOwnModuleByPath(t *testing.T) {
+// ownModule writes a program in a module of its own (unimon through a
+// replace directive) into a temporary directory and returns it. It prints
+// main.version (set with -X) and what its file with build tag mytag sets.
+func ownModule(t *testing.T) string {
+	t.Helper()
 	root := moduleRoot(t)
 	dir := t.TempDir()
 	sum, err := os.ReadFile(filepath.Join(root, "go.sum"))
@@ -175,16 +177,14 @@ func main() { fmt.Println(version, extra) }
 	// The module's go.mod lists only unimon: let go complete it, as `go
 	// mod tidy` would have (from the module cache, no network).
 	t.Setenv("GOFLAGS", "-mod=mod")
-	out := filepath.Join(t.TempDir(), "own.hvt")
-	var log bytes.Buffer
-	_, err = Build(context.Background(), Options{
-		Dir: t.TempDir(), Package: dir, Output: out, Stderr: &log,
-		BuildFlags: []string{"-tags", "mytag", "-ldflags", "-X main.version=v1.2-from-ldflags"},
-	})
-	if err != nil {
-		t.Fatalf("Build(%s): %v\n%s", dir, err, log.String())
-	}
-	img, err := os.ReadFile(out)
+	return dir
+}
+
+// wantFlagsApplied fails t unless the unikernel file holds what
+// ownModule's -X and -tags mytag put there.
+func wantFlagsApplied(t *testing.T, file string) {
+	t.Helper()
+	img, err := os.ReadFile(file)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -195,6 +195,45 @@ func main() { fmt.Println(version, extra) }
 	}
 	if err := CheckLoadable(img); err != nil {
 		t.Errorf("CheckLoadable: %v", err)
+	}
+}
+
+// A program in a module of its own builds by its directory path from
+// anywhere (as `cd DIR && go build` would), and the user's -tags and
+// -ldflags add to the guest's instead of replacing them.
+func TestBuildOwnModuleByPath(t *testing.T) {
+	dir := ownModule(t)
+	out := filepath.Join(t.TempDir(), "own.hvt")
+	var log bytes.Buffer
+	_, err := Build(context.Background(), Options{
+		Dir: t.TempDir(), Package: dir, Output: out, Stderr: &log,
+		BuildFlags: []string{"-tags", "mytag", "-ldflags", "-X main.version=v1.2-from-ldflags"},
+	})
+	if err != nil {
+		t.Fatalf("Build(%s): %v\n%s", dir, err, log.String())
+	}
+	wantFlagsApplied(t, out)
+}
+
+// The command line takes go build's flags.
+func TestMainGoBuildFlags(t *testing.T) {
+	dir := ownModule(t)
+	out := filepath.Join(t.TempDir(), "own.hvt")
+	var stdout, stderr bytes.Buffer
+	args := []string{"-o", out, "-tags", "mytag", "-ldflags", "-X main.version=v1.2-from-ldflags", "-trimpath", dir}
+	if status := Main(args, &stdout, &stderr); status != 0 {
+		t.Fatalf("unimon build %q: status %d\n%s", args, status, stderr.String())
+	}
+	wantFlagsApplied(t, out)
+}
+
+// -ldflags -s would strip the symbols the patcher walks: refused with a
+// reason before anything is built.
+func TestBuildStrippedRefused(t *testing.T) {
+	_, err := Build(context.Background(), Options{Dir: moduleRoot(t), Package: "./examples/hello", Arch: "amd64",
+		Output: filepath.Join(t.TempDir(), "x.hvt"), BuildFlags: []string{"-ldflags", "-s -w"}})
+	if !errors.Is(err, ErrStripped) {
+		t.Fatalf("err = %v, want ErrStripped", err)
 	}
 }
 
