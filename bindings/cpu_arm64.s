@@ -287,16 +287,31 @@ waker:
 	MSR	R1, CNTV_CTL_EL0	// enabled, not masked
 	ISB
 	ERET
-// irq: acknowledge, rearm the timer (which lowers its line), and enter
-// the kernel like any trap (slot 9).
+// irq: mask the timer (which lowers its level-triggered line, so the
+// end of interrupt does not make it pending again), acknowledge, and
+// enter the kernel like any trap (slot 9). The line may drop before the
+// acknowledge reads it: a spurious INTID 1023 is still a tick.
 irq:
+	MOVD	$3, R1
+	MSR	R1, CNTV_CTL_EL0	// enabled, masked
+	ISB
 	MRS	ICC_IAR1_EL1, R1
 	MSR	R1, ICC_EOIR1_EL1
+	B	save
+// kresume rearms a masked timer for a whole tick from now: the program
+// runs at least a tick between two, however long the kernel took (under
+// emulation a busy kernel could otherwise find the next tick already
+// pending at every return, and the program would never run again). A
+// timer that is off (CNTV_CTL_EL0 zero) stays off.
+kresume:
+	MRS	CNTV_CTL_EL0, R1
+	TBZ	$1, R1, timerarmed
 	MOVD	$TICK_COUNT, R1
 	MOVD	(R1), R1
 	MSR	R1, CNTV_TVAL_EL0
-	B	save
-kresume:
+	MOVD	$1, R1
+	MSR	R1, CNTV_CTL_EL0
+timerarmed:
 	MOVD	$FRAME, R0
 	LDP	248(R0), (R1, R2)	// SP, PC
 	MSR	R1, SP_EL0
