@@ -16,6 +16,7 @@ import (
 	"runtime"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -249,18 +250,29 @@ func newBlockedPipe(t *testing.T) *blockedPipe {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// Fill the pipe: the deadline turns the would-block into an error.
-	chunk := make([]byte, 4096)
-	w.SetWriteDeadline(time.Now().Add(50 * time.Millisecond))
-	for {
-		if _, err := w.Write(chunk); err != nil {
-			if !errors.Is(err, os.ErrDeadlineExceeded) {
-				t.Fatal(err)
-			}
-			break
-		}
+	// Fill the pipe to the last byte: the write end is non-blocking
+	// underneath (os.Pipe), so raw writes stop at EAGAIN however slowly
+	// they go (a deadline could expire first on a loaded machine and
+	// leave room for the guest's output).
+	rc, err := w.SyscallConn()
+	if err != nil {
+		t.Fatal(err)
 	}
-	w.SetWriteDeadline(time.Time{})
+	var werr error
+	chunk := make([]byte, 4096)
+	if err := rc.Write(func(fd uintptr) bool {
+		for n := len(chunk); n > 0; {
+			if _, werr = syscall.Write(int(fd), chunk[:n]); werr == syscall.EAGAIN {
+				n /= 2 // the last pages: smaller writes fill them
+				werr = nil
+			} else if werr != nil {
+				return true
+			}
+		}
+		return true
+	}); err != nil || werr != nil {
+		t.Fatal(err, werr)
+	}
 	return &blockedPipe{r: r, w: w, entered: make(chan struct{}), returned: make(chan struct{})}
 }
 
