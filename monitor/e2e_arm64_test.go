@@ -21,6 +21,10 @@ import (
 // pcName is how the monitor's guest-fault errors name the program counter.
 const pcName = "pc"
 
+// coreLayout: elf_prstatus of 392 bytes with pc at user_pt_regs[32]; KVM
+// reports an MMIO exit with pc at the store, `str w0, [x1]`.
+var coreLayout = archCore{size: 392, pc: 112 + 32*8, halt: []byte{0x20, 0x00, 0x00, 0xb9}}
+
 // archGuestFaults are the aarch64 ways for a guest to end its VM.
 func archGuestFaults() []guestFault {
 	return []guestFault{

@@ -25,6 +25,7 @@ func SysReg(op0, op1, crn, crm, op2 uint64) uint64 {
 // Core registers: offsets into struct kvm_regs, whose user_pt_regs starts
 // with x0..x30 (8 bytes each), then sp, pc, pstate, then sp_el1.
 var (
+	RegSPEL0  = coreReg(62) // user_pt_regs.sp
 	RegPC     = coreReg(64)
 	RegPSTATE = coreReg(66)
 	RegSPEL1  = coreReg(68)
@@ -104,3 +105,16 @@ func EntryRegs(entry, memSize uint64) []Reg {
 		{"PC", RegPC, entry},
 	}
 }
+
+// StackPointer is the stack pointer in use under pstate: SP_EL1 when
+// PSTATE.SP selects the exception level's own (EL1h, where hvt guests
+// start), SP_EL0 at EL0 and in EL1t. A core gives it as sp, as Linux's
+// gives a process's.
+func StackPointer(pstate, spEL0, spEL1 uint64) uint64 {
+	if pstate&pstateSP != 0 {
+		return spEL1
+	}
+	return spEL0
+}
+
+const pstateSP = 1 << 0 // PSTATE.SP, bit 0 of the mode field M[3:0]

@@ -1,0 +1,23 @@
+package coredump
+
+// (Not prstatus_arm64.go: that name would build this file on arm64 hosts
+// only, and cores are written and tested on every host.)
+
+// Layout of Linux's struct elf_prstatus on arm64 (392 bytes, which is how
+// gdb and BFD recognise it): the common part (prstatus), then struct
+// user_pt_regs (272 bytes) at prReg, then pr_fpvalid and padding.
+const prstatusSizeARM64 = 392
+
+// UserPtRegs is arm64's struct user_pt_regs, the general registers of a
+// core: x0-x30, the stack pointer in use, the program counter and
+// PSTATE.
+type UserPtRegs struct {
+	X              [31]uint64
+	SP, PC, PState uint64
+}
+
+// PRStatusARM64 is the NT_PRSTATUS descriptor for arm64 registers, with
+// sig as the current signal.
+func PRStatusARM64(r UserPtRegs, sig int) []byte {
+	return prstatus(prstatusSizeARM64, sig, append(r.X[:], r.SP, r.PC, r.PState))
+}
