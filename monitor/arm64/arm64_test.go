@@ -191,3 +191,21 @@ func TestCheckHostPageSize(t *testing.T) {
 		}
 	}
 }
+
+// TestStackPointer: the core's sp is the one the mode in PSTATE uses.
+func TestStackPointer(t *testing.T) {
+	const sp0, sp1 = 0x1000, 0x2000
+	for _, tt := range []struct {
+		name   string
+		pstate uint64
+		want   uint64
+	}{
+		{"EL1h, as the guest starts", PSTATE, sp1},
+		{"EL1t", PSTATE&^0xf | 4, sp0},
+		{"EL0t, where the Go bindings' kernel and program run", 0, sp0},
+	} {
+		if got := StackPointer(tt.pstate, sp0, sp1); got != tt.want {
+			t.Errorf("%s: StackPointer(%#x) = %#x, want %#x", tt.name, tt.pstate, got, tt.want)
+		}
+	}
+}
