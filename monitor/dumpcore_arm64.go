@@ -2,6 +2,7 @@ package monitor
 
 import (
 	"debug/elf"
+	"encoding/binary"
 	"fmt"
 
 	"github.com/unimon/unimon/monitor/arm64"
@@ -10,7 +11,8 @@ import (
 )
 
 // coreImage gathers the vCPU's registers (KVM_GET_ONE_REG, in arm64's
-// user_pt_regs layout) and the guest's virtual memory, walking its
+// user_pt_regs and user_fpsimd_state layouts) and the guest's virtual
+// memory, walking its
 // stage-1 tables from TTBR0_EL1 when its MMU is on. Unlike x86_64 there
 // is no HALT cookie to decode: neither upstream's aarch64 bindings nor
 // unimon's pass trap registers in it, so the core shows the HALT.
@@ -48,9 +50,16 @@ func (vm *VM) coreImage(sig int, halted bool) (coredump.Core, error) {
 		*reg.v = v
 	}
 	r.SP = arm64.StackPointer(r.PState, sp0, sp1)
+	fp, err := vm.fpsimd()
+	if err != nil {
+		return coredump.Core{}, err
+	}
 	c := coredump.Core{
 		Machine: elf.EM_AARCH64,
-		Notes:   []coredump.Note{{Name: "CORE", Type: elf.NT_PRSTATUS, Desc: coredump.PRStatusARM64(r, sig)}},
+		Notes: []coredump.Note{
+			{Name: "CORE", Type: elf.NT_PRSTATUS, Desc: coredump.PRStatusARM64(r, sig)},
+			{Name: "CORE", Type: elf.NT_FPREGSET, Desc: coredump.FPRegsetARM64(fp)},
+		},
 	}
 	var maps []guestmem.Mapping
 	if sctlr&arm64.SCTLRM != 0 {
@@ -60,4 +69,29 @@ func (vm *VM) coreImage(sig int, halted bool) (coredump.Core, error) {
 	}
 	c.Segments = vm.segments(maps)
 	return c, nil
+}
+
+// fpsimd reads the FP/SIMD registers: a Go program keeps floating point
+// values and, in its runtime's memory moves, data there.
+func (vm *VM) fpsimd() (coredump.FPSIMD, error) {
+	var f coredump.FPSIMD
+	for i := range f.V {
+		b, err := vm.vcpu.OneRegBytes(arm64.RegV(i))
+		if err != nil {
+			return f, fmt.Errorf("reading v%d: %w", i, err)
+		}
+		copy(f.V[i][:], b)
+	}
+	for _, reg := range []struct {
+		name string
+		id   uint64
+		v    *uint32
+	}{{"fpsr", arm64.RegFPSR, &f.FPSR}, {"fpcr", arm64.RegFPCR, &f.FPCR}} {
+		b, err := vm.vcpu.OneRegBytes(reg.id)
+		if err != nil {
+			return f, fmt.Errorf("reading %s: %w", reg.name, err)
+		}
+		*reg.v = binary.LittleEndian.Uint32(b)
+	}
+	return f, nil
 }

@@ -36,23 +36,11 @@ func TestDumpCore(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			dir := t.TempDir()
-			r, core, coreErr := bootForCore(t, tt.image, monitor.Config{DumpCore: dir})
+			r, e := runForCore(t, tt.image)
 			if tt.sig == 6 && (r.err != nil || r.status != 255) || tt.sig == 11 && !errors.Is(r.err, monitor.ErrGuest) {
 				t.Fatalf("status %d, err %v", r.status, r.err)
 			}
-			if coreErr != nil || filepath.Dir(core) != dir || !strings.HasPrefix(filepath.Base(core), "core.unimon.") {
-				t.Fatalf("CoreFile = %q, %v; want core.unimon.* in %s", core, coreErr, dir)
-			}
-			e, err := elf.Open(core)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer e.Close()
-			if e.Type != elf.ET_CORE || e.Machine != guests.Machine || len(e.Progs) < 2 || e.Progs[0].Type != elf.PT_NOTE {
-				t.Fatalf("core: %v %v, %d segments; want ET_CORE %v, a note and memory", e.Type, e.Machine, len(e.Progs), guests.Machine)
-			}
-			desc := prstatus(t, e.Progs[0])
+			desc := coreNotes(t, e.Progs[0])[elf.NT_PRSTATUS]
 			if desc[0] != tt.sig || desc[12] != tt.sig {
 				t.Errorf("NT_PRSTATUS signal %d, cursig %d; want %d", desc[0], desc[12], tt.sig)
 			}
@@ -109,6 +97,26 @@ func TestNoCoreWithoutAbort(t *testing.T) {
 	}
 }
 
+// runForCore runs image with a DumpCore directory and opens the core it
+// must leave there.
+func runForCore(t *testing.T, image []byte) (result, *elf.File) {
+	t.Helper()
+	dir := t.TempDir()
+	r, core, err := bootForCore(t, image, monitor.Config{DumpCore: dir})
+	if err != nil || filepath.Dir(core) != dir || !strings.HasPrefix(filepath.Base(core), "core.unimon.") {
+		t.Fatalf("status %d, err %v; CoreFile = %q, %v; want core.unimon.* in %s", r.status, r.err, core, err, dir)
+	}
+	e, err := elf.Open(core)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { e.Close() })
+	if e.Type != elf.ET_CORE || e.Machine != guests.Machine || len(e.Progs) < 2 || e.Progs[0].Type != elf.PT_NOTE {
+		t.Fatalf("core: %v %v, %d segments; want ET_CORE %v, a note and memory", e.Type, e.Machine, len(e.Progs), guests.Machine)
+	}
+	return r, e
+}
+
 // bootForCore is boot that also returns what VM.CoreFile says.
 func bootForCore(t *testing.T, image []byte, cfg monitor.Config) (r result, core string, err error) {
 	t.Helper()
@@ -130,20 +138,33 @@ func bootForCore(t *testing.T, image []byte, cfg monitor.Config) (r result, core
 	return result{status, out.Bytes(), runErr}, core, err
 }
 
-// prstatus returns the descriptor of the one NT_PRSTATUS note, named
-// "CORE", in the core's PT_NOTE segment.
-func prstatus(t *testing.T, note *elf.Prog) []byte {
+// coreNotes returns the descriptors of the notes, all named "CORE", in
+// the core's PT_NOTE segment, by type; the NT_PRSTATUS must be there, of
+// the architecture's size.
+func coreNotes(t *testing.T, note *elf.Prog) map[elf.NType][]byte {
 	t.Helper()
 	b := make([]byte, note.Filesz)
-	if _, err := note.ReadAt(b, 0); err != nil || len(b) < 20 {
+	if _, err := note.ReadAt(b, 0); err != nil {
 		t.Fatalf("PT_NOTE of %d bytes: %v", len(b), err)
 	}
 	le := binary.LittleEndian
-	namesz, descsz, typ := le.Uint32(b), le.Uint32(b[4:]), elf.NType(le.Uint32(b[8:]))
-	if namesz != 5 || string(b[12:16]) != "CORE" || typ != elf.NT_PRSTATUS || int(descsz) != coreLayout.size || len(b) < 20+int(descsz) {
-		t.Fatalf("note %q type %v of %d bytes; want CORE, NT_PRSTATUS of %d", b[12:16], typ, descsz, coreLayout.size)
+	notes := map[elf.NType][]byte{}
+	for len(b) > 0 {
+		if len(b) < 20 {
+			t.Fatalf("PT_NOTE ends in %d stray bytes", len(b))
+		}
+		namesz, descsz, typ := le.Uint32(b), le.Uint32(b[4:]), elf.NType(le.Uint32(b[8:]))
+		end := 20 + (int(descsz)+3)&^3
+		if namesz != 5 || string(b[12:17]) != "CORE\x00" || len(b) < end {
+			t.Fatalf("note %q of type %v, %d bytes: want CORE", b[12:16], typ, descsz)
+		}
+		notes[typ] = b[20 : 20+descsz]
+		b = b[end:]
 	}
-	return b[20 : 20+descsz]
+	if len(notes[elf.NT_PRSTATUS]) != coreLayout.size {
+		t.Fatalf("NT_PRSTATUS of %d bytes, want %d", len(notes[elf.NT_PRSTATUS]), coreLayout.size)
+	}
+	return notes
 }
 
 // coreRead reads n bytes of guest virtual memory at va from the core's

@@ -9,6 +9,8 @@ package monitor_test
 
 import (
 	"context"
+	"debug/elf"
+	"encoding/binary"
 	"testing"
 
 	"github.com/unimon/unimon/guestabi"
@@ -99,5 +101,21 @@ func TestGICv3(t *testing.T) {
 				t.Fatalf("status %d, err %v; want %d", r.status, r.err, tt.want)
 			}
 		})
+	}
+}
+
+// TestDumpCoreFPSIMD: an arm64 core also holds the FP/SIMD registers
+// (NT_FPREGSET, struct user_fpsimd_state): the guest left the boot info
+// address in d0, the low half of v0, before it aborted.
+func TestDumpCoreFPSIMD(t *testing.T) {
+	kvmtest.Require(t)
+	noLeaks(t)
+	r, e := runForCore(t, microguest.A64FPUAbort())
+	if r.err != nil || r.status != 255 {
+		t.Fatalf("status %d, err %v", r.status, r.err)
+	}
+	fp := coreNotes(t, e.Progs[0])[elf.NT_FPREGSET]
+	if len(fp) != 528 || binary.LittleEndian.Uint64(fp) != guestabi.BootInfoAddr || binary.LittleEndian.Uint64(fp[8:]) != 0 {
+		t.Fatalf("NT_FPREGSET of %d bytes, v0 % x; want 528 bytes, v0 = %#x", len(fp), fp[:min(16, len(fp))], guestabi.BootInfoAddr)
 	}
 }

@@ -333,15 +333,31 @@ func a64StackTop(p *a64prog) {
 // host stops it.
 func A64FPU() []byte { return buildA64(a64FPU) }
 
+// The FP/SIMD moves the FPU guests make (the assembler has no FP forms).
+const (
+	fmovD0X19 = 0x9e670260 // fmov d0, x19
+	fmovX2D0  = 0x9e660002 // fmov x2, d0
+)
+
 func a64FPU(p *a64prog) {
 	a := &p.a
-	a.Word(0x9e670260) // fmov d0, x19
-	a.Word(0x9e660002) // fmov x2, d0
+	a.Word(fmovD0X19)
+	a.Word(fmovX2D0)
 	a.Cmp(X2, bootInfo)
 	a.BCond(A64NE, "bad")
 	p.halt(guestabi.ExitSuccess)
 	a.Label("bad")
 	p.halt(guestabi.ExitFailure)
+}
+
+// A64FPUAbort puts x19, the boot info address, in the FP/SIMD register
+// d0 and aborts (HALT 255): the host should find
+// guestabi.BootInfoAddr in the low half of v0 in a core of it.
+func A64FPUAbort() []byte {
+	return buildA64(func(p *a64prog) {
+		p.a.Word(fmovD0X19)
+		p.halt(guestabi.ExitAbort)
+	})
 }
 
 // A64GICProbe asks for an irqchip (unimon's feature note). If the boot

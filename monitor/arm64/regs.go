@@ -7,10 +7,12 @@ import "github.com/unimon/unimon/guestabi"
 // rather than in package kvm so this package and its tests build on every
 // host.
 const (
-	regARM64   = 0x6000_0000_0000_0000
-	regSizeU64 = 0x0030_0000_0000_0000
-	regCore    = 0x0010 << 16
-	regSysreg  = 0x0013 << 16
+	regARM64    = 0x6000_0000_0000_0000
+	regSizeU32  = 0x0020_0000_0000_0000
+	regSizeU64  = 0x0030_0000_0000_0000
+	regSizeU128 = 0x0040_0000_0000_0000
+	regCore     = 0x0010 << 16
+	regSysreg   = 0x0013 << 16
 )
 
 // coreReg names a field of struct kvm_regs by its offset in 32-bit words.
@@ -33,6 +35,19 @@ var (
 
 // RegX returns the register ID of general-purpose register Xn.
 func RegX(n int) uint64 { return coreReg(uint64(2 * n)) }
+
+// The FP/SIMD registers, in struct kvm_regs's fp_regs (a struct
+// user_fpsimd_state, 16-byte aligned at byte 336 after sp_el1, elr_el1
+// and the five SPSRs): v0-v31 of 16 bytes each, then the 32-bit FPSR
+// and FPCR. Read them with KVM_GET_ONE_REG of the size the ID says.
+const (
+	fpRegsWords = 336 / 4
+	RegFPSR     = regARM64 | regSizeU32 | regCore | fpRegsWords + 32*4
+	RegFPCR     = regARM64 | regSizeU32 | regCore | fpRegsWords + 32*4 + 1
+)
+
+// RegV returns the register ID of FP/SIMD register Vn (128 bits).
+func RegV(n int) uint64 { return regARM64 | regSizeU128 | regCore | fpRegsWords + 4*uint64(n) }
 
 // System registers the monitor sets or reads.
 var (

@@ -1,5 +1,7 @@
 package coredump
 
+import "encoding/binary"
+
 // (Not prstatus_arm64.go: that name would build this file on arm64 hosts
 // only, and cores are written and tested on every host.)
 
@@ -20,4 +22,28 @@ type UserPtRegs struct {
 // sig as the current signal.
 func PRStatusARM64(r UserPtRegs, sig int) []byte {
 	return prstatus(prstatusSizeARM64, sig, append(r.X[:], r.SP, r.PC, r.PState))
+}
+
+// fpregsetSizeARM64 is the size of arm64's struct user_fpsimd_state, the
+// NT_FPREGSET descriptor: v0-v31, FPSR, FPCR and 8 reserved bytes.
+const fpregsetSizeARM64 = 32*16 + 4 + 4 + 8
+
+// FPSIMD is arm64's struct user_fpsimd_state: the FP/SIMD registers
+// v0-v31 (each as its 16 little-endian bytes), FPSR and FPCR.
+type FPSIMD struct {
+	V          [32][16]byte
+	FPSR, FPCR uint32
+}
+
+// FPRegsetARM64 is the NT_FPREGSET descriptor for arm64, from which gdb
+// reads v0-v31, fpsr and fpcr.
+func FPRegsetARM64(f FPSIMD) []byte {
+	b := make([]byte, fpregsetSizeARM64)
+	for i, v := range f.V {
+		copy(b[16*i:], v[:])
+	}
+	le := binary.LittleEndian
+	le.PutUint32(b[512:], f.FPSR)
+	le.PutUint32(b[516:], f.FPCR)
+	return b
 }
