@@ -46,18 +46,7 @@ func TestDumpCore(t *testing.T) {
 			}
 			pc := binary.LittleEndian.Uint64(desc[coreLayout.pc:])
 
-			g, err := elf.NewFile(bytes.NewReader(tt.image))
-			if err != nil {
-				t.Fatal(err)
-			}
-			var text *elf.Prog
-			for _, p := range g.Progs {
-				if p.Type == elf.PT_LOAD && p.Flags&elf.PF_X != 0 {
-					text = p
-				}
-			}
-			want := make([]byte, text.Filesz)
-			text.ReadAt(want, 0)
+			text, want := textSegment(t, tt.image)
 			got, err := coreRead(e, text.Vaddr, text.Filesz)
 			if err != nil || !bytes.Equal(got, want) {
 				t.Fatalf("core at the text (%#x, %d bytes): %v; differs from the ELF's: %v", text.Vaddr, text.Filesz, err, !bytes.Equal(got, want))
@@ -136,6 +125,27 @@ func bootForCore(t *testing.T, image []byte, cfg monitor.Config) (r result, core
 	status, runErr := vm.Run(ctx)
 	core, err = vm.CoreFile()
 	return result{status, out.Bytes(), runErr}, core, err
+}
+
+// textSegment returns the executable PT_LOAD of a unikernel image and
+// its bytes.
+func textSegment(t *testing.T, image []byte) (*elf.ProgHeader, []byte) {
+	t.Helper()
+	g, err := elf.NewFile(bytes.NewReader(image))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range g.Progs {
+		if p.Type == elf.PT_LOAD && p.Flags&elf.PF_X != 0 {
+			b := make([]byte, p.Filesz)
+			if _, err := p.ReadAt(b, 0); err != nil {
+				t.Fatal(err)
+			}
+			return &p.ProgHeader, b
+		}
+	}
+	t.Fatal("the unikernel has no text segment")
+	return nil, nil
 }
 
 // coreNotes returns the descriptors of the notes, all named "CORE", in

@@ -8,6 +8,7 @@ package monitor_test
 // *_arm64_test.go file.
 
 import (
+	"bytes"
 	"context"
 	"debug/elf"
 	"encoding/binary"
@@ -117,5 +118,26 @@ func TestDumpCoreFPSIMD(t *testing.T) {
 	fp := coreNotes(t, e.Progs[0])[elf.NT_FPREGSET]
 	if len(fp) != 528 || binary.LittleEndian.Uint64(fp) != guestabi.BootInfoAddr || binary.LittleEndian.Uint64(fp[8:]) != 0 {
 		t.Fatalf("NT_FPREGSET of %d bytes, v0 % x; want 528 bytes, v0 = %#x", len(fp), fp[:min(16, len(fp))], guestabi.BootInfoAddr)
+	}
+}
+
+// TestDumpCoreMMUOff: a guest that turned its MMU off has no tables to
+// walk; its core holds guest-physical memory at VA = PA, with the text
+// where the ELF loaded it.
+func TestDumpCoreMMUOff(t *testing.T) {
+	kvmtest.Require(t)
+	noLeaks(t)
+	image := microguest.A64MMUOffAbort()
+	r, e := runForCore(t, image)
+	if r.err != nil || r.status != 255 {
+		t.Fatalf("status %d, err %v", r.status, r.err)
+	}
+	if len(e.Progs) != 2 || e.Progs[1].Vaddr != 0 || e.Progs[1].Filesz < smallMem-1 {
+		t.Fatalf("core segments %d, first at %#x of %#x bytes; want physical memory at 0", len(e.Progs)-1, e.Progs[1].Vaddr, e.Progs[1].Filesz)
+	}
+	text, want := textSegment(t, image)
+	got, err := coreRead(e, text.Paddr, text.Filesz)
+	if err != nil || !bytes.Equal(got, want) {
+		t.Fatalf("core at the text's physical address %#x: %v; bytes equal: %v", text.Paddr, err, bytes.Equal(got, want))
 	}
 }

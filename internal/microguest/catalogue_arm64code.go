@@ -360,6 +360,21 @@ func A64FPUAbort() []byte {
 	})
 }
 
+// A64MMUOffAbort turns stage-1 translation off (SCTLR_EL1.M = 0; the
+// monitor's tables map the code to itself, so execution goes on at the
+// next instruction) and aborts (HALT 255). A core of it cannot come from
+// the guest's tables: the host should find guest-physical memory at its
+// own addresses, as upstream dumps it.
+func A64MMUOffAbort() []byte {
+	return buildA64(func(p *a64prog) {
+		p.a.Word(0xd5381000) // mrs x0, sctlr_el1
+		p.a.Word(0x927ff800) // and x0, x0, #~1
+		p.a.Word(0xd5181000) // msr sctlr_el1, x0
+		p.a.Word(0xd5033fdf) // isb
+		p.halt(guestabi.ExitAbort)
+	})
+}
+
 // A64GICProbe asks for an irqchip (unimon's feature note). If the boot
 // info's host features say the monitor created one, it reads the
 // architecture revision from GICD_PIDR2 of the distributor at
