@@ -109,22 +109,8 @@ func runForCore(t *testing.T, image []byte) (result, *elf.File) {
 // bootForCore is boot that also returns what VM.CoreFile says.
 func bootForCore(t *testing.T, image []byte, cfg monitor.Config) (r result, core string, err error) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), guestDeadline)
-	defer cancel()
-	var out bytes.Buffer
-	cfg.KernelImage, cfg.Memory, cfg.Console = image, smallMem, &out
-	vm, err := monitor.New(cfg)
-	if err != nil {
-		t.Fatalf("New: %v", err)
-	}
-	defer func() {
-		if err := vm.Close(); err != nil {
-			t.Errorf("Close: %v", err)
-		}
-	}()
-	status, runErr := vm.Run(ctx)
-	core, err = vm.CoreFile()
-	return result{status, out.Bytes(), runErr}, core, err
+	r = bootInspect(t, context.Background(), image, cfg, func(vm *monitor.VM) { core, err = vm.CoreFile() })
+	return r, core, err
 }
 
 // textSegment returns the executable PT_LOAD of a unikernel image and
