@@ -12,10 +12,10 @@ import (
 
 // coreImage gathers the vCPU's registers (KVM_GET_ONE_REG, in arm64's
 // user_pt_regs and user_fpsimd_state layouts) and the guest's virtual
-// memory, walking its
-// stage-1 tables from TTBR0_EL1 when its MMU is on. Unlike x86_64 there
-// is no HALT cookie to decode: neither upstream's aarch64 bindings nor
-// unimon's pass trap registers in it, so the core shows the HALT.
+// memory, walking its stage-1 tables from TTBR0_EL1 when its MMU is on.
+// Unlike x86_64 there is no HALT cookie to decode: neither upstream's
+// aarch64 bindings nor unimon's pass trap registers in it, so the core
+// shows the HALT.
 func (vm *VM) coreImage(sig int, halted bool) (coredump.Core, error) {
 	read := func(name string, id uint64) (uint64, error) {
 		v, err := vm.vcpu.OneReg(id)
@@ -71,8 +71,8 @@ func (vm *VM) coreImage(sig int, halted bool) (coredump.Core, error) {
 	return c, nil
 }
 
-// fpsimd reads the FP/SIMD registers: a Go program keeps floating point
-// values and, in its runtime's memory moves, data there.
+// fpsimd reads the FP/SIMD registers, where floating-point variables
+// live and through which the Go runtime copies memory.
 func (vm *VM) fpsimd() (coredump.FPSIMD, error) {
 	var f coredump.FPSIMD
 	for i := range f.V {

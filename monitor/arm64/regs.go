@@ -61,7 +61,9 @@ var (
 // Register values at entry (ABI doc section 10).
 const (
 	// SCTLR is M|C|I: stage-1 translation on, data and instruction caches on.
-	SCTLR = 1<<0 | 1<<2 | 1<<12
+	SCTLR = SCTLRM | 1<<2 | 1<<12
+	// SCTLRM is SCTLR_EL1.M: stage-1 translation is on.
+	SCTLRM = 1 << 0
 
 	// TCR: 40-bit virtual and physical addresses (T0SZ = T1SZ = 24), 4 KiB
 	// granules, inner/outer write-back write-allocate walks, inner

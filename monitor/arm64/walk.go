@@ -31,9 +31,6 @@ const (
 	// ones FEAT_TTST, which no hvt guest uses.
 	minT0SZ = 16
 	maxT0SZ = 39
-
-	// SCTLRM is SCTLR_EL1.M: stage-1 translation is on.
-	SCTLRM = 1 << 0
 )
 
 // Walk bounds, as the x86_64 walk has them.
