@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"github.com/unimon/unimon/monitor/coredump"
+	"github.com/unimon/unimon/monitor/guestmem"
 )
 
 // Signals a core file names as the reason the guest stopped.
@@ -68,4 +69,27 @@ func (vm *VM) dumpCore(status int, halted bool, runErr error) {
 	if err != nil {
 		vm.coreErr = fmt.Errorf("core dump %s: %w", vm.coreFile, err)
 	}
+}
+
+// segments is the memory of a core: the runs a walk of the guest's page
+// tables found or, when it found none (translation off, tables
+// unreadable), guest-physical memory at its own addresses, as upstream
+// dumps it.
+func (vm *VM) segments(maps []guestmem.Mapping) []coredump.Segment {
+	if len(maps) == 0 {
+		maps = []guestmem.Mapping{{VA: 0, PA: 0, Size: vm.mem.Size(), Writable: true}}
+	}
+	var segs []coredump.Segment
+	for _, m := range maps {
+		data, err := vm.mem.Bytes(m.PA, m.Size)
+		if err != nil {
+			// Only a run that ends at the very top of memory, which the
+			// checked accessor leaves out by one byte.
+			if data, err = vm.mem.Bytes(m.PA, m.Size-1); err != nil {
+				continue
+			}
+		}
+		segs = append(segs, coredump.Segment{VA: m.VA, Data: data, Writable: m.Writable})
+	}
+	return segs
 }

@@ -40,21 +40,6 @@ func (vm *VM) coreImage(sig int, halted bool) (coredump.Core, error) {
 	if sregs.CR0&x86_64.CR0PG != 0 {
 		maps, _ = x86_64.Mappings(vm.mem, sregs.CR3)
 	}
-	if len(maps) == 0 {
-		// Paging off or tables unreadable: guest-physical memory, as
-		// upstream dumps it.
-		maps = []x86_64.Mapping{{VA: 0, PA: 0, Size: vm.mem.Size(), Writable: true}}
-	}
-	for _, m := range maps {
-		data, err := vm.mem.Bytes(m.PA, m.Size)
-		if err != nil {
-			// Only a run that ends at the very top of memory, which the
-			// checked accessor leaves out by one byte.
-			if data, err = vm.mem.Bytes(m.PA, m.Size-1); err != nil {
-				continue
-			}
-		}
-		c.Segments = append(c.Segments, coredump.Segment{VA: m.VA, Data: data, Writable: m.Writable})
-	}
+	c.Segments = vm.segments(maps)
 	return c, nil
 }

@@ -54,6 +54,13 @@ const guestDeadline = time.Minute
 // boot runs image with cfg filled in and returns what happened.
 func boot(t *testing.T, ctx context.Context, image []byte, cfg monitor.Config) result {
 	t.Helper()
+	return bootInspect(t, ctx, image, cfg, nil)
+}
+
+// bootInspect is boot that also hands the VM to inspect, if not nil,
+// after Run and before Close.
+func bootInspect(t *testing.T, ctx context.Context, image []byte, cfg monitor.Config, inspect func(*monitor.VM)) result {
+	t.Helper()
 	if _, ok := ctx.Deadline(); !ok {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, guestDeadline)
@@ -75,6 +82,9 @@ func boot(t *testing.T, ctx context.Context, image []byte, cfg monitor.Config) r
 		}
 	}()
 	status, err := vm.Run(ctx)
+	if inspect != nil {
+		inspect(vm)
+	}
 	return result{status, out.Bytes(), err}
 }
 

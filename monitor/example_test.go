@@ -4,8 +4,11 @@ import (
 	"context"
 	"embed"
 	"fmt"
+	"log"
 	"os"
+	"path/filepath"
 	"runtime"
+	"strings"
 
 	"github.com/unimon/unimon/monitor"
 )
@@ -16,7 +19,7 @@ import (
 // ExampleVM_CoreFile, one that halts with status 255 at once (Solo5's
 // abort).
 //
-//go:embed testdata/hello-amd64.hvt testdata/hello-arm64.hvt testdata/abort-amd64.hvt
+//go:embed testdata/hello-amd64.hvt testdata/hello-arm64.hvt testdata/abort-amd64.hvt testdata/abort-arm64.hvt
 var testdata embed.FS
 
 // Run a unikernel in-process and collect its exit status. Devices would
@@ -44,4 +47,30 @@ func Example() {
 	// Hello, world
 	// from Go
 	// exit status 0 <nil>
+}
+
+// A guest that aborts (HALT 255) leaves a core file for gdb in DumpCore.
+func ExampleVM_CoreFile() {
+	dir, err := os.MkdirTemp("", "cores")
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer os.RemoveAll(dir)
+	image, err := testdata.ReadFile("testdata/abort-" + runtime.GOARCH + ".hvt")
+	if err != nil {
+		log.Fatal(err)
+	}
+	vm, err := monitor.New(monitor.Config{
+		KernelImage: image,
+		Memory:      8 << 20,
+		DumpCore:    dir,
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer vm.Close()
+	status, _ := vm.Run(context.Background())
+	core, err := vm.CoreFile()
+	fmt.Println(status, strings.HasPrefix(filepath.Base(core), "core.unimon."), err)
+	// Output: 255 true <nil>
 }

@@ -14,11 +14,12 @@ import (
 //	go run ./internal/microguest/cmd/microguest hello -arch amd64 -o monitor/testdata/hello-amd64.hvt
 //	go run ./internal/microguest/cmd/microguest hello -arch arm64 -o monitor/testdata/hello-arm64.hvt
 //	go run ./internal/microguest/cmd/microguest exit -status 255 -arch amd64 -o monitor/testdata/abort-amd64.hvt
+//	go run ./internal/microguest/cmd/microguest exit -status 255 -arch arm64 -o monitor/testdata/abort-arm64.hvt
 func TestExampleUnikernelsAreCurrent(t *testing.T) {
-	if b, err := testdata.ReadFile("testdata/abort-amd64.hvt"); err != nil || !bytes.Equal(b, microguest.X86_64.Exit(255)) {
-		t.Errorf("testdata/abort-amd64.hvt is not microguest's exit 255 (%v): regenerate it", err)
-	}
 	for _, c := range []microguest.Catalogue{microguest.X86_64, microguest.AArch64} {
+		if b, err := testdata.ReadFile("testdata/abort-" + c.Arch + ".hvt"); err != nil || !bytes.Equal(b, c.Exit(255)) {
+			t.Errorf("testdata/abort-%s.hvt is not microguest's exit 255 (%v): regenerate it", c.Arch, err)
+		}
 		b, err := testdata.ReadFile("testdata/hello-" + c.Arch + ".hvt")
 		if err != nil {
 			t.Fatal(err)

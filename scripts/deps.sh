@@ -5,6 +5,8 @@ set -euo pipefail
 need=()
 command -v ip >/dev/null || need+=(iproute2)
 command -v gdb >/dev/null || need+=(gdb)
+# gdb-multiarch: monitor/coredump reads the arm64 core layout with it.
+command -v gdb-multiarch >/dev/null || need+=(gdb-multiarch)
 # objdump: the independent SYSCALL count of internal/gobuild's TestAllStd.
 command -v objdump >/dev/null || need+=(binutils)
 # The networking tests: curl as a real HTTP client, dnsmasq as the DHCP

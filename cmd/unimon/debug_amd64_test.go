@@ -4,25 +4,12 @@ import (
 	"fmt"
 	"net"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/unimon/unimon/internal/kvmtest"
 )
-
-// TestCLIDumpCore: --dumpcore=DIR leaves a core of an aborting guest in
-// DIR and says where.
-func TestCLIDumpCore(t *testing.T) {
-	kvmtest.Require(t)
-	dir := t.TempDir()
-	status, _, errOut := runCLI("--mem=8", "--dumpcore="+dir, writeGuest(t, guests.Exit(255)))
-	cores, _ := filepath.Glob(filepath.Join(dir, "core.unimon.*"))
-	if status != 255 || len(cores) != 1 || !strings.Contains(errOut, "dumpcore: guest core written to "+cores[0]) {
-		t.Fatalf("status %d, cores %q, stderr %q", status, cores, errOut)
-	}
-}
 
 // TestCLIGDB: --gdb --gdb-port=N waits for gdb, which runs the guest to
 // its exit status.

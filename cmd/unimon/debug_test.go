@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/unimon/unimon/internal/kvmtest"
 )
 
 func TestParseDebugOptions(t *testing.T) {
@@ -67,5 +69,17 @@ func TestDebugOptionsRefused(t *testing.T) {
 		if !strings.Contains(lines[0], tt.want) || len(lines) != 2 || !strings.Contains(lines[1], "--help") {
 			t.Errorf("%q: stderr %q, want one line with %q and a hint", tt.args, stderr.String(), tt.want)
 		}
+	}
+}
+
+// TestCLIDumpCore: --dumpcore=DIR leaves a core of an aborting guest in
+// DIR and says where.
+func TestCLIDumpCore(t *testing.T) {
+	kvmtest.Require(t)
+	dir := t.TempDir()
+	status, _, errOut := runCLI("--mem=8", "--dumpcore="+dir, writeGuest(t, guests.Exit(255)))
+	cores, _ := filepath.Glob(filepath.Join(dir, "core.unimon.*"))
+	if status != 255 || len(cores) != 1 || !strings.Contains(errOut, "dumpcore: guest core written to "+cores[0]) {
+		t.Fatalf("status %d, cores %q, stderr %q", status, cores, errOut)
 	}
 }

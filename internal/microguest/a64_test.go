@@ -121,6 +121,7 @@ func TestA64Catalogue(t *testing.T) {
 		"poll": A64PollTimeout(1000), "block": A64BlockRoundTrip(), "net": A64NetEcho(),
 		"spin": A64Spin(), "write-text": A64WriteText(), "bad-mmio": A64BadMMIO(),
 		"mmio-read": A64MMIORead(), "psci-off": A64PSCI(PSCISystemOff), "boot-info": A64BootInfo(), "mmio-no-syndrome": A64MMIONoSyndrome(), "stack": A64StackTop(), "fpu": A64FPU(),
+		"fpu-abort": A64FPUAbort(), "mmu-off-abort": A64MMUOffAbort(),
 	}
 	for _, c := range HostileCases() {
 		img, err := A64Hostile(c.Call, c.Kind)

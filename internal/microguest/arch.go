@@ -15,8 +15,9 @@ import (
 // The guests whose failure only exists on one architecture are not in it:
 // TripleFault, BadPort, BadPortSize and RawExitLoop (x86_64), and the
 // A64BadMMIO, A64MMIORead, A64MMIONoSyndrome, A64PSCI, A64BootInfo,
-// A64StackTop and A64FPU guests (aarch64). Tests of those are
-// architecture-specific by nature and call the functions directly.
+// A64StackTop, A64FPU, A64FPUAbort and A64MMUOffAbort guests (aarch64).
+// Tests of those are architecture-specific by nature and call the
+// functions directly.
 type Catalogue struct {
 	// Arch is the GOARCH whose KVM runs these guests: "amd64" or "arm64".
 	Arch string

@@ -333,15 +333,46 @@ func a64StackTop(p *a64prog) {
 // host stops it.
 func A64FPU() []byte { return buildA64(a64FPU) }
 
+// The FP/SIMD moves the FPU guests make (the assembler has no FP forms).
+const (
+	fmovD0X19 = 0x9e670260 // fmov d0, x19
+	fmovX2D0  = 0x9e660002 // fmov x2, d0
+)
+
 func a64FPU(p *a64prog) {
 	a := &p.a
-	a.Word(0x9e670260) // fmov d0, x19
-	a.Word(0x9e660002) // fmov x2, d0
+	a.Word(fmovD0X19)
+	a.Word(fmovX2D0)
 	a.Cmp(X2, bootInfo)
 	a.BCond(A64NE, "bad")
 	p.halt(guestabi.ExitSuccess)
 	a.Label("bad")
 	p.halt(guestabi.ExitFailure)
+}
+
+// A64FPUAbort puts x19, the boot info address, in the FP/SIMD register
+// d0 and aborts (HALT 255): the host should find
+// guestabi.BootInfoAddr in the low half of v0 in a core of it.
+func A64FPUAbort() []byte {
+	return buildA64(func(p *a64prog) {
+		p.a.Word(fmovD0X19)
+		p.halt(guestabi.ExitAbort)
+	})
+}
+
+// A64MMUOffAbort turns stage-1 translation off (SCTLR_EL1.M = 0; the
+// monitor's tables map the code to itself, so execution goes on at the
+// next instruction) and aborts (HALT 255). A core of it cannot come from
+// the guest's tables: the host should find guest-physical memory at its
+// own addresses, as upstream dumps it.
+func A64MMUOffAbort() []byte {
+	return buildA64(func(p *a64prog) {
+		p.a.Word(0xd5381000) // mrs x0, sctlr_el1
+		p.a.Word(0x927ff800) // and x0, x0, #~1
+		p.a.Word(0xd5181000) // msr sctlr_el1, x0
+		p.a.Word(0xd5033fdf) // isb
+		p.halt(guestabi.ExitAbort)
+	})
 }
 
 // A64GICProbe asks for an irqchip (unimon's feature note). If the boot

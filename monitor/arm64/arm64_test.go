@@ -121,7 +121,13 @@ func TestRegisterValues(t *testing.T) {
 	ids := map[string][2]uint64{
 		"x0":        {RegX(0), 0x6030_0000_0010_0000},
 		"x30":       {RegX(30), 0x6030_0000_0010_003c},
+		"sp":        {RegSPEL0, 0x6030_0000_0010_003e},
 		"pc":        {RegPC, 0x6030_0000_0010_0040},
+		"v0":        {RegV(0), 0x6040_0000_0010_0054},
+		"v31":       {RegV(31), 0x6040_0000_0010_00d0},
+		"fpsr":      {RegFPSR, 0x6020_0000_0010_00d4},
+		"fpcr":      {RegFPCR, 0x6020_0000_0010_00d5},
+		"TTBR0_EL1": {RegTTBR0EL1, 0x6030_0000_0013_c100},
 		"pstate":    {RegPSTATE, 0x6030_0000_0010_0042},
 		"sp_el1":    {RegSPEL1, 0x6030_0000_0010_0044},
 		"SCTLR_EL1": {RegSCTLREL1, 0x6030_0000_0013_c080},
@@ -188,6 +194,24 @@ func TestCheckHostPageSize(t *testing.T) {
 	for _, s := range []int{16384, 65536} {
 		if err := CheckHostPageSize(s); !errors.Is(err, ErrHostPageSize) {
 			t.Errorf("%d: %v", s, err)
+		}
+	}
+}
+
+// TestStackPointer: the core's sp is the one the mode in PSTATE uses.
+func TestStackPointer(t *testing.T) {
+	const sp0, sp1 = 0x1000, 0x2000
+	for _, tt := range []struct {
+		name   string
+		pstate uint64
+		want   uint64
+	}{
+		{"EL1h, as the guest starts", PSTATE, sp1},
+		{"EL1t", PSTATE&^0xf | 4, sp0},
+		{"EL0t, where the Go bindings' kernel and program run", 0, sp0},
+	} {
+		if got := StackPointer(tt.pstate, sp0, sp1); got != tt.want {
+			t.Errorf("%s: StackPointer(%#x) = %#x, want %#x", tt.name, tt.pstate, got, tt.want)
 		}
 	}
 }

@@ -7,10 +7,12 @@ import "github.com/unimon/unimon/guestabi"
 // rather than in package kvm so this package and its tests build on every
 // host.
 const (
-	regARM64   = 0x6000_0000_0000_0000
-	regSizeU64 = 0x0030_0000_0000_0000
-	regCore    = 0x0010 << 16
-	regSysreg  = 0x0013 << 16
+	regARM64    = 0x6000_0000_0000_0000
+	regSizeU32  = 0x0020_0000_0000_0000
+	regSizeU64  = 0x0030_0000_0000_0000
+	regSizeU128 = 0x0040_0000_0000_0000
+	regCore     = 0x0010 << 16
+	regSysreg   = 0x0013 << 16
 )
 
 // coreReg names a field of struct kvm_regs by its offset in 32-bit words.
@@ -25,6 +27,7 @@ func SysReg(op0, op1, crn, crm, op2 uint64) uint64 {
 // Core registers: offsets into struct kvm_regs, whose user_pt_regs starts
 // with x0..x30 (8 bytes each), then sp, pc, pstate, then sp_el1.
 var (
+	RegSPEL0  = coreReg(62) // user_pt_regs.sp
 	RegPC     = coreReg(64)
 	RegPSTATE = coreReg(66)
 	RegSPEL1  = coreReg(68)
@@ -32,6 +35,19 @@ var (
 
 // RegX returns the register ID of general-purpose register Xn.
 func RegX(n int) uint64 { return coreReg(uint64(2 * n)) }
+
+// The FP/SIMD registers, in struct kvm_regs's fp_regs (a struct
+// user_fpsimd_state, 16-byte aligned at byte 336 after sp_el1, elr_el1
+// and the five SPSRs): v0-v31 of 16 bytes each, then the 32-bit FPSR
+// and FPCR. Read them with KVM_GET_ONE_REG of the size the ID says.
+const (
+	fpRegsWords = 336 / 4
+	RegFPSR     = regARM64 | regSizeU32 | regCore | fpRegsWords + 32*4
+	RegFPCR     = regARM64 | regSizeU32 | regCore | fpRegsWords + 32*4 + 1
+)
+
+// RegV returns the register ID of FP/SIMD register Vn (128 bits).
+func RegV(n int) uint64 { return regARM64 | regSizeU128 | regCore | fpRegsWords + 4*uint64(n) }
 
 // System registers the monitor sets or reads.
 var (
@@ -45,7 +61,9 @@ var (
 // Register values at entry (ABI doc section 10).
 const (
 	// SCTLR is M|C|I: stage-1 translation on, data and instruction caches on.
-	SCTLR = 1<<0 | 1<<2 | 1<<12
+	SCTLR = SCTLRM | 1<<2 | 1<<12
+	// SCTLRM is SCTLR_EL1.M: stage-1 translation is on.
+	SCTLRM = 1 << 0
 
 	// TCR: 40-bit virtual and physical addresses (T0SZ = T1SZ = 24), 4 KiB
 	// granules, inner/outer write-back write-allocate walks, inner
@@ -104,3 +122,16 @@ func EntryRegs(entry, memSize uint64) []Reg {
 		{"PC", RegPC, entry},
 	}
 }
+
+// StackPointer is the stack pointer in use under pstate: SP_EL1 when
+// PSTATE.SP selects the exception level's own (EL1h, where hvt guests
+// start), SP_EL0 at EL0 and in EL1t. A core gives it as sp, as Linux's
+// gives a process's.
+func StackPointer(pstate, spEL0, spEL1 uint64) uint64 {
+	if pstate&pstateSP != 0 {
+		return spEL1
+	}
+	return spEL0
+}
+
+const pstateSP = 1 << 0 // PSTATE.SP, bit 0 of the mode field M[3:0]

@@ -142,3 +142,35 @@ func TestDecodeTrapRegs(t *testing.T) {
 		t.Error("DecodeTrapRegs accepted a short cookie")
 	}
 }
+
+// TestPRStatusLayout: the registers sit where Linux's elf_prstatus has
+// them, which is where gdb reads them.
+func TestPRStatusLayout(t *testing.T) {
+	var a UserPtRegs
+	for i := range a.X {
+		a.X[i] = uint64(0x100 + i)
+	}
+	a.SP, a.PC, a.PState = 0xfff0, 0x100010, 0x3c5
+	tests := []struct {
+		name string
+		desc []byte
+		size int
+		regs map[int]uint64 // offset into the descriptor: value
+	}{
+		{"amd64", PRStatusAMD64(kvm.Regs{RAX: 1, RIP: 0x100010, RSP: 0xfff0}, kvm.Sregs{}, 11), 336,
+			map[int]uint64{112 + 10*8: 1, 112 + 16*8: 0x100010, 112 + 19*8: 0xfff0}},
+		{"arm64", PRStatusARM64(a, 11), 392,
+			map[int]uint64{112: 0x100, 112 + 30*8: 0x100 + 30, 360: 0xfff0, 368: 0x100010, 376: 0x3c5, 384: 0}},
+	}
+	for _, tt := range tests {
+		if len(tt.desc) != tt.size || tt.desc[0] != 11 || tt.desc[prCursig] != 11 {
+			t.Errorf("%s: %d bytes, signal %d, cursig %d; want %d bytes, 11", tt.name, len(tt.desc), tt.desc[0], tt.desc[prCursig], tt.size)
+			continue
+		}
+		for off, want := range tt.regs {
+			if got := le64(tt.desc[off:]); got != want {
+				t.Errorf("%s: at %d: %#x, want %#x", tt.name, off, got, want)
+			}
+		}
+	}
+}

@@ -8,12 +8,9 @@ import (
 )
 
 // Layout of Linux's struct elf_prstatus on x86_64, which gdb reads from
-// NT_PRSTATUS: the signal at 12, then struct user_regs_struct at 112.
-const (
-	prstatusSizeAMD64 = 336
-	prCursig          = 12
-	prReg             = 112
-)
+// NT_PRSTATUS: the common part (prstatus), then struct user_regs_struct
+// at prReg.
+const prstatusSizeAMD64 = 336
 
 // TrapRegs is upstream's struct x86_trap_regs: what a Solo5 guest's trap
 // handler passes as its HALT cookie after a fault. CR2 and EC are there
@@ -39,19 +36,12 @@ func DecodeTrapRegs(b []byte) (t TrapRegs, ok bool) {
 // PRStatusAMD64 is the NT_PRSTATUS descriptor for x86_64 registers, with
 // sig as the current signal, as upstream's dumpcore fills it.
 func PRStatusAMD64(r kvm.Regs, s kvm.Sregs, sig int) []byte {
-	b := make([]byte, prstatusSizeAMD64)
-	le := binary.LittleEndian
-	le.PutUint32(b[0:], uint32(sig)) // pr_info.si_signo
-	le.PutUint16(b[prCursig:], uint16(sig))
 	// struct user_regs_struct, in its order.
-	for i, v := range []uint64{
+	return prstatus(prstatusSizeAMD64, sig, []uint64{
 		r.R15, r.R14, r.R13, r.R12, r.RBP, r.RBX, r.R11, r.R10,
 		r.R9, r.R8, r.RAX, r.RCX, r.RDX, r.RSI, r.RDI, 0, /* orig_rax */
 		r.RIP, uint64(s.CS.Selector), r.RFLAGS, r.RSP, uint64(s.SS.Selector),
 		s.FS.Base, s.GS.Base,
 		uint64(s.DS.Selector), uint64(s.ES.Selector), uint64(s.FS.Selector), uint64(s.GS.Selector),
-	} {
-		le.PutUint64(b[prReg+8*i:], v)
-	}
-	return b
+	})
 }

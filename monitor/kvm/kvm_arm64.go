@@ -65,6 +65,24 @@ func (c *VCPU) OneReg(id uint64) (uint64, error) {
 	return v, nil
 }
 
+// OneRegBytes reads register id of any size (KVM_GET_ONE_REG): as many
+// bytes as its ID's KVM_REG_SIZE field says, such as the 16 of an FP/SIMD
+// register or the 4 of FPSR.
+func (c *VCPU) OneRegBytes(id uint64) ([]byte, error) {
+	// The returned buffer lives on the heap, where the kernel may write
+	// it through the uintptr below.
+	b := make([]byte, 1<<(id>>regSizeShift&0xf))
+	r := oneReg{ID: id, Addr: uint64(uintptr(unsafe.Pointer(&b[0])))}
+	if _, err := ioctlPtr(c.fd, kvmGetOneReg, unsafe.Pointer(&r)); err != nil {
+		return nil, fmt.Errorf("KVM_GET_ONE_REG %#x: %w", id, err)
+	}
+	return b, nil
+}
+
+// regSizeShift is where a register ID holds log2 of its size in bytes
+// (KVM_REG_SIZE_SHIFT).
+const regSizeShift = 52
+
 // SetOneReg writes the 64-bit register id (KVM_SET_ONE_REG).
 func (c *VCPU) SetOneReg(id, value uint64) error {
 	v := value

@@ -62,10 +62,7 @@ func Translate(mem *guestmem.Memory, cr3, va uint64) (pa uint64, writable bool, 
 
 // Mapping is one run of virtual memory mapped to contiguous physical
 // memory.
-type Mapping struct {
-	VA, PA, Size uint64
-	Writable     bool
-}
+type Mapping = guestmem.Mapping
 
 // Mappings lists the present mappings under the page tables at cr3, in
 // virtual address order, merging neighbours that are contiguous in both
@@ -99,7 +96,7 @@ func Mappings(mem *guestmem.Memory, cr3 uint64) (maps []Mapping, truncated bool)
 				if pa >= mem.Size() || mem.Size()-pa < size {
 					continue
 				}
-				maps = appendMapping(maps, Mapping{VA: va, PA: pa, Size: size, Writable: w})
+				maps = guestmem.AppendMapping(maps, Mapping{VA: va, PA: pa, Size: size, Writable: w})
 				continue
 			}
 			walk(e&pteAddr, level-1, base|i<<shift, w)
@@ -107,17 +104,6 @@ func Mappings(mem *guestmem.Memory, cr3 uint64) (maps []Mapping, truncated bool)
 	}
 	walk(cr3, 3, 0, true)
 	return maps, truncated
-}
-
-func appendMapping(maps []Mapping, m Mapping) []Mapping {
-	if n := len(maps); n > 0 {
-		last := &maps[n-1]
-		if last.VA+last.Size == m.VA && last.PA+last.Size == m.PA && last.Writable == m.Writable {
-			last.Size += m.Size
-			return maps
-		}
-	}
-	return append(maps, m)
 }
 
 func entry(mem *guestmem.Memory, table, index uint64) (uint64, error) {
