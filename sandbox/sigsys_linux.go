@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"strconv"
 	"unsafe"
 
 	"github.com/elastic/go-seccomp-bpf/arch"
@@ -63,17 +64,33 @@ func installSIGSYS() error {
 		return fmt.Errorf("sandbox: the SIGSYS messages: %w", err)
 	}
 	names := info.SyscallNumbers // number to name
+	// Every line goes into one buffer, appended without fmt: this runs
+	// on each start of the CLI, right before its guest does.
+	buf := make([]byte, 0, numMessages*(len(prog)+96))
+	var ends [numMessages]int
 	for nr := range sigsysMessages {
-		name, ok := names[nr]
-		if !ok {
-			name = "unknown"
-		}
-		line := fmt.Sprintf("%s: sandbox: system call %s (%d) is not allowed after LockDown (seccomp); exiting\n", prog, name, nr)
+		buf = append(buf, prog...)
 		if nr == numMessages-1 {
-			line = fmt.Sprintf("%s: sandbox: a system call numbered %d or more is not allowed after LockDown (seccomp); exiting\n", prog, nr)
+			buf = append(buf, ": sandbox: a system call numbered "...)
+			buf = strconv.AppendInt(buf, int64(nr), 10)
+			buf = append(buf, " or more is not allowed after LockDown (seccomp); exiting\n"...)
+		} else {
+			name, ok := names[nr]
+			if !ok {
+				name = "unknown"
+			}
+			buf = append(buf, ": sandbox: system call "...)
+			buf = append(buf, name...)
+			buf = append(buf, " ("...)
+			buf = strconv.AppendInt(buf, int64(nr), 10)
+			buf = append(buf, ") is not allowed after LockDown (seccomp); exiting\n"...)
 		}
-		b := []byte(line)
-		sigsysMessages[nr] = message{&b[0], uintptr(len(b))}
+		ends[nr] = len(buf)
+	}
+	start := 0
+	for nr, end := range ends {
+		sigsysMessages[nr] = message{&buf[start], uintptr(end - start)}
+		start = end
 	}
 	sa := kernelSigaction{
 		handler: sigsysHandlerAddr(),
