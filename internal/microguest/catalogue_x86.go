@@ -247,3 +247,57 @@ func BlockWriteLoop(n, bs uint32) []byte {
 // NetWriteLoop declares NetDeviceName and sends NetEchoFrame n times
 // (NET_WRITE), then halts with 0: a throughput benchmark.
 func NetWriteLoop(n uint32) []byte { return x86Guest(netWriteLoop(n)) }
+
+// NetReadLoop's POLLs: each waits at most NetReadLoopPollTimeout, and
+// there are at most NetReadLoopMaxPolls of them, so a guest whose frames
+// never come ends (with 1) within ten seconds instead of waiting for ever.
+const (
+	NetReadLoopPollTimeout = 10_000_000 // ns per POLL
+	NetReadLoopMaxPolls    = 1000
+)
+
+// NetReadLoop declares NetDeviceName and takes n frames from it
+// (NET_READ into a NetEchoBufSize buffer; a POLL whenever none is
+// queued), then halts with 0, or with 1 once
+// the polls run out: the receive direction's throughput benchmark.
+func NetReadLoop(n uint32) []byte { return build(netReadLoopProg(n)) }
+
+// netReadLoopProg emits NetReadLoop: RBX counts the frames still wanted,
+// R12 the polls left; R9 holds the NET_READ struct, whose len the loop
+// resets to the buffer's size before each read (an OK read leaves the
+// frame's length there).
+func netReadLoopProg(n uint32) func(*prog) {
+	return func(p *prog) {
+		p.declare(guestabi.Entry{Name: NetDeviceName, Type: guestabi.DeviceNetBasic})
+		d := p.data()
+		ps := d.put(&guestabi.Poll{TimeoutNsecs: NetReadLoopPollTimeout}, guestabi.PollSize)
+		rs := d.reserve(guestabi.NetIOSize)
+		buf := d.zero(NetEchoBufSize)
+		d.set(rs, &guestabi.NetIO{Handle: 1, Data: uint64(buf), Len: NetEchoBufSize})
+		a := &p.a
+		a.MovImm32(RBX, n)
+		a.MovImm32(R12, NetReadLoopMaxPolls)
+		a.MovImm32(R9, rs)
+		a.CmpImm(RBX, 0)
+		a.Jcc(CondE, "done")
+		a.Label("read")
+		a.MovImm32(RAX, NetEchoBufSize)
+		a.Store64(R9, 16, RAX)
+		p.hypercall(guestabi.HypercallNetRead, rs)
+		a.Load32(RAX, R9, 24) // ret
+		a.CmpImm(RAX, int32(guestabi.ResultOK))
+		a.Jcc(CondNE, "wait")
+		a.Dec(RBX)
+		a.Jcc(CondNZ, "read")
+		a.Jmp("done")
+		a.Label("wait")
+		a.Dec(R12)
+		a.Jcc(CondZ, "fail")
+		p.hypercall(guestabi.HypercallPoll, ps)
+		a.Jmp("read")
+		a.Label("fail")
+		p.halt(guestabi.ExitFailure)
+		a.Label("done")
+		p.halt(guestabi.ExitSuccess)
+	}
+}
