@@ -99,17 +99,8 @@ func BenchmarkBlockThroughput(b *testing.B) {
 	defer host.Close()
 	buf := make([]byte, blockBenchIO)
 	guest := func(image []byte) time.Duration {
-		start := time.Now()
-		vm, err := monitor.New(monitor.Config{KernelImage: image, Memory: 8 << 20,
+		return timeGuest(b, monitor.Config{KernelImage: image, Memory: 8 << 20,
 			Block: map[string]devices.Block{microguest.BlockDeviceName: disk}})
-		if err != nil {
-			b.Fatal(err)
-		}
-		defer vm.Close()
-		if status, err := vm.Run(context.Background()); err != nil || status != 0 {
-			b.Fatalf("status %d, err %v", status, err)
-		}
-		return time.Since(start)
 	}
 	onHost := func(io func([]byte, int64) (int, error)) time.Duration {
 		start := time.Now()
@@ -167,18 +158,8 @@ func BenchmarkNetFrames(b *testing.B) {
 			}
 		}
 		tHost += time.Since(start)
-		start = time.Now()
-		vm, err := monitor.New(monitor.Config{KernelImage: image, Memory: 8 << 20,
+		tGuest += timeGuest(b, monitor.Config{KernelImage: image, Memory: 8 << 20,
 			Net: map[string]devices.Net{microguest.NetDeviceName: tap}})
-		if err != nil {
-			b.Fatal(err)
-		}
-		status, err := vm.Run(context.Background())
-		vm.Close()
-		if err != nil || status != 0 {
-			b.Fatalf("status %d, err %v", status, err)
-		}
-		tGuest += time.Since(start)
 	}
 	fps := func(d time.Duration) float64 { return float64(b.N*loops) / d.Seconds() }
 	b.ReportMetric(fps(tGuest), "guest-frames/s")
