@@ -136,7 +136,7 @@ var helpers = map[string]func() error{
 		if err != nil {
 			return err
 		}
-		for _, want := range []string{"CapEff:\t0000000000000000", "CapPrm:\t0000000000000000", "CapBnd:\t0000000000000000", "NoNewPrivs:\t1", "Seccomp:\t2"} {
+		for _, want := range []string{"CapEff:\t0000000000000000", "CapPrm:\t0000000000000000", "CapAmb:\t0000000000000000", "CapBnd:\t0000000000000000", "NoNewPrivs:\t1", "Seccomp:\t2"} {
 			if !strings.Contains(status, want) {
 				return fmt.Errorf("status lacks %q:\n%s", want, status)
 			}
@@ -168,6 +168,9 @@ func TestMain(m *testing.M) {
 			opts = append(opts, Allow(SocketServerCalls...))
 		}
 		if name == "caps" {
+			// The locking thread's own status: its bounding set is the
+			// one LockDown empties.
+			runtime.LockOSThread()
 			statusFile, _ = os.Open("/proc/thread-self/status")
 		}
 		if err := LockDown(opts...); err != nil {

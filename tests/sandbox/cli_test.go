@@ -258,14 +258,23 @@ func signalUnderFilter(t *testing.T, cgo bool) {
 		// A cgo binary drops the capabilities of the locking thread only
 		// (see sandbox.LockDown); the others keep theirs but no call in
 		// the allowlist can use them.
-		wants = append(wants, "CapEff:\t0000000000000000", "CapPrm:\t0000000000000000", "CapBnd:\t0000000000000000")
+		wants = append(wants, "CapEff:\t0000000000000000", "CapPrm:\t0000000000000000", "CapAmb:\t0000000000000000")
 	}
+	emptyBounding := 0
 	for _, st := range threads {
 		for _, want := range wants {
 			if !strings.Contains(st, want) {
 				t.Errorf("a thread lacks %q:\n%s", want, st)
 			}
 		}
+		if strings.Contains(st, "CapBnd:\t0000000000000000") {
+			emptyBounding++
+		}
+	}
+	// The bounding set (what an exec could regain; the filter forbids
+	// exec) is emptied on the locking thread only.
+	if emptyBounding == 0 {
+		t.Errorf("no thread has an empty bounding set: the locking thread should")
 	}
 	if _, err := os.Readlink(fmt.Sprintf("/proc/%d/fd/3", pid)); err == nil {
 		t.Errorf("the inherited fd 3 is still open in the locked-down CLI")
