@@ -27,6 +27,23 @@ var Images = map[string]gobuild.Options{
 	"devguest.hvt":  {Package: "./tests/goguests/guest", Block: []string{devBlock}, Net: []string{devNet}},
 	"hello.hvt":     {Package: "./examples/hello"},
 	"bootcount.hvt": {Package: "./examples/bootcount", Block: []string{"storage"}},
+	// The networking tests' guest (netstack linked in), by the net
+	// devices in its manifest: netGuestImage names them.
+	netGuestImage():                      {Package: netGuestPkg},
+	netGuestImage("service0"):            {Package: netGuestPkg, Net: []string{"service0"}},
+	netGuestImage("service0", "backend"): {Package: netGuestPkg, Net: []string{"service0", "backend"}},
+}
+
+const netGuestPkg = "./tests/goguests/netguest"
+
+// netGuestImage is the name in Images of ./netguest with the net devices
+// nets in its manifest.
+func netGuestImage(nets ...string) string {
+	name := "netguest"
+	for _, n := range nets {
+		name += "-" + n
+	}
+	return name + ".hvt"
 }
 
 // BuildImage builds Images[name] for arch ("" for the default) into dir,
