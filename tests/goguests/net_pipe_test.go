@@ -42,6 +42,18 @@ func TestNetLoopback(t *testing.T) {
 	r.wait(t, 0, `(?m)^httptest: 200 hello /x2$`, `(?m)^ipv6 echo: 4194304 bytes, equal true$`, `(?m)^DONE$`)
 }
 
+// Every kind of file descriptor of the bindings' kernel in one program:
+// a file in /tmp, a pipe and a loopback TCP socket (through the runtime's
+// netpoller), then an eventfd and a pipe under an epoll of the program's
+// own.
+func TestNetKernelObjects(t *testing.T) {
+	noLeaks(t)
+	r := startVM(t, monitor.Config{Kernel: netGuest(t), Args: []string{"kernel"}})
+	r.wait(t, 0, `(?m)^kernel: file 65536 bytes, equal true$`, `(?m)^kernel: pipe 1048576 bytes, equal true$`,
+		`(?m)^kernel: socket 262144 bytes, equal true$`,
+		`(?m)^kernel: epoll 2 events, eventfd ready true count 3, pipe ready true "x"$`, `(?m)^DONE$`)
+}
+
 // Two unikernels in this process talk TCP over an in-process pipe; the
 // configuration options give interfaces, host name and resolv.conf.
 func TestNetTwoUnikernels(t *testing.T) {

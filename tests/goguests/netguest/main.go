@@ -36,6 +36,7 @@ var modes = map[string]struct {
 	"udpsend":  {1, func(a []string) error { return udpSend(a[0]) }},
 	"errors":   {2, func(a []string) error { return failures(a[0], a[1]) }},
 	"info":     {0, func(a []string) error { return info() }},
+	"kernel":   {0, func(a []string) error { return kernelObjects() }},
 }
 
 func main() {
