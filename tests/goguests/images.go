@@ -17,9 +17,10 @@ const (
 	devNet   = "net0"
 )
 
-// Images are the Go unikernels the tests boot, by file name: what unimon
-// build makes each from (packages relative to the module root). The
-// tests build them for the machine they run on; the ARM64 lane builds
+// Images are the Go unikernels the tests boot (tests/goguests' and
+// tests/fidelity's), by file name: what unimon build makes each from
+// (packages and file trees relative to the module root). The tests build
+// them for the machine they run on; the ARM64 lane builds
 // them for arm64 on the host (BuildImage) and the tests find them in the
 // directory laneproto.GoGuestsEnv names.
 var Images = map[string]gobuild.Options{
@@ -32,7 +33,12 @@ var Images = map[string]gobuild.Options{
 	netGuestImage():                      {Package: netGuestPkg},
 	netGuestImage("service0"):            {Package: netGuestPkg, Net: []string{"service0"}},
 	netGuestImage("service0", "backend"): {Package: netGuestPkg, Net: []string{"service0", "backend"}},
+	// tests/fidelity's guest, with its file tree and a block device.
+	FidelityImage: {Package: "./tests/fidelity/guest", Block: []string{"disk"}, Files: "tests/fidelity/testdata/files"},
 }
+
+// FidelityImage is the name in Images of tests/fidelity's guest.
+const FidelityImage = "fidelity.hvt"
 
 const netGuestPkg = "./tests/goguests/netguest"
 
