@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"fmt"
 	"io"
-	"net"
 	"os"
 	"syscall"
 	"unsafe"
@@ -54,29 +53,7 @@ func kernelObjects() error {
 	}
 	fmt.Printf("kernel: pipe %d bytes, equal %v\n", len(back), bytes.Equal(back, data))
 
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return err
-	}
-	defer ln.Close()
-	go func() {
-		c, err := ln.Accept()
-		if err != nil {
-			return
-		}
-		io.Copy(c, c)
-		c.Close()
-	}()
-	c, err := net.Dial("tcp", ln.Addr().String())
-	if err != nil {
-		return err
-	}
-	go func() {
-		c.Write(data[:256<<10])
-		c.(*net.TCPConn).CloseWrite()
-	}()
-	back, err = io.ReadAll(c)
-	c.Close()
+	back, err = tcpEcho("127.0.0.1:0", data[:256<<10])
 	if err != nil {
 		return err
 	}
