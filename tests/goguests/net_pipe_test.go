@@ -7,7 +7,6 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"syscall"
 	"testing"
 	"time"
 
@@ -123,9 +122,11 @@ func checkHandshake(t *testing.T, path string, port layers.TCPPort) {
 	}
 }
 
-// A serving unikernel with no clients leaves the host CPU idle: under 5%
-// of a CPU, the network stack's goroutines and the kernel all waiting
-// (in the netpoller, in the POLL hypercall).
+// A serving unikernel with no clients leaves the host CPU idle: under a
+// fifth of idleLimit (5% of a CPU on amd64; the ARM64 lane's emulation,
+// where this process's own garbage collection was seen to cost 175 ms
+// once in ten runs, gets its wider bound), the network stack's goroutines
+// and the kernel all waiting (in the netpoller, in the POLL hypercall).
 func TestNetIdle(t *testing.T) {
 	noLeaks(t)
 	a, _ := newPipe(t)
@@ -135,15 +136,8 @@ func TestNetIdle(t *testing.T) {
 		return
 	}
 	time.Sleep(200 * time.Millisecond)
-	var ru0, ru1 syscall.Rusage
-	syscall.Getrusage(syscall.RUSAGE_SELF, &ru0)
-	time.Sleep(2 * time.Second)
-	syscall.Getrusage(syscall.RUSAGE_SELF, &ru1)
-	cpu := time.Duration(ru1.Utime.Nano() + ru1.Stime.Nano() - ru0.Utime.Nano() - ru0.Stime.Nano())
-	t.Logf("CPU time of this process (the monitor and the test) over 2s of an idle server: %v", cpu)
-	if cpu > 100*time.Millisecond {
-		t.Errorf("an idle serving unikernel used %v of CPU over 2s, want under 5%%", cpu)
-	}
+	const d = 2 * time.Second
+	idleWithin(t, d, idleLimit(d)/5, "an idle server waited for clients")
 }
 
 // Without --unimon:ipv4 and with no DHCP server, the unikernel says so
