@@ -53,7 +53,7 @@ func TestLayoutARM64(t *testing.T) {
 	for asmName, goName := range map[string]string{
 		"FRAME": "frameAddr", "FAKE_G": "fakeG", "KSTACK_LO": "kstackLo", "KSTACK_TOP": "kstackTop",
 		"FPAREA": "fpAreaAddr", "EL1_STACK_TOP": "el1StackTop", "PRIVATE_TABLES": "l0Base",
-		"GUARD_PAGE": "guardPage", "L3_MAX_PAGES": "l3TextMax", "TICK_COUNT": "tickCount",
+		"GUARD_PAGE": "guardPage", "L3_MAX_PAGES": "l3TextMax", "TICK_COUNT": "tickCount", "VDSO_DATA": "vdsoData",
 	} {
 		if defines[asmName] != goConst(goName) {
 			t.Errorf("cpu_arm64.s %s = %#x, layout_arm64.go %s = %#x", asmName, defines[asmName], goName, goConst(goName))

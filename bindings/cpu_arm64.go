@@ -123,14 +123,14 @@ func cpuHypercall(nr guestabi.Hypercall, arg uintptr) {
 	khypercall(guestabi.MMIOBase+uintptr(nr)*guestabi.MMIOStride, arg)
 }
 
-func initVDSO() {}
-
 // The assembly (cpu_arm64.s).
 
 func rt0()
 func kentry()
 func resumeUser()
 func kflush()
+func vdsoEntry() uintptr
+func vdsoClockGettime()
 func ktimerStart()
 func idReg(which uint64) uint64
 func rndr() (uint64, bool)

@@ -11,6 +11,7 @@
 #define KSTACK_LO 0x50000
 #define KSTACK_TOP 0x90000
 #define FPAREA 0x93000
+#define VDSO_DATA 0x91000
 #define EL1_STACK_TOP 0x95000
 #define PRIVATE_TABLES 0x20000
 #define GUARD_PAGE 0x4f000
@@ -300,16 +301,31 @@ waker:
 	MSR	R1, CNTV_CTL_EL0	// enabled, not masked
 	ISB
 	ERET
-// irq: acknowledge, rearm the timer (which lowers its line), and enter
-// the kernel like any trap (slot 9).
+// irq: mask the timer (which lowers its level-triggered line, so the
+// end of interrupt does not make it pending again), acknowledge, and
+// enter the kernel like any trap (slot 9). The line may drop before the
+// acknowledge reads it: a spurious INTID 1023 is still a tick.
 irq:
+	MOVD	$3, R1
+	MSR	R1, CNTV_CTL_EL0	// enabled, masked
+	ISB
 	MRS	ICC_IAR1_EL1, R1
 	MSR	R1, ICC_EOIR1_EL1
+	B	save
+// kresume rearms a masked timer for a whole tick from now: the program
+// runs at least a tick between two, however long the kernel took (under
+// emulation a busy kernel could otherwise find the next tick already
+// pending at every return, and the program would never run again). A
+// timer that is off (CNTV_CTL_EL0 zero) stays off.
+kresume:
+	MRS	CNTV_CTL_EL0, R1
+	TBZ	$1, R1, timerarmed
 	MOVD	$TICK_COUNT, R1
 	MOVD	(R1), R1
 	MSR	R1, CNTV_TVAL_EL0
-	B	save
-kresume:
+	MOVD	$1, R1
+	MSR	R1, CNTV_CTL_EL0
+timerarmed:
 	MOVD	$FRAME, R0
 	LDP	248(R0), (R1, R2)	// SP, PC
 	MSR	R1, SP_EL0
@@ -513,6 +529,47 @@ TEXT ·cntvct(SB),NOSPLIT,$0-8
 	ISB
 	MRS	CNTVCT_EL0, R0
 	MOVD	R0, ret+0(FP)
+	RET
+
+// func vdsoEntry() uintptr returns the address of vdsoClockGettime.
+TEXT ·vdsoEntry(SB),NOSPLIT,$0-8
+	MOVD	$·vdsoClockGettime(SB), R0
+	MOVD	R0, ret+0(FP)
+	RET
+
+// vdsoClockGettime is the vDSO's __kernel_clock_gettime, called by the
+// runtime with the C calling convention: R0 the clock, R1 the timespec;
+// 0 in R0. It reads time.go's parameters at VDSO_DATA and the counter
+// EL0 may read, and clobbers only R2-R7 (R18 and R28, the runtime's g,
+// stay untouched as the C convention wants).
+TEXT ·vdsoClockGettime(SB),NOSPLIT|NOFRAME,$0
+	MOVD	$VDSO_DATA, R7
+	ISB
+	MRS	CNTVCT_EL0, R2
+	MOVD	0(R7), R3	// tsc0
+	SUB	R3, R2, R2
+	MOVD	8(R7), R3	// scale: (delta * scale) >> 32, from 128 bits
+	UMULH	R3, R2, R4
+	MUL	R3, R2, R5
+	LSL	$32, R4, R4
+	ORR	R5>>32, R4, R2
+	CMP	$0, R0		// CLOCK_REALTIME
+	BEQ	realtime
+	CMP	$8, R0		// CLOCK_REALTIME_ALARM
+	BEQ	realtime
+	CMP	$5, R0		// CLOCK_REALTIME_COARSE
+	BNE	split
+realtime:
+	MOVD	16(R7), R3	// wall clock at tsc0
+	ADD	R3, R2, R2
+split:
+	MOVD	$1000000000, R3
+	UDIV	R3, R2, R4
+	MUL	R3, R4, R5
+	SUB	R5, R2, R5
+	MOVD	R4, 0(R1)
+	MOVD	R5, 8(R1)
+	MOVD	$0, R0
 	RET
 
 TEXT ·goEntry(SB),NOSPLIT,$0-8

@@ -35,7 +35,7 @@ package bindings
 // counter), layout_amd64.go (the fixed memory layout; layout_amd64.h is
 // generated from it), trap_amd64.go (vectors, IDT, crash report),
 // mmu_amd64.go (page-table format), sigframe_amd64.go, timer_amd64.go
-// (x2APIC), vdso_amd64.go, syscalls_amd64.go (the table by x86_64
+// (x2APIC), vdso.go (the vDSO image), syscalls_amd64.go (the table by x86_64
 // number). cpu_noport.go lists the interface for other architectures.
 
 import (

@@ -68,6 +68,14 @@ const (
 	frameRSP = frameAddr + unsafe.Offsetof(frame{}.RSP)
 )
 
+// The vDSO's identity for the Go runtime (runtime/vdso_linux_amd64.go).
+const (
+	vdsoMachine     = 62 // EM_X86_64
+	vdsoSymbol      = "__vdso_clock_gettime"
+	vdsoVersion     = "LINUX_2.6"
+	vdsoVersionHash = 0x3ae75f6
+)
+
 // Requests to the CPL0 part (kcall op).
 const (
 	kHypercall = 2

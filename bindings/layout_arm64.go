@@ -20,16 +20,23 @@ const (
 	frameAddr   = kstackTop - frameSize // where EL1 saves the program's registers
 	fakeG       = kstackTop
 	vdsoData    = 0x91000
+	vdsoImage   = 0x92000 // the vDSO's ELF (vdso.go); its one function is in the text
+	vdsoMax     = 0x1000
 	fpAreaAddr  = 0x93000
 	el1StackTop = 0x95000 // SP_EL1: what the EL1 code pushes at entry
 	tickCount   = 0x94000 // the timer's reload value, which EL1 reads at every tick
 	pageSize    = 4096
 	frameSize   = unsafe.Sizeof(frame{})
 
-	// No vDSO image on arm64: the runtime calls clock_gettime with SVC,
-	// and signal handlers return through sigreturnTramp in the text.
-	vdsoImage  = 0
 	scratchTLS = 0 // TPIDR_EL0 is only the program's (Go keeps g in R28)
+
+	// The vDSO's identity for the Go runtime (runtime/vdso_linux_arm64.go).
+	// Signal handlers return through sigreturnTramp in the text, not
+	// through the vDSO.
+	vdsoMachine     = 183 // EM_AARCH64
+	vdsoSymbol      = "__kernel_clock_gettime"
+	vdsoVersion     = "LINUX_2.6.39"
+	vdsoVersionHash = 0x75fcb89
 )
 
 // frame is the register frame EL1 saves at frameAddr (cpu_arm64.s uses

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/unimon/unimon/monitor/gdbstub"
+	"github.com/unimon/unimon/monitor/hypercall"
 	"github.com/unimon/unimon/monitor/kvm"
 )
 
@@ -56,7 +57,13 @@ func (vm *VM) attachGDB(ctx context.Context) error {
 		return fmt.Errorf("waiting for gdb: %w", err)
 	}
 	vm.target = newDebugTarget(vm)
-	stub := gdbstub.New(nc, vm.target, vm.vcpu.Kick)
+	// gdb's Ctrl-C stops a running guest (Kick) and one asleep in POLL
+	// (Wake; step makes the POLL again when gdb resumes the guest).
+	vcpu, core := vm.vcpu, vm.core
+	stub := gdbstub.New(nc, vm.target, func() {
+		vcpu.Kick()
+		core.Wake()
+	})
 	vm.stub = stub
 	// A cancelled Run (ctx, or Close) must not wait on gdb forever: the
 	// callback ends the session, which makes a Stopped in progress return.
@@ -145,7 +152,7 @@ func (vm *VM) gdbExit(status int, halted bool, err error) (int, bool, error) {
 	switch {
 	case errors.As(err, &ds):
 		stop = ds.stop
-	case errors.Is(err, kvm.ErrInterrupted) && vm.stub.Interrupted():
+	case (errors.Is(err, kvm.ErrInterrupted) || errors.Is(err, hypercall.ErrInterrupted)) && vm.stub.Interrupted():
 		stop = gdbstub.Stop{Signal: sigInt, HW: -1}
 	case halted:
 		vm.stub.Exited(status)

@@ -128,6 +128,8 @@ type VM struct {
 	core     *hypercall.Core
 	manifest *guestabi.Manifest
 	life     lifecycle
+	// interrupted is the hypercall step makes again; Run's only.
+	interrupted interruptedCall
 	debugState
 }
 

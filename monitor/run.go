@@ -102,14 +102,51 @@ func (vm *VM) Run(ctx context.Context) (int, error) {
 	}
 }
 
+// hypercall handles hypercall nr with argument arg: a halt's status, or
+// an error that says whose fault a failure is.
+func (vm *VM) hypercall(nr, arg uint64) (status int, halted bool, err error) {
+	h, err := vm.disp.Dispatch(vm.mem, nr, arg)
+	if err != nil {
+		switch {
+		case errors.Is(err, hypercall.ErrInterrupted):
+			vm.interrupted = interruptedCall{nr, arg, true}
+			return 0, false, err
+		case errors.Is(err, hypercall.ErrGuest):
+			return 0, false, fmt.Errorf("%w: %w", ErrGuest, err)
+		}
+		// The guest asked for something valid and the host failed it
+		// (a console or device error): not the guest's fault.
+		return 0, false, fmt.Errorf("%w: %w", ErrDevice, err)
+	}
+	if h != nil {
+		vm.haltCookie = h.Cookie
+		return h.Status, true, nil
+	}
+	return 0, false, nil
+}
+
 // stopped is Run's error when ctx ended it. It says where the guest was,
 // so a guest cancelled because it hung shows where it hung.
 func (vm *VM) stopped(ctx context.Context) error {
 	return fmt.Errorf("stopped (guest at %s): %w", hostArch.state(vm.vcpu), context.Cause(ctx))
 }
 
+// interruptedCall is a hypercall that returned ErrInterrupted and that
+// step makes again before the guest runs on: the guest never saw it
+// return.
+type interruptedCall struct {
+	nr, arg uint64
+	pending bool
+}
+
 // step runs the guest until one exit and handles it.
 func (vm *VM) step() (status int, halted bool, err error) {
+	if c := vm.interrupted; c.pending {
+		// A Wake (gdb's Ctrl-C) cut the guest's POLL short; a stop
+		// (cancellation) never gets here, Run's loop returns first.
+		vm.interrupted = interruptedCall{}
+		return vm.hypercall(c.nr, c.arg)
+	}
 	if err := vm.vcpu.Run(); err != nil {
 		if errors.Is(err, kvm.ErrFault) {
 			return 0, false, vm.fault("KVM: host/guest translation fault (a write to read-only memory?)")
@@ -127,23 +164,7 @@ func (vm *VM) step() (status int, halted bool, err error) {
 		return 0, false, fmt.Errorf("%w: %w: %s", ErrGuest, err, hostArch.state(vm.vcpu))
 	}
 	if ok {
-		h, err := vm.disp.Dispatch(vm.mem, nr, arg)
-		if err != nil {
-			switch {
-			case errors.Is(err, hypercall.ErrInterrupted):
-				return 0, false, err
-			case errors.Is(err, hypercall.ErrGuest):
-				return 0, false, fmt.Errorf("%w: %w", ErrGuest, err)
-			}
-			// The guest asked for something valid and the host failed it
-			// (a console or device error): not the guest's fault.
-			return 0, false, fmt.Errorf("%w: %w", ErrDevice, err)
-		}
-		if h != nil {
-			vm.haltCookie = h.Cookie
-			return h.Status, true, nil
-		}
-		return 0, false, nil
+		return vm.hypercall(nr, arg)
 	}
 	switch reason {
 	case kvm.ExitIntr:

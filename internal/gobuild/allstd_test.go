@@ -173,7 +173,7 @@ func buildAllStd(t *testing.T) {
 		var log bytes.Buffer
 		exe := filepath.Join(dir, "allstd")
 		start := time.Now()
-		err = compile(context.Background(), Options{Dir: root, BuildFlags: []string{"-overlay", overlay}, Stderr: &log}, "./internal/gobuild/testdata/allstd", exe)
+		err = compile(context.Background(), Options{Dir: root, Package: "./internal/gobuild/testdata/allstd", BuildFlags: []string{"-overlay", overlay}, Stderr: &log}, exe)
 		allStd.took = time.Since(start)
 		if err != nil {
 			allStd.err = fmt.Errorf("%w\n%s", err, log.String())

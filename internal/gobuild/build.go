@@ -14,6 +14,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/unimon/unimon/guestabi"
@@ -29,7 +30,9 @@ const BuildTag = "unimon"
 
 // Options configure Build.
 type Options struct {
-	// Package is the main package to build (default ".").
+	// Package is the main package to build (default "."): an import path,
+	// or a directory path, which builds from that directory in whatever
+	// module holds it.
 	Package string
 	// Output is the unikernel file to write (default: the package
 	// directory's base name with ".hvt" appended, in Dir).
@@ -47,7 +50,8 @@ type Options struct {
 	// GoCmd is the go command (default "go" from PATH, then $GOROOT/bin/go).
 	GoCmd string
 	// BuildFlags are passed to go build before the package (e.g. -race is
-	// not supported, but -gcflags or -tags extra values are).
+	// not supported, but -gcflags is); -tags and -ldflags values are added
+	// to the guest's own.
 	BuildFlags []string
 	// Files is a directory packed into the image as the program's read-only
 	// file tree at "/" (PackFiles; bindings/treefs.go).
@@ -86,16 +90,6 @@ func Build(ctx context.Context, opts Options) (*Result, error) {
 	if !filepath.IsAbs(out) && opts.Dir != "" {
 		out = filepath.Join(opts.Dir, out)
 	}
-	tmp, err := os.MkdirTemp("", "unimon-build-")
-	if err != nil {
-		return nil, err
-	}
-	defer os.RemoveAll(tmp)
-	exe := filepath.Join(tmp, "go.out")
-
-	if err := compile(ctx, opts, pkg, exe); err != nil {
-		return nil, err
-	}
 	var files []byte
 	if dir := opts.Files; dir != "" {
 		if !filepath.IsAbs(dir) && opts.Dir != "" {
@@ -105,7 +99,39 @@ func Build(ctx context.Context, opts Options) (*Result, error) {
 			return nil, err
 		}
 	}
+	tmp, err := os.MkdirTemp("", "unimon-build-")
+	if err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(tmp)
+	exe := filepath.Join(tmp, "go.out")
+
+	if err := compile(ctx, inPackageDir(opts, pkg), exe); err != nil {
+		return nil, err
+	}
 	return finish(exe, m, files, pkg, out)
+}
+
+// inPackageDir returns opts for building pkg from its own directory when
+// pkg is a directory path (/abs/prog, ../prog), with Package ".": the go
+// command then finds the program's own module, wherever it is, as `cd
+// DIR && go build` would (go build /abs/prog from another module, or from
+// outside any, fails). Import paths are left as they are.
+func inPackageDir(opts Options, pkg string) Options {
+	opts.Package = pkg
+	if !filepath.IsAbs(pkg) && pkg != "." && pkg != ".." &&
+		!strings.HasPrefix(pkg, "./") && !strings.HasPrefix(pkg, "../") {
+		return opts // an import path
+	}
+	dir := pkg
+	if !filepath.IsAbs(dir) && opts.Dir != "" {
+		dir = filepath.Join(opts.Dir, dir)
+	}
+	if st, err := os.Stat(dir); err != nil || !st.IsDir() {
+		return opts // a pattern or a file: go build says what is wrong
+	}
+	opts.Dir, opts.Package = dir, "."
+	return opts
 }
 
 // finish patches the executable exe into the unikernel out, with the
@@ -131,9 +157,10 @@ func finish(exe string, m *guestabi.Manifest, files []byte, pkg, out string) (*R
 	return res, nil
 }
 
-// compile runs go build for the guest and writes the executable to exe.
-func compile(ctx context.Context, opts Options, pkg, exe string) error {
-	return goGuest(ctx, opts, []string{"build", "-o", exe}, BindingsPath, pkg)
+// compile runs go build for the guest's opts.Package and writes the
+// executable to exe.
+func compile(ctx context.Context, opts Options, exe string) error {
+	return goGuest(ctx, opts, []string{"build", "-o", exe}, BindingsPath, opts.Package)
 }
 
 // goCommand is the go command of opts.
@@ -182,9 +209,12 @@ func goGuest(ctx context.Context, opts Options, verb []string, bindings, pkg str
 			tags += "," + NetTag
 		}
 	}
-	args := append(verb, "-tags", tags,
-		"-ldflags=-E="+bindings+".rt0 -T="+fmt.Sprintf("%#x", TextBase)+tgt.ldflags)
-	args = append(args, opts.BuildFlags...)
+	ldflags := "-E=" + bindings + ".rt0 -T=" + fmt.Sprintf("%#x", TextBase) + tgt.ldflags
+	merged := mergeFlags(opts.BuildFlags, tags, ldflags)
+	if tgt.patchSyscalls != nil && strips(merged) {
+		return fmt.Errorf("-ldflags -s: %w", ErrStripped)
+	}
+	args := append(verb, merged...)
 	args = append(args, pkg)
 	cmd := exec.CommandContext(ctx, goCmd, args...)
 	cmd.Dir = opts.Dir
@@ -208,6 +238,56 @@ func goGuest(ctx context.Context, opts Options, verb []string, bindings, pkg str
 		return fmt.Errorf("go %s %s failed: %w", verb[0], pkg, err)
 	}
 	return nil
+}
+
+// ErrStripped is the error for a build whose linker flags strip the
+// symbol table, which the patcher walks function by function.
+var ErrStripped = errors.New("the symbol table is needed to find the system calls: leave out -s (-w, no DWARF, is fine)")
+
+// strips reports whether merged go command flags (mergeFlags) ask the
+// linker to strip the symbol table.
+func strips(merged []string) bool {
+	for _, f := range merged {
+		if ld, ok := strings.CutPrefix(f, "-ldflags="); ok {
+			return slices.Contains(strings.Fields(ld), "-s")
+		}
+	}
+	return false
+}
+
+// mergeFlags returns the go command flags for a guest build: the user's
+// flags with the guest's build tags and linker flags added to any -tags
+// and -ldflags of theirs. The go command keeps only the last of a
+// repeated flag, so appending ours or theirs would drop the other: the
+// user's tags would lose the bindings' tag, or their -ldflags (-X, -s)
+// the entry point.
+func mergeFlags(user []string, tags, ldflags string) []string {
+	var out []string
+	for i := 0; i < len(user); i++ {
+		name, value, hasValue := strings.Cut(strings.TrimPrefix(user[i], "-"), "=")
+		name = strings.TrimPrefix(name, "-")
+		if name != "tags" && name != "ldflags" {
+			out = append(out, user[i])
+			continue
+		}
+		if !hasValue && i+1 < len(user) {
+			i++
+			value = user[i]
+		}
+		if name == "tags" {
+			// Comma-separated, or space-separated as Go once had them.
+			for _, tag := range strings.Fields(strings.ReplaceAll(value, ",", " ")) {
+				tags += "," + tag
+			}
+		} else if value != "" {
+			ldflags = strings.TrimSpace(ldflags + " " + value)
+		}
+	}
+	merged := []string{"-tags", tags}
+	if ldflags != "" {
+		merged = append(merged, "-ldflags="+ldflags)
+	}
+	return append(merged, out...)
 }
 
 func runtimeGOROOT() string {

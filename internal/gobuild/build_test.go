@@ -5,6 +5,7 @@ import (
 	"context"
 	"debug/elf"
 	"encoding/binary"
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -135,6 +136,122 @@ func TestManifestOptions(t *testing.T) {
 	for _, o := range []Options{{Net: []string{"a-b"}}, {Net: []string{"x"}, Block: []string{"x"}}, {Manifest: filepath.Join(dir, "missing.json")}} {
 		if _, err := manifest(o); err == nil {
 			t.Errorf("%+v accepted", o)
+		}
+	}
+}
+
+// ownModule writes a program in a module of its own (unimon through a
+// replace directive) into a temporary directory and returns it. It prints
+// main.version (set with -X) and what its file with build tag mytag sets.
+func ownModule(t *testing.T) string {
+	t.Helper()
+	root := moduleRoot(t)
+	dir := t.TempDir()
+	sum, err := os.ReadFile(filepath.Join(root, "go.sum"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, text := range map[string]string{
+		"go.mod": "module example.com/own\ngo 1.26\nrequire github.com/unimon/unimon v0.0.0\nreplace github.com/unimon/unimon => " + root + "\n",
+		"go.sum": string(sum),
+		"main.go": `package main
+
+import (
+	"fmt"
+
+	_ "github.com/unimon/unimon/bindings"
+)
+
+var version = "unset"
+
+var extra string
+
+func main() { fmt.Println(version, extra) }
+`,
+		"tagged.go": "//go:build mytag\n\npackage main\n\nfunc init() { extra = \"tagged-file-linked\" }\n",
+	} {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// The module's go.mod lists only unimon: let go complete it, as `go
+	// mod tidy` would have (from the module cache, no network).
+	t.Setenv("GOFLAGS", "-mod=mod")
+	return dir
+}
+
+// wantFlagsApplied fails t unless the unikernel file holds what
+// ownModule's -X and -tags mytag put there.
+func wantFlagsApplied(t *testing.T, file string) {
+	t.Helper()
+	img, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"v1.2-from-ldflags", "tagged-file-linked"} {
+		if !bytes.Contains(img, []byte(want)) {
+			t.Errorf("the unikernel does not hold %q: the user's build flags were lost", want)
+		}
+	}
+	if err := CheckLoadable(img); err != nil {
+		t.Errorf("CheckLoadable: %v", err)
+	}
+}
+
+// A program in a module of its own builds by its directory path from
+// anywhere (as `cd DIR && go build` would), and the user's -tags and
+// -ldflags add to the guest's instead of replacing them.
+func TestBuildOwnModuleByPath(t *testing.T) {
+	dir := ownModule(t)
+	out := filepath.Join(t.TempDir(), "own.hvt")
+	var log bytes.Buffer
+	_, err := Build(context.Background(), Options{
+		Dir: t.TempDir(), Package: dir, Output: out, Stderr: &log,
+		BuildFlags: []string{"-tags", "mytag", "-ldflags", "-X main.version=v1.2-from-ldflags"},
+	})
+	if err != nil {
+		t.Fatalf("Build(%s): %v\n%s", dir, err, log.String())
+	}
+	wantFlagsApplied(t, out)
+}
+
+// The command line takes go build's flags.
+func TestMainGoBuildFlags(t *testing.T) {
+	dir := ownModule(t)
+	out := filepath.Join(t.TempDir(), "own.hvt")
+	var stdout, stderr bytes.Buffer
+	args := []string{"-o", out, "-tags", "mytag", "-ldflags", "-X main.version=v1.2-from-ldflags", "-trimpath", dir}
+	if status := Main(args, &stdout, &stderr); status != 0 {
+		t.Fatalf("unimon build %q: status %d\n%s", args, status, stderr.String())
+	}
+	wantFlagsApplied(t, out)
+}
+
+// -ldflags -s would strip the symbols the patcher walks: refused with a
+// reason before anything is built.
+func TestBuildStrippedRefused(t *testing.T) {
+	_, err := Build(context.Background(), Options{Dir: moduleRoot(t), Package: "./examples/hello", Arch: "amd64",
+		Output: filepath.Join(t.TempDir(), "x.hvt"), BuildFlags: []string{"-ldflags", "-s -w"}})
+	if !errors.Is(err, ErrStripped) {
+		t.Fatalf("err = %v, want ErrStripped", err)
+	}
+}
+
+func TestMergeFlags(t *testing.T) {
+	for _, tc := range []struct {
+		user []string
+		want string
+	}{
+		{nil, "-tags unimon -ldflags=-E=x"},
+		{[]string{"-tags", "a,b"}, "-tags unimon,a,b -ldflags=-E=x"},
+		{[]string{"-tags=a b"}, "-tags unimon,a,b -ldflags=-E=x"},
+		{[]string{"--tags", ""}, "-tags unimon -ldflags=-E=x"},
+		{[]string{"-ldflags", "-s -w"}, "-tags unimon -ldflags=-E=x -s -w"},
+		{[]string{"-ldflags=-X main.v=1", "-trimpath"}, "-tags unimon -ldflags=-E=x -X main.v=1 -trimpath"},
+		{[]string{"-gcflags", "-N", "-tags"}, "-tags unimon -ldflags=-E=x -gcflags -N"},
+	} {
+		if got := strings.Join(mergeFlags(tc.user, "unimon", "-E=x"), " "); got != tc.want {
+			t.Errorf("mergeFlags(%q) = %q, want %q", tc.user, got, tc.want)
 		}
 	}
 }

@@ -18,7 +18,7 @@ const NetTag = "unimon_net"
 // importsNet reports whether pkg (built with env and flags in dir)
 // depends on package net.
 func importsNet(ctx context.Context, goCmd, dir, pkg string, env, flags []string) (bool, error) {
-	args := append([]string{"list", "-deps", "-f", "{{.ImportPath}}", "-tags", BuildTag}, flags...)
+	args := append([]string{"list", "-deps", "-f", "{{.ImportPath}}"}, mergeFlags(flags, BuildTag, "")...)
 	cmd := exec.CommandContext(ctx, goCmd, append(args, pkg)...)
 	cmd.Dir = dir
 	cmd.Env = env

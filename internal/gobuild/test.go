@@ -60,7 +60,7 @@ func (b *TestBuilder) List(ctx context.Context, patterns []string) ([]*TestPacka
 	if len(patterns) == 0 {
 		patterns = []string{"."}
 	}
-	args := append([]string{"list", "-e", "-json=ImportPath,Name,Dir,TestGoFiles,XTestGoFiles,Deps,Module,Error", "-tags", BuildTag}, b.opts.BuildFlags...)
+	args := append([]string{"list", "-e", "-json=ImportPath,Name,Dir,TestGoFiles,XTestGoFiles,Deps,Module,Error"}, mergeFlags(b.opts.BuildFlags, BuildTag, "")...)
 	cmd := exec.CommandContext(ctx, goCommand(b.opts), append(args, patterns...)...)
 	cmd.Dir = b.opts.Dir
 	cmd.Env = guestEnv(b.opts, b.tgt)

@@ -39,6 +39,7 @@ func BuildC(dir string) (string, error) {
 		fmt.Sprintf("-DPIO_BASE=%#x", guestabi.PIOBase),
 		fmt.Sprintf("-DHC_PUTS=%d", guestabi.HypercallPuts),
 		fmt.Sprintf("-DHC_HALT=%d", guestabi.HypercallHalt),
+		fmt.Sprintf("-DHC_POLL=%d", guestabi.HypercallPoll),
 		fmt.Sprintf("-DDEBUG_PORT=%#x", guestabi.DebugTrapPort),
 		"-T", filepath.Join(dir, "guest.ld"), "-o", out,
 		filepath.Join(dir, "guest.c"), filepath.Join(dir, "notes.c"),

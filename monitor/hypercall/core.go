@@ -149,6 +149,12 @@ func (c *Core) Interrupt() {
 	default:
 		close(c.stop)
 	}
+	c.ringLocked()
+}
+
+// ringLocked makes the interrupt eventfd readable, unless Close released
+// it; intMu is held.
+func (c *Core) ringLocked() {
 	if c.intClosed {
 		return
 	}
@@ -157,6 +163,16 @@ func (c *Core) Interrupt() {
 	// The only possible failure is EAGAIN from a counter at its maximum,
 	// and then the eventfd is readable already, which is all that matters.
 	_, _ = unix.Write(c.eventfd, one[:])
+}
+
+// Wake makes a POLL in progress (or the next one, if none is) return
+// ErrInterrupted once, without stopping the core as Interrupt does: the
+// caller redoes that POLL when it is done (a debugger's Ctrl-C stops a
+// guest that sleeps in POLL, then lets it sleep on).
+func (c *Core) Wake() {
+	c.intMu.Lock()
+	defer c.intMu.Unlock()
+	c.ringLocked()
 }
 
 // Close interrupts any POLL or PUTS in progress, waits for it to return
@@ -298,6 +314,14 @@ func (c *Core) poll(mem *guestmem.Memory, arg uint64) (*Halt, error) {
 		}
 	}
 	if interrupted {
+		select {
+		case <-c.stop:
+		default:
+			// A Wake, not a stop: consumed here, so the POLL redone
+			// after it sleeps again.
+			var v [8]byte
+			_, _ = unix.Read(c.eventfd, v[:])
+		}
 		// Leave the struct alone: the guest never sees this POLL return.
 		return nil, &Error{Call: guestabi.HypercallPoll, Err: ErrInterrupted}
 	}

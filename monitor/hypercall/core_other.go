@@ -29,5 +29,8 @@ func (c *Core) addPollables(fds map[int]int) error { return ErrClosed }
 // Interrupt does nothing: see NewCore.
 func (c *Core) Interrupt() {}
 
+// Wake does nothing: see NewCore.
+func (c *Core) Wake() {}
+
 // Close does nothing: see NewCore.
 func (c *Core) Close() error { return nil }

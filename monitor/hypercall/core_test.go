@@ -173,6 +173,45 @@ func TestPollInterrupt(t *testing.T) {
 	}
 }
 
+// TestPollWake: Wake ends one POLL (asleep, or the next one) and is then
+// spent: the POLL after it sleeps to its timeout or a ready device.
+func TestPollWake(t *testing.T) {
+	e := newEnv(t)
+	const hour = uint64(3600e9)
+	done := make(chan struct{})
+	go func() {
+		time.Sleep(20 * time.Millisecond) // asleep first, usually; an early Wake is latched
+		e.core.Wake()
+		close(done)
+	}()
+	if _, err := e.poll(t, hour); !errors.Is(err, ErrInterrupted) {
+		t.Fatalf("POLL woken: %v, want ErrInterrupted", err)
+	}
+	<-done
+	// Spent: a POLL with a short timeout times out, as if never woken.
+	if _, err := e.poll(t, 1e6); err != nil {
+		t.Fatalf("POLL after the Wake: %v", err)
+	}
+	// A Wake before the POLL ends it at once; several count as one.
+	e.core.Wake()
+	e.core.Wake()
+	if _, err := e.poll(t, hour); !errors.Is(err, ErrInterrupted) {
+		t.Fatalf("POLL after two Wakes: %v, want ErrInterrupted", err)
+	}
+	e.net.setReady(t, true)
+	if p, err := e.poll(t, hour); err != nil || p.Ret != 1 {
+		t.Fatalf("POLL with a device ready after the Wake: %+v, %v", p, err)
+	}
+	// Interrupt is stronger: it stays.
+	e.core.Interrupt()
+	e.core.Wake()
+	for i := 0; i < 2; i++ {
+		if _, err := e.poll(t, hour); !errors.Is(err, ErrInterrupted) {
+			t.Fatalf("POLL %d after Interrupt and Wake: %v", i, err)
+		}
+	}
+}
+
 // TestCloseDuringPoll: Close ends a sleeping POLL and waits for it.
 func TestCloseDuringPoll(t *testing.T) {
 	e := newEnv(t)

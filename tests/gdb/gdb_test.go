@@ -8,11 +8,13 @@ import (
 	"debug/elf"
 	"errors"
 	"fmt"
+	"math/bits"
 	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -351,32 +353,81 @@ func TestDisconnect(t *testing.T) {
 	}
 }
 
-// TestInterrupt: Ctrl-C (byte 0x03) stops a guest spinning at CPL0 with
-// SIGINT; the registers read, and kill ends it. gdb's batch mode cannot
-// interrupt, so the test speaks the protocol itself.
+// TestInterrupt: Ctrl-C (byte 0x03) stops a guest with SIGINT, whether
+// it spins at CPL0 or sleeps in POLL (an hour at a time: the monitor is
+// waiting, not the vCPU); the registers read, the guest goes on as it
+// was, and kill ends it. A POLL cut short by Ctrl-C is made again when
+// gdb continues, so the guest never sees it return early: its tick count
+// stays at the 6 of its start. gdb's batch mode cannot interrupt, so the
+// test speaks the protocol itself.
 func TestInterrupt(t *testing.T) {
 	kvmtest.Require(t)
 	kernel := cGuest(t)
-	noLeaks(t)
-	addr, done := startVM(t, kernel, 8<<20, "spin")
-	c := dial(t, addr)
-	c.send("?")
-	if p := c.recv(); !strings.HasPrefix(p, "T05") {
-		t.Fatalf("initial stop %q, want T05...", p)
+	ticks := symbolAddr(t, kernel, "ticks")
+	for _, mode := range []string{"spin", "yield"} {
+		t.Run(mode, func(t *testing.T) {
+			noLeaks(t)
+			addr, done := startVM(t, kernel, 8<<20, mode)
+			c := dial(t, addr)
+			c.send("?")
+			if p := c.recv(); !strings.HasPrefix(p, "T05") {
+				t.Fatalf("initial stop %q, want T05...", p)
+			}
+			interrupt := func(after time.Duration) uint64 {
+				c.send("c")
+				time.Sleep(after) // lets the guest reach its POLL; not a timing check
+				c.Write([]byte{0x03})
+				if p := c.recv(); !strings.HasPrefix(p, "T02") {
+					t.Fatalf("stop after Ctrl-C %q, want T02...", p)
+				}
+				c.send("g")
+				if p := c.recv(); len(p) != 2*600 {
+					t.Fatalf("registers: %d hex digits, want %d", len(p), 2*600)
+				}
+				c.send(fmt.Sprintf("m%x,8", ticks))
+				le, err := strconv.ParseUint(c.recv(), 16, 64)
+				if err != nil {
+					t.Fatalf("reading ticks: %v", err)
+				}
+				return bits.ReverseBytes64(le)
+			}
+			// Until the guest has ticked its first 6 (the yield guest is
+			// then in, or about to enter, its first POLL)...
+			for interrupt(0) < 6 {
+			}
+			// ... then twice more, giving it time to be asleep.
+			for i := 0; i < 2; i++ {
+				if n := interrupt(20 * time.Millisecond); mode == "yield" && n != 6 {
+					t.Errorf("ticks = %d after Ctrl-C during POLL, want 6: the guest saw its POLL return early", n)
+				}
+			}
+			c.send("k")
+			if r := wait(t, done); !errors.Is(r.err, monitor.ErrKilled) {
+				t.Fatalf("Run = %d, %v; want ErrKilled", r.status, r.err)
+			}
+		})
 	}
-	c.send("c")
-	c.Write([]byte{0x03})
-	if p := c.recv(); !strings.HasPrefix(p, "T02") {
-		t.Fatalf("stop after Ctrl-C %q, want T02...", p)
+}
+
+// symbolAddr is the address of symbol name in the ELF file.
+func symbolAddr(t *testing.T, file, name string) uint64 {
+	t.Helper()
+	f, err := elf.Open(file)
+	if err != nil {
+		t.Fatal(err)
 	}
-	c.send("g")
-	if p := c.recv(); len(p) != 2*600 {
-		t.Fatalf("registers: %d hex digits, want %d", len(p), 2*600)
+	defer f.Close()
+	syms, err := f.Symbols()
+	if err != nil {
+		t.Fatal(err)
 	}
-	c.send("k")
-	if r := wait(t, done); !errors.Is(r.err, monitor.ErrKilled) {
-		t.Fatalf("Run = %d, %v; want ErrKilled", r.status, r.err)
+	for _, s := range syms {
+		if s.Name == name {
+			return s.Value
+		}
 	}
+	t.Fatalf("%s: no symbol %s", file, name)
+	return 0
 }
 
 // TestDetach: after detach the guest runs on to its end, without

@@ -4,12 +4,13 @@
  * function to break on, a global to print and watch), then halts with
  * status 7, or, when its command line is "abort", aborts as upstream's
  * solo5_abort does after a trap: HALT 255 with its registers as cookie;
- * "spin" ticks forever (for Ctrl-C); "garbage" points CR3 at a page of
+ * "spin" ticks forever (for Ctrl-C); "yield" sleeps in POLL for an hour
+ * at a time, ticking after each (for Ctrl-C while the monitor waits); "garbage" points CR3 at a page of
  * garbage page-table entries and crashes on the next fetch (for a
  * debugger reading memory through hostile tables); "trap" hands the
  * monitor a debug trap (DEBUG_PORT) with a frame address outside memory,
  * then halts with 7.
- * HC_PUTS, HC_HALT and PIO_BASE come from guestabi, as -D flags.
+ * HC_PUTS, HC_HALT, HC_POLL and PIO_BASE come from guestabi, as -D flags.
  */
 #include <stdint.h>
 
@@ -19,6 +20,10 @@ struct boot_info {
 struct puts_arg {
     const char *data;
     uint64_t len;
+};
+struct poll_arg {
+    uint64_t timeout_nsecs, ready_set;
+    int32_t ret;
 };
 struct halt_arg {
     void *cookie;
@@ -104,6 +109,12 @@ void _start(struct boot_info *bi)
     case 's':
         for (;;)
             tick(1);
+    case 'y':
+        for (;;) {
+            struct poll_arg p = {3600ULL * 1000000000ULL, 0, 0};
+            hypercall(HC_POLL, &p);
+            tick(1);
+        }
     case 't':
         hypercall(DEBUG_PORT - PIO_BASE, (void *)(uintptr_t)0xfffff000u);
         break;
