@@ -14,9 +14,9 @@ import (
 // vector, which saves the registers at frameAddr and ERETs into kentry at
 // EL0 on the kernel stack with the fake g in R28; kentry saves the FP/SIMD
 // registers and calls ktrap. The kernel returns to the program, asks for
-// a hypercall, flushes the TLB, starts the timer or reads the CPU's
-// features with SVC #1-#5 (the
-// program's own system calls are SVC #0), which EL1 serves.
+// a hypercall, flushes the TLB, starts the timer or reads an ID register
+// (idreg_arm64.go) with SVC #1-#5 (the program's own system calls are
+// SVC #0), which EL1 serves.
 
 // fpState is V0-V31, FPSR and FPCR, as kentry saves them at fpAreaAddr.
 type fpState [528]byte
@@ -70,7 +70,7 @@ var randChecked, hasRNDR bool
 // on a CPU without it.
 func cpuRandom() (uint64, bool) {
 	if !randChecked {
-		hasRNDR, randChecked = isar0()>>60&0xf != 0, true
+		hasRNDR, randChecked = idReg(idISAR0)>>60&0xf != 0, true
 	}
 	for i := 0; i < 10 && hasRNDR; i++ {
 		if v, ok := rndr(); ok {
@@ -132,7 +132,7 @@ func kflush()
 func vdsoEntry() uintptr
 func vdsoClockGettime()
 func ktimerStart()
-func isar0() uint64
+func idReg(which uint64) uint64
 func rndr() (uint64, bool)
 func khypercall(addr, arg uintptr)
 func cntvct() uint64

@@ -47,7 +47,7 @@
 #define SVC_HYPERCALL WORD $0xd4000041	// SVC #2
 #define SVC_FLUSH WORD $0xd4000061	// SVC #3
 #define SVC_TIMER WORD $0xd4000081	// SVC #4
-#define SVC_ISAR0 WORD $0xd40000a1	// SVC #5
+#define SVC_IDREG WORD $0xd40000a1	// SVC #5
 
 // rt0: entered at EL1h with the monitor's identity page tables (MMU on),
 // interrupts masked, SP_EL1 at the top of RAM and X0 at the boot info.
@@ -236,7 +236,7 @@ TEXT el1trap<>(SB),NOSPLIT|NOFRAME,$0
 	CMP	$4, R2
 	BEQ	ktimer
 	CMP	$5, R2
-	BEQ	kisar0
+	BEQ	kidreg
 	MOVD	$·badRequest(SB), R0
 	B	fatalmsg<>(SB)
 khypercall:
@@ -248,9 +248,22 @@ kflush:
 	DSB_ISH
 	ISB
 	ERET
-// kisar0 returns ID_AA64ISAR0_EL1 in X0 (EL0 cannot read ID registers).
-kisar0:
+// kidreg returns the ID register X0 names (idreg_arm64.go: idMIDR...)
+// in X0: EL0 cannot read ID registers.
+kidreg:
+	MOVD	R0, R1
+	MOVD	$0, R0
+	CBNZ	R1, 2(PC)
+	MRS	MIDR_EL1, R0
+	CMP	$1, R1
+	BNE	2(PC)
+	MRS	ID_AA64PFR0_EL1, R0
+	CMP	$2, R1
+	BNE	2(PC)
 	MRS	ID_AA64ISAR0_EL1, R0
+	CMP	$3, R1
+	BNE	2(PC)
+	MRS	ID_AA64ISAR1_EL1, R0
 	ERET
 // ktimer: the GICv3 the monitor created delivers the virtual timer's
 // PPI as a group 1 interrupt to this CPU, and the timer starts with the
@@ -487,9 +500,10 @@ TEXT ·ktimerStart(SB),NOSPLIT|NOFRAME,$0
 	SVC_TIMER
 	RET
 
-TEXT ·isar0(SB),NOSPLIT,$0-8
-	SVC_ISAR0
-	MOVD	R0, ret+0(FP)
+TEXT ·idReg(SB),NOSPLIT,$0-16
+	MOVD	which+0(FP), R0
+	SVC_IDREG
+	MOVD	R0, ret+8(FP)
 	RET
 
 // rndr reads RNDR (FEAT_RNG, readable at EL0); it sets Z when the

@@ -40,6 +40,7 @@ func ktrap() {
 		default:
 			fault(f, t, "abort")
 		}
+	case (ec == ecSysReg || ec == ecUnknown) && emulateMRS(f):
 	default:
 		fault(f, t, "exception")
 	}
@@ -62,7 +63,7 @@ func faultSignal(f *frame) (sigInfo, bool) {
 		case fsc == 0x21: // alignment
 			return sigInfo{_SIGBUS, _BUS_ADRALN, f.FAR}, true
 		}
-	case ecUnknown, ecIllegalState:
+	case ecUnknown, ecIllegalState, ecSysReg:
 		return sigInfo{_SIGILL, _ILL_ILLOPC, f.PC}, true
 	case ecPCAlign:
 		return sigInfo{_SIGBUS, _BUS_ADRALN, f.PC}, true

@@ -124,14 +124,21 @@ func (r *devRun) waitLine(t testing.TB, prefix string) bool {
 // uses all of it.
 func idleFor(t *testing.T, d time.Duration, what string) {
 	t.Helper()
+	idleWithin(t, d, idleLimit(d), what)
+}
+
+// idleWithin sleeps d and fails t if this process used more than limit
+// of CPU time.
+func idleWithin(t *testing.T, d, limit time.Duration, what string) {
+	t.Helper()
 	var ru0, ru1 syscall.Rusage
 	syscall.Getrusage(syscall.RUSAGE_SELF, &ru0)
 	time.Sleep(d)
 	syscall.Getrusage(syscall.RUSAGE_SELF, &ru1)
 	cpu := time.Duration(ru1.Utime.Nano() + ru1.Stime.Nano() - ru0.Utime.Nano() - ru0.Stime.Nano())
 	t.Logf("CPU time of the monitor over %v while %s: %v", d, what, cpu)
-	if cpu > idleLimit(d) {
-		t.Errorf("the monitor used %v of CPU over %v while %s: the guest is busy-waiting", cpu, d, what)
+	if cpu > limit {
+		t.Errorf("the monitor used %v of CPU over %v while %s (limit %v): the guest is busy-waiting", cpu, d, what, limit)
 	}
 }
 

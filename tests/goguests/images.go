@@ -17,9 +17,10 @@ const (
 	devNet   = "net0"
 )
 
-// Images are the Go unikernels the tests boot, by file name: what unimon
-// build makes each from (packages relative to the module root). The
-// tests build them for the machine they run on; the ARM64 lane builds
+// Images are the Go unikernels the tests boot (tests/goguests' and
+// tests/fidelity's), by file name: what unimon build makes each from
+// (packages and file trees relative to the module root). The tests build
+// them for the machine they run on; the ARM64 lane builds
 // them for arm64 on the host (BuildImage) and the tests find them in the
 // directory laneproto.GoGuestsEnv names.
 var Images = map[string]gobuild.Options{
@@ -27,6 +28,28 @@ var Images = map[string]gobuild.Options{
 	"devguest.hvt":  {Package: "./tests/goguests/guest", Block: []string{devBlock}, Net: []string{devNet}},
 	"hello.hvt":     {Package: "./examples/hello"},
 	"bootcount.hvt": {Package: "./examples/bootcount", Block: []string{"storage"}},
+	// The networking tests' guest (netstack linked in), by the net
+	// devices in its manifest: netGuestImage names them.
+	netGuestImage():                      {Package: netGuestPkg},
+	netGuestImage("service0"):            {Package: netGuestPkg, Net: []string{"service0"}},
+	netGuestImage("service0", "backend"): {Package: netGuestPkg, Net: []string{"service0", "backend"}},
+	// tests/fidelity's guest, with its file tree and a block device.
+	FidelityImage: {Package: "./tests/fidelity/guest", Block: []string{"disk"}, Files: "tests/fidelity/testdata/files"},
+}
+
+// FidelityImage is the name in Images of tests/fidelity's guest.
+const FidelityImage = "fidelity.hvt"
+
+const netGuestPkg = "./tests/goguests/netguest"
+
+// netGuestImage is the name in Images of ./netguest with the net devices
+// nets in its manifest.
+func netGuestImage(nets ...string) string {
+	name := "netguest"
+	for _, n := range nets {
+		name += "-" + n
+	}
+	return name + ".hvt"
 }
 
 // BuildImage builds Images[name] for arch ("" for the default) into dir,

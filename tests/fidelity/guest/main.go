@@ -17,6 +17,8 @@ import (
 	"syscall"
 	"unsafe"
 
+	"golang.org/x/sys/cpu"
+
 	"github.com/unimon/unimon/bindings"
 )
 
@@ -58,9 +60,13 @@ func main() {
 		// An address far from nil: the panic names it.
 		fmt.Println("recovered:", recovered(func() { sink = *(*int)(unsafe.Add(unsafe.Pointer(nil), 0xdead0000)) }))
 	case "ill":
-		run([]byte{0x0f, 0x0b}) // UD2 outside a system call site: SIGILL
+		ill()
 	case "gp":
-		run([]byte{0xf4}) // HLT in user mode: #GP, SIGSEGV with si_code SI_KERNEL
+		privileged()
+	case "cpu":
+		// golang.org/x/sys/cpu finds no /proc/self/auxv here: on arm64 it
+		// reads the ID registers, which traps (the kernel emulates it).
+		fmt.Printf("cpu: initialized=%v arm64 fp=%v asimd=%v\n", cpu.Initialized, cpu.ARM64.HasFP, cpu.ARM64.HasASIMD)
 	case "goexit":
 		var wg sync.WaitGroup
 		wg.Add(1)
@@ -193,19 +199,4 @@ func files() {
 	err = os.RemoveAll(dir)
 	_, err2 = os.Stat(dir)
 	fmt.Println("files: RemoveAll:", err, os.IsNotExist(err2))
-}
-
-// run calls machine code (a func value points at a word holding the
-// code's address).
-func run(code []byte) {
-	mem, err := syscall.Mmap(-1, 0, 4096, syscall.PROT_READ|syscall.PROT_WRITE|syscall.PROT_EXEC, syscall.MAP_ANON|syscall.MAP_PRIVATE)
-	if err != nil {
-		fmt.Println("mmap:", err)
-		return
-	}
-	copy(mem, code)
-	addr := uintptr(unsafe.Pointer(&mem[0]))
-	closure := &addr
-	f := *(*func())(unsafe.Pointer(&closure))
-	f()
 }

@@ -36,6 +36,7 @@ var modes = map[string]struct {
 	"udpsend":  {1, func(a []string) error { return udpSend(a[0]) }},
 	"errors":   {2, func(a []string) error { return failures(a[0], a[1]) }},
 	"info":     {0, func(a []string) error { return info() }},
+	"kernel":   {0, func(a []string) error { return kernelObjects() }},
 }
 
 func main() {
@@ -74,9 +75,24 @@ func loopback() error {
 		}
 		fmt.Printf("httptest: %d %s\n", resp.StatusCode, b)
 	}
-	ln, err := net.Listen("tcp", "[::1]:0")
+	data := make([]byte, 4<<20)
+	for i := range data {
+		data[i] = byte(i * 7)
+	}
+	back, err := tcpEcho("[::1]:0", data)
 	if err != nil {
 		return err
+	}
+	fmt.Printf("ipv6 echo: %d bytes, equal %v\n", len(back), string(back) == string(data))
+	return nil
+}
+
+// tcpEcho sends data through a TCP echo server listening on addr, from
+// another goroutine than the one reading, and returns what came back.
+func tcpEcho(addr string, data []byte) ([]byte, error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, err
 	}
 	defer ln.Close()
 	go func() {
@@ -89,23 +105,14 @@ func loopback() error {
 	}()
 	c, err := net.Dial("tcp", ln.Addr().String())
 	if err != nil {
-		return err
+		return nil, err
 	}
-	data := make([]byte, 4<<20)
-	for i := range data {
-		data[i] = byte(i * 7)
-	}
+	defer c.Close()
 	go func() {
 		c.Write(data)
 		c.(*net.TCPConn).CloseWrite()
 	}()
-	back, err := io.ReadAll(c)
-	c.Close()
-	if err != nil {
-		return err
-	}
-	fmt.Printf("ipv6 echo: %d bytes, equal %v\n", len(back), string(back) == string(data))
-	return nil
+	return io.ReadAll(c)
 }
 
 // serve is the HTTP server the namespace's clients hit.

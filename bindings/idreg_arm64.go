@@ -1,0 +1,107 @@
+//go:build linux && arm64
+
+package bindings
+
+import "unsafe"
+
+// The program's reads of the CPU's ID registers. EL0 cannot read them
+// (MRS traps: ESR_EL1.EC 0x18 with FEAT_IDST, else an undefined
+// instruction), and Linux 4.11 and later emulate the read, so programs
+// do it: golang.org/x/sys/cpu reads ID_AA64ISAR0_EL1, ID_AA64ISAR1_EL1
+// and ID_AA64PFR0_EL1 when it finds no /proc/self/auxv, and gVisor's
+// netstack imports it. As Linux (arch/arm64/kernel/cpufeature.c,
+// emulate_sys_reg), the register space Op0=3, Op1=0, CRn=0, CRm 2-7
+// reads as the registers' user-visible fields and anything unknown there
+// as zero, CRm 0 has MIDR_EL1, MPIDR_EL1 and REVIDR_EL1; any other MRS
+// is SIGILL. Unlike Linux, the ID registers this kernel does not list
+// (ID_AA64MMFR*, ID_AA64PFR1, ID_AA64ZFR0, the AArch32 ones) read as zero.
+
+// ecSysReg is ESR_EL1.EC of a trapped MRS, MSR or system instruction.
+const ecSysReg = 0x18
+
+// idRegs are the ID registers the kernel reads for the program, by their
+// encoding (Op0, Op1, CRn, CRm, Op2 packed as sysRegKey does), with the
+// request index kidreg (cpu_arm64.s: SVC #5) reads them by, the mask of the
+// fields Linux shows the program and the value of the hidden ones.
+var idRegs = [...]struct {
+	key          uint32
+	index        uint64
+	mask, hidden uint64
+}{
+	{sysRegKey(3, 0, 0, 0, 0), idMIDR, ^uint64(0), 0},
+	// MPIDR_EL1 and REVIDR_EL1 read as fixed values (Linux's safe ones):
+	// nothing is read from the CPU.
+	{sysRegKey(3, 0, 0, 0, 5), idNone, 0, 1 << 31},
+	{sysRegKey(3, 0, 0, 0, 6), idNone, 0, 0},
+	// FP, AdvSIMD and DIT; EL0 reads as AArch64 only, as on Linux; not
+	// SVE, which the kernel leaves disabled (CPACR_EL1.ZEN).
+	{sysRegKey(3, 0, 0, 4, 0), idPFR0, 0xf<<48 | 0xff<<16, 1},
+	// Everything but the TLB-maintenance field, as Linux.
+	{sysRegKey(3, 0, 0, 6, 0), idISAR0, ^uint64(0xf << 56), 0},
+	// Everything but pointer authentication (APA, API, GPA, GPI), which
+	// the kernel does not enable for the program.
+	{sysRegKey(3, 0, 0, 6, 1), idISAR1, ^uint64(0xff<<24 | 0xff<<4), 0},
+}
+
+// Request indexes of kidreg.
+const (
+	idNone  = ^uint64(0)
+	idMIDR  = 0
+	idPFR0  = 1
+	idISAR0 = 2
+	idISAR1 = 3
+)
+
+func sysRegKey(op0, op1, crn, crm, op2 uint32) uint32 {
+	return op0<<14 | op1<<11 | crn<<7 | crm<<3 | op2
+}
+
+// emulateMRS serves the program's read of an ID register at f.PC (the
+// trap's ESR in f): true when it did, with the value in the target
+// register and the PC past the instruction.
+func emulateMRS(f *frame) bool {
+	var insn uint32
+	switch f.ESR >> 26 & 0x3f {
+	case ecSysReg:
+		// ISS: Op0 21:20, Op2 19:17, Op1 16:14, CRn 13:10, Rt 9:5,
+		// CRm 4:1, direction 0 (1: read).
+		iss := uint32(f.ESR & 0x1ffffff)
+		if iss&1 == 0 {
+			return false
+		}
+		insn = 0xd5200000 | iss>>20&3<<19 | iss>>14&7<<16 | iss>>10&0xf<<12 | iss>>1&0xf<<8 | iss>>17&7<<5 | iss>>5&0x1f
+	case ecUnknown:
+		// No FEAT_IDST: an undefined instruction; look at it.
+		if !copyIn(unsafe.Pointer(&insn), uintptr(f.PC), 4) {
+			return false
+		}
+	default:
+		return false
+	}
+	// MRS: 1101 0101 0011 o0 op1 CRn CRm op2 Rt, Op0 = 2+o0.
+	if insn&0xfff00000 != 0xd5300000 {
+		return false
+	}
+	op0, op1, crn, crm, op2 := 2+insn>>19&1, insn>>16&7, insn>>12&0xf, insn>>8&0xf, insn>>5&7
+	if op0 != 3 || op1 != 0 || crn != 0 || crm == 1 || crm > 7 {
+		return false
+	}
+	v, known := uint64(0), false
+	key := sysRegKey(op0, op1, crn, crm, op2)
+	for _, r := range idRegs {
+		if r.key == key {
+			v, known = r.hidden, true
+			if r.index != idNone {
+				v |= idReg(r.index) & r.mask
+			}
+		}
+	}
+	if crm == 0 && !known {
+		return false // Linux emulates only MIDR, MPIDR and REVIDR there
+	}
+	if rt := insn & 0x1f; rt != 31 { // XZR
+		f.X[rt] = v
+	}
+	f.PC += 4
+	return true
+}

@@ -1,0 +1,9 @@
+package main
+
+// ill runs UDF #0: SIGILL.
+func ill()
+
+// privileged runs MRS X0, SCTLR_EL1: a system register EL0 may not read,
+// and not an ID register the kernel emulates the read of: SIGILL, as on
+// Linux.
+func privileged()
