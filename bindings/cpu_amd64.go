@@ -87,6 +87,13 @@ func cpuInitFrame(f *frame, entry, sp uintptr) {
 // cpuCycles is the cycle counter (TSC) the clock runs on.
 func cpuCycles() uint64 { return rdtsc() }
 
+// cpuHWCap is AT_HWCAP as Linux gives it on x86_64: CPUID leaf 1's EDX
+// (the Go runtime reads CPUID itself; C-minded code reads this).
+func cpuHWCap() uint64 {
+	_, _, _, d := cpuid(1, 0)
+	return uint64(d)
+}
+
 var randChecked, hasRDRAND, hasRDSEED bool
 
 // cpuRandom returns 64 random bits from RDRAND or RDSEED (retrying as

@@ -43,6 +43,7 @@ func cpuFlushTLB()                                              {}
 func cpuHypercall(nr guestabi.Hypercall, arg uintptr)           {}
 func cpuCycles() uint64                                         { return 0 }
 func cpuRandom() (uint64, bool)                                 { return 0, false }
+func cpuHWCap() uint64                                          { return 0 }
 func cpuSyscallEnter(f *frame) (uintptr, sysArgs)               { return 0, sysArgs{} }
 func cpuSetReturn(f *frame, r int64)                            {}
 func cpuReturnValue(f *frame) int64                             { return 0 }

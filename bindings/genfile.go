@@ -11,7 +11,8 @@ import (
 // Generated files: what the net package and os.Hostname read, written by
 // the network stack from the configuration before main runs (socktab's
 // Files) and served read-only here: /etc/resolv.conf, /etc/hosts,
-// /etc/nsswitch.conf, /etc/hostname and /proc/sys/net/core/somaxconn. A
+// /etc/nsswitch.conf, /etc/hostname and /proc/sys/net/core/somaxconn
+// (and /proc/self/auxv, which the kernel writes: proc.go). A
 // file the stack has not written does not exist (a program without the
 // stack sees none, and the net package uses its defaults). uname gives
 // the host name of --unimon:hostname.
@@ -71,6 +72,27 @@ func procNetFile(rel []byte) int {
 		return socktab.FileSomaxconn
 	}
 	return -1
+}
+
+// procSelfFile returns the generated file of /proc/self/rel, or -1: only
+// auxv, the auxiliary vector the program started with (as
+// golang.org/x/sys/cpu reads it).
+func procSelfFile(rel []byte) int {
+	if string(rel) == "auxv" && socktab.Files[socktab.FileAuxv].Len.Load() != 0 {
+		return socktab.FileAuxv
+	}
+	return -1
+}
+
+func procSelfOpen(t *thread, rel []byte, flags int, mode uint32) int64 {
+	return genOpenIndex(procSelfFile(rel), flags)
+}
+
+func procSelfStat(rel []byte) (statInfo, int64) {
+	if len(rel) == 0 {
+		return statInfo{mode: _S_IFDIR | 0o555}, 0
+	}
+	return genStatIndex(procSelfFile(rel))
 }
 
 func procNetOpen(t *thread, rel []byte, flags int, mode uint32) int64 {

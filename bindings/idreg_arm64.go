@@ -19,6 +19,19 @@ import "unsafe"
 // ecSysReg is ESR_EL1.EC of a trapped MRS, MSR or system instruction.
 const ecSysReg = 0x18
 
+// The encodings (sysRegKey) of the ID registers the program may read, as
+// constants: the tables below must be static data, because the kernel
+// reads them before the Go runtime's package initialisation (the
+// runtime's own internal/cpu reads MIDR_EL1 as it starts).
+const (
+	keyMIDR   = 3<<14 | 0<<11 | 0<<7 | 0<<3 | 0
+	keyMPIDR  = 3<<14 | 0<<11 | 0<<7 | 0<<3 | 5
+	keyREVIDR = 3<<14 | 0<<11 | 0<<7 | 0<<3 | 6
+	keyPFR0   = 3<<14 | 0<<11 | 0<<7 | 4<<3 | 0
+	keyISAR0  = 3<<14 | 0<<11 | 0<<7 | 6<<3 | 0
+	keyISAR1  = 3<<14 | 0<<11 | 0<<7 | 6<<3 | 1
+)
+
 // idRegs are the ID registers the kernel reads for the program, by their
 // encoding (Op0, Op1, CRn, CRm, Op2 packed as sysRegKey does), with the
 // request index kidreg (cpu_arm64.s: SVC #5) reads them by, the mask of the
@@ -28,19 +41,19 @@ var idRegs = [...]struct {
 	index        uint64
 	mask, hidden uint64
 }{
-	{sysRegKey(3, 0, 0, 0, 0), idMIDR, ^uint64(0), 0},
+	{keyMIDR, idMIDR, ^uint64(0), 0},
 	// MPIDR_EL1 and REVIDR_EL1 read as fixed values (Linux's safe ones):
 	// nothing is read from the CPU.
-	{sysRegKey(3, 0, 0, 0, 5), idNone, 0, 1 << 31},
-	{sysRegKey(3, 0, 0, 0, 6), idNone, 0, 0},
+	{keyMPIDR, idNone, 0, 1 << 31},
+	{keyREVIDR, idNone, 0, 0},
 	// FP, AdvSIMD and DIT; EL0 reads as AArch64 only, as on Linux; not
 	// SVE, which the kernel leaves disabled (CPACR_EL1.ZEN).
-	{sysRegKey(3, 0, 0, 4, 0), idPFR0, 0xf<<48 | 0xff<<16, 1},
+	{keyPFR0, idPFR0, 0xf<<48 | 0xff<<16, 1},
 	// Everything but the TLB-maintenance field, as Linux.
-	{sysRegKey(3, 0, 0, 6, 0), idISAR0, ^uint64(0xf << 56), 0},
+	{keyISAR0, idISAR0, ^uint64(0xf << 56), 0},
 	// Everything but pointer authentication (APA, API, GPA, GPI), which
 	// the kernel does not enable for the program.
-	{sysRegKey(3, 0, 0, 6, 1), idISAR1, ^uint64(0xff<<24 | 0xff<<4), 0},
+	{keyISAR1, idISAR1, ^uint64(0xff<<24 | 0xff<<4), 0},
 }
 
 // Request indexes of kidreg.
@@ -54,6 +67,112 @@ const (
 
 func sysRegKey(op0, op1, crn, crm, op2 uint32) uint32 {
 	return op0<<14 | op1<<11 | crn<<7 | crm<<3 | op2
+}
+
+// visibleIDReg is the value the program reads from the ID register with
+// encoding key (sysRegKey), and whether idRegs lists it.
+func visibleIDReg(key uint32) (uint64, bool) {
+	for _, r := range idRegs {
+		if r.key == key {
+			v := r.hidden
+			if r.index != idNone {
+				v |= idReg(r.index) & r.mask
+			}
+			return v, true
+		}
+	}
+	return 0, false
+}
+
+// AT_HWCAP bits (Linux's arch/arm64/include/uapi/asm/hwcap.h).
+const (
+	hwcapFP       = 1 << 0
+	hwcapASIMD    = 1 << 1
+	hwcapAES      = 1 << 3
+	hwcapPMULL    = 1 << 4
+	hwcapSHA1     = 1 << 5
+	hwcapSHA2     = 1 << 6
+	hwcapCRC32    = 1 << 7
+	hwcapATOMICS  = 1 << 8
+	hwcapFPHP     = 1 << 9
+	hwcapASIMDHP  = 1 << 10
+	hwcapCPUID    = 1 << 11
+	hwcapASIMDRDM = 1 << 12
+	hwcapJSCVT    = 1 << 13
+	hwcapFCMA     = 1 << 14
+	hwcapLRCPC    = 1 << 15
+	hwcapDCPOP    = 1 << 16
+	hwcapSHA3     = 1 << 17
+	hwcapSM3      = 1 << 18
+	hwcapSM4      = 1 << 19
+	hwcapASIMDDP  = 1 << 20
+	hwcapSHA512   = 1 << 21
+	hwcapASIMDFHM = 1 << 23
+	hwcapDIT      = 1 << 24
+	hwcapILRCPC   = 1 << 26
+	hwcapFLAGM    = 1 << 27
+	hwcapSB       = 1 << 29
+)
+
+// hwcapFields map ID register fields to AT_HWCAP bits as Linux does
+// (arm64_elf_hwcaps in arch/arm64/kernel/cpufeature.c): the bit is set
+// when the field is at least min. FP and AdvSIMD are signed fields
+// (0xf: absent) and are handled apart.
+var hwcapFields = [...]struct {
+	reg        uint32
+	shift, min uint8
+	bit        uint64
+}{
+	{keyISAR0, 4, 1, hwcapAES},
+	{keyISAR0, 4, 2, hwcapPMULL},
+	{keyISAR0, 8, 1, hwcapSHA1},
+	{keyISAR0, 12, 1, hwcapSHA2},
+	{keyISAR0, 12, 2, hwcapSHA512},
+	{keyISAR0, 16, 1, hwcapCRC32},
+	{keyISAR0, 20, 2, hwcapATOMICS},
+	{keyISAR0, 28, 1, hwcapASIMDRDM},
+	{keyISAR0, 32, 1, hwcapSHA3},
+	{keyISAR0, 36, 1, hwcapSM3},
+	{keyISAR0, 40, 1, hwcapSM4},
+	{keyISAR0, 44, 1, hwcapASIMDDP},
+	{keyISAR0, 48, 1, hwcapASIMDFHM},
+	{keyISAR0, 52, 1, hwcapFLAGM},
+	{keyISAR1, 0, 1, hwcapDCPOP},
+	{keyISAR1, 12, 1, hwcapJSCVT},
+	{keyISAR1, 16, 1, hwcapFCMA},
+	{keyISAR1, 20, 1, hwcapLRCPC},
+	{keyISAR1, 20, 2, hwcapILRCPC},
+	{keyISAR1, 36, 1, hwcapSB},
+	{keyPFR0, 48, 1, hwcapDIT},
+}
+
+// cpuHWCap is AT_HWCAP: the features of the ID registers as the program
+// reads them (visibleIDReg), which the Go runtime uses to choose its
+// atomics and the crypto packages their instructions. CPUID is set
+// because this kernel emulates the ID registers' reads, as Linux.
+func cpuHWCap() uint64 {
+	h := uint64(hwcapCPUID)
+	pfr0, _ := visibleIDReg(keyPFR0)
+	switch fp := pfr0 >> 16 & 0xf; fp {
+	case 0xf:
+	case 0:
+		h |= hwcapFP
+	default:
+		h |= hwcapFP | hwcapFPHP
+	}
+	switch simd := pfr0 >> 20 & 0xf; simd {
+	case 0xf:
+	case 0:
+		h |= hwcapASIMD
+	default:
+		h |= hwcapASIMD | hwcapASIMDHP
+	}
+	for _, f := range hwcapFields {
+		if v, _ := visibleIDReg(f.reg); uint8(v>>f.shift&0xf) >= f.min {
+			h |= f.bit
+		}
+	}
+	return h
 }
 
 // emulateMRS serves the program's read of an ID register at f.PC (the
@@ -86,16 +205,7 @@ func emulateMRS(f *frame) bool {
 	if op0 != 3 || op1 != 0 || crn != 0 || crm == 1 || crm > 7 {
 		return false
 	}
-	v, known := uint64(0), false
-	key := sysRegKey(op0, op1, crn, crm, op2)
-	for _, r := range idRegs {
-		if r.key == key {
-			v, known = r.hidden, true
-			if r.index != idNone {
-				v |= idReg(r.index) & r.mask
-			}
-		}
-	}
+	v, known := visibleIDReg(sysRegKey(op0, op1, crn, crm, op2))
 	if crm == 0 && !known {
 		return false // Linux emulates only MIDR, MPIDR and REVIDR there
 	}

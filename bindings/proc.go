@@ -5,6 +5,7 @@ package bindings
 import (
 	"unsafe"
 
+	"github.com/unimon/unimon/bindings/internal/socktab"
 	"github.com/unimon/unimon/guestabi"
 )
 
@@ -16,6 +17,7 @@ const (
 
 	_AT_NULL         = 0
 	_AT_PAGESZ       = 6
+	_AT_HWCAP        = 16
 	_AT_RANDOM       = 25
 	_AT_SYSINFO_EHDR = 33
 )
@@ -140,7 +142,14 @@ func initProcess() {
 	rnd := strs - 16
 	r := [2]uint64{random(), random()}
 	copyOut(rnd, unsafe.Pointer(&r), 16)
-	words := 1 + nargv + 1 + nenvp + 1 + 2*4
+	auxv := [...]uint64{
+		_AT_PAGESZ, pageSize,
+		_AT_HWCAP, cpuHWCap(),
+		_AT_RANDOM, uint64(rnd),
+		_AT_SYSINFO_EHDR, vdsoImage,
+		_AT_NULL, 0,
+	}
+	words := 1 + nargv + 1 + nenvp + 1 + len(auxv)
 	sp := (rnd - uintptr(8*words)) &^ 15
 	p := sp
 	put := func(v uint64) { putU64(p, v); p += 8 }
@@ -153,14 +162,15 @@ func initProcess() {
 		put(uint64(envs + envOffs[i]))
 	}
 	put(0)
-	put(_AT_PAGESZ)
-	put(pageSize)
-	put(_AT_RANDOM)
-	put(uint64(rnd))
-	put(_AT_SYSINFO_EHDR)
-	put(vdsoImage)
-	put(_AT_NULL)
-	put(0)
+	// The vector, and /proc/self/auxv (genfile.go) with the same words.
+	proc := &socktab.Files[socktab.FileAuxv]
+	for i, v := range auxv {
+		put(v)
+		for b := range 8 {
+			proc.Data[8*i+b] = byte(v >> (8 * b))
+		}
+	}
+	proc.Len.Store(uint32(8 * len(auxv)))
 
 	i := newThread()
 	t := &threads[i]

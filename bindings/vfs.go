@@ -63,6 +63,7 @@ var mounts = [...]mount{
 	{"/dev/unimon", fsOps{open: bellOpen}},
 	{"/etc", fsOps{open: etcOpen, stat: etcStat}},
 	{"/proc/sys/net/core", fsOps{open: procNetOpen, stat: procNetStat}},
+	{"/proc/self", fsOps{open: procSelfOpen, stat: procSelfStat}}, // genfile.go
 	{"/tmp", tmpfsOps},
 	{"/", treeOps},
 }

@@ -6,6 +6,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"fmt"
 	"io"
 	"os"
 	"os/exec"
@@ -210,6 +211,35 @@ func TestClockWithoutTraps(t *testing.T) {
 	}
 	if n, _ := strconv.Atoi(m[1]); n >= calls {
 		t.Errorf("%d system calls for %d time.Now calls: the clock traps instead of using the vDSO", n, calls)
+	}
+}
+
+// The auxiliary vector is Linux's: AT_HWCAP holds the CPU's features
+// (what the Go runtime picks its atomics and crypto instructions by on
+// arm64), and /proc/self/auxv has the same words, from which
+// golang.org/x/sys/cpu reads them.
+func TestAuxv(t *testing.T) {
+	r := runGuest(t, guestMem, "auxv")
+	m := regexp.MustCompile(`hwcap: 0x([0-9a-f]+)`).FindStringSubmatch(r.console)
+	if m == nil {
+		r.want(t, 0, `hwcap: 0x[0-9a-f]+`)
+		return
+	}
+	hwcap, _ := strconv.ParseUint(m[1], 16, 64)
+	on := func(bit uint) bool { return hwcap&(1<<bit) != 0 }
+	switch runtime.GOARCH {
+	case "arm64":
+		// FP and AdvSIMD: every ARMv8-A CPU Linux runs on.
+		if !on(0) || !on(1) {
+			t.Errorf("AT_HWCAP %#x lacks FP or ASIMD", hwcap)
+		}
+		want := fmt.Sprintf("x/sys/cpu: fp=%v asimd=%v aes=%v sha2=%v atomics=%v", on(0), on(1), on(3), on(6), on(8))
+		r.want(t, 0, regexp.QuoteMeta(want))
+	case "amd64":
+		if !on(26) {
+			t.Errorf("AT_HWCAP %#x lacks SSE2 (CPUID.1:EDX bit 26)", hwcap)
+		}
+		r.want(t, 0, `x/sys/cpu: sse2=true`)
 	}
 }
 

@@ -9,6 +9,7 @@ import (
 	"bytes"
 	"crypto/rand"
 	"crypto/sha256"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -23,6 +24,8 @@ import (
 	"syscall"
 	"time"
 
+	"golang.org/x/sys/cpu"
+
 	"github.com/unimon/unimon/bindings"
 )
 
@@ -34,6 +37,8 @@ func main() {
 	switch os.Args[1] {
 	case "hello":
 		fmt.Printf("hello: args=%q\n", os.Args[2:])
+	case "auxv":
+		auxv()
 	case "exit":
 		n, _ := strconv.Atoi(os.Args[2])
 		fmt.Println("exiting with", n)
@@ -105,6 +110,29 @@ func main() {
 	default:
 		fmt.Println("unknown mode", os.Args[1])
 		os.Exit(1)
+	}
+}
+
+// auxv prints AT_HWCAP from /proc/self/auxv and what golang.org/x/sys/cpu
+// (which reads the same file) made of it.
+func auxv() {
+	b, err := os.ReadFile("/proc/self/auxv")
+	if err != nil {
+		fmt.Println("auxv:", err)
+		os.Exit(1)
+	}
+	for ; len(b) >= 16; b = b[16:] {
+		tag, val := binary.LittleEndian.Uint64(b), binary.LittleEndian.Uint64(b[8:])
+		if tag == 16 { // AT_HWCAP
+			fmt.Printf("hwcap: %#x\n", val)
+		}
+	}
+	switch runtime.GOARCH {
+	case "arm64":
+		fmt.Printf("x/sys/cpu: fp=%v asimd=%v aes=%v sha2=%v atomics=%v\n",
+			cpu.ARM64.HasFP, cpu.ARM64.HasASIMD, cpu.ARM64.HasAES, cpu.ARM64.HasSHA2, cpu.ARM64.HasATOMICS)
+	case "amd64":
+		fmt.Printf("x/sys/cpu: sse2=%v\n", cpu.X86.HasSSE2)
 	}
 }
 
