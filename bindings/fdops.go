@@ -398,17 +398,24 @@ func sysEventfd2(t *thread, a sysArgs) (int64, sysResult) {
 }
 
 func eventfdRead(e *fdEntry, buf, n uintptr, off int64, at bool) int64 {
+	return counterRead(&e.count, buf, n, at)
+}
+
+// counterRead is the read of an eventfd-like counter (an eventfd, the
+// socket doorbell): its value as 8 bytes, after which it is 0, or EAGAIN
+// while it is 0.
+func counterRead(c *uint64, buf, n uintptr, at bool) int64 {
 	switch {
 	case at:
 		return -_ESPIPE
 	case n < 8:
 		return -_EINVAL
-	case e.count == 0:
+	case *c == 0:
 		return -_EAGAIN
-	case !putU64(buf, e.count):
+	case !putU64(buf, *c):
 		return -_EFAULT
 	}
-	e.count = 0
+	*c = 0
 	return 8
 }
 

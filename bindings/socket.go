@@ -1132,16 +1132,7 @@ func bellOpen(t *thread, rel []byte, flags int, mode uint32) int64 {
 }
 
 func bellRead(e *fdEntry, buf, n uintptr, off int64, at bool) int64 {
-	switch {
-	case n < 8:
-		return -_EINVAL
-	case bell.count == 0:
-		return -_EAGAIN
-	case !putU64(buf, bell.count):
-		return -_EFAULT
-	}
-	bell.count = 0
-	return 8
+	return counterRead(&bell.count, buf, n, at)
 }
 
 // bellWrite is a report of the stack, like Changed.
