@@ -170,7 +170,12 @@ func sysRead(t *thread, a sysArgs) (int64, sysResult) {
 	return done(r)
 }
 
+// sysWrite is write; a socket's may wait for room (sockSendCall).
 func sysWrite(t *thread, a sysArgs) (int64, sysResult) {
+	if e := fdGet(a[0]); e != nil && e.kind == fdSocket {
+		u := ubuf{base: a[1], len: a[2]}
+		return sockSendCall(t, e, &u, 0, 0, 0)
+	}
 	return done(fdIO(a[0], a[1], a[2], 0, false, true))
 }
 

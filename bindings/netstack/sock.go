@@ -240,16 +240,20 @@ func (g *gsock) step() bool {
 		}
 		rx, tx = true, true
 	}
-	if g.listening {
+	switch {
+	case g.listening:
 		rx = g.acceptAll() || rx
-	} else if !g.connecting {
-		if g.stream {
-			tx = g.streamTx() || tx
-			rx = g.streamRx() || rx
-		} else {
-			tx = g.dgramTx() || tx
-			rx = g.dgramRx() || rx
-		}
+	case g.connecting, g.stream && s.Flags.Load()&socktab.Connected == 0:
+		// No data to move before a stream is connected. Reading the
+		// endpoint of a socket that is not connected yet would give
+		// ErrNotConnected, which would stay in Err and be what SO_ERROR
+		// says after the connect the program makes next.
+	case g.stream:
+		tx = g.streamTx() || tx
+		rx = g.streamRx() || rx
+	default:
+		tx = g.dgramTx() || tx
+		rx = g.dgramRx() || rx
 	}
 	if req&socktab.ReqShutWr != 0 {
 		g.shutWr = true
