@@ -3,7 +3,12 @@
 package goguests
 
 import (
+	"context"
+	"os/exec"
+	"path/filepath"
+	"regexp"
 	"testing"
+	"time"
 
 	"github.com/unimon/unimon/devices"
 	"github.com/unimon/unimon/internal/gobuild"
@@ -78,4 +83,99 @@ func TestNetConnectRefusedRemote(t *testing.T) {
 	}
 	cli := sockGuest(t, b, "--unimon:ipv4=10.0.0.2/24", "connerr", "10.0.0.1:7001", "10.0.0.1:7000")
 	cli.wait(t, 0, connErrLines...)
+}
+
+// startDnsmasq runs dnsmasq (DHCP only) in n's namespace on tap0 with
+// addresses .50-.60 for lease (dnsmasq's shortest is 2m) and extra
+// options, until the end of the test; it returns dnsmasq's log.
+func (n *tapNS) startDnsmasq(t *testing.T, lease string, extra ...string) *stampedWriter {
+	t.Helper()
+	if _, err := exec.LookPath("dnsmasq"); err != nil {
+		t.Fatalf("dnsmasq is needed (make deps installs dnsmasq-base): %v", err)
+	}
+	dir := t.TempDir()
+	ctx, cancel := context.WithCancel(context.Background())
+	args := append([]string{"--keep-in-foreground", "--conf-file=/dev/null", "--no-resolv", "--no-hosts", "--port=0",
+		"--interface=tap0", "--bind-interfaces", "--except-interface=lo",
+		"--dhcp-range=" + n.net + "50," + n.net + "60,255.255.255.0," + lease,
+		"--dhcp-leasefile=" + filepath.Join(dir, "leases"), "--pid-file=" + filepath.Join(dir, "pid"),
+		"--log-facility=-", "--log-dhcp", "--user=root"}, extra...)
+	cmd := n.ns.Command(ctx, "dnsmasq", args...)
+	log := &stampedWriter{}
+	cmd.Stdout, cmd.Stderr = log, log
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		cancel()
+		cmd.Wait()
+		if t.Failed() {
+			t.Logf("dnsmasq:\n%s", log.buf.String())
+		}
+	})
+	return log
+}
+
+// count is how many lines of w match re.
+func (w *stampedWriter) count(re *regexp.Regexp) int {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	n := 0
+	for _, l := range w.lines {
+		if re.MatchString(l.text) {
+			n++
+		}
+	}
+	return n
+}
+
+// A unikernel configured by DHCP extends its lease before it ends: at
+// T1 by asking the server that granted it (RENEWING, unicast; the test
+// drops broadcast requests once the lease is granted), or, with those
+// requests dropped, at T2 by broadcast (REBINDING). dnsmasq's shortest
+// lease is two minutes; it sends the T2 it is told to (option 59) and a
+// T1 before it, so the renewals come within seconds, as they would at
+// half and seven eighths of a real lease. After the renewal the
+// unikernel still answers on the address.
+func TestNetDHCPRenew(t *testing.T) {
+	if _, err := exec.LookPath("iptables"); err != nil {
+		t.Fatalf("iptables is needed (make deps installs it): %v", err)
+	}
+	for _, tc := range []struct {
+		name string
+		t2   string
+		drop string // DHCP requests to this address are dropped once the lease is granted
+	}{
+		{"renewing", "4", "255.255.255.255"},
+		{"rebinding", "3", "10.213.21.1"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			noLeaks(t)
+			n := newTapNS(t, 21)
+			log := n.startDnsmasq(t, "2m", "--dhcp-option=option:T2,"+tc.t2)
+			r := sockGuest(t, n.tap, "addrs", "sleep", "100s")
+			if !r.waitLine(t, "addr:") {
+				return
+			}
+			m := regexp.MustCompile(`(?m)^addr: (10\.213\.21\.\d+)/24$`).FindStringSubmatch(r.console())
+			if m == nil {
+				t.Fatalf("no DHCP address in the console:\n%s", r.console())
+			}
+			rule := []string{"-A", "INPUT", "-p", "udp", "--dport", "67", "-d", tc.drop, "-j", "DROP"}
+			if out, err := n.ns.Command(context.Background(), "iptables", rule...).CombinedOutput(); err != nil {
+				t.Fatalf("iptables %q: %v\n%s", rule, err, out)
+			}
+			acks := regexp.MustCompile(`DHCPACK\(tap0\) ` + regexp.QuoteMeta(m[1]) + ` `)
+			for log.count(acks) < 2 {
+				select {
+				case <-r.done:
+					t.Fatalf("the guest stopped before renewing its lease:\n%s", r.console())
+				case <-time.After(50 * time.Millisecond):
+				}
+			}
+			if out, err := n.ns.Command(context.Background(), "ping", "-c", "1", "-W", "10", m[1]).CombinedOutput(); err != nil {
+				t.Errorf("ping %s after the renewal: %v\n%s", m[1], err, out)
+			}
+		})
+	}
 }
