@@ -11,26 +11,21 @@ import (
 	"time"
 
 	"github.com/unimon/unimon/devices"
-	"github.com/unimon/unimon/internal/gobuild"
-	"github.com/unimon/unimon/internal/guestbuild"
 	"github.com/unimon/unimon/monitor"
 )
 
-// The socket-semantics tests run ./sockguest: blocking sockets, socket
-// timeouts and failed connects as Linux shows them to a program, and a
-// DHCP lease kept up to date.
+// The socket-semantics tests run ./netguest's modes in sock.go: blocking
+// sockets, socket timeouts and failed connects as Linux shows them to a
+// program, and a DHCP lease kept up to date.
 
-var sockGuestOnce = guestbuild.Once{Options: gobuild.Options{Package: "./tests/goguests/sockguest", Dir: "../..", Net: []string{netDev}}}
-
-// sockGuest boots ./sockguest with args, its net device on a pipe the
-// test ends (attach another with net).
+// sockGuest boots ./netguest with args, its net device on a pipe the
+// test ends (or on net).
 func sockGuest(t *testing.T, net devices.Net, args ...string) *devRun {
 	t.Helper()
 	if net == nil {
 		net, _ = newPipe(t)
 	}
-	return startVM(t, monitor.Config{Kernel: sockGuestOnce.Path(t, tmpDir, "sockguest.hvt"),
-		Net: map[string]devices.Net{netDev: net}, Args: args})
+	return startVM(t, monitor.Config{Kernel: netGuest(t, netDev), Net: map[string]devices.Net{netDev: net}, Args: args})
 }
 
 // Blocking sockets made with package syscall (no O_NONBLOCK): accept and
@@ -54,7 +49,7 @@ func TestNetSocketTimeouts(t *testing.T) {
 		`(?m)^write timeout again: EAGAIN true$`, `(?m)^bad timeval: EDOM true$`, `(?m)^DONE$`)
 }
 
-// connErrLines are what sockguest's connerr mode prints when each failed
+// connErrLines are what netguest's connerr mode prints when each failed
 // connect reports the real error (and a good one works), even though
 // the network stack set each socket up before its connect.
 var connErrLines = []string{
@@ -153,11 +148,11 @@ func TestNetDHCPRenew(t *testing.T) {
 			noLeaks(t)
 			n := newTapNS(t, 21)
 			log := n.startDnsmasq(t, "2m", "--dhcp-option=option:T2,"+tc.t2)
-			r := sockGuest(t, n.tap, "addrs", "sleep", "100s")
-			if !r.waitLine(t, "addr:") {
+			r := sockGuest(t, n.tap, "info", "sleep", "100s")
+			if !r.waitLine(t, "resolv.conf:") {
 				return
 			}
-			m := regexp.MustCompile(`(?m)^addr: (10\.213\.21\.\d+)/24$`).FindStringSubmatch(r.console())
+			m := regexp.MustCompile(`iface: service0 \S+ \d+ \S+ \[(10\.213\.21\.\d+)/24\]`).FindStringSubmatch(r.console())
 			if m == nil {
 				t.Fatalf("no DHCP address in the console:\n%s", r.console())
 			}

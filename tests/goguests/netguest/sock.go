@@ -1,10 +1,11 @@
-// Command sockguest is the Go unikernel of the socket-semantics tests:
-// what programs that use sockets below the net package see (blocking
-// sockets made with package syscall, os.NewFile on them, SO_RCVTIMEO and
-// SO_SNDTIMEO), how a failed connect looks through net.Dial when the
-// stack sets the socket up before the connect, and a DHCP client that
-// stays up. Each mode prints result lines the tests read.
 package main
+
+// The socket-semantics modes (tests/goguests/netfix_test.go): what
+// programs that use sockets below the net package see (blocking sockets
+// made with package syscall, os.NewFile on them, SO_RCVTIMEO and
+// SO_SNDTIMEO), how a failed connect looks through net.Dial when the
+// stack sets the socket up before the connect, and a server to refuse
+// and accept those connects.
 
 import (
 	"bytes"
@@ -18,39 +19,21 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
-
-	_ "github.com/unimon/unimon/bindings"
 )
 
-// modes are what the guest can do, with their argument counts; the
-// command line is a sequence of them, run in order.
-var modes = map[string]struct {
+// mode is an entry of modes (an alias of its element type, which
+// main.go spells out).
+type mode = struct {
 	args int
 	run  func(a []string) error
-}{
-	"blocking": {0, func(a []string) error { return blocking() }},
-	"timeouts": {0, func(a []string) error { return timeouts() }},
-	"connerr":  {2, func(a []string) error { return connErrors(a[0], a[1]) }},
-	"echo":     {1, func(a []string) error { return echo(a[0]) }},
-	"addrs":    {0, func(a []string) error { return addrs() }},
-	"sleep":    {1, func(a []string) error { return sleep(a[0]) }},
 }
 
-func main() {
-	args := os.Args[1:]
-	for len(args) > 0 {
-		m, ok := modes[args[0]]
-		if !ok || len(args) < 1+m.args {
-			fmt.Printf("FAIL: bad mode or arguments at %q\n", args)
-			os.Exit(2)
-		}
-		if err := m.run(args[1 : 1+m.args]); err != nil {
-			fmt.Printf("FAIL: %s: %v\n", args[0], err)
-			os.Exit(1)
-		}
-		args = args[1+m.args:]
-	}
-	fmt.Println("DONE")
+func init() {
+	modes["blocking"] = mode{0, func(a []string) error { return blocking() }}
+	modes["timeouts"] = mode{0, func(a []string) error { return timeouts() }}
+	modes["connerr"] = mode{2, func(a []string) error { return connErrors(a[0], a[1]) }}
+	modes["echo"] = mode{1, func(a []string) error { return echo(a[0]) }}
+	modes["sleep"] = mode{1, func(a []string) error { return sleep(a[0]) }}
 }
 
 // listener makes a blocking TCP listener on 127.0.0.1 with system calls
@@ -319,20 +302,6 @@ func serveEcho(ln net.Listener, n int) error {
 		}
 		io.Copy(c, c)
 		c.Close()
-	}
-	return nil
-}
-
-// addrs prints the IPv4 addresses of the interfaces.
-func addrs() error {
-	as, err := net.InterfaceAddrs()
-	if err != nil {
-		return err
-	}
-	for _, a := range as {
-		if p, ok := a.(*net.IPNet); ok && p.IP.To4() != nil && !p.IP.IsLoopback() {
-			fmt.Println("addr:", p)
-		}
 	}
 	return nil
 }
