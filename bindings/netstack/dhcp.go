@@ -86,21 +86,20 @@ func newDHCPClient(s *stack.Stack, d *device) (*dhcpClient, error) {
 	return &dhcpClient{s: s, d: d, c: gonet.NewUDPConn(&wq, ep), mac: net.HardwareAddr(d.mac[:]), rb: make([]byte, 1500)}, nil
 }
 
-// startDHCP configures device d by DHCPv4 and keeps its lease from then
-// on; it returns the DNS servers of the lease.
-func startDHCP(s *stack.Stack, d *device) ([]netip.Addr, error) {
+// startDHCP configures device d by DHCPv4; it returns the lease and the
+// function that keeps it, for a goroutine once the stack is set up.
+func startDHCP(s *stack.Stack, d *device) (*lease, func(), error) {
 	cl, err := newDHCPClient(s, d)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	l, err := cl.acquire()
 	if err != nil {
 		cl.c.Close()
-		return nil, err
+		return nil, nil, err
 	}
 	cl.configure(nil, l)
-	go cl.keep(l)
-	return l.dns, nil
+	return l, func() { cl.keep(l) }, nil
 }
 
 // acquire gets a new lease (INIT: DISCOVER, OFFER, REQUEST, ACK) within
@@ -177,9 +176,12 @@ func (cl *dhcpClient) exchange(msg *layers.DHCPv4, want layers.DHCPMsgType, serv
 	if err := gopacket.SerializeLayers(buf, gopacket.SerializeOptions{FixLengths: true}, msg); err != nil {
 		return nil, err
 	}
+	var sendErr error
 	for time.Now().Before(deadline) {
+		// A failed send (no route to the server yet, say) is as good as
+		// no answer: the next try may get through.
 		if _, err := cl.c.WriteTo(buf.Bytes(), server); err != nil {
-			return nil, err
+			sendErr = err
 		}
 		cl.c.SetReadDeadline(minTime(time.Now().Add(retry), deadline))
 		for {
@@ -198,6 +200,9 @@ func (cl *dhcpClient) exchange(msg *layers.DHCPv4, want layers.DHCPMsgType, serv
 				return nil, errNAK
 			}
 		}
+	}
+	if sendErr != nil {
+		return nil, fmt.Errorf("%w (the last send failed: %v)", errNoAnswer, sendErr)
 	}
 	return nil, errNoAnswer
 }

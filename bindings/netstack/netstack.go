@@ -266,13 +266,15 @@ func start(cfg *config) error {
 	}
 	go dispatch()
 
+	var keepers []func() // the DHCP leases' goroutines
 	for _, d := range cfg.devices {
 		if d.ipv4.IsValid() {
 			addIPv4(d)
-		} else if dns, err := startDHCP(s, d); err != nil {
+		} else if l, keep, err := startDHCP(s, d); err != nil {
 			fmt.Fprintf(os.Stderr, "unimon: DHCPv4 on %s: %v; going on without an IPv4 address (give --unimon:ipv4=ADDR/PREFIX)\n", d.name, err)
 		} else {
-			cfg.dns = append(cfg.dns, dns...)
+			cfg.dns = append(cfg.dns, l.dns...)
+			keepers = append(keepers, keep)
 		}
 		for _, p := range d.ipv6 {
 			addAddr(d.nic, p)
@@ -285,6 +287,9 @@ func start(cfg *config) error {
 		socktab.Ifaces[i] = f
 	}
 	socktab.NIfaces.Store(uint32(len(ifaces)))
+	for _, k := range keepers {
+		go k()
+	}
 	return nil
 }
 
