@@ -4,9 +4,11 @@ package goguests
 
 import (
 	"context"
+	"fmt"
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"sync"
 	"testing"
 	"time"
 
@@ -81,9 +83,9 @@ func TestNetConnectRefusedRemote(t *testing.T) {
 }
 
 // startDnsmasq runs dnsmasq (DHCP only) in n's namespace on tap0 with
-// addresses .50-.60 for lease (dnsmasq's shortest is 2m) and extra
-// options, until the end of the test; it returns dnsmasq's log.
-func (n *tapNS) startDnsmasq(t *testing.T, lease string, extra ...string) *stampedWriter {
+// addresses .first-.last for lease (dnsmasq's shortest is 2m) and extra
+// options, until the end of the test or stop; it returns dnsmasq's log.
+func (n *tapNS) startDnsmasq(t *testing.T, first, last int, lease string, extra ...string) (log *stampedWriter, stop func()) {
 	t.Helper()
 	if _, err := exec.LookPath("dnsmasq"); err != nil {
 		t.Fatalf("dnsmasq is needed (make deps installs dnsmasq-base): %v", err)
@@ -92,23 +94,60 @@ func (n *tapNS) startDnsmasq(t *testing.T, lease string, extra ...string) *stamp
 	ctx, cancel := context.WithCancel(context.Background())
 	args := append([]string{"--keep-in-foreground", "--conf-file=/dev/null", "--no-resolv", "--no-hosts", "--port=0",
 		"--interface=tap0", "--bind-interfaces", "--except-interface=lo",
-		"--dhcp-range=" + n.net + "50," + n.net + "60,255.255.255.0," + lease,
+		fmt.Sprintf("--dhcp-range=%s%d,%s%d,255.255.255.0,%s", n.net, first, n.net, last, lease),
 		"--dhcp-leasefile=" + filepath.Join(dir, "leases"), "--pid-file=" + filepath.Join(dir, "pid"),
 		"--log-facility=-", "--log-dhcp", "--user=root"}, extra...)
 	cmd := n.ns.Command(ctx, "dnsmasq", args...)
-	log := &stampedWriter{}
+	log = &stampedWriter{}
 	cmd.Stdout, cmd.Stderr = log, log
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
+	var once sync.Once
+	stop = func() { once.Do(func() { cancel(); cmd.Wait() }) }
 	t.Cleanup(func() {
-		cancel()
-		cmd.Wait()
+		stop()
 		if t.Failed() {
-			t.Logf("dnsmasq:\n%s", log.buf.String())
+			t.Logf("dnsmasq (%s%d-%d):\n%s", n.net, first, last, log.buf.String())
 		}
 	})
-	return log
+	return log, stop
+}
+
+// waitACK waits until dnsmasq's log has n DHCPACKs for addr, or the
+// guest r stops.
+func waitACK(t *testing.T, r *devRun, log *stampedWriter, addr string, n int) {
+	t.Helper()
+	acks := regexp.MustCompile(`DHCPACK\(tap0\) ` + regexp.QuoteMeta(addr) + ` `)
+	for log.count(acks) < n {
+		select {
+		case <-r.done:
+			t.Fatalf("the guest stopped before the DHCPACK for %s:\n%s", addr, r.console())
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+}
+
+// dhcpAddr waits for the guest's info lines and returns the address DHCP
+// gave its device.
+func dhcpAddr(t *testing.T, r *devRun, n *tapNS) string {
+	t.Helper()
+	if !r.waitLine(t, "resolv.conf:") {
+		t.FailNow()
+	}
+	m := regexp.MustCompile(`iface: service0 \S+ \d+ \S+ \[(` + regexp.QuoteMeta(n.net) + `\d+)/24\]`).FindStringSubmatch(r.console())
+	if m == nil {
+		t.Fatalf("no DHCP address in the console:\n%s", r.console())
+	}
+	return m[1]
+}
+
+// ping pings addr from n's namespace.
+func (n *tapNS) ping(t *testing.T, addr string) {
+	t.Helper()
+	if out, err := n.ns.Command(context.Background(), "ping", "-c", "1", "-W", "10", addr).CombinedOutput(); err != nil {
+		t.Errorf("ping %s: %v\n%s", addr, err, out)
+	}
 }
 
 // count is how many lines of w match re.
@@ -147,30 +186,43 @@ func TestNetDHCPRenew(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			noLeaks(t)
 			n := newTapNS(t, 21)
-			log := n.startDnsmasq(t, "2m", "--dhcp-option=option:T2,"+tc.t2)
+			log, _ := n.startDnsmasq(t, 50, 60, "2m", "--dhcp-option=option:T2,"+tc.t2)
 			r := sockGuest(t, n.tap, "info", "sleep", "100s")
-			if !r.waitLine(t, "resolv.conf:") {
-				return
-			}
-			m := regexp.MustCompile(`iface: service0 \S+ \d+ \S+ \[(10\.213\.21\.\d+)/24\]`).FindStringSubmatch(r.console())
-			if m == nil {
-				t.Fatalf("no DHCP address in the console:\n%s", r.console())
-			}
+			addr := dhcpAddr(t, r, n)
 			rule := []string{"-A", "INPUT", "-p", "udp", "--dport", "67", "-d", tc.drop, "-j", "DROP"}
 			if out, err := n.ns.Command(context.Background(), "iptables", rule...).CombinedOutput(); err != nil {
 				t.Fatalf("iptables %q: %v\n%s", rule, err, out)
 			}
-			acks := regexp.MustCompile(`DHCPACK\(tap0\) ` + regexp.QuoteMeta(m[1]) + ` `)
-			for log.count(acks) < 2 {
-				select {
-				case <-r.done:
-					t.Fatalf("the guest stopped before renewing its lease:\n%s", r.console())
-				case <-time.After(50 * time.Millisecond):
-				}
-			}
-			if out, err := n.ns.Command(context.Background(), "ping", "-c", "1", "-W", "10", m[1]).CombinedOutput(); err != nil {
-				t.Errorf("ping %s after the renewal: %v\n%s", m[1], err, out)
-			}
+			waitACK(t, r, log, addr, 2)
+			n.ping(t, addr)
 		})
 	}
+}
+
+// A NAK at renewal ends the lease: the unikernel drops the address, says
+// so on the console, and gets a new lease, which the program sees
+// (net.InterfaceAddrs) and the network reaches. The server that NAKs is
+// a second dnsmasq, authoritative for other addresses, in place of the
+// one that granted the first lease.
+func TestNetDHCPNak(t *testing.T) {
+	noLeaks(t)
+	n := newTapNS(t, 22)
+	log1, stop1 := n.startDnsmasq(t, 50, 60, "2m", "--dhcp-option=option:T2,4")
+	r := sockGuest(t, n.tap, "info", "waitaddr", n.net+"7", "sleep", "100s")
+	old := dhcpAddr(t, r, n)
+	waitACK(t, r, log1, old, 1)
+	stop1()
+	log2, _ := n.startDnsmasq(t, 70, 80, "2m", "--dhcp-authoritative")
+	if !r.waitLine(t, "waitaddr:") {
+		return
+	}
+	m := regexp.MustCompile(`(?m)^waitaddr: (10\.213\.22\.7\d)/24$`).FindStringSubmatch(r.console())
+	if m == nil {
+		t.Fatalf("no new address in the console:\n%s", r.console())
+	}
+	if !regexp.MustCompile(`(?m)^unimon: DHCPv4 on service0: the server refused \(NAK\); the lease of ` + regexp.QuoteMeta(old) + `/24 ended, asking for a new one$`).MatchString(r.console()) {
+		t.Errorf("no console line about the lease's end:\n%s", r.console())
+	}
+	waitACK(t, r, log2, m[1], 1)
+	n.ping(t, m[1])
 }

@@ -15,6 +15,7 @@ import (
 	"io"
 	"net"
 	"os"
+	"strings"
 	"syscall"
 	"time"
 
@@ -34,6 +35,7 @@ func init() {
 	modes["connerr"] = mode{2, func(a []string) error { return connErrors(a[0], a[1]) }}
 	modes["echo"] = mode{1, func(a []string) error { return echo(a[0]) }}
 	modes["sleep"] = mode{1, func(a []string) error { return sleep(a[0]) }}
+	modes["waitaddr"] = mode{1, func(a []string) error { return waitAddr(a[0]) }}
 }
 
 // listener makes a blocking TCP listener on 127.0.0.1 with system calls
@@ -314,4 +316,22 @@ func sleep(d string) error {
 	}
 	time.Sleep(t)
 	return nil
+}
+
+// waitAddr waits (a minute at most) until an interface has an address
+// that starts with prefix, and prints it.
+func waitAddr(prefix string) error {
+	for end := time.Now().Add(time.Minute); time.Now().Before(end); time.Sleep(100 * time.Millisecond) {
+		as, err := net.InterfaceAddrs()
+		if err != nil {
+			return err
+		}
+		for _, a := range as {
+			if strings.HasPrefix(a.String(), prefix) {
+				fmt.Println("waitaddr:", a)
+				return nil
+			}
+		}
+	}
+	return fmt.Errorf("no address %s* after a minute", prefix)
 }
