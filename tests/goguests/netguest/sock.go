@@ -82,7 +82,8 @@ func pattern(n int) []byte {
 
 // blocking writes through a blocking socket much more than the socket
 // buffers hold while the reader is still asleep (a blocking accept, a
-// blocking connect, one large write, writes of 64 KiB, os.File writes),
+// blocking connect, one large write, writes of 64 KiB, a writev of two
+// buffers, os.File writes),
 // and the reader checks it all arrived with blocking reads.
 func blocking() error {
 	ls, port, err := listener()
@@ -114,7 +115,7 @@ func blocking() error {
 			}
 			all.Write(buf[:n])
 		}
-		want := bytes.Repeat(data, 3)
+		want := bytes.Repeat(data, 4)
 		got <- fmt.Sprintf("%d bytes, equal %v", all.Len(), bytes.Equal(all.Bytes(), want))
 	}()
 	time.Sleep(50 * time.Millisecond) // the server is in accept
@@ -137,6 +138,8 @@ func blocking() error {
 		}
 	}
 	fmt.Printf("64 KiB writes: short %d, EAGAIN %d\n", short, eagain)
+	n, err = unix.Writev(c, [][]byte{data[:size/2], data[size/2:]})
+	fmt.Printf("writev: %d %v\n", n, err)
 	f := os.NewFile(uintptr(c), "blocking socket")
 	n, err = f.Write(data)
 	fmt.Printf("os.File write: %d %v\n", n, err)
