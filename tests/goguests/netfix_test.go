@@ -33,12 +33,14 @@ func sockGuest(t *testing.T, net devices.Net, args ...string) *devRun {
 // Blocking sockets made with package syscall (no O_NONBLOCK): accept and
 // connect wait for each other, a write of more than the socket buffers
 // hold waits for room until all of it is sent (also in 64 KiB pieces,
-// by writev and through os.NewFile), and the reader gets every byte.
+// by writev and through os.NewFile), and the reader gets every byte; a
+// blocking recvfrom waits for its datagram.
 func TestNetBlockingSockets(t *testing.T) {
 	noLeaks(t)
 	r := sockGuest(t, nil, "--unimon:net=none", "blocking")
 	r.wait(t, 0, `(?m)^one write: 4194304 <nil>$`, `(?m)^64 KiB writes: short 0, EAGAIN 0$`,
-		`(?m)^writev: 4194304 <nil>$`, `(?m)^os\.File write: 4194304 <nil>$`, `(?m)^server read: 16777216 bytes, equal true$`, `(?m)^DONE$`)
+		`(?m)^writev: 4194304 <nil>$`, `(?m)^os\.File write: 4194304 <nil>$`, `(?m)^server read: 16777216 bytes, equal true$`,
+		`(?m)^recvfrom: "datagram" <nil>$`, `(?m)^DONE$`)
 }
 
 // SO_RCVTIMEO and SO_SNDTIMEO bound the waits of blocking sockets as on
@@ -48,7 +50,7 @@ func TestNetSocketTimeouts(t *testing.T) {
 	r := sockGuest(t, nil, "--unimon:net=none", "timeouts")
 	r.wait(t, 0, `(?m)^SO_RCVTIMEO: 0\.100000$`, `(?m)^accept timeout: EAGAIN true$`,
 		`(?m)^read timeout: EAGAIN true, waited true$`, `(?m)^write timeout: partial true \(<nil>\)$`,
-		`(?m)^write timeout again: EAGAIN true$`, `(?m)^bad timeval: EDOM true$`, `(?m)^DONE$`)
+		`(?m)^write timeout with full buffers: EAGAIN true$`, `(?m)^bad timeval: EDOM true$`, `(?m)^DONE$`)
 }
 
 // connErrLines are what netguest's connerr mode prints when each failed
