@@ -144,10 +144,13 @@ func dhcpAddr(t *testing.T, r *devRun, n *tapNS) string {
 	return m[1]
 }
 
-// ping pings addr from n's namespace.
+// ping pings addr from n's namespace until it answers once (10 s at
+// most: the namespace may have found no host at addr before, when
+// dnsmasq probed it before offering it, and gives up on the first echo
+// at once).
 func (n *tapNS) ping(t *testing.T, addr string) {
 	t.Helper()
-	if out, err := n.ns.Command(context.Background(), "ping", "-c", "1", "-W", "10", addr).CombinedOutput(); err != nil {
+	if out, err := n.ns.Command(context.Background(), "ping", "-c", "1", "-w", "10", addr).CombinedOutput(); err != nil {
 		t.Errorf("ping %s: %v\n%s", addr, err, out)
 	}
 }
