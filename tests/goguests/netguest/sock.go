@@ -83,8 +83,8 @@ func pattern(n int) []byte {
 // blocking writes through a blocking socket much more than the socket
 // buffers hold while the reader is still asleep (a blocking accept, a
 // blocking connect, one large write, writes of 64 KiB, a writev of two
-// buffers, os.File writes),
-// and the reader checks it all arrived with blocking reads.
+// buffers, os.File writes), and the reader checks it all arrived with
+// blocking reads; then a blocking UDP receive.
 func blocking() error {
 	ls, port, err := listener()
 	if err != nil {
