@@ -84,8 +84,9 @@
 // at its number. It returns done(value) (-errno on failure); or parks
 // the thread (park) and returns sysBlocked, whose value is the result
 // if the wake-up sets none; or parks it and returns sysRestart, to run
-// the same call again once woken. Handlers never switch threads: the
-// dispatcher does.
+// the same call again once woken (parkCall parks with a timeout that
+// spans the runs; the thread's call state keeps what earlier runs did).
+// Handlers never switch threads: the dispatcher does.
 //
 // To add files under a path: a line in mounts (vfs.go) with the
 // mount's operations (open, stat, ...) in its own file.

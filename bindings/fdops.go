@@ -170,7 +170,12 @@ func sysRead(t *thread, a sysArgs) (int64, sysResult) {
 	return done(r)
 }
 
+// sysWrite is write; a socket's may wait for room (sockSendCall).
 func sysWrite(t *thread, a sysArgs) (int64, sysResult) {
+	if e := fdGet(a[0]); e != nil && e.kind == fdSocket {
+		u := ubuf{base: a[1], len: a[2]}
+		return sockSendCall(t, e, &u, 0, 0, 0)
+	}
 	return done(fdIO(a[0], a[1], a[2], 0, false, true))
 }
 
@@ -398,17 +403,24 @@ func sysEventfd2(t *thread, a sysArgs) (int64, sysResult) {
 }
 
 func eventfdRead(e *fdEntry, buf, n uintptr, off int64, at bool) int64 {
+	return counterRead(&e.count, buf, n, at)
+}
+
+// counterRead is the read of an eventfd-like counter (an eventfd, the
+// socket doorbell): its value as 8 bytes, after which it is 0, or EAGAIN
+// while it is 0.
+func counterRead(c *uint64, buf, n uintptr, at bool) int64 {
 	switch {
 	case at:
 		return -_ESPIPE
 	case n < 8:
 		return -_EINVAL
-	case e.count == 0:
+	case *c == 0:
 		return -_EAGAIN
-	case !putU64(buf, e.count):
+	case !putU64(buf, *c):
 		return -_EFAULT
 	}
-	e.count = 0
+	*c = 0
 	return 8
 }
 

@@ -42,6 +42,8 @@ type thread struct {
 	altSP    uint64  // sigaltstack
 	altSize  uint64
 	altFlags uint32
+
+	call callState // what a call that runs again keeps between runs (syscall.go)
 }
 
 var (

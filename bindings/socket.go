@@ -16,12 +16,19 @@ import (
 //
 //   - read, write, sendto, recvfrom, sendmsg, recvmsg, readv and writev
 //     move bytes between the program's buffers and the socket's rings
-//     here, without the stack: they never wait for it. A read finding
-//     Rx empty is EAGAIN (the Go runtime then waits in its netpoller), a
-//     write finding Tx full too.
+//     here, without the stack: they never wait for it. On a non-blocking
+//     socket (all of Go's net package), a read finding Rx empty is
+//     EAGAIN (the Go runtime then waits in its netpoller), a write
+//     finding Tx full too. On a blocking socket the thread parks
+//     (waitSock) and runs the call again when the stack reports (more
+//     data, more room), as Linux blocks: a send until all of it is in
+//     Tx (the thread's call state remembers how much already is), a
+//     receive until there is something; SO_RCVTIMEO and SO_SNDTIMEO
+//     bound the wait.
 //   - connect is asynchronous (EINPROGRESS, then writability and
 //     SO_ERROR, which is what Go's net package does with a non-blocking
-//     socket); accept4 takes a connection the stack already accepted.
+//     socket; a blocking connect waits for the result); accept4 takes a
+//     connection the stack already accepted (or waits for one).
 //   - bind and listen wait for the stack (their errors, EADDRINUSE say,
 //     and the port bind chose are results): the thread parks (waitSock)
 //     and runs the call again when the stack reports (sysRestart).
@@ -65,6 +72,10 @@ const (
 	_SO_LINGER     = 13
 	_SO_REUSEPORT  = 15
 	_SO_ACCEPTCONN = 30
+	_SO_RCVTIMEO   = 20 // SO_RCVTIMEO_OLD: a struct timeval
+	_SO_SNDTIMEO   = 21
+	_SO_RCVTIMEO_2 = 66 // SO_RCVTIMEO_NEW: a 64-bit timeval, the same layout here
+	_SO_SNDTIMEO_2 = 67
 	_SO_DOMAIN     = 39
 	_SO_PROTOCOL   = 38
 
@@ -85,6 +96,7 @@ const (
 	_MSG_NOSIGNAL = 0x4000
 
 	_EINTR           = 4
+	_EDOM            = 33
 	_ENOTSOCK        = 88
 	_EDESTADDRREQ    = 89
 	_EMSGSIZE        = 90
@@ -106,11 +118,15 @@ const (
 	maxDatagram = 65507
 )
 
-// sockK is the kernel's own per-socket state (not shared).
-var sockK [socktab.Max]struct {
+// sockKernel is the kernel's own state of a socket (not shared).
+type sockKernel struct {
 	connWait bool  // a blocking connect waits for the result
 	closeBy  int64 // a close waiting for the stack to take Tx stops waiting then
+	rcvTimeo int64 // SO_RCVTIMEO in ns; 0: wait for ever
+	sndTimeo int64 // SO_SNDTIMEO
 }
+
+var sockK [socktab.Max]sockKernel
 
 // bell is the doorbell: requests not yet read by the stack, and the
 // generation its watches' edges come from.
@@ -178,7 +194,7 @@ func sysSocket(t *thread, a sysArgs) (int64, sysResult) {
 	s.Reset()
 	s.Family, s.Type = uint32(domain), uint32(st)
 	s.State.Store(socktab.Open)
-	sockK[idx].connWait = false
+	sockK[idx] = sockKernel{}
 	fds[fd].handle = uint32(idx)
 	fds[fd].flags = uint32(typ & _O_NONBLOCK)
 	ring(s, 0)
@@ -306,7 +322,10 @@ func sysConnect(t *thread, a sysArgs) (int64, sysResult) {
 	f := s.Flags.Load()
 	switch {
 	case k.connWait && f&socktab.Connecting != 0:
-		park(t, waitSock, 0)
+		if !parkCall(t, waitSock, k.sndTimeo) {
+			k.connWait = false // SO_SNDTIMEO: the connect goes on, as on Linux
+			return done(-_EINPROGRESS)
+		}
 		return 0, sysRestart
 	case k.connWait:
 		k.connWait = false
@@ -327,7 +346,7 @@ func sysConnect(t *thread, a sysArgs) (int64, sysResult) {
 	ring(s, socktab.ReqConnect)
 	if e.flags&_O_NONBLOCK == 0 {
 		k.connWait = true
-		park(t, waitSock, 0)
+		parkCall(t, waitSock, k.sndTimeo)
 		return 0, sysRestart
 	}
 	return done(-_EINPROGRESS)
@@ -347,10 +366,9 @@ func sysAccept4(t *thread, a sysArgs) (int64, sysResult) {
 	}
 	h := s.AccHead.Load()
 	if h == s.AccTail.Load() {
-		if e.flags&_O_NONBLOCK != 0 {
+		if e.flags&_O_NONBLOCK != 0 || !parkCall(t, waitSock, sockK[e.handle].rcvTimeo) {
 			return done(-_EAGAIN)
 		}
-		park(t, waitSock, 0)
 		return 0, sysRestart
 	}
 	fd := fdAlloc(fdSocket)
@@ -365,7 +383,8 @@ func sysAccept4(t *thread, a sysArgs) (int64, sysResult) {
 	}
 	c := &socktab.Socks[idx]
 	c.State.Store(socktab.Open)
-	sockK[idx].connWait = false
+	l := &sockK[e.handle]
+	sockK[idx] = sockKernel{rcvTimeo: l.rcvTimeo, sndTimeo: l.sndTimeo} // inherited, as on Linux
 	fds[fd].handle = idx
 	fds[fd].flags = uint32(flags & _O_NONBLOCK)
 	if r := putAddr(&c.Remote, c.RemoteLen, a[1], a[2]); r < 0 {
@@ -446,12 +465,52 @@ func sockOpt(level, name int) int {
 	return -1
 }
 
+// sockTimeo is where socket k keeps the timeout option (level, name)
+// (SO_RCVTIMEO, SO_SNDTIMEO), or nil for another option.
+func sockTimeo(k *sockKernel, level, name int) *int64 {
+	if level != _SOL_SOCKET {
+		return nil
+	}
+	switch name {
+	case _SO_RCVTIMEO, _SO_RCVTIMEO_2:
+		return &k.rcvTimeo
+	case _SO_SNDTIMEO, _SO_SNDTIMEO_2:
+		return &k.sndTimeo
+	}
+	return nil
+}
+
+// setTimeo sets timeout option p from the program's struct timeval at
+// val (n bytes), with Linux's rules: microseconds out of range are EDOM,
+// zero is no timeout, a negative time is the shortest.
+func setTimeo(p *int64, val, n uintptr) int64 {
+	var tv [2]int64
+	switch {
+	case n < 16:
+		return -_EINVAL
+	case !copyIn(unsafe.Pointer(&tv), val, 16):
+		return -_EFAULT
+	case tv[1] < 0 || tv[1] >= 1_000_000:
+		return -_EDOM
+	case tv[0] < 0:
+		*p = 1
+	case tv[0] > 1<<32:
+		*p = 0 // over a century: Linux too waits for ever
+	default:
+		*p = tv[0]*1_000_000_000 + tv[1]*1000
+	}
+	return 0
+}
+
 func sysSetsockopt(t *thread, a sysArgs) (int64, sysResult) {
-	_, s, r := sockOf(a[0])
+	e, s, r := sockOf(a[0])
 	if r < 0 {
 		return done(r)
 	}
 	level, name, val, n := int(a[1]), int(a[2]), a[3], a[4]
+	if p := sockTimeo(&sockK[e.handle], level, name); p != nil {
+		return done(setTimeo(p, val, n))
+	}
 	o := sockOpt(level, name)
 	if o < 0 {
 		if level == _IPPROTO_IP || level == _IPPROTO_IPV6 {
@@ -489,11 +548,15 @@ func sysSetsockopt(t *thread, a sysArgs) (int64, sysResult) {
 }
 
 func sysGetsockopt(t *thread, a sysArgs) (int64, sysResult) {
-	_, s, r := sockOf(a[0])
+	e, s, r := sockOf(a[0])
 	if r < 0 {
 		return done(r)
 	}
 	level, name, val, lenp := int(a[1]), int(a[2]), a[3], a[4]
+	if p := sockTimeo(&sockK[e.handle], level, name); p != nil {
+		tv := [2]int64{*p / 1_000_000_000, *p % 1_000_000_000 / 1000}
+		return done(putOpt(val, lenp, unsafe.Pointer(&tv), 16))
+	}
 	var v [2]int32
 	size := uint32(4)
 	switch o := sockOpt(level, name); {
@@ -526,18 +589,24 @@ func sysGetsockopt(t *thread, a sysArgs) (int64, sysResult) {
 	default:
 		return done(-_ENOPROTOOPT)
 	}
+	return done(putOpt(val, lenp, unsafe.Pointer(&v), size))
+}
+
+// putOpt writes an option's value (size bytes at p) to the program's
+// val, with its length at lenp (value-result: at most what it says).
+func putOpt(val, lenp uintptr, p unsafe.Pointer, size uint32) int64 {
 	ul, ok := getU32(lenp)
 	if !ok {
-		return done(-_EFAULT)
+		return -_EFAULT
 	}
 	if int32(ul) < 0 {
-		return done(-_EINVAL)
+		return -_EINVAL
 	}
 	size = min(size, ul)
-	if !copyOut(val, unsafe.Pointer(&v), uintptr(size)) || !copyOut(lenp, unsafe.Pointer(&size), 4) {
-		return done(-_EFAULT)
+	if !copyOut(val, p, uintptr(size)) || !copyOut(lenp, unsafe.Pointer(&size), 4) {
+		return -_EFAULT
 	}
-	return done(0)
+	return 0
 }
 
 func sysShutdown(t *thread, a sysArgs) (int64, sysResult) {
@@ -761,10 +830,10 @@ func sockRecv(s *socktab.Sock, u *ubuf, flags int, from, fromLen uintptr) (int64
 	return int64(n), trunc
 }
 
-// sockSend sends u: stream bytes, or one datagram to the address at
-// to (toLen bytes; none: the connected peer). It returns the count, or
-// an errno (-EAGAIN when Tx has no room).
-func sockSend(s *socktab.Sock, u *ubuf, to, toLen uintptr) int64 {
+// sockSend sends u: stream bytes from offset off of u on, or one
+// datagram to the address at to (toLen bytes; none: the connected peer).
+// It returns the count, or an errno (-EAGAIN when Tx has no room).
+func sockSend(s *socktab.Sock, u *ubuf, off, to, toLen uintptr) int64 {
 	want := u.total()
 	if want < 0 {
 		return want
@@ -783,15 +852,15 @@ func sockSend(s *socktab.Sock, u *ubuf, to, toLen uintptr) int64 {
 		case f&socktab.Connected == 0:
 			return -_EPIPE
 		}
-		n := min(uintptr(want), uintptr(r.Room()))
+		n := min(uintptr(want)-min(off, uintptr(want)), uintptr(r.Room()))
 		if n == 0 {
-			if want == 0 {
+			if uintptr(want) <= off {
 				return 0
 			}
 			return -_EAGAIN
 		}
 		tail := r.Tail.Load()
-		if !xfer(r, tail, u, 0, n, false) {
+		if !xfer(r, tail, u, off, n, false) {
 			return -_EFAULT
 		}
 		r.Tail.Store(tail + uint32(n))
@@ -836,21 +905,45 @@ func sockRead(e *fdEntry, buf, n uintptr, off int64, at bool) int64 {
 	return r
 }
 
+// sockWrite is pwrite64 (ESPIPE); write is sockSendCall.
 func sockWrite(e *fdEntry, buf, n uintptr, off int64, at bool) int64 {
 	if at {
 		return -_ESPIPE
 	}
 	u := ubuf{base: buf, len: n}
-	return sockSend(&socktab.Socks[e.handle], &u, 0, 0)
+	return sockSend(&socktab.Socks[e.handle], &u, 0, 0, 0)
 }
 
-// sockWaitRead parks a blocking-mode reader until the stack reports.
+// sockWaitRead parks a blocking-mode reader until the stack reports, or
+// reports false (SO_RCVTIMEO is over).
 func sockWaitRead(e *fdEntry, t *thread) bool {
-	if e.flags&_O_NONBLOCK != 0 {
-		return false
+	return e.flags&_O_NONBLOCK == 0 && parkCall(t, waitSock, sockK[e.handle].rcvTimeo)
+}
+
+// sockSendCall is a send on socket fd e (write, writev, sendto,
+// sendmsg; flags are send's): on a blocking socket it waits for room in
+// Tx until all of u is there (a stream) or the datagram fits, as Linux
+// blocks, or until SO_SNDTIMEO ends the wait with what was sent (or
+// EAGAIN). Each run sends from where the earlier ones stopped
+// (t.call.done).
+func sockSendCall(t *thread, e *fdEntry, u *ubuf, to, toLen uintptr, flags int) (int64, sysResult) {
+	s := &socktab.Socks[e.handle]
+	c := &t.call
+	if c.done > 0 && s.Err.Load() != 0 {
+		return done(c.done) // the error is for the next call, as Linux reports it after a partial send
 	}
-	park(t, waitSock, 0)
-	return true
+	r := sockSend(s, u, uintptr(c.done), to, toLen)
+	if r > 0 {
+		c.done += r
+	}
+	more := r == -_EAGAIN || (r > 0 && s.Type == _SOCK_STREAM && c.done < u.total())
+	if more && e.flags&_O_NONBLOCK == 0 && flags&_MSG_DONTWAIT == 0 && parkCall(t, waitSock, sockK[e.handle].sndTimeo) {
+		return 0, sysRestart
+	}
+	if c.done > 0 {
+		return done(c.done)
+	}
+	return done(r)
 }
 
 // sockLevel is the level-triggered readiness of socket s.
@@ -968,12 +1061,12 @@ func sysSendto(t *thread, a sysArgs) (int64, sysResult) {
 	if e := netlinkFd(a[0]); e != nil {
 		return done(netlinkWrite(e, a[1], a[2], 0, false))
 	}
-	_, s, r := sockOf(a[0])
+	e, _, r := sockOf(a[0])
 	if r < 0 {
 		return done(r)
 	}
 	u := ubuf{base: a[1], len: a[2]}
-	return done(sockSend(s, &u, a[4], a[5]))
+	return sockSendCall(t, e, &u, a[4], a[5], int(a[3]))
 }
 
 func sysRecvfrom(t *thread, a sysArgs) (int64, sysResult) {
@@ -1025,7 +1118,7 @@ func msgOf(fd, va uintptr) (*fdEntry, *socktab.Sock, msghdr, ubuf, int64) {
 }
 
 func sysSendmsg(t *thread, a sysArgs) (int64, sysResult) {
-	_, s, m, u, r := msgOf(a[0], a[1])
+	e, _, m, u, r := msgOf(a[0], a[1])
 	if r < 0 {
 		return done(r)
 	}
@@ -1033,7 +1126,7 @@ func sysSendmsg(t *thread, a sysArgs) (int64, sysResult) {
 	if m.namelen == 0 {
 		to = 0
 	}
-	return done(sockSend(s, &u, to, uintptr(m.namelen)))
+	return sockSendCall(t, e, &u, to, uintptr(m.namelen), int(a[2]))
 }
 
 func sysRecvmsg(t *thread, a sysArgs) (int64, sysResult) {
@@ -1083,7 +1176,7 @@ func iovIO(t *thread, a sysArgs, write bool) (int64, sysResult) {
 	if e.kind == fdSocket {
 		s := &socktab.Socks[e.handle]
 		if write {
-			return done(sockSend(s, &u, 0, 0))
+			return sockSendCall(t, e, &u, 0, 0, 0)
 		}
 		n, _ := sockRecv(s, &u, 0, 0, 0)
 		if n == -_EAGAIN && sockWaitRead(e, t) {
@@ -1132,16 +1225,7 @@ func bellOpen(t *thread, rel []byte, flags int, mode uint32) int64 {
 }
 
 func bellRead(e *fdEntry, buf, n uintptr, off int64, at bool) int64 {
-	switch {
-	case n < 8:
-		return -_EINVAL
-	case bell.count == 0:
-		return -_EAGAIN
-	case !putU64(buf, bell.count):
-		return -_EFAULT
-	}
-	bell.count = 0
-	return 8
+	return counterRead(&bell.count, buf, n, at)
 }
 
 // bellWrite is a report of the stack, like Changed.

@@ -18,7 +18,10 @@ import "unsafe"
 //     returns if the wake-up sets none (wake's value wins).
 //   - sysRestart: the handler parked the thread, and when it is woken it
 //     runs the same system call again from the start (as Linux restarts
-//     a call with ERESTARTSYS); the value is ignored.
+//     a call with ERESTARTSYS); the value is ignored. What the call must
+//     remember between its runs (when a timeout ends its wait, what it
+//     did already) is in the thread's call state (parkCall, callState),
+//     which the dispatcher clears when the call completes.
 //
 // Handlers never switch threads themselves: the dispatcher does, so
 // adding a system call is one function and one table entry.
@@ -80,6 +83,9 @@ func syscall(f *frame, t *thread) {
 		readinessChanged = false
 		epollWake()
 	}
+	if res != sysRestart {
+		t.call = callState{}
+	}
 	switch res {
 	case sysDone:
 		cpuSetReturn(f, r)
@@ -94,6 +100,37 @@ func syscall(f *frame, t *thread) {
 		t.restart = true
 		schedule(f)
 	}
+}
+
+// callState is what a system call that waits and runs again
+// (sysRestart) keeps between its runs; it is the zero value when a call
+// starts. A signal delivered before a rerun (its handler's own system
+// calls complete) clears it too; the Go runtime signals no thread
+// blocked in a system call.
+type callState struct {
+	waiting bool  // parked at least once
+	by      int64 // monotonic ns when the wait ends (a timeout); 0: none
+	done    int64 // progress of earlier runs (bytes a blocking send queued)
+}
+
+// parkCall parks t in wait kind for a call that runs again when woken
+// (the handler returns sysRestart), with a timeout (ns; 0: none) that
+// counts from the call's first wait, as SO_RCVTIMEO and SO_SNDTIMEO
+// count. It reports false, without parking, once the timeout is over.
+func parkCall(t *thread, kind uint32, timeout int64) bool {
+	c := &t.call
+	n := now()
+	if !c.waiting {
+		c.waiting = true
+		if timeout > 0 {
+			c.by = n + timeout
+		}
+	}
+	if c.by != 0 && n >= c.by {
+		return false
+	}
+	park(t, kind, c.by)
+	return true
 }
 
 func sysExitGroup(t *thread, a sysArgs) (int64, sysResult) {

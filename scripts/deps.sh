@@ -13,6 +13,8 @@ command -v objdump >/dev/null || need+=(binutils)
 # and DNS server, both in the tests' namespaces.
 command -v curl >/dev/null || need+=(curl)
 command -v dnsmasq >/dev/null || need+=(dnsmasq-base)
+# iptables: the DHCP renewal tests drop some requests in their namespace.
+command -v iptables >/dev/null || need+=(iptables)
 # The OCI runtime's tests (ocirt, tests/oci): engines, runc for the
 # containers that are not unikernels, the CNI bridge plugin, ping.
 command -v containerd >/dev/null || need+=(containerd)

@@ -71,7 +71,9 @@ func isV4Mapped(ip []byte) bool {
 }
 
 // errno is the Linux error number of a netstack error, as the sentry
-// translates it (0 for nil).
+// translates it (gVisor's syserr.TranslateNetstackError, which this
+// package does not import: it brings in safecopy's signal handling), 0
+// for nil.
 func errno(err tcpip.Error) uint32 {
 	var e syscall.Errno
 	switch err.(type) {
@@ -83,9 +85,11 @@ func errno(err tcpip.Error) uint32 {
 		e = syscall.ECONNREFUSED
 	case *tcpip.ErrConnectionReset:
 		e = syscall.ECONNRESET
-	case *tcpip.ErrConnectionAborted, *tcpip.ErrAborted:
+	case *tcpip.ErrConnectionAborted:
 		e = syscall.ECONNABORTED
-	case *tcpip.ErrPortInUse, *tcpip.ErrAlreadyBound:
+	case *tcpip.ErrAborted:
+		e = syscall.EPIPE // a reset in CLOSE-WAIT: Linux's tcp_reset says EPIPE
+	case *tcpip.ErrPortInUse:
 		e = syscall.EADDRINUSE
 	case *tcpip.ErrBadLocalAddress:
 		e = syscall.EADDRNOTAVAIL
@@ -93,8 +97,10 @@ func errno(err tcpip.Error) uint32 {
 		e = syscall.EAGAIN
 	case *tcpip.ErrTimeout:
 		e = syscall.ETIMEDOUT
-	case *tcpip.ErrNetworkUnreachable, *tcpip.ErrNoNet:
+	case *tcpip.ErrNetworkUnreachable:
 		e = syscall.ENETUNREACH
+	case *tcpip.ErrNoNet:
+		e = syscall.ENONET
 	case *tcpip.ErrHostUnreachable:
 		e = syscall.EHOSTUNREACH
 	case *tcpip.ErrHostDown:
@@ -117,15 +123,29 @@ func errno(err tcpip.Error) uint32 {
 		e = syscall.EMSGSIZE
 	case *tcpip.ErrDestinationRequired:
 		e = syscall.EDESTADDRREQ
-	case *tcpip.ErrBroadcastDisabled, *tcpip.ErrNotPermitted:
+	case *tcpip.ErrBroadcastDisabled:
 		e = syscall.EACCES
+	case *tcpip.ErrNotPermitted:
+		e = syscall.EPERM
 	case *tcpip.ErrNoBufferSpace:
 		e = syscall.ENOBUFS
-	case *tcpip.ErrNotSupported, *tcpip.ErrQueueSizeNotSupported:
+	case *tcpip.ErrNotSupported:
 		e = syscall.EOPNOTSUPP
+	case *tcpip.ErrQueueSizeNotSupported:
+		e = syscall.ENOTTY
+	case *tcpip.ErrUnknownNICID, *tcpip.ErrUnknownDevice:
+		e = syscall.ENODEV
+	case *tcpip.ErrDuplicateAddress, *tcpip.ErrDuplicateNICID:
+		e = syscall.EEXIST
+	case *tcpip.ErrNoSuchFile:
+		e = syscall.ENOENT
+	case *tcpip.ErrBadBuffer, *tcpip.ErrBadAddress:
+		e = syscall.EFAULT
+	case *tcpip.ErrEndpointBusy:
+		e = syscall.EBUSY
 	case *tcpip.ErrUnknownProtocolOption:
 		e = syscall.ENOPROTOOPT
-	default:
+	default: // ErrAlreadyBound, ErrInvalidEndpointState, ErrInvalidOptionValue...
 		e = syscall.EINVAL
 	}
 	return uint32(e)

@@ -57,6 +57,16 @@ func TestErrno(t *testing.T) {
 		{&tcpip.ErrNetworkUnreachable{}, syscall.ENETUNREACH},
 		{&tcpip.ErrClosedForSend{}, syscall.EPIPE},
 		{&tcpip.ErrConnectStarted{}, syscall.EINPROGRESS},
+		// Where Linux's answer is not the obvious one, as the sentry says.
+		{&tcpip.ErrAlreadyBound{}, syscall.EINVAL},
+		{&tcpip.ErrAborted{}, syscall.EPIPE},
+		{&tcpip.ErrConnectionAborted{}, syscall.ECONNABORTED},
+		{&tcpip.ErrNoNet{}, syscall.ENONET},
+		{&tcpip.ErrNotPermitted{}, syscall.EPERM},
+		{&tcpip.ErrBroadcastDisabled{}, syscall.EACCES},
+		{&tcpip.ErrBadAddress{}, syscall.EFAULT},
+		{&tcpip.ErrUnknownNICID{}, syscall.ENODEV},
+		{&tcpip.ErrClosedForReceive{}, 0},
 	} {
 		if got := errno(tc.err); got != uint32(tc.want) {
 			t.Errorf("errno(%v) = %d, want %d (%v)", tc.err, got, tc.want, tc.want)

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"os"
 	"time"
 
 	"github.com/gopacket/gopacket"
@@ -18,43 +19,59 @@ import (
 	"gvisor.dev/gvisor/pkg/tcpip/stack"
 	"gvisor.dev/gvisor/pkg/tcpip/transport/udp"
 	"gvisor.dev/gvisor/pkg/waiter"
+
+	"github.com/unimon/unimon/bindings/internal/socktab"
 )
 
-// DHCPv4 (RFC 2131): DISCOVER, OFFER, REQUEST, ACK, once, before main,
-// with the messages encoded and decoded by gopacket's DHCPv4 layer and
-// sent through netstack from 0.0.0.0 to the broadcast address. The lease
-// is not renewed (see the README): a unikernel that outlives its lease
-// keeps the address, as if the server had granted it for good.
+// DHCPv4 (RFC 2131): DISCOVER, OFFER, REQUEST, ACK before main, with the
+// messages encoded and decoded by gopacket's DHCPv4 layer and sent
+// through netstack (from 0.0.0.0 to the broadcast address until the
+// device has an address). Then a goroutine keeps the lease: at T1 it
+// asks the server that granted it to extend it (RENEWING, unicast), at
+// T2 any server (REBINDING, broadcast); a NAK, or the end of the lease
+// with no answer, takes the address away, and the client starts over
+// (INIT), as RFC 2131's state diagram says.
 
-// dhcpTimeout bounds the whole exchange; dhcpRetry is the wait for each
-// answer before the request is sent again.
+// dhcpTimeout bounds the first exchange; dhcpRetry is the wait for each
+// answer before the request is sent again; dhcpMinRetry is the least
+// wait between the retransmissions of a renewal (RFC 2131 4.4.5: half
+// the time left, down to a minute).
 const (
-	dhcpTimeout = 10 * time.Second
-	dhcpRetry   = 2 * time.Second
+	dhcpTimeout  = 10 * time.Second
+	dhcpRetry    = 2 * time.Second
+	dhcpMinRetry = 60 * time.Second
 )
 
-// lease is what the server granted.
+// lease is what the server granted, and when.
 type lease struct {
 	addr   netip.Prefix
 	router netip.Addr
 	dns    []netip.Addr
+	server netip.Addr // the server identifier: where renewals go
+
+	start        time.Time     // when the REQUEST that got it was sent
+	t1, t2, life time.Duration // renew, rebind, end; life 0: for ever
 }
 
-var errNoAnswer = errors.New("no DHCP server answered")
+var (
+	errNoAnswer = errors.New("no DHCP server answered")
+	errNAK      = errors.New("the server refused (NAK)")
+)
 
-func dhcp(s *stack.Stack, d *device) (*lease, error) {
-	// The client talks from 0.0.0.0 until it has an address: give the
-	// NIC the any address and a route to the broadcast address for that
-	// time.
-	any := tcpip.ProtocolAddress{Protocol: ipv4.ProtocolNumber, AddressWithPrefix: tcpip.AddressWithPrefix{Address: header.IPv4Any, PrefixLen: 0}}
-	if err := s.AddProtocolAddress(d.nic, any, stack.AddressProperties{}); err != nil {
-		return nil, fmt.Errorf("%v", err)
-	}
-	defer s.RemoveAddress(d.nic, header.IPv4Any)
-	bcast := route(netip.MustParsePrefix("255.255.255.255/32"), netip.Addr{}, d.nic)
-	s.AddRoute(bcast)
-	defer s.RemoveRoutes(func(r tcpip.Route) bool { return r == bcast })
+// dhcpClient is the DHCPv4 client of one device: a UDP endpoint on port
+// 68 of its NIC for the device's lifetime.
+type dhcpClient struct {
+	s   *stack.Stack
+	d   *device
+	c   *gonet.UDPConn
+	mac net.HardwareAddr
+	rb  []byte
+}
 
+// newDHCPClient opens the client's endpoint, and a route to the
+// broadcast address on the device (for DISCOVER and REBINDING).
+func newDHCPClient(s *stack.Stack, d *device) (*dhcpClient, error) {
+	s.AddRoute(route(netip.MustParsePrefix("255.255.255.255/32"), netip.Addr{}, d.nic))
 	var wq waiter.Queue
 	ep, terr := s.NewEndpoint(udp.ProtocolNumber, ipv4.ProtocolNumber, &wq)
 	if terr != nil {
@@ -66,71 +83,134 @@ func dhcp(s *stack.Stack, d *device) (*lease, error) {
 		ep.Close()
 		return nil, fmt.Errorf("bind port 68: %v", err)
 	}
-	c := gonet.NewUDPConn(&wq, ep)
-	defer c.Close()
+	return &dhcpClient{s: s, d: d, c: gonet.NewUDPConn(&wq, ep), mac: net.HardwareAddr(d.mac[:]), rb: make([]byte, 1500)}, nil
+}
 
-	var xid [4]byte
-	rand.Read(xid[:])
-	mac := net.HardwareAddr(d.mac[:])
-	server := &net.UDPAddr{IP: net.IPv4bcast, Port: 67}
+// startDHCP configures device d by DHCPv4; it returns the lease and the
+// function that keeps it, for a goroutine once the stack is set up.
+func startDHCP(s *stack.Stack, d *device) (*lease, func(), error) {
+	cl, err := newDHCPClient(s, d)
+	if err != nil {
+		return nil, nil, err
+	}
+	l, err := cl.acquire()
+	if err != nil {
+		cl.c.Close()
+		return nil, nil, err
+	}
+	cl.configure(nil, l)
+	return l, func() { cl.keep(l) }, nil
+}
+
+// acquire gets a new lease (INIT: DISCOVER, OFFER, REQUEST, ACK) within
+// dhcpTimeout. The client talks from 0.0.0.0 until it has an address:
+// the NIC has the any address for that time.
+func (cl *dhcpClient) acquire() (*lease, error) {
+	any := tcpip.ProtocolAddress{Protocol: ipv4.ProtocolNumber, AddressWithPrefix: tcpip.AddressWithPrefix{Address: header.IPv4Any, PrefixLen: 0}}
+	if err := cl.s.AddProtocolAddress(cl.d.nic, any, stack.AddressProperties{}); err != nil {
+		return nil, fmt.Errorf("%v", err)
+	}
+	defer cl.s.RemoveAddress(cl.d.nic, header.IPv4Any)
 	deadline := time.Now().Add(dhcpTimeout)
-
-	// exchange sends msg until an answer of type want with our xid comes.
-	exchange := func(msg *layers.DHCPv4, want layers.DHCPMsgType) (*layers.DHCPv4, error) {
-		buf := gopacket.NewSerializeBuffer()
-		if err := gopacket.SerializeLayers(buf, gopacket.SerializeOptions{FixLengths: true}, msg); err != nil {
-			return nil, err
-		}
-		rb := make([]byte, 1500)
-		for time.Now().Before(deadline) {
-			if _, err := c.WriteTo(buf.Bytes(), server); err != nil {
-				return nil, err
-			}
-			c.SetReadDeadline(minTime(time.Now().Add(dhcpRetry), deadline))
-			for {
-				n, _, err := c.ReadFrom(rb)
-				if err != nil {
-					break // timeout: send again
-				}
-				var ans layers.DHCPv4
-				if ans.DecodeFromBytes(rb[:n], gopacket.NilDecodeFeedback) != nil || ans.Xid != binary.BigEndian.Uint32(xid[:]) || ans.Operation != layers.DHCPOpReply {
-					continue
-				}
-				switch msgType(&ans) {
-				case want:
-					return &ans, nil
-				case layers.DHCPMsgTypeNak:
-					return nil, errors.New("the server refused (NAK)")
-				}
-			}
-		}
-		return nil, errNoAnswer
-	}
-	request := func(t layers.DHCPMsgType, opts ...layers.DHCPOption) *layers.DHCPv4 {
-		return &layers.DHCPv4{
-			Operation:    layers.DHCPOpRequest,
-			HardwareType: layers.LinkTypeEthernet,
-			HardwareLen:  6,
-			Xid:          binary.BigEndian.Uint32(xid[:]),
-			Flags:        0x8000, // answer by broadcast: we cannot take unicast yet
-			ClientHWAddr: mac,
-			Options: append([]layers.DHCPOption{
-				layers.NewDHCPOption(layers.DHCPOptMessageType, []byte{byte(t)}),
-				layers.NewDHCPOption(layers.DHCPOptParamsRequest, []byte{byte(layers.DHCPOptSubnetMask), byte(layers.DHCPOptRouter), byte(layers.DHCPOptDNS)}),
-			}, append(opts, layers.NewDHCPOption(layers.DHCPOptEnd, nil))...),
-		}
-	}
-	offer, err := exchange(request(layers.DHCPMsgTypeDiscover), layers.DHCPMsgTypeOffer)
+	bcast := &net.UDPAddr{IP: net.IPv4bcast, Port: 67}
+	xid := newXID()
+	offer, err := cl.exchange(cl.message(layers.DHCPMsgTypeDiscover, xid, nil), layers.DHCPMsgTypeOffer, bcast, deadline, dhcpRetry)
 	if err != nil {
 		return nil, fmt.Errorf("DISCOVER: %w", err)
 	}
-	sid := option(offer, layers.DHCPOptServerID)
-	ack, err := exchange(request(layers.DHCPMsgTypeRequest,
+	start := time.Now()
+	ack, err := cl.exchange(cl.message(layers.DHCPMsgTypeRequest, xid, nil,
 		layers.NewDHCPOption(layers.DHCPOptRequestIP, offer.YourClientIP.To4()),
-		layers.NewDHCPOption(layers.DHCPOptServerID, sid)), layers.DHCPMsgTypeAck)
+		layers.NewDHCPOption(layers.DHCPOptServerID, option(offer, layers.DHCPOptServerID))),
+		layers.DHCPMsgTypeAck, bcast, deadline, dhcpRetry)
 	if err != nil {
 		return nil, fmt.Errorf("REQUEST: %w", err)
 	}
+	return leaseOf(ack, start)
+}
+
+// extend asks to extend lease l (RENEWING: to its server; REBINDING:
+// to any server) until the deadline, retransmitting as RFC 2131 4.4.5
+// says.
+func (cl *dhcpClient) extend(l *lease, rebinding bool, deadline time.Time) (*lease, error) {
+	to := &net.UDPAddr{IP: net.IP(l.server.AsSlice()), Port: 67}
+	if rebinding || !l.server.IsValid() {
+		to = &net.UDPAddr{IP: net.IPv4bcast, Port: 67}
+	}
+	start := time.Now()
+	retry := max(time.Until(deadline)/2, dhcpMinRetry)
+	ack, err := cl.exchange(cl.message(layers.DHCPMsgTypeRequest, newXID(), l.addr.Addr().AsSlice()), layers.DHCPMsgTypeAck, to, deadline, retry)
+	if err != nil {
+		return nil, err
+	}
+	return leaseOf(ack, start)
+}
+
+// message is a client message of type t: ciaddr is the address of a
+// lease being extended (then the server answers by unicast), else the
+// server is asked to broadcast its answer.
+func (cl *dhcpClient) message(t layers.DHCPMsgType, xid uint32, ciaddr net.IP, opts ...layers.DHCPOption) *layers.DHCPv4 {
+	m := &layers.DHCPv4{
+		Operation:    layers.DHCPOpRequest,
+		HardwareType: layers.LinkTypeEthernet,
+		HardwareLen:  6,
+		Xid:          xid,
+		ClientHWAddr: cl.mac,
+		Options: append([]layers.DHCPOption{
+			layers.NewDHCPOption(layers.DHCPOptMessageType, []byte{byte(t)}),
+			layers.NewDHCPOption(layers.DHCPOptParamsRequest, []byte{byte(layers.DHCPOptSubnetMask), byte(layers.DHCPOptRouter), byte(layers.DHCPOptDNS)}),
+		}, append(opts, layers.NewDHCPOption(layers.DHCPOptEnd, nil))...),
+	}
+	if ciaddr != nil {
+		m.ClientIP = ciaddr
+	} else {
+		m.Flags = 0x8000 // answer by broadcast: we cannot take unicast yet
+	}
+	return m
+}
+
+// exchange sends msg to server every retry until an answer of type
+// want with msg's xid comes, a NAK comes, or the deadline passes.
+func (cl *dhcpClient) exchange(msg *layers.DHCPv4, want layers.DHCPMsgType, server *net.UDPAddr, deadline time.Time, retry time.Duration) (*layers.DHCPv4, error) {
+	buf := gopacket.NewSerializeBuffer()
+	if err := gopacket.SerializeLayers(buf, gopacket.SerializeOptions{FixLengths: true}, msg); err != nil {
+		return nil, err
+	}
+	var sendErr error
+	for time.Now().Before(deadline) {
+		// A failed send (no route to the server yet, say) is as good as
+		// no answer: the next try may get through.
+		if _, err := cl.c.WriteTo(buf.Bytes(), server); err != nil {
+			sendErr = err
+		}
+		cl.c.SetReadDeadline(minTime(time.Now().Add(retry), deadline))
+		for {
+			n, _, err := cl.c.ReadFrom(cl.rb)
+			if err != nil {
+				break // timeout: send again
+			}
+			var ans layers.DHCPv4
+			if ans.DecodeFromBytes(cl.rb[:n], gopacket.NilDecodeFeedback) != nil || ans.Xid != msg.Xid || ans.Operation != layers.DHCPOpReply {
+				continue
+			}
+			switch msgType(&ans) {
+			case want:
+				return &ans, nil
+			case layers.DHCPMsgTypeNak:
+				return nil, errNAK
+			}
+		}
+	}
+	if sendErr != nil {
+		return nil, fmt.Errorf("%w (the last send failed: %v)", errNoAnswer, sendErr)
+	}
+	return nil, errNoAnswer
+}
+
+// leaseOf reads the lease an ACK grants, with RFC 2131's defaults for
+// T1 and T2 (half and seven eighths of the lease) and the order T1 <= T2
+// <= lease enforced.
+func leaseOf(ack *layers.DHCPv4, start time.Time) (*lease, error) {
 	addr, ok := netip.AddrFromSlice(ack.YourClientIP.To4())
 	if !ok || addr.IsUnspecified() {
 		return nil, errors.New("the ACK has no address")
@@ -139,16 +219,100 @@ func dhcp(s *stack.Stack, d *device) (*lease, error) {
 	if m := option(ack, layers.DHCPOptSubnetMask); len(m) == 4 {
 		bits, _ = net.IPMask(m).Size()
 	}
-	l := &lease{addr: netip.PrefixFrom(addr, bits)}
+	l := &lease{addr: netip.PrefixFrom(addr, bits), start: start}
 	if r := option(ack, layers.DHCPOptRouter); len(r) >= 4 {
 		l.router = netip.AddrFrom4([4]byte(r[:4]))
+	}
+	if sid := option(ack, layers.DHCPOptServerID); len(sid) == 4 {
+		l.server = netip.AddrFrom4([4]byte(sid))
 	}
 	dns := option(ack, layers.DHCPOptDNS)
 	for len(dns) >= 4 {
 		l.dns = append(l.dns, netip.AddrFrom4([4]byte(dns[:4])))
 		dns = dns[4:]
 	}
+	secs := func(o layers.DHCPOpt) (time.Duration, bool) {
+		v := option(ack, o)
+		if len(v) != 4 {
+			return 0, false
+		}
+		return time.Duration(binary.BigEndian.Uint32(v)) * time.Second, true
+	}
+	life, ok := secs(layers.DHCPOptLeaseTime)
+	if !ok || life == 0xffffffff*time.Second {
+		return l, nil // no lease time, or infinity: for ever
+	}
+	l.life = life
+	l.t1, l.t2 = life/2, life/8*7
+	if t2, ok := secs(layers.DHCPOptT2); ok && t2 <= life {
+		l.t2 = t2
+	}
+	if t1, ok := secs(layers.DHCPOptT1); ok && t1 <= l.t2 {
+		l.t1 = t1
+	}
+	l.t1 = min(l.t1, l.t2)
 	return l, nil
+}
+
+// keep keeps the device's lease l for the life of the program.
+func (cl *dhcpClient) keep(l *lease) {
+	for {
+		if l.life == 0 {
+			return
+		}
+		time.Sleep(time.Until(l.start.Add(l.t1)))
+		nl, err := cl.extend(l, false, l.start.Add(l.t2))
+		if errors.Is(err, errNoAnswer) {
+			nl, err = cl.extend(l, true, l.start.Add(l.life))
+		}
+		if err == nil {
+			cl.configure(l, nl)
+			l = nl
+			continue
+		}
+		fmt.Fprintf(os.Stderr, "unimon: DHCPv4 on %s: %v; the lease of %s ended, asking for a new one\n", cl.d.name, err, l.addr)
+		cl.configure(l, nil)
+		for {
+			if l, err = cl.acquire(); err == nil {
+				break
+			}
+			time.Sleep(dhcpRetry) // acquire waited dhcpTimeout, unless it failed at once
+		}
+		cl.configure(nil, l)
+	}
+}
+
+// configure moves the device from lease old to lease l (either nil: none):
+// its address and routes, and the interface list.
+func (cl *dhcpClient) configure(old, l *lease) {
+	if old != nil && l != nil && old.addr == l.addr && old.router == l.router {
+		return
+	}
+	d := cl.d
+	if old != nil {
+		cl.s.RemoveAddress(d.nic, tcpipAddr(old.addr.Addr()))
+		cl.s.RemoveRoutes(func(r tcpip.Route) bool {
+			return r.NIC == d.nic && r == route(old.addr.Masked(), netip.Addr{}, d.nic) ||
+				old.router.IsValid() && r == route(netip.MustParsePrefix("0.0.0.0/0"), old.router, d.nic)
+		})
+		d.ipv4, d.gateway = netip.Prefix{}, netip.Addr{}
+	}
+	if l != nil {
+		d.ipv4, d.gateway = l.addr, l.router
+		addIPv4(d)
+	}
+	for i := range socktab.Ifaces[:socktab.NIfaces.Load()] {
+		if socktab.Ifaces[i].Index == uint32(d.nic) {
+			socktab.Ifaces[i] = devIface(d)
+		}
+	}
+}
+
+// newXID is a new transaction ID.
+func newXID() uint32 {
+	var b [4]byte
+	rand.Read(b[:])
+	return binary.BigEndian.Uint32(b[:])
 }
 
 func msgType(m *layers.DHCPv4) layers.DHCPMsgType {

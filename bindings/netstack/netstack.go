@@ -266,22 +266,15 @@ func start(cfg *config) error {
 	}
 	go dispatch()
 
+	var keepers []func() // the DHCP leases' goroutines
 	for _, d := range cfg.devices {
-		if !d.ipv4.IsValid() {
-			lease, err := dhcp(s, d)
-			if err != nil {
-				fmt.Fprintf(os.Stderr, "unimon: DHCPv4 on %s: %v; going on without an IPv4 address (give --unimon:ipv4=ADDR/PREFIX)\n", d.name, err)
-			} else {
-				d.ipv4, d.gateway = lease.addr, lease.router
-				cfg.dns = append(cfg.dns, lease.dns...)
-			}
-		}
 		if d.ipv4.IsValid() {
-			addAddr(d.nic, d.ipv4)
-			s.AddRoute(route(d.ipv4.Masked(), netip.Addr{}, d.nic))
-			if d.gateway.IsValid() {
-				s.AddRoute(route(netip.MustParsePrefix("0.0.0.0/0"), d.gateway, d.nic))
-			}
+			addIPv4(d)
+		} else if l, keep, err := startDHCP(s, d); err != nil {
+			fmt.Fprintf(os.Stderr, "unimon: DHCPv4 on %s: %v; going on without an IPv4 address (give --unimon:ipv4=ADDR/PREFIX)\n", d.name, err)
+		} else {
+			cfg.dns = append(cfg.dns, l.dns...)
+			keepers = append(keepers, keep)
 		}
 		for _, p := range d.ipv6 {
 			addAddr(d.nic, p)
@@ -294,7 +287,20 @@ func start(cfg *config) error {
 		socktab.Ifaces[i] = f
 	}
 	socktab.NIfaces.Store(uint32(len(ifaces)))
+	for _, k := range keepers {
+		go k()
+	}
 	return nil
+}
+
+// addIPv4 gives device d its IPv4 address, the route to its subnet and
+// the default route through its gateway.
+func addIPv4(d *device) {
+	addAddr(d.nic, d.ipv4)
+	theStack.AddRoute(route(d.ipv4.Masked(), netip.Addr{}, d.nic))
+	if d.gateway.IsValid() {
+		theStack.AddRoute(route(netip.MustParsePrefix("0.0.0.0/0"), d.gateway, d.nic))
+	}
 }
 
 func tcpipAddr(a netip.Addr) tcpip.Address {

@@ -159,6 +159,7 @@ func newSock(i int, ep tcpip.Endpoint, wq *waiter.Queue) *gsock {
 	s.Flags.Or(f)
 	s.RxGen.Add(1)
 	s.TxGen.Add(1)
+	kick() // Ready: a blocking send that found the socket not set up yet waits for this
 	mu.Lock()
 	gsocks[i] = g
 	mu.Unlock()
