@@ -10,7 +10,6 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -212,28 +211,7 @@ func httpDo(t *testing.T, c *http.Client, method, url string, body []byte) []byt
 // of the test.
 func (n *tapNS) dnsmasq(t *testing.T) {
 	t.Helper()
-	if _, err := exec.LookPath("dnsmasq"); err != nil {
-		t.Fatalf("dnsmasq is needed (make deps installs dnsmasq-base): %v", err)
-	}
-	dir := t.TempDir()
-	ctx, cancel := context.WithCancel(context.Background())
-	cmd := n.ns.Command(ctx, "dnsmasq", "--keep-in-foreground", "--conf-file=/dev/null", "--no-resolv", "--no-hosts",
-		"--interface=tap0", "--bind-interfaces", "--except-interface=lo",
-		"--dhcp-range="+n.net+"50,"+n.net+"60,255.255.255.0,1h",
-		"--dhcp-leasefile="+filepath.Join(dir, "leases"), "--pid-file="+filepath.Join(dir, "pid"),
-		"--address=/unimon.test/"+n.net+"1", "--log-facility=-", "--log-dhcp", "--user=root")
-	var log bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &log, &log
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		cancel()
-		cmd.Wait()
-		if t.Failed() {
-			t.Logf("dnsmasq:\n%s", log.String())
-		}
-	})
+	log, _ := n.startDnsmasq(t, 50, 60, "1h", "--address=/unimon.test/"+n.net+"1")
 	// Wait until it answers on port 53.
 	for i := 0; i < 200; i++ {
 		c, err := n.dial(context.Background(), "tcp", n.net+"1:53")
@@ -243,7 +221,7 @@ func (n *tapNS) dnsmasq(t *testing.T) {
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
-	t.Fatalf("dnsmasq did not start:\n%s", log.String())
+	t.Fatalf("dnsmasq did not start:\n%s", log.buf.String())
 }
 
 // The unikernel as a client: its address, router and DNS server from

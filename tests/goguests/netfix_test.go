@@ -84,9 +84,10 @@ func TestNetConnectRefusedRemote(t *testing.T) {
 	cli.wait(t, 0, connErrLines...)
 }
 
-// startDnsmasq runs dnsmasq (DHCP only) in n's namespace on tap0 with
-// addresses .first-.last for lease (dnsmasq's shortest is 2m) and extra
-// options, until the end of the test or stop; it returns dnsmasq's log.
+// startDnsmasq runs dnsmasq in n's namespace on tap0 as the DHCP server
+// of addresses .first-.last for lease (dnsmasq's shortest is 2m), and as
+// a DNS server unless extra has --port=0, with the extra options, until
+// the end of the test or stop; it returns dnsmasq's log.
 func (n *tapNS) startDnsmasq(t *testing.T, first, last int, lease string, extra ...string) (log *stampedWriter, stop func()) {
 	t.Helper()
 	if _, err := exec.LookPath("dnsmasq"); err != nil {
@@ -94,7 +95,7 @@ func (n *tapNS) startDnsmasq(t *testing.T, first, last int, lease string, extra 
 	}
 	dir := t.TempDir()
 	ctx, cancel := context.WithCancel(context.Background())
-	args := append([]string{"--keep-in-foreground", "--conf-file=/dev/null", "--no-resolv", "--no-hosts", "--port=0",
+	args := append([]string{"--keep-in-foreground", "--conf-file=/dev/null", "--no-resolv", "--no-hosts",
 		"--interface=tap0", "--bind-interfaces", "--except-interface=lo",
 		fmt.Sprintf("--dhcp-range=%s%d,%s%d,255.255.255.0,%s", n.net, first, n.net, last, lease),
 		"--dhcp-leasefile=" + filepath.Join(dir, "leases"), "--pid-file=" + filepath.Join(dir, "pid"),
@@ -150,9 +151,19 @@ func dhcpAddr(t *testing.T, r *devRun, n *tapNS) string {
 // at once).
 func (n *tapNS) ping(t *testing.T, addr string) {
 	t.Helper()
-	if out, err := n.ns.Command(context.Background(), "ping", "-c", "1", "-w", "10", addr).CombinedOutput(); err != nil {
-		t.Errorf("ping %s: %v\n%s", addr, err, out)
+	// One echo at a time, up to ten: dnsmasq pings an address before it
+	// offers it, which leaves the namespace's neighbour entry for it
+	// FAILED for a while, and ping gives up at the first "Destination
+	// Host Unreachable" however long -w allows.
+	var out []byte
+	var err error
+	for range 10 {
+		if out, err = n.ns.Command(context.Background(), "ping", "-c", "1", "-W", "1", addr).CombinedOutput(); err == nil {
+			return
+		}
+		time.Sleep(500 * time.Millisecond)
 	}
+	t.Errorf("ping %s: %v\n%s", addr, err, out)
 }
 
 // count is how many lines of w match re.
@@ -191,7 +202,7 @@ func TestNetDHCPRenew(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			noLeaks(t)
 			n := newTapNS(t, 21)
-			log, _ := n.startDnsmasq(t, 50, 60, "2m", "--dhcp-option=option:T2,"+tc.t2)
+			log, _ := n.startDnsmasq(t, 50, 60, "2m", "--port=0", "--dhcp-option=option:T2,"+tc.t2)
 			r := sockGuest(t, n.tap, "info", "sleep", "100s")
 			addr := dhcpAddr(t, r, n)
 			rule := []string{"-A", "INPUT", "-p", "udp", "--dport", "67", "-d", tc.drop, "-j", "DROP"}
@@ -212,12 +223,12 @@ func TestNetDHCPRenew(t *testing.T) {
 func TestNetDHCPNak(t *testing.T) {
 	noLeaks(t)
 	n := newTapNS(t, 22)
-	log1, stop1 := n.startDnsmasq(t, 50, 60, "2m", "--dhcp-option=option:T2,4")
+	log1, stop1 := n.startDnsmasq(t, 50, 60, "2m", "--port=0", "--dhcp-option=option:T2,4")
 	r := sockGuest(t, n.tap, "info", "waitaddr", n.net+"7", "sleep", "100s")
 	old := dhcpAddr(t, r, n)
 	waitACK(t, r, log1, old, 1)
 	stop1()
-	log2, _ := n.startDnsmasq(t, 70, 80, "2m", "--dhcp-authoritative")
+	log2, _ := n.startDnsmasq(t, 70, 80, "2m", "--port=0", "--dhcp-authoritative")
 	if !r.waitLine(t, "waitaddr:") {
 		return
 	}
