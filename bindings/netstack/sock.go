@@ -199,6 +199,9 @@ func (g *gsock) step() bool {
 	s := g.s
 	req := s.Req.Swap(0)
 	if req&socktab.ReqClose != 0 || s.State.Load() == socktab.Closing {
+		if req&socktab.ReqOpts != 0 && g.ep != nil {
+			g.applyOptions() // SO_LINGER set just before close decides how it closes
+		}
 		g.close()
 		return true
 	}
@@ -242,7 +245,10 @@ func (g *gsock) step() bool {
 	}
 	if g.listening {
 		rx = g.acceptAll() || rx
-	} else if !g.connecting {
+	} else if !g.connecting && (!g.stream || s.Flags.Load()&socktab.Connected != 0) {
+		// (A stream socket that is only bound has nothing to move yet:
+		// reading its endpoint fails with ErrNotConnected, which must
+		// not become the socket's error before it connects.)
 		if g.stream {
 			tx = g.streamTx() || tx
 			rx = g.streamRx() || rx
