@@ -298,6 +298,9 @@ func (g *gsock) doSync() {
 		if e == 0 {
 			e = errno(g.ep.Bind(a))
 		}
+		if e == uint32(syscall.EADDRINUSE) && settleCloses() {
+			e = errno(g.ep.Bind(a))
+		}
 		if e == 0 {
 			s.Flags.Or(socktab.Bound)
 			g.addresses()
@@ -319,6 +322,31 @@ func (g *gsock) doSync() {
 	default:
 		g.syncDone(uint32(syscall.EINVAL))
 	}
+}
+
+// settleCloses waits until no socket is being closed (for at most a
+// second) and reports whether any was. The kernel's close(2) returns
+// before the stack has released the socket (Closing), so a bind that
+// finds its address in use may have raced the close of the socket that
+// held it, which on Linux is over when close returns (the standard
+// library's net tests close a listener and listen again on its port).
+func settleCloses() bool {
+	waited := false
+	for range 1000 {
+		busy := false
+		for j := range socktab.Socks {
+			if socktab.Socks[j].State.Load() == socktab.Closing {
+				busy = true
+				break
+			}
+		}
+		if !busy {
+			return waited
+		}
+		waited = true
+		time.Sleep(time.Millisecond)
+	}
+	return waited
 }
 
 func (g *gsock) startConnect() {
