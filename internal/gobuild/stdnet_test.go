@@ -57,6 +57,8 @@ func TestStdNetStackLinking(t *testing.T) {
 		stack bool
 	}{
 		{"net/textproto", true},
+		// net imports context, so context's tests get "net [context.test]".
+		{"context", true},
 		{"unicode/utf16", false},
 	} {
 		t.Run(tc.pkg, func(t *testing.T) {
