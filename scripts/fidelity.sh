@@ -36,6 +36,9 @@ SKIP='^(TestMutexMisuse|TestIssue76126|TestSetCrashOutput)$'
 # (bindings/netstack) on the unikernel's loopback. NETCHECK is make test's
 # share; the table runs NET.
 NETCHECK="net net/textproto net/rpc net/http/httptest net/smtp net/mail"
+# make test's share of net/http: its client, server and transport tests,
+# and two that found bugs (bind after close; ICMP port unreachable).
+NETHTTPCHECK='^(TestClient|TestServer|TestTransport|TestAutomaticHTTP2_ListenAndServe)'
 NET="net net/http net/textproto net/rpc net/rpc/jsonrpc net/http/httptest net/http/httputil
   net/http/cookiejar net/http/fcgi net/http/httptrace net/http/pprof net/smtp net/mail"
 
@@ -55,6 +58,7 @@ check)
   echo "standard library inside unikernels: $(( $(date +%s) - start ))s"
   start=$(date +%s)
   bin/unimon test $NETCHECK -- -short -skip "$NETSKIP"
+  bin/unimon test net/http -- -short -run "$NETHTTPCHECK" -skip "$NETSKIP"
   echo "standard library's networking inside unikernels: $(( $(date +%s) - start ))s"
   ;;
 table)

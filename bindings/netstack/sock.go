@@ -546,6 +546,17 @@ func (g *gsock) dgramRx() bool {
 		if g.pend == nil {
 			w := tcpip.SliceWriter(g.scratch)
 			res, err := g.ep.Read(&w, tcpip.ReadOptions{NeedRemoteAddr: true})
+			switch err.(type) {
+			case nil:
+			case *tcpip.ErrWouldBlock, *tcpip.ErrClosedForReceive:
+			default:
+				// An ICMP error for what the socket sent (port
+				// unreachable: ECONNREFUSED), which netstack hands over
+				// once, as Linux's next receive does.
+				if s.Err.CompareAndSwap(0, errno(err)) {
+					got = true
+				}
+			}
 			if err != nil {
 				break
 			}
