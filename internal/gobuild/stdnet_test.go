@@ -3,7 +3,6 @@ package gobuild
 import (
 	"bytes"
 	"context"
-	"debug/elf"
 	"path/filepath"
 	"testing"
 )
@@ -71,20 +70,8 @@ func TestStdNetStackLinking(t *testing.T) {
 			if err := b.BuildTest(ctx, pkgs[0], out, &log); err != nil {
 				t.Fatalf("%v\n%s", err, log.String())
 			}
-			f, err := elf.Open(out)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer f.Close()
-			syms, err := f.Symbols()
-			if err != nil {
-				t.Fatal(err)
-			}
-			found := false
-			for _, s := range syms {
-				found = found || s.Name == stdBindingsPath+"/netstack.takeFirstDevice"
-			}
-			if found != tc.stack {
+			_, sym := elfSymbol(t, out, stdBindingsPath+"/netstack.takeFirstDevice")
+			if found := sym != nil; found != tc.stack {
 				t.Errorf("network stack linked: %v, want %v", found, tc.stack)
 			}
 		})
