@@ -48,7 +48,7 @@ NET="net net/http net/textproto net/rpc net/rpc/jsonrpc net/http/httptest net/ht
 # standard library's networking tests"): unix-domain sockets, raw IP
 # sockets, sendfile(2), dup of an fd, allocation counts without the
 # stack's own, files' modification times.
-NETSKIP='^(TestConnAndListener|TestDialerControl|TestDialerControlContext|TestDialContext|TestListenConfigControl|TestPacketConn|TestConnAndPacketConn|TestUnix.*|TestReadUnixgramWithUnnamedSocket|TestSplice|TestZeroByteRead|TestPacketConnClose|TestListenerClose|TestConnClose|TestCloseRead|TestCloseWrite|TestFileFdBlocks|TestIPConnLocalName|TestIPConnRemoteName|TestIPConnSpecificMethods|TestSendfile.*|TestFileConn|TestFileListener|TestFilePacketConn|TestTCPListenerSpecificMethods|TestUDPConnSpecificMethods|TestTCPReadWriteAllocs|TestAllocs|TestServeContent)$'
+NETSKIP='^(TestConnAndListener|TestDialerControl|TestDialerControlContext|TestDialContext|TestListenConfigControl|TestPacketConn|TestConnAndPacketConn|TestUnix.*|TestReadUnixgramWithUnnamedSocket|TestSplice|TestZeroByteRead|TestPacketConnClose|TestListenerClose|TestConnClose|TestCloseRead|TestCloseWrite|TestFileFdBlocks|TestIPConnLocalName|TestIPConnRemoteName|TestIPConnSpecificMethods|TestFileConn|TestFileListener|TestFilePacketConn|TestTCPListenerSpecificMethods|TestUDPConnSpecificMethods|TestTCPReadWriteAllocs|TestAllocs|TestServeContent)$'
 
 unimon() { $GO build -o bin/unimon ./cmd/unimon && $GO build -o bin/unimon-build ./cmd/unimon-build && bin/unimon "$@"; }
 
