@@ -6,9 +6,11 @@ package unimon
 
 import "embed"
 
-// GuestSources are the files of the bindings, of the package they share
-// with the network stack (bindings/internal/socktab) and of guestabi
-// (their tests included; callers leave out *_test.go).
+// GuestSources are the files of the bindings, of the network stack
+// (bindings/netstack), of the package they share (bindings/internal/socktab)
+// and of guestabi (their tests included; callers leave out *_test.go),
+// with go.mod and go.sum, which name the versions of the stack's
+// dependencies (gVisor...) the bindings were written against.
 //
-//go:embed bindings/*.go bindings/*.s bindings/*.h bindings/internal/socktab/*.go guestabi/*.go
+//go:embed go.mod go.sum bindings/*.go bindings/*.s bindings/*.h bindings/internal/socktab/*.go bindings/netstack/*.go guestabi/*.go
 var GuestSources embed.FS

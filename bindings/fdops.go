@@ -244,8 +244,20 @@ func sysLseek(t *thread, a sysArgs) (int64, sysResult) {
 	return done(ops(e).seek(e, int64(a[1]), int(a[2])))
 }
 
+// fcntl's commands that duplicate an fd (F_DUPFD, F_DUPFD_CLOEXEC).
+const (
+	_F_DUPFD         = 0
+	_F_DUPFD_CLOEXEC = 1030
+)
+
 func sysFcntl(t *thread, a sysArgs) (int64, sysResult) {
 	e := fdGet(a[0])
+	if cmd := int(a[1]); e != nil && (cmd == _F_DUPFD || cmd == _F_DUPFD_CLOEXEC) {
+		// fds cannot be duplicated (an fd is its file's only
+		// reference): an error, not the 0 below, which the program
+		// would take for a new fd (net's File methods did).
+		return done(-_EINVAL)
+	}
 	if e == nil || ops(e).fcntl == nil {
 		return done(0)
 	}

@@ -628,6 +628,11 @@ func sysShutdown(t *thread, a sysArgs) (int64, sysResult) {
 	default:
 		return done(-_EINVAL)
 	}
+	if req&socktab.ReqShutWr != 0 && s.Type == _SOCK_STREAM {
+		// Nothing more can be sent from now on (EPIPE), as on Linux;
+		// the stack sends the FIN once it has taken what Tx holds.
+		s.Flags.Or(socktab.TxShut)
+	}
 	ring(s, req)
 	return done(0)
 }

@@ -26,6 +26,7 @@ var sysTable = [...]sysFn{
 	28:  sysMadvise,
 	35:  sysNanosleep,
 	39:  sysGetpid,
+	40:  sysSendfile,
 	41:  sysSocket,
 	42:  sysConnect,
 	44:  sysSendto,

@@ -34,6 +34,7 @@ var sysTable = [...]sysFn{
 	66:  sysWritev,
 	67:  sysPread64,
 	68:  sysPwrite64,
+	71:  sysSendfile,
 	76:  sysSplice,
 	78:  sysReadlinkat,
 	79:  sysNewfstatat,

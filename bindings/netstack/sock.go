@@ -200,6 +200,9 @@ func (g *gsock) step() bool {
 	s := g.s
 	req := s.Req.Swap(0)
 	if req&socktab.ReqClose != 0 || s.State.Load() == socktab.Closing {
+		if req&socktab.ReqOpts != 0 && g.ep != nil {
+			g.applyOptions() // SO_LINGER set just before close decides how it closes
+		}
 		g.close()
 		return true
 	}
@@ -297,6 +300,9 @@ func (g *gsock) doSync() {
 		if e == 0 {
 			e = errno(g.ep.Bind(a))
 		}
+		if e == uint32(syscall.EADDRINUSE) && settleCloses() {
+			e = errno(g.ep.Bind(a))
+		}
 		if e == 0 {
 			s.Flags.Or(socktab.Bound)
 			g.addresses()
@@ -318,6 +324,31 @@ func (g *gsock) doSync() {
 	default:
 		g.syncDone(uint32(syscall.EINVAL))
 	}
+}
+
+// settleCloses waits until no socket is being closed (for at most a
+// second) and reports whether any was. The kernel's close(2) returns
+// before the stack has released the socket (Closing), so a bind that
+// finds its address in use may have raced the close of the socket that
+// held it, which on Linux is over when close returns (the standard
+// library's net tests close a listener and listen again on its port).
+func settleCloses() bool {
+	waited := false
+	for range 1000 {
+		busy := false
+		for j := range socktab.Socks {
+			if socktab.Socks[j].State.Load() == socktab.Closing {
+				busy = true
+				break
+			}
+		}
+		if !busy {
+			return waited
+		}
+		waited = true
+		time.Sleep(time.Millisecond)
+	}
+	return waited
 }
 
 func (g *gsock) startConnect() {
@@ -517,6 +548,17 @@ func (g *gsock) dgramRx() bool {
 		if g.pend == nil {
 			w := tcpip.SliceWriter(g.scratch)
 			res, err := g.ep.Read(&w, tcpip.ReadOptions{NeedRemoteAddr: true})
+			switch err.(type) {
+			case nil:
+			case *tcpip.ErrWouldBlock, *tcpip.ErrClosedForReceive:
+			default:
+				// An ICMP error for what the socket sent (port
+				// unreachable: ECONNREFUSED), which netstack hands over
+				// once, as Linux's next receive does.
+				if s.Err.CompareAndSwap(0, errno(err)) {
+					got = true
+				}
+			}
 			if err != nil {
 				break
 			}

@@ -186,11 +186,10 @@ func guestEnv(opts Options, tgt target) []string {
 
 // goGuest runs the go command verb (build -o FILE, test -c -o FILE...) for
 // the guest: linux, the architecture of opts.Arch, no cgo, the entry
-// point of the bindings at import path bindings, linked at TextBase. With the module's bindings,
-// a package that depends on net (its tests too, for go test) also gets
-// the network stack (NetTag); the standard-library copy of the bindings
-// has no stack (it cannot import the gVisor module), so sockets there
-// are ENOSYS.
+// point of the bindings at import path bindings, linked at TextBase. A
+// package that depends on net (its tests too, for go test) also gets the
+// network stack (NetTag), with the module's bindings and with their
+// standard-library copy alike (stdnet.go).
 func goGuest(ctx context.Context, opts Options, verb []string, bindings, pkg string) error {
 	tgt, err := resolveArch(opts.Arch)
 	if err != nil {
@@ -198,16 +197,14 @@ func goGuest(ctx context.Context, opts Options, verb []string, bindings, pkg str
 	}
 	goCmd := goCommand(opts)
 	tags := BuildTag
-	if bindings == BindingsPath {
-		flags := opts.BuildFlags
-		if verb[0] == "test" {
-			flags = append([]string{"-test"}, flags...)
-		}
-		if usesNet, err := importsNet(ctx, goCmd, opts.Dir, pkg, guestEnv(opts, tgt), flags); err != nil {
-			return err
-		} else if usesNet {
-			tags += "," + NetTag
-		}
+	flags := opts.BuildFlags
+	if verb[0] == "test" {
+		flags = append([]string{"-test"}, flags...)
+	}
+	if usesNet, err := importsNet(ctx, goCmd, opts.Dir, pkg, guestEnv(opts, tgt), flags); err != nil {
+		return err
+	} else if usesNet {
+		tags += "," + NetTag
 	}
 	ldflags := "-E=" + bindings + ".rt0 -T=" + fmt.Sprintf("%#x", TextBase) + tgt.ldflags
 	merged := mergeFlags(opts.BuildFlags, tags, ldflags)

@@ -28,7 +28,9 @@ func importsNet(ctx context.Context, goCmd, dir, pkg string, env, flags []string
 		return false, fmt.Errorf("go list %s: %w: %s", pkg, err, strings.TrimSpace(errb.String()))
 	}
 	for _, l := range strings.Split(out.String(), "\n") {
-		if l == "net" {
+		// With -test, net is "net [p.test]" when it imports the package
+		// under test (context's tests, say).
+		if l == "net" || strings.HasPrefix(l, "net [") {
 			return true, nil
 		}
 	}

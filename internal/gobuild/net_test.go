@@ -28,21 +28,7 @@ func TestNetStackLinking(t *testing.T) {
 			if _, err := Build(context.Background(), Options{Package: tc.pkg, Output: out, Dir: moduleRoot(t), Stderr: &log, Net: []string{"service0"}}); err != nil {
 				t.Fatalf("%v\n%s", err, log.String())
 			}
-			f, err := elf.Open(out)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer f.Close()
-			syms, err := f.Symbols()
-			if err != nil {
-				t.Fatal(err)
-			}
-			var take *elf.Symbol
-			for i := range syms {
-				if syms[i].Name == takeFirstSym {
-					take = &syms[i]
-				}
-			}
+			f, take := elfSymbol(t, out, takeFirstSym)
 			if (take != nil) != tc.stack {
 				t.Fatalf("network stack linked: %v, want %v", take != nil, tc.stack)
 			}
@@ -59,4 +45,25 @@ func TestNetStackLinking(t *testing.T) {
 			}
 		})
 	}
+}
+
+// elfSymbol opens the executable exe (closed when the test ends) and
+// finds its symbol name (nil if it has none).
+func elfSymbol(t *testing.T, exe, name string) (*elf.File, *elf.Symbol) {
+	t.Helper()
+	f, err := elf.Open(exe)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { f.Close() })
+	syms, err := f.Symbols()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range syms {
+		if syms[i].Name == name {
+			return f, &syms[i]
+		}
+	}
+	return f, nil
 }

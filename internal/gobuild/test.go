@@ -22,21 +22,12 @@ import (
 // The bindings as a standard-library package: a test binary of a package
 // whose module does not require this one (the standard library's own)
 // cannot import BindingsPath, so BuildTest compiles a copy of the
-// bindings (from unimon.GuestSources) under these paths, which any
+// bindings (from unimon.GuestSources) under this path, which any
 // package may import, in a GOROOT of its own: symbolic links to the real
 // one's files plus src/unimon (the go command keys its cache for GOROOT
-// packages without their directory, so nothing of std is rebuilt).
-const (
-	stdBindingsPath = "unimon/bindings"
-	stdGuestabiPath = "unimon/guestabi"
-	guestabiPath    = "github.com/unimon/unimon/guestabi"
-	socktabPath     = BindingsPath + "/internal/socktab"
-	stdSocktabPath  = stdBindingsPath + "/internal/socktab"
-)
-
-// stdImports rewrites the module's import paths in the copied sources to
-// the standard-library copies'.
-var stdImports = strings.NewReplacer(`"`+guestabiPath+`"`, `"`+stdGuestabiPath+`"`, `"`+socktabPath+`"`, `"`+stdSocktabPath+`"`)
+// packages without their directory, so nothing of std is rebuilt), which
+// also holds the network stack and its dependencies (stdnet.go).
+const stdBindingsPath = stdPrefix + "bindings"
 
 // ErrNoTests is returned by BuildTest for a package without test files.
 var ErrNoTests = errors.New("no test files")
@@ -114,18 +105,22 @@ func NewTestBuilder(ctx context.Context, opts Options) (*TestBuilder, error) {
 		return nil, err
 	}
 	b := &TestBuilder{opts: opts, tgt: tgt, work: work, goroot: real}
-	if b.opts.goroot, err = b.cachedGOROOT(string(out)); err != nil {
+	if b.opts.goroot, err = b.cachedGOROOT(ctx, string(out)); err != nil {
 		b.Close()
 		return nil, err
 	}
 	return b, nil
 }
 
+// gorootLayout changes whenever makeGOROOT makes a different tree from
+// the same sources, so that a GOROOT cached by an older unimon is not used.
+const gorootLayout = 2
+
 // cachedGOROOT returns the builder's GOROOT for the go command whose
 // `go env GOROOT GOVERSION` is id, making it if it is not there yet.
-func (b *TestBuilder) cachedGOROOT(id string) (string, error) {
+func (b *TestBuilder) cachedGOROOT(ctx context.Context, id string) (string, error) {
 	h := sha256.New()
-	io.WriteString(h, id)
+	fmt.Fprintf(h, "layout %d\n%s", gorootLayout, id)
 	err := fs.WalkDir(unimon.GuestSources, ".", func(p string, d fs.DirEntry, err error) error {
 		if err != nil || d.IsDir() {
 			return err
@@ -154,7 +149,11 @@ func (b *TestBuilder) cachedGOROOT(id string) (string, error) {
 		return "", err
 	}
 	defer os.RemoveAll(tmp)
-	if err := makeGOROOT(b.goroot, tmp); err != nil {
+	deps, err := netDeps(ctx, goCommand(b.opts), b.work)
+	if err != nil {
+		return "", err
+	}
+	if err := makeGOROOT(b.goroot, tmp, deps); err != nil {
 		return "", err
 	}
 	if err := os.Rename(tmp, dir); err != nil {
@@ -167,8 +166,10 @@ func (b *TestBuilder) cachedGOROOT(id string) (string, error) {
 }
 
 // makeGOROOT links the real GOROOT's files into dir and adds
-// src/unimon/bindings (with its internal/socktab) and src/unimon/guestabi.
-func makeGOROOT(real, dir string) error {
+// src/unimon/bindings (with its internal/socktab and netstack),
+// src/unimon/guestabi and the packages deps (the network stack's, from
+// netDeps).
+func makeGOROOT(real, dir string, deps []depPackage) error {
 	link := func(from, to string) error {
 		ents, err := os.ReadDir(from)
 		if err != nil {
@@ -194,7 +195,8 @@ func makeGOROOT(real, dir string) error {
 	if err := link(filepath.Join(real, "src"), src); err != nil {
 		return err
 	}
-	for _, pkg := range []string{"bindings", "bindings/internal/socktab", "guestabi"} {
+	roots := depRoots(deps)
+	for _, pkg := range []string{"bindings", "bindings/internal/socktab", "bindings/netstack", "guestabi"} {
 		ents, err := fs.ReadDir(unimon.GuestSources, pkg)
 		if err != nil {
 			return err
@@ -211,13 +213,15 @@ func makeGOROOT(real, dir string) error {
 			if err != nil {
 				return err
 			}
-			text = []byte(stdImports.Replace(string(text)))
+			if strings.HasSuffix(e.Name(), ".go") {
+				text = rewriteImports(e.Name(), text, roots)
+			}
 			if err := os.WriteFile(filepath.Join(pdir, e.Name()), text, 0o644); err != nil {
 				return err
 			}
 		}
 	}
-	return nil
+	return copyNetDeps(src, deps)
 }
 
 // Close removes the builder's files.

@@ -161,6 +161,13 @@ func TestHello(t *testing.T) {
 	r.want(t, 0, `(?m)^hello: args=\["first" "second"\]$`)
 }
 
+// fcntl(F_DUPFD*) fails (EINVAL) instead of returning 0, which net's
+// File methods took for the duplicate.
+func TestDupFdRefused(t *testing.T) {
+	r := runGuest(t, guestMem, "dupfd")
+	r.want(t, 0, `(?m)^dupfd: cmd 0: fd 0, invalid argument$`, `(?m)^dupfd: cmd 1030: fd 0, invalid argument$`)
+}
+
 // Solo5's own options are not the program's arguments.
 func TestSolo5OptionsStripped(t *testing.T) {
 	r := runGuest(t, guestMem, "--solo5:quiet", "hello", "x")
