@@ -5,9 +5,9 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"unicode"
 
 	"github.com/unimon/unimon/guestabi"
+	"github.com/unimon/unimon/internal/clitext"
 )
 
 // usageError is a command-line mistake: printed as one line plus a hint.
@@ -15,20 +15,10 @@ type usageError struct{ msg string }
 
 func (e *usageError) Error() string { return e.msg }
 
-// usagef formats a usageError. The arguments it echoes come from the
-// command line, so control characters in them are escaped: the message
-// stays one line whatever was typed (found by FuzzParseRunArgs).
+// usagef formats a usageError, one line whatever was typed
+// (clitext.OneLine).
 func usagef(format string, args ...any) error {
-	msg := fmt.Sprintf(format, args...)
-	var b strings.Builder
-	for _, r := range msg {
-		if unicode.IsControl(r) {
-			b.WriteString(strings.Trim(strconv.QuoteRune(r), "'"))
-			continue
-		}
-		b.WriteRune(r)
-	}
-	return &usageError{b.String()}
+	return &usageError{clitext.OneLine(format, args...)}
 }
 
 // runOptions is a parsed `unimon [options] [--] KERNEL [ARGS...]`.

@@ -17,18 +17,23 @@ const builderName = "unimon-build"
 // installed.
 const builderPackage = "github.com/unimon/unimon/cmd/unimon-build"
 
-// runBuild is `unimon build`: see runBuilder.
-func runBuild(args []string, stdout, stderr io.Writer) int {
-	return runBuilder("build", args, stderr)
-}
+// builderFlags are the commands the builder runs, each with the flag
+// that comes first on its command line to select it: build is the
+// builder's own (""); test (internal/gotest) builds test binaries and
+// runs them; pack (internal/ocipack) writes an OCI image. All three
+// live in the builder so that this binary links none of their packages.
+var builderFlags = map[string]string{"build": "", "test": "--test", "pack": "--pack"}
 
-// runBuilder runs the builder with args for `unimon command` (the name
-// its errors give): it replaces this process with the builder found
-// next to this executable (make puts both in bin/), else on PATH, else,
-// for a unimon installed as a module version, with `go run` of the
-// builder of that same version (building needs the go command anyway).
-// It returns only on failure.
+// runBuilder is `unimon command` (build, test or pack: builderFlags)
+// with args, what follows the command's name: it replaces this process
+// with the builder found next to this executable (make puts both in
+// bin/), else on PATH, else, for a unimon installed as a module version,
+// with `go run` of the builder of that same version (building needs the
+// go command anyway). It returns only on failure.
 func runBuilder(command string, args []string, stderr io.Writer) int {
+	if flag := builderFlags[command]; flag != "" {
+		args = append([]string{flag}, args...)
+	}
 	argv, err := builderCommand(command, args)
 	if err == nil {
 		err = syscall.Exec(argv[0], argv, os.Environ())

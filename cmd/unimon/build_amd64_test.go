@@ -8,15 +8,21 @@ import (
 	"testing"
 )
 
-// The monitor does not link the builder: those packages cost every run
-// its start-up time and memory (issue 12).
+// The monitor does not link the builder, nor what `unimon pack` needs
+// (the OCI image code, the digests and the crypto behind them): those
+// packages cost every run its start-up time and memory (issue 12).
 func TestRunPathDoesNotLinkBuilder(t *testing.T) {
 	out, err := exec.Command("go", "list", "-deps", ".").Output()
 	if err != nil {
 		t.Fatalf("go list: %v", err)
 	}
 	deps := strings.Fields(string(out))
-	for _, pkg := range []string{"github.com/unimon/unimon/internal/gobuild", "golang.org/x/arch/x86/x86asm", "os/exec", "flag"} {
+	for _, pkg := range []string{
+		"github.com/unimon/unimon/internal/gobuild", "golang.org/x/arch/x86/x86asm", "os/exec", "flag",
+		"github.com/unimon/unimon/internal/ocipack", "github.com/unimon/unimon/ociimage",
+		"github.com/opencontainers/go-digest", "github.com/opencontainers/image-spec/specs-go/v1",
+		"archive/tar", "crypto/sha256",
+	} {
 		for _, d := range deps {
 			if d == pkg {
 				t.Errorf("cmd/unimon links %s", pkg)
@@ -25,8 +31,9 @@ func TestRunPathDoesNotLinkBuilder(t *testing.T) {
 	}
 }
 
-// `unimon build` and `unimon test` run the builder next to the
-// executable, else on PATH, and say how to install it when there is none.
+// `unimon build`, `unimon test` and `unimon pack` run the builder next
+// to the executable, else on PATH, and say how to install it when there
+// is none; the builder's output and exit status are the command's.
 func TestBuildRunsBuilder(t *testing.T) {
 	dir := t.TempDir()
 	unimon, builder := filepath.Join(dir, "unimon"), filepath.Join(dir, builderName)
@@ -40,6 +47,7 @@ func TestBuildRunsBuilder(t *testing.T) {
 		t.Fatal(err)
 	}
 	tests := []struct {
+		// command is what follows unimon; a lone command gets -h.
 		name, command, bin, path string
 		status                   int
 		want                     string
@@ -50,10 +58,18 @@ func TestBuildRunsBuilder(t *testing.T) {
 		{"test next to unimon", "test", unimon, "", 0, "usage: unimon test"},
 		{"test on PATH", "test", alone, dir, 0, "usage: unimon test"},
 		{"test nowhere", "test", alone, "", 1, "unimon: unimon test needs unimon-build, which is neither next to this executable nor on PATH\nInstall it with go install github.com/unimon/unimon/cmd/unimon-build@latest"},
+		{"pack next to unimon", "pack", unimon, "", 0, "usage: unimon pack"},
+		{"pack on PATH", "pack", alone, dir, 0, "usage: unimon pack"},
+		{"pack nowhere", "pack", alone, "", 1, "unimon: unimon pack needs unimon-build, which is neither next to this executable nor on PATH\nInstall it with go install github.com/unimon/unimon/cmd/unimon-build@latest"},
+		{"pack's error", "pack -o", unimon, "", 1, "unimon: pack: flag needs an argument: -o\nTry 'unimon pack -h' for the options.\n"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			cmd := exec.Command(tt.bin, tt.command, "-h")
+			args := strings.Fields(tt.command)
+			if len(args) == 1 {
+				args = append(args, "-h")
+			}
+			cmd := exec.Command(tt.bin, args...)
 			cmd.Env = append(os.Environ(), "PATH="+tt.path)
 			out, err := cmd.CombinedOutput()
 			status := 0
@@ -63,7 +79,7 @@ func TestBuildRunsBuilder(t *testing.T) {
 				t.Fatal(err)
 			}
 			if status != tt.status || !strings.Contains(string(out), tt.want) {
-				t.Errorf("unimon %s -h: status %d, output:\n%s\nwant status %d and %q", tt.command, status, out, tt.status, tt.want)
+				t.Errorf("unimon %s: status %d, output:\n%s\nwant status %d and %q", strings.Join(args, " "), status, out, tt.status, tt.want)
 			}
 		})
 	}

@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/unimon/unimon/guestabi"
+	"github.com/unimon/unimon/internal/clitext"
 	"github.com/unimon/unimon/monitor"
 	"github.com/unimon/unimon/monitor/elfload"
 )
@@ -27,7 +28,7 @@ func explain(err error, m *guestabi.Manifest) (line, hint string) {
 	case errors.As(err, &fe):
 		return err.Error(), fe.hint()
 	case errors.Is(err, elfload.ErrNoABINote):
-		return err.Error(), "Not a Solo5 unikernel: built with plain go build? Use unimon build."
+		return err.Error(), clitext.NotSolo5Hint
 	case errors.As(err, new(*noBuilderError)):
 		return err.Error(), "Install it with go install " + builderPackage + "@latest, or run make, which builds bin/" + builderName + "."
 	}

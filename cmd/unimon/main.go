@@ -75,12 +75,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		switch args[0] {
 		case "info":
 			return runInfo(args[1:], stdout, stderr)
-		case "build":
-			return runBuild(args[1:], stdout, stderr)
-		case "pack":
-			return runPack(args[1:], stdout, stderr)
-		case "test":
-			return runTest(args[1:], stdout, stderr)
+		case "build", "pack", "test":
+			return runBuilder(args[0], args[1:], stderr)
 		}
 	}
 	o, err := parseRunArgs(args)

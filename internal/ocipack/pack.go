@@ -1,8 +1,15 @@
-package main
+// Package ocipack is `unimon pack`: it writes a unikernel as an OCI image
+// (package ociimage). Users type `unimon pack`, which runs the builder
+// binary (cmd/unimon-build --pack): the image code (archive/tar, digests,
+// the image-spec types and the crypto behind them) is kept out of the
+// monitor, which links and loads at every start only what running a
+// unikernel needs.
+package ocipack
 
 import (
 	"bytes"
 	"debug/elf"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -10,7 +17,9 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/unimon/unimon/internal/clitext"
 	"github.com/unimon/unimon/monitor"
+	"github.com/unimon/unimon/monitor/elfload"
 	"github.com/unimon/unimon/ociimage"
 )
 
@@ -23,6 +32,12 @@ guest's default arguments (the image's command). --mem sets the annotation
 org.unimon.memory; org.unimon.* annotations are also stored in the image's
 environment, the part of an image every engine passes to the runtime.
 `
+
+// usagef formats a mistake on pack's command line (failPack prints it),
+// one line whatever was typed.
+func usagef(format string, args ...any) error {
+	return errors.New(clitext.OneLine(format, args...))
+}
 
 // packOptions is a parsed `unimon pack` command line.
 type packOptions struct {
@@ -91,8 +106,9 @@ func parsePackArgs(args []string) (packOptions, error) {
 	return o, nil
 }
 
-// runPack is `unimon pack`.
-func runPack(args []string, stdout, stderr io.Writer) int {
+// Main is `unimon pack` with args (what follows "pack"); it returns the
+// exit status: 0, or 1 with a one-line error (and a hint) on stderr.
+func Main(args []string, stdout, stderr io.Writer) int {
 	o, err := parsePackArgs(args)
 	if err != nil {
 		return failPack(stderr, err)
@@ -163,6 +179,16 @@ func runPack(args []string, stdout, stderr io.Writer) int {
 // failPack reports a pack usage mistake with pack's own hint.
 func failPack(stderr io.Writer, err error) int {
 	fmt.Fprintf(stderr, "unimon: %v\nTry 'unimon pack -h' for the options.\n", err)
+	return 1
+}
+
+// fail reports err as one line, as the monitor does, with its hint for
+// an ELF that is not a Solo5 unikernel.
+func fail(stderr io.Writer, err error) int {
+	fmt.Fprintf(stderr, "unimon: %v\n", err)
+	if errors.Is(err, elfload.ErrNoABINote) {
+		fmt.Fprintln(stderr, clitext.NotSolo5Hint)
+	}
 	return 1
 }
 

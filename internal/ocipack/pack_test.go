@@ -1,4 +1,4 @@
-package main
+package ocipack
 
 import (
 	"archive/tar"
@@ -19,7 +19,13 @@ func TestPack(t *testing.T) {
 		t.Fatal(err)
 	}
 	notELF := filepath.Join(dir, "notes.txt")
-	os.WriteFile(notELF, []byte("hello"), 0o644)
+	if err := os.WriteFile(notELF, []byte("hello"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	plainELF, err := os.Executable() // this test binary: an ELF, not a Solo5 unikernel
+	if err != nil {
+		t.Fatal(err)
+	}
 	cases := []struct {
 		name   string
 		args   []string
@@ -31,6 +37,7 @@ func TestPack(t *testing.T) {
 		{"named", []string{"-o", "x.tar", "--name", "me/hi:v2", "--mem", "64", "--annotation", "org.unimon.net.args=go", kernel}, 0, "docker.io/me/hi:v2", "x.tar"},
 		{"no-kernel", nil, 1, "missing KERNEL", ""},
 		{"not-elf", []string{notELF}, 1, "notes.txt", ""},
+		{"plain-elf", []string{plainELF}, 1, "Use unimon build", ""},
 		{"bad-mem", []string{"--mem", "3", kernel}, 1, "--mem 3", ""},
 		{"bad-annotation", []string{"--annotation", "novalue", kernel}, 1, "want KEY=VALUE", ""},
 		{"bad-name", []string{"--name", "UP", kernel}, 1, "lower case", ""},
@@ -41,7 +48,7 @@ func TestPack(t *testing.T) {
 			wd := t.TempDir()
 			t.Chdir(wd)
 			var stdout, stderr bytes.Buffer
-			status := run(append([]string{"pack"}, tc.args...), &stdout, &stderr)
+			status := Main(tc.args, &stdout, &stderr)
 			if status != tc.status {
 				t.Fatalf("status %d, want %d; stderr %s", status, tc.status, stderr.String())
 			}
