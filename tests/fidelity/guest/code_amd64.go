@@ -26,3 +26,6 @@ func run(code []byte) {
 	f := *(*func())(unsafe.Pointer(&closure))
 	f()
 }
+
+// idISAR0 is arm64's: the cpu mode runs on arm64 only.
+func idISAR0() uint64 { return 0 }

@@ -7,3 +7,7 @@ func ill()
 // and not an ID register the kernel emulates the read of: SIGILL, as on
 // Linux.
 func privileged()
+
+// idISAR0 reads ID_AA64ISAR0_EL1 with MRS: an ID register, whose read
+// traps and which the kernel emulates, as Linux does.
+func idISAR0() uint64

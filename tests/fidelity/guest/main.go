@@ -64,9 +64,11 @@ func main() {
 	case "gp":
 		privileged()
 	case "cpu":
-		// golang.org/x/sys/cpu finds no /proc/self/auxv here: on arm64 it
-		// reads the ID registers, which traps (the kernel emulates it).
-		fmt.Printf("cpu: initialized=%v arm64 fp=%v asimd=%v\n", cpu.Initialized, cpu.ARM64.HasFP, cpu.ARM64.HasASIMD)
+		// golang.org/x/sys/cpu reads AT_HWCAP from /proc/self/auxv; the
+		// program's own MRS of ID_AA64ISAR0_EL1 traps and the kernel
+		// emulates it: both must tell the same (AES: field 7:4).
+		fmt.Printf("cpu: arm64 fp=%v asimd=%v aes: hwcap=%v mrs=%v\n",
+			cpu.ARM64.HasFP, cpu.ARM64.HasASIMD, cpu.ARM64.HasAES, idISAR0()>>4&0xf >= 1)
 	case "goexit":
 		var wg sync.WaitGroup
 		wg.Add(1)
