@@ -63,16 +63,17 @@ func sysPipe2(t *thread, a sysArgs) (int64, sysResult) {
 	}
 	w := fdAlloc(fdPipeWrite)
 	if w < 0 {
-		fds[r] = fdEntry{}
+		fdDrop(r)
 		pipeFree(p)
 		return done(w)
 	}
 	flags := uint32(a[1] & _O_NONBLOCK)
-	fds[r].handle, fds[r].flags = uint32(h), flags|_O_RDONLY
-	fds[w].handle, fds[w].flags = uint32(h), flags|_O_WRONLY
+	fdAt(r).handle, fdAt(r).flags = uint32(h), flags|_O_RDONLY
+	fdAt(w).handle, fdAt(w).flags = uint32(h), flags|_O_WRONLY
 	fdsOut := [2]int32{int32(r), int32(w)}
 	if !copyOut(a[0], unsafe.Pointer(&fdsOut), 8) {
-		fds[r], fds[w] = fdEntry{}, fdEntry{}
+		fdDrop(r)
+		fdDrop(w)
 		pipeFree(p)
 		return done(-_EFAULT)
 	}
@@ -98,7 +99,7 @@ func pipeChanged(h uint32) {
 		if !w.used {
 			continue
 		}
-		if e := &fds[w.fd]; (e.kind == fdPipeRead || e.kind == fdPipeWrite) && e.handle == h {
+		if e := &files[w.file]; (e.kind == fdPipeRead || e.kind == fdPipeWrite) && e.handle == h {
 			w.edge = true
 		}
 	}

@@ -195,8 +195,8 @@ func sysSocket(t *thread, a sysArgs) (int64, sysResult) {
 	s.Family, s.Type = uint32(domain), uint32(st)
 	s.State.Store(socktab.Open)
 	sockK[idx] = sockKernel{}
-	fds[fd].handle = uint32(idx)
-	fds[fd].flags = uint32(typ & _O_NONBLOCK)
+	fdAt(fd).handle = uint32(idx)
+	fdAt(fd).flags = uint32(typ & _O_NONBLOCK)
 	ring(s, 0)
 	return done(fd)
 }
@@ -378,15 +378,15 @@ func sysAccept4(t *thread, a sysArgs) (int64, sysResult) {
 	idx := uint32(s.Acc[h%socktab.AcceptMax])
 	s.AccHead.Store(h + 1)
 	if idx >= socktab.Max {
-		fds[fd] = fdEntry{}
+		fdDrop(fd)
 		return done(-_ECONNABORTED) // the stack's queue is corrupt; Linux's word for a lost connection
 	}
 	c := &socktab.Socks[idx]
 	c.State.Store(socktab.Open)
 	l := &sockK[e.handle]
 	sockK[idx] = sockKernel{rcvTimeo: l.rcvTimeo, sndTimeo: l.sndTimeo} // inherited, as on Linux
-	fds[fd].handle = idx
-	fds[fd].flags = uint32(flags & _O_NONBLOCK)
+	fdAt(fd).handle = idx
+	fdAt(fd).flags = uint32(flags & _O_NONBLOCK)
 	if r := putAddr(&c.Remote, c.RemoteLen, a[1], a[2]); r < 0 {
 		return done(r) // Linux too returns EFAULT with the connection accepted
 	}
@@ -1224,7 +1224,7 @@ func bellOpen(t *thread, rel []byte, flags int, mode uint32) int64 {
 	fd := fdAlloc(fdSockBell)
 	if fd >= 0 {
 		bell.open = true
-		fds[fd].flags = uint32(flags & _O_NONBLOCK)
+		fdAt(fd).flags = uint32(flags & _O_NONBLOCK)
 	}
 	return fd
 }
