@@ -96,7 +96,9 @@
 // for epoll, waitRead, close, stat, seek, fcntl; nil means the default),
 // and its functions in its own file. Per-fd state goes in fdEntry's
 // numbers or in the kind's own fixed array indexed by fdEntry.handle:
-// the kernel holds no Go pointers. A kind whose readiness changes sets
+// the kernel holds no Go pointers. An fdEntry is an open file
+// description, which dup shares between fds: the kind's close runs once,
+// when its last fd is closed. A kind whose readiness changes sets
 // readinessChanged (in a system call) or calls epollWake.
 //
 // Sockets: a program that imports net gets a TCP/IP stack

@@ -33,6 +33,16 @@ func fdDrop(fd int64) {
 	files[d] = fdEntry{}
 }
 
+// fdCloexec sets FD_CLOEXEC of fd, just opened, if the open's flags ask
+// (O_CLOEXEC, SOCK_CLOEXEC, EFD_CLOEXEC and EPOLL_CLOEXEC are one bit),
+// and returns fd, or the open's errno.
+func fdCloexec(fd int64, flags uintptr) int64 {
+	if fd >= 0 && flags&_O_CLOEXEC != 0 {
+		fdTab[fd].cloexec = true
+	}
+	return fd
+}
+
 // fdDup makes newfd (closed, or closed here first) name oldfd's
 // description, and returns newfd.
 func fdDup(oldfd, newfd uintptr, cloexec bool) int64 {

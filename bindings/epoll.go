@@ -39,7 +39,9 @@ type watch struct {
 
 var watches [maxWatches]watch
 
-func sysEpollCreate1(t *thread, a sysArgs) (int64, sysResult) { return done(fdAlloc(fdEpoll)) }
+func sysEpollCreate1(t *thread, a sysArgs) (int64, sysResult) {
+	return done(fdCloexec(fdAlloc(fdEpoll), a[0]))
+}
 
 // epollForget drops the watches of a released description and those of
 // a released epoll instance.

@@ -299,11 +299,12 @@ const (
 
 func sysFcntl(t *thread, a sysArgs) (int64, sysResult) {
 	e := fdGet(a[0])
-	if e != nil {
-		switch int(a[1]) {
-		case _F_DUPFD, _F_DUPFD_CLOEXEC, _F_GETFD, _F_SETFD:
-			return done(fdFcntl(a[0], int(a[1]), a[2])) // the fd's own (dup.go)
+	switch int(a[1]) {
+	case _F_DUPFD, _F_DUPFD_CLOEXEC, _F_GETFD, _F_SETFD:
+		if e == nil {
+			return done(-_EBADF) // not 0, which would look like a new fd
 		}
+		return done(fdFcntl(a[0], int(a[1]), a[2])) // the fd's own (dup.go)
 	}
 	if e == nil || ops(e).fcntl == nil {
 		return done(0)
@@ -458,7 +459,7 @@ func sysEventfd2(t *thread, a sysArgs) (int64, sysResult) {
 	if fd >= 0 {
 		fdAt(fd).count = uint64(uint32(a[0]))
 	}
-	return done(fd)
+	return done(fdCloexec(fd, a[1]))
 }
 
 func eventfdRead(e *fdEntry, buf, n uintptr, off int64, at bool) int64 {

@@ -78,6 +78,8 @@ func sysPipe2(t *thread, a sysArgs) (int64, sysResult) {
 		return done(-_EFAULT)
 	}
 	p.readers, p.writers, p.head, p.count = 1, 1, 0, 0
+	fdCloexec(r, a[1])
+	fdCloexec(w, a[1])
 	return done(0)
 }
 

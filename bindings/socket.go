@@ -159,7 +159,7 @@ func sockOf(fd uintptr) (*fdEntry, *socktab.Sock, int64) {
 func sysSocket(t *thread, a sysArgs) (int64, sysResult) {
 	domain, typ, proto := int(a[0]), int(a[1]), int(a[2])
 	if domain == _AF_NETLINK {
-		return done(netlinkSocket(typ, proto))
+		return done(fdCloexec(netlinkSocket(typ, proto), a[1]))
 	}
 	if domain != _AF_INET && domain != _AF_INET6 {
 		return done(-_EAFNOSUPPORT)
@@ -197,6 +197,7 @@ func sysSocket(t *thread, a sysArgs) (int64, sysResult) {
 	sockK[idx] = sockKernel{}
 	fdAt(fd).handle = uint32(idx)
 	fdAt(fd).flags = uint32(typ & _O_NONBLOCK)
+	fdCloexec(fd, a[1])
 	ring(s, 0)
 	return done(fd)
 }
@@ -387,6 +388,7 @@ func sysAccept4(t *thread, a sysArgs) (int64, sysResult) {
 	sockK[idx] = sockKernel{rcvTimeo: l.rcvTimeo, sndTimeo: l.sndTimeo} // inherited, as on Linux
 	fdAt(fd).handle = idx
 	fdAt(fd).flags = uint32(flags & _O_NONBLOCK)
+	fdCloexec(fd, a[3])
 	if r := putAddr(&c.Remote, c.RemoteLen, a[1], a[2]); r < 0 {
 		return done(r) // Linux too returns EFAULT with the connection accepted
 	}

@@ -248,7 +248,7 @@ func lookup(p []byte) (int, []byte) {
 }
 
 func sysOpenat(t *thread, a sysArgs) (int64, sysResult) {
-	return done(openat(t, int64(int32(a[0])), a[1], int(a[2]), uint32(a[3])))
+	return done(fdCloexec(openat(t, int64(int32(a[0])), a[1], int(a[2]), uint32(a[3])), a[2]))
 }
 
 func openat(t *thread, dirfd int64, path uintptr, flags int, mode uint32) int64 {

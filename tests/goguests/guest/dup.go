@@ -29,6 +29,8 @@ func dupFds() {
 	// Errors, as Linux reports them.
 	_, err := unix.Dup(4000)
 	dupCheck("dup of a closed fd is EBADF", errors.Is(err, unix.EBADF), err)
+	_, err = fcntl(4000, syscall.F_DUPFD, 0)
+	dupCheck("F_DUPFD of a closed fd is EBADF", errors.Is(err, unix.EBADF), err)
 	r, w, err := os.Pipe()
 	check("dup: pipe", err)
 	rfd, wfd := int(r.Fd()), int(w.Fd())
@@ -41,7 +43,11 @@ func dupFds() {
 	_, err = fcntl(wfd, syscall.F_DUPFD, 1<<20)
 	dupCheck("F_DUPFD beyond the fd limit is EINVAL", errors.Is(err, unix.EINVAL), err)
 
-	// F_DUPFD: the lowest free fd from its argument; FD_CLOEXEC per fd.
+	// FD_CLOEXEC: set by O_CLOEXEC (os.Pipe's pipe2 asks for it), and
+	// per fd.
+	fw, _ := fcntl(wfd, syscall.F_GETFD, 0)
+	dupCheck("O_CLOEXEC sets FD_CLOEXEC", fw == syscall.FD_CLOEXEC, fw)
+	// F_DUPFD: the lowest free fd from its argument.
 	d1, err := fcntl(wfd, syscall.F_DUPFD, 50)
 	dupCheck("F_DUPFD gives the lowest fd from its argument", err == nil && d1 == 50, d1, err)
 	d2, err := fcntl(wfd, syscall.F_DUPFD_CLOEXEC, 50)
