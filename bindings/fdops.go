@@ -49,7 +49,8 @@ const (
 	fdSockBell  = 15 // socket.go: the network stack's doorbell
 	fdNetlink   = 16 // netlink.go
 	fdGenFile   = 17 // genfile.go
-	fdKinds     = 18
+	fdUnix      = 18 // unixpair.go: an end of a socketpair
+	fdKinds     = 19
 )
 
 // fdEntry is an open file description.
@@ -121,6 +122,7 @@ var fdOps = [fdKinds]fdKindOps{
 	fdSockBell:  {read: bellRead, write: bellWrite, ready: bellReady, close: bellClose, fcntl: devFcntl},
 	fdNetlink:   {read: netlinkRead, write: netlinkWrite, stat: sockStat},
 	fdGenFile:   {read: genRead, stat: genStat, seek: genSeek},
+	fdUnix:      {read: unixRead, write: unixWrite, ready: unixReady, close: unixClose, stat: sockStat, fcntl: sockFcntl},
 }
 
 // files are the open file descriptions (as many as fds can name) and

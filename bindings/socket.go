@@ -399,6 +399,9 @@ func sysGetsockname(t *thread, a sysArgs) (int64, sysResult) {
 	if netlinkFd(a[0]) != nil {
 		return done(netlinkName(netlinkPid, a[1], a[2]))
 	}
+	if unixOf(a[0]) != nil {
+		return done(unixName(a[1], a[2]))
+	}
 	_, s, r := sockOf(a[0])
 	if r < 0 {
 		return done(r)
@@ -417,6 +420,9 @@ func sysGetsockname(t *thread, a sysArgs) (int64, sysResult) {
 }
 
 func sysGetpeername(t *thread, a sysArgs) (int64, sysResult) {
+	if unixOf(a[0]) != nil {
+		return done(unixName(a[1], a[2]))
+	}
 	_, s, r := sockOf(a[0])
 	if r < 0 {
 		return done(r)
@@ -550,6 +556,9 @@ func sysSetsockopt(t *thread, a sysArgs) (int64, sysResult) {
 }
 
 func sysGetsockopt(t *thread, a sysArgs) (int64, sysResult) {
+	if unixOf(a[0]) != nil {
+		return done(unixGetsockopt(int(a[1]), int(a[2]), a[3], a[4]))
+	}
 	e, s, r := sockOf(a[0])
 	if r < 0 {
 		return done(r)
@@ -612,6 +621,9 @@ func putOpt(val, lenp uintptr, p unsafe.Pointer, size uint32) int64 {
 }
 
 func sysShutdown(t *thread, a sysArgs) (int64, sysResult) {
+	if e := unixOf(a[0]); e != nil {
+		return done(unixShutdown(e, a[1]))
+	}
 	_, s, r := sockOf(a[0])
 	if r < 0 {
 		return done(r)

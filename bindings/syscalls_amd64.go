@@ -40,6 +40,7 @@ var sysTable = [...]sysFn{
 	50:  sysListen,
 	51:  sysGetsockname,
 	52:  sysGetpeername,
+	53:  sysSocketpair,
 	54:  sysSetsockopt,
 	55:  sysGetsockopt,
 	56:  sysCloneAMD64,

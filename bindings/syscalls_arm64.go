@@ -69,6 +69,7 @@ var sysTable = [...]sysFn{
 	177: sysZero, // getegid
 	178: sysGettid,
 	198: sysSocket,
+	199: sysSocketpair,
 	200: sysBind,
 	201: sysListen,
 	203: sysConnect,

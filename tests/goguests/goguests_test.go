@@ -169,6 +169,13 @@ func TestDup(t *testing.T) {
 	r.want(t, 0, `(?m)^dup: the watches go with the last fd ok$`, `(?m)^dup: done$`)
 }
 
+// socketpair(AF_UNIX, SOCK_STREAM) gives two connected sockets that
+// net.FileConn takes (the guest's socketpair mode checks each semantic).
+func TestSocketpair(t *testing.T) {
+	r := runGuest(t, guestMem, "socketpair")
+	r.want(t, 0, `(?m)^socketpair: EPIPE once the peer is closed ok$`, `(?m)^socketpair: done$`)
+}
+
 // Solo5's own options are not the program's arguments.
 func TestSolo5OptionsStripped(t *testing.T) {
 	r := runGuest(t, guestMem, "--solo5:quiet", "hello", "x")

@@ -52,6 +52,9 @@ func main() {
 		fmt.Printf("time: %d\n", time.Now().UnixNano())
 	case "dup":
 		dupFds()
+	case "socketpair":
+		socketPair()
+		fmt.Println("socketpair: done")
 	case "rand":
 		a, b := make([]byte, 32), make([]byte, 32)
 		if _, err := rand.Read(a); err != nil {
