@@ -75,10 +75,10 @@ var ioBuf [65536 + 64]byte
 
 func ioBufAddr() uintptr { return uintptr(unsafe.Pointer(&ioBuf)) }
 
-// netDev is the kernel's state of net device handle h while an fd has it
-// open (only one fd at a time can).
+// netDev is the kernel's state of net device handle h while an open file
+// description has it open (only one at a time can; its dups share it).
 type netDev struct {
-	fd    int32  // the fd + 1; 0 when not open
+	file  int32  // the description's index in files + 1; 0 when not open
 	ready bool   // a frame may be waiting (see above)
 	pps   uint32 // pages per queued frame
 	slots uint32 // frames the queue holds
@@ -150,7 +150,7 @@ func deviceOpen(t *thread, rel []byte, flags int, mode uint32) int64 {
 	kind := uint32(fdBlock)
 	if mftType(uint32(h)) == mftTypeNet {
 		kind = fdNet
-		if netDevs[h].fd != 0 {
+		if netDevs[h].file != 0 {
 			return -_EBUSY
 		}
 	}
@@ -158,10 +158,10 @@ func deviceOpen(t *thread, rel []byte, flags int, mode uint32) int64 {
 	if fd < 0 {
 		return fd
 	}
-	fds[fd].handle = uint32(h)
-	fds[fd].flags = uint32(flags & (_O_ACCMODE | _O_NONBLOCK))
+	fdAt(fd).handle = uint32(h)
+	fdAt(fd).flags = uint32(flags & (_O_ACCMODE | _O_NONBLOCK))
 	if kind == fdNet {
-		netOpenDev(uint32(h), int32(fd))
+		netOpenDev(uint32(h), int32(fdFile(uintptr(fd))))
 	}
 	return fd
 }
@@ -184,9 +184,9 @@ func deviceStat(rel []byte) (statInfo, int64) {
 
 // netOpenDev sets up the state of net device h for fd; its receive queue
 // gets its pages when it is first needed.
-func netOpenDev(h uint32, fd int32) {
+func netOpenDev(h uint32, file int32) {
 	d := &netDevs[h]
-	*d = netDev{fd: fd + 1}
+	*d = netDev{file: file + 1}
 	d.pps = uint32((netMaxFrame(h) + pageSize - 1) / pageSize)
 	d.slots = max(rxPages/d.pps, 1)
 	if d.pps > rxPages {
@@ -351,7 +351,7 @@ func netQueue(h uint32) {
 		if r <= 0 {
 			return // AGAIN; an error is the program's to see on its next read
 		}
-		if d.fd == 0 || d.count == d.slots {
+		if d.file == 0 || d.count == d.slots {
 			stats.netDropped++
 			continue
 		}
@@ -389,11 +389,11 @@ func netPolled(set uint64, idle bool) {
 			continue
 		}
 		d := &netDevs[h]
-		if d.fd != 0 && !d.ready {
+		if d.file != 0 && !d.ready {
 			d.ready = true
 			netWakeReaders(h)
 			for i := range watches {
-				if watches[i].used && watches[i].fd == d.fd-1 {
+				if watches[i].used && watches[i].file == d.file-1 {
 					watches[i].edge = true
 				}
 			}

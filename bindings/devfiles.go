@@ -34,8 +34,8 @@ func devFileOpen(rel []byte, flags int, which uint32) int64 {
 	}
 	fd := fdAlloc(fdDevFile)
 	if fd >= 0 {
-		fds[fd].handle = which
-		fds[fd].flags = uint32(flags & (_O_ACCMODE | _O_NONBLOCK))
+		fdAt(fd).handle = which
+		fdAt(fd).flags = uint32(flags & (_O_ACCMODE | _O_NONBLOCK))
 	}
 	return fd
 }

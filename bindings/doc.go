@@ -96,14 +96,17 @@
 // for epoll, waitRead, close, stat, seek, fcntl; nil means the default),
 // and its functions in its own file. Per-fd state goes in fdEntry's
 // numbers or in the kind's own fixed array indexed by fdEntry.handle:
-// the kernel holds no Go pointers. A kind whose readiness changes sets
+// the kernel holds no Go pointers. An fdEntry is an open file
+// description, which dup shares between fds: the kind's close runs once,
+// when its last fd is closed. A kind whose readiness changes sets
 // readinessChanged (in a system call) or calls epollWake.
 //
 // Sockets: a program that imports net gets a TCP/IP stack
 // (bindings/netstack, gVisor's netstack as goroutines of the program,
 // linked by unimon build); socket.go is the kernel's side of the socket
 // system calls, netlink.go answers net.Interfaces, genfile.go serves the
-// generated /etc files. The network options (--unimon:ipv4=,
+// generated /etc files; unixpair.go makes socketpair(AF_UNIX) pairs,
+// without the stack. The network options (--unimon:ipv4=,
 // --unimon:ipv4-gateway=, --unimon:ipv6=, --unimon:dns=,
 // --unimon:hostname=, --unimon:net=) are documented in package
 // bindings/netstack.

@@ -2,8 +2,11 @@
 
 package bindings
 
-// epoll: watches of fds by epoll instances. What is ready comes from the
-// watched fd's kind (fdKindOps.ready); a kind whose readiness changes
+// epoll: watches of fds by epoll instances. As on Linux, a watch is of an
+// fd and its open file description, by the description of an epoll
+// instance: it stays while the description has an fd (a closed fd's dup
+// keeps it reporting) and goes with the description's last fd, or with
+// the epoll instance's. What is ready comes from the watched fd's kind (fdKindOps.ready); a kind whose readiness changes
 // wakes the waits with epollWake (or, from a system call, by setting
 // readinessChanged).
 
@@ -23,8 +26,9 @@ const (
 
 type watch struct {
 	used   bool
-	epfd   int32
-	fd     int32
+	ep     int32 // the epoll instance's description (index in files)
+	fd     int32 // the fd given to epoll_ctl
+	file   int32 // its description
 	events uint32
 	data   uint64
 	edge   bool // EPOLLET: readiness not yet reported (the kind sets and consumes it)
@@ -35,13 +39,15 @@ type watch struct {
 
 var watches [maxWatches]watch
 
-func sysEpollCreate1(t *thread, a sysArgs) (int64, sysResult) { return done(fdAlloc(fdEpoll)) }
+func sysEpollCreate1(t *thread, a sysArgs) (int64, sysResult) {
+	return done(fdCloexec(fdAlloc(fdEpoll), a[0]))
+}
 
-// epollForget drops the watches of a closed fd and those of a closed
-// epoll instance.
-func epollForget(fd int32) {
+// epollForget drops the watches of a released description and those of
+// a released epoll instance.
+func epollForget(file int32) {
 	for i := range watches {
-		if watches[i].used && (watches[i].fd == fd || watches[i].epfd == fd) {
+		if watches[i].used && (watches[i].file == file || watches[i].ep == file) {
 			watches[i] = watch{}
 		}
 	}
@@ -53,6 +59,7 @@ func sysEpollCtl(t *thread, a sysArgs) (int64, sysResult) {
 	if ep == nil || ep.kind != fdEpoll || e == nil {
 		return done(-_EBADF)
 	}
+	epd, file := int32(fdFile(epfd)), int32(fdFile(fd))
 	var events uint32
 	var data uint64
 	if op != _EPOLL_CTL_DEL {
@@ -66,7 +73,7 @@ func sysEpollCtl(t *thread, a sysArgs) (int64, sysResult) {
 	}
 	for i := range watches {
 		w := &watches[i]
-		if w.used && w.epfd == int32(epfd) && w.fd == int32(fd) {
+		if w.used && w.ep == epd && w.fd == int32(fd) && w.file == file {
 			switch op {
 			case _EPOLL_CTL_DEL:
 				*w = watch{}
@@ -88,7 +95,7 @@ func sysEpollCtl(t *thread, a sysArgs) (int64, sysResult) {
 			// (Asked of the watch in place, level-triggered: a watch on
 			// the kernel's stack would escape through the indirect call.)
 			w := &watches[i]
-			*w = watch{used: true, epfd: int32(epfd), fd: int32(fd), events: events &^ _EPOLLET, data: data}
+			*w = watch{used: true, ep: epd, fd: int32(fd), file: file, events: events &^ _EPOLLET, data: data}
 			w.edge = ops(e).ready(e, w) != 0
 			w.events = events
 			return done(0)
@@ -97,15 +104,16 @@ func sysEpollCtl(t *thread, a sysArgs) (int64, sysResult) {
 	return done(-_ENOMEM)
 }
 
-// collect writes up to max ready events of epfd to the program's buffer.
-func collect(epfd int, buf uintptr, max int) int64 {
+// collect writes up to max ready events of the epoll instance whose
+// description is ep to the program's buffer.
+func collect(ep int32, buf uintptr, max int) int64 {
 	n := 0
 	for i := range watches {
 		w := &watches[i]
-		if n >= max || !w.used || w.epfd != int32(epfd) {
+		if n >= max || !w.used || w.ep != ep {
 			continue
 		}
-		e := &fds[w.fd]
+		e := &files[w.file]
 		if ev := ops(e).ready(e, w) & w.events; ev != 0 {
 			if !putEpollEvent(buf+uintptr(n)*epollEventSize, ev, w.data) {
 				return -_EFAULT
@@ -124,7 +132,8 @@ func sysEpollWait(t *thread, a sysArgs) (int64, sysResult) {
 		return done(-_EINVAL)
 	}
 	pollNet()
-	if n := collect(int(epfd), buf, max); n != 0 || timeout == 0 {
+	ep := int32(fdFile(epfd))
+	if n := collect(ep, buf, max); n != 0 || timeout == 0 {
 		return done(n)
 	}
 	var deadline int64
@@ -132,7 +141,7 @@ func sysEpollWait(t *thread, a sysArgs) (int64, sysResult) {
 		deadline = now() + int64(timeout)*1_000_000
 	}
 	t.waitAddr = buf
-	t.waitArg = uint64(epfd)<<32 | uint64(uint32(max))
+	t.waitArg = uint64(ep)<<32 | uint64(uint32(max))
 	park(t, waitEpoll, deadline)
 	return 0, sysBlocked
 }
@@ -144,8 +153,8 @@ func epollWake() {
 		if t.state != tBlocked || t.wait != waitEpoll {
 			continue
 		}
-		epfd := int(t.waitArg >> 32)
-		if n := collect(epfd, t.waitAddr, int(uint32(t.waitArg))); n != 0 {
+		ep := int32(t.waitArg >> 32)
+		if n := collect(ep, t.waitAddr, int(uint32(t.waitArg))); n != 0 {
 			wake(i, n)
 		}
 	}

@@ -4,8 +4,14 @@ package bindings
 
 import "unsafe"
 
-// File descriptors. Each open fd has an fdEntry (plain numbers, no Go
-// pointers) whose kind selects its operations in fdOps, the one place
+// File descriptors. As on Linux, an fd (a slot of fdTab, with its own
+// FD_CLOEXEC) names an open file description (an fdEntry in files:
+// plain numbers, no Go pointers) that dup, dup2, dup3 and F_DUPFD share
+// between fds: the kind, the object, the status flags and the position.
+// The description counts its fds (refs); its kind's close runs, and its
+// epoll watches go, when the last of them is closed (dup.go).
+//
+// The description's kind selects its operations in fdOps, the one place
 // that knows what each kind of fd does; the system calls on fds (here),
 // epoll (epoll.go) and close go through it. Adding a kind of fd (a
 // socket, a tmpfs file, a directory) is a constant, an fdKindOps entry
@@ -43,15 +49,24 @@ const (
 	fdSockBell  = 15 // socket.go: the network stack's doorbell
 	fdNetlink   = 16 // netlink.go
 	fdGenFile   = 17 // genfile.go
-	fdKinds     = 18
+	fdUnix      = 18 // unixpair.go: an end of a socketpair
+	fdKinds     = 19
 )
 
+// fdEntry is an open file description.
 type fdEntry struct {
 	kind   uint32
 	handle uint32 // fdBlock, fdNet: the device's manifest index
 	flags  uint32 // fdBlock, fdNet: the access mode and O_NONBLOCK
+	refs   uint32 // the fds naming it; 0: free
 	count  uint64 // eventfd counter
 	pos    uint64 // fdBlock: the file position of read, write and lseek
+}
+
+// fdSlot is an fd: the open file description it names and its flags.
+type fdSlot struct {
+	file    uint16 // 1 + the index in files; 0: the fd is closed
+	cloexec bool   // FD_CLOEXEC (kept for F_GETFD: nothing here execs)
 }
 
 // fdKindOps are the operations of one kind of fd.
@@ -107,9 +122,15 @@ var fdOps = [fdKinds]fdKindOps{
 	fdSockBell:  {read: bellRead, write: bellWrite, ready: bellReady, close: bellClose, fcntl: devFcntl},
 	fdNetlink:   {read: netlinkRead, write: netlinkWrite, stat: sockStat},
 	fdGenFile:   {read: genRead, stat: genStat, seek: genSeek},
+	fdUnix:      {read: unixRead, write: unixWrite, ready: unixReady, close: unixClose, stat: sockStat, fcntl: sockFcntl},
 }
 
-var fds = [maxFDs]fdEntry{{kind: fdStdin}, {kind: fdConsole}, {kind: fdConsole}}
+// files are the open file descriptions (as many as fds can name) and
+// fdTab the fds.
+var (
+	files = [maxFDs]fdEntry{{kind: fdStdin, refs: 1}, {kind: fdConsole, refs: 1}, {kind: fdConsole, refs: 1}}
+	fdTab = [maxFDs]fdSlot{{file: 1}, {file: 2}, {file: 3}}
+)
 
 // readinessChanged is set by an fd whose readiness changed in a system
 // call (an eventfd written); the dispatcher then wakes the epoll waits.
@@ -117,24 +138,52 @@ var fds = [maxFDs]fdEntry{{kind: fdStdin}, {kind: fdConsole}, {kind: fdConsole}}
 // to fdOps (Go forbids initialisation cycles).
 var readinessChanged bool
 
+// fdAlloc opens the lowest free fd on a new description of kind.
 func fdAlloc(kind uint32) int64 {
-	for i := range fds {
-		if fds[i].kind == fdNone {
-			fds[i] = fdEntry{kind: kind}
+	fd := fdFree(0)
+	if fd < 0 {
+		return fd
+	}
+	for i := range files {
+		if files[i].refs == 0 {
+			files[i] = fdEntry{kind: kind, refs: 1}
 			fdPathLen[i] = 0
+			fdTab[fd] = fdSlot{file: uint16(i + 1)}
+			return fd
+		}
+	}
+	return -_EMFILE // not reached: every description has an fd
+}
+
+// fdFree returns the lowest closed fd from min, or EMFILE.
+func fdFree(min uintptr) int64 {
+	for i := min; i < maxFDs; i++ {
+		if fdTab[i].file == 0 {
 			return int64(i)
 		}
 	}
 	return -_EMFILE
 }
 
-// fdGet returns fd's entry, or nil if fd is not open.
-func fdGet(fd uintptr) *fdEntry {
-	if fd >= maxFDs || fds[fd].kind == fdNone {
-		return nil
+// fdFile returns the index in files of fd's description, or -1 if fd is
+// not open.
+func fdFile(fd uintptr) int {
+	if fd >= maxFDs || fdTab[fd].file == 0 {
+		return -1
 	}
-	return &fds[fd]
+	return int(fdTab[fd].file) - 1
 }
+
+// fdGet returns fd's description, or nil if fd is not open.
+func fdGet(fd uintptr) *fdEntry {
+	if i := fdFile(fd); i >= 0 {
+		return &files[i]
+	}
+	return nil
+}
+
+// fdAt is fdGet of an fd a kind's open just allocated (fdAlloc).
+func fdAt(fd int64) *fdEntry { return fdGet(uintptr(fd)) }
 
 func ops(e *fdEntry) *fdKindOps { return &fdOps[e.kind] }
 
@@ -187,21 +236,18 @@ func sysPwrite64(t *thread, a sysArgs) (int64, sysResult) {
 	return done(fdIO(a[0], a[1], a[2], int64(a[3]), true, true))
 }
 
-// sysClose closes fd and removes it from every epoll set; 0-2 stay open.
+// sysClose closes fd (fdClose); 0-2 stay open. The close of a socket's
+// last fd waits for the stack to take what it holds (sockCloseWait).
 func sysClose(t *thread, a sysArgs) (int64, sysResult) {
 	e := fdGet(a[0])
 	if e == nil {
 		return done(-_EBADF)
 	}
 	if a[0] > 2 {
-		if e.kind == fdSocket && sockCloseWait(e, t) {
+		if e.kind == fdSocket && e.refs == 1 && sockCloseWait(e, t) {
 			return 0, sysRestart
 		}
-		if c := ops(e).close; c != nil {
-			c(e)
-		}
-		*e = fdEntry{}
-		epollForget(int32(a[0]))
+		fdClose(a[0])
 	}
 	return done(0)
 }
@@ -244,19 +290,23 @@ func sysLseek(t *thread, a sysArgs) (int64, sysResult) {
 	return done(ops(e).seek(e, int64(a[1]), int(a[2])))
 }
 
-// fcntl's commands that duplicate an fd (F_DUPFD, F_DUPFD_CLOEXEC).
+// fcntl's commands on the fd itself rather than its description.
 const (
 	_F_DUPFD         = 0
+	_F_GETFD         = 1
+	_F_SETFD         = 2
 	_F_DUPFD_CLOEXEC = 1030
+	_FD_CLOEXEC      = 1
 )
 
 func sysFcntl(t *thread, a sysArgs) (int64, sysResult) {
 	e := fdGet(a[0])
-	if cmd := int(a[1]); e != nil && (cmd == _F_DUPFD || cmd == _F_DUPFD_CLOEXEC) {
-		// fds cannot be duplicated (an fd is its file's only
-		// reference): an error, not the 0 below, which the program
-		// would take for a new fd (net's File methods did).
-		return done(-_EINVAL)
+	switch int(a[1]) {
+	case _F_DUPFD, _F_DUPFD_CLOEXEC, _F_GETFD, _F_SETFD:
+		if e == nil {
+			return done(-_EBADF) // not 0, which would look like a new fd
+		}
+		return done(fdFcntl(a[0], int(a[1]), a[2])) // the fd's own (dup.go)
 	}
 	if e == nil || ops(e).fcntl == nil {
 		return done(0)
@@ -409,9 +459,9 @@ func consoleStat(e *fdEntry) statInfo {
 func sysEventfd2(t *thread, a sysArgs) (int64, sysResult) {
 	fd := fdAlloc(fdEventfd)
 	if fd >= 0 {
-		fds[fd].count = uint64(uint32(a[0]))
+		fdAt(fd).count = uint64(uint32(a[0]))
 	}
-	return done(fd)
+	return done(fdCloexec(fd, a[1]))
 }
 
 func eventfdRead(e *fdEntry, buf, n uintptr, off int64, at bool) int64 {

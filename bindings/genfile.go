@@ -44,7 +44,7 @@ func genOpenIndex(i int, flags int) int64 {
 	}
 	fd := fdAlloc(fdGenFile)
 	if fd >= 0 {
-		fds[fd].handle = uint32(i)
+		fdAt(fd).handle = uint32(i)
 	}
 	return fd
 }

@@ -50,7 +50,7 @@ func netlinkSocket(typ, proto int) int64 {
 	}
 	fd := fdAlloc(fdNetlink)
 	if fd >= 0 {
-		fds[fd].flags = uint32(typ & _O_NONBLOCK)
+		fdAt(fd).flags = uint32(typ & _O_NONBLOCK)
 	}
 	return fd
 }

@@ -22,6 +22,7 @@ const (
 
 type pipe struct {
 	readers, writers uint32 // open ends (0 or 1 each)
+	ends             uint32 // socketpair ends using it (unixpair.go); 0 for pipe2's
 	head, count      uint32
 	pages            [pipePages]uintptr
 }
@@ -39,23 +40,11 @@ func sysPipe2(t *thread, a sysArgs) (int64, sysResult) {
 	if a[1]&^(_O_NONBLOCK|_O_CLOEXEC) != 0 {
 		return done(-_EINVAL)
 	}
-	h := -1
-	for i := range pipes {
-		if pipes[i].readers == 0 && pipes[i].writers == 0 {
-			h = i
-			break
-		}
-	}
-	if h < 0 {
-		return done(-_ENFILE)
+	h, errno := pipeNew()
+	if errno < 0 {
+		return done(errno)
 	}
 	p := &pipes[h]
-	for i := range p.pages {
-		if p.pages[i] = allocFrame(); p.pages[i] == 0 {
-			pipeFree(p)
-			return done(-_ENOMEM)
-		}
-	}
 	r := fdAlloc(fdPipeRead)
 	if r < 0 {
 		pipeFree(p)
@@ -63,21 +52,40 @@ func sysPipe2(t *thread, a sysArgs) (int64, sysResult) {
 	}
 	w := fdAlloc(fdPipeWrite)
 	if w < 0 {
-		fds[r] = fdEntry{}
+		fdDrop(r)
 		pipeFree(p)
 		return done(w)
 	}
 	flags := uint32(a[1] & _O_NONBLOCK)
-	fds[r].handle, fds[r].flags = uint32(h), flags|_O_RDONLY
-	fds[w].handle, fds[w].flags = uint32(h), flags|_O_WRONLY
+	fdAt(r).handle, fdAt(r).flags = uint32(h), flags|_O_RDONLY
+	fdAt(w).handle, fdAt(w).flags = uint32(h), flags|_O_WRONLY
 	fdsOut := [2]int32{int32(r), int32(w)}
 	if !copyOut(a[0], unsafe.Pointer(&fdsOut), 8) {
-		fds[r], fds[w] = fdEntry{}, fdEntry{}
+		fdDrop(r)
+		fdDrop(w)
 		pipeFree(p)
 		return done(-_EFAULT)
 	}
 	p.readers, p.writers, p.head, p.count = 1, 1, 0, 0
+	fdCloexec(r, a[1])
+	fdCloexec(w, a[1])
 	return done(0)
+}
+
+// pipeNew takes a free pipe and gives it its ring, or returns an errno.
+func pipeNew() (uint32, int64) {
+	for i := range pipes {
+		if p := &pipes[i]; p.pages[0] == 0 {
+			for j := range p.pages {
+				if p.pages[j] = allocFrame(); p.pages[j] == 0 {
+					pipeFree(p)
+					return 0, -_ENOMEM
+				}
+			}
+			return uint32(i), 0
+		}
+	}
+	return 0, -_ENFILE
 }
 
 func pipeFree(p *pipe) {
@@ -98,7 +106,10 @@ func pipeChanged(h uint32) {
 		if !w.used {
 			continue
 		}
-		if e := &fds[w.fd]; (e.kind == fdPipeRead || e.kind == fdPipeWrite) && e.handle == h {
+		e := &files[w.file]
+		switch {
+		case (e.kind == fdPipeRead || e.kind == fdPipeWrite) && e.handle == h,
+			e.kind == fdUnix && (e.handle&(1<<pairHalf-1) == h || e.handle>>pairHalf == h):
 			w.edge = true
 		}
 	}
@@ -106,7 +117,12 @@ func pipeChanged(h uint32) {
 }
 
 func pipeRead(e *fdEntry, buf, n uintptr, off int64, at bool) int64 {
-	p := &pipes[e.handle]
+	return pipeReadFrom(e.handle, buf, n, at)
+}
+
+// pipeReadFrom is a read of pipe h.
+func pipeReadFrom(h uint32, buf, n uintptr, at bool) int64 {
+	p := &pipes[h]
 	switch {
 	case at:
 		return -_ESPIPE
@@ -123,7 +139,7 @@ func pipeRead(e *fdEntry, buf, n uintptr, off int64, at bool) int64 {
 	}
 	p.head = (p.head + c) % pipeSize
 	p.count -= c
-	pipeChanged(e.handle)
+	pipeChanged(h)
 	return int64(c)
 }
 
@@ -148,7 +164,12 @@ func pipeCopyAt(p *pipe, off uint32, buf uintptr, n uint32, out bool) bool {
 }
 
 func pipeWrite(e *fdEntry, buf, n uintptr, off int64, at bool) int64 {
-	p := &pipes[e.handle]
+	return pipeWriteTo(e.handle, buf, n, at)
+}
+
+// pipeWriteTo is a write to pipe h.
+func pipeWriteTo(h uint32, buf, n uintptr, at bool) int64 {
+	p := &pipes[h]
 	switch {
 	case at:
 		return -_ESPIPE
@@ -164,7 +185,7 @@ func pipeWrite(e *fdEntry, buf, n uintptr, off int64, at bool) int64 {
 		return -_EFAULT
 	}
 	p.count += c
-	pipeChanged(e.handle)
+	pipeChanged(h)
 	return int64(c)
 }
 
@@ -188,6 +209,12 @@ func pipeReady(e *fdEntry, w *watch) uint32 {
 			ev |= _EPOLLOUT | _EPOLLERR
 		}
 	}
+	return pipeEdge(w, ev)
+}
+
+// pipeEdge is the events ev for watch w: for an edge-triggered watch,
+// once per change (pipeChanged), else each time.
+func pipeEdge(w *watch, ev uint32) uint32 {
 	if w.events&_EPOLLET != 0 {
 		if !w.edge {
 			return 0

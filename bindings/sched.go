@@ -34,7 +34,7 @@ type thread struct {
 	fp       fpState // floating-point state while not running
 	restart  bool    // parked by sysRestart: the wake-up sets no result
 	waitAddr uintptr // futex word, or epoll events buffer
-	waitArg  uint64  // epoll: maxevents; epfd in the high half. net: the handle
+	waitArg  uint64  // epoll: maxevents; the instance's description in the high half. net: the handle
 	deadline int64   // monotonic ns; 0 means none
 	since    int64   // when it last started running
 	sigmask  uint64  // blocked signals (bit sig-1)

@@ -159,7 +159,7 @@ func sockOf(fd uintptr) (*fdEntry, *socktab.Sock, int64) {
 func sysSocket(t *thread, a sysArgs) (int64, sysResult) {
 	domain, typ, proto := int(a[0]), int(a[1]), int(a[2])
 	if domain == _AF_NETLINK {
-		return done(netlinkSocket(typ, proto))
+		return done(fdCloexec(netlinkSocket(typ, proto), a[1]))
 	}
 	if domain != _AF_INET && domain != _AF_INET6 {
 		return done(-_EAFNOSUPPORT)
@@ -195,8 +195,9 @@ func sysSocket(t *thread, a sysArgs) (int64, sysResult) {
 	s.Family, s.Type = uint32(domain), uint32(st)
 	s.State.Store(socktab.Open)
 	sockK[idx] = sockKernel{}
-	fds[fd].handle = uint32(idx)
-	fds[fd].flags = uint32(typ & _O_NONBLOCK)
+	fdAt(fd).handle = uint32(idx)
+	fdAt(fd).flags = uint32(typ & _O_NONBLOCK)
+	fdCloexec(fd, a[1])
 	ring(s, 0)
 	return done(fd)
 }
@@ -378,15 +379,16 @@ func sysAccept4(t *thread, a sysArgs) (int64, sysResult) {
 	idx := uint32(s.Acc[h%socktab.AcceptMax])
 	s.AccHead.Store(h + 1)
 	if idx >= socktab.Max {
-		fds[fd] = fdEntry{}
+		fdDrop(fd)
 		return done(-_ECONNABORTED) // the stack's queue is corrupt; Linux's word for a lost connection
 	}
 	c := &socktab.Socks[idx]
 	c.State.Store(socktab.Open)
 	l := &sockK[e.handle]
 	sockK[idx] = sockKernel{rcvTimeo: l.rcvTimeo, sndTimeo: l.sndTimeo} // inherited, as on Linux
-	fds[fd].handle = idx
-	fds[fd].flags = uint32(flags & _O_NONBLOCK)
+	fdAt(fd).handle = idx
+	fdAt(fd).flags = uint32(flags & _O_NONBLOCK)
+	fdCloexec(fd, a[3])
 	if r := putAddr(&c.Remote, c.RemoteLen, a[1], a[2]); r < 0 {
 		return done(r) // Linux too returns EFAULT with the connection accepted
 	}
@@ -396,6 +398,9 @@ func sysAccept4(t *thread, a sysArgs) (int64, sysResult) {
 func sysGetsockname(t *thread, a sysArgs) (int64, sysResult) {
 	if netlinkFd(a[0]) != nil {
 		return done(netlinkName(netlinkPid, a[1], a[2]))
+	}
+	if unixOf(a[0]) != nil {
+		return done(unixName(a[1], a[2]))
 	}
 	_, s, r := sockOf(a[0])
 	if r < 0 {
@@ -415,6 +420,9 @@ func sysGetsockname(t *thread, a sysArgs) (int64, sysResult) {
 }
 
 func sysGetpeername(t *thread, a sysArgs) (int64, sysResult) {
+	if unixOf(a[0]) != nil {
+		return done(unixName(a[1], a[2]))
+	}
 	_, s, r := sockOf(a[0])
 	if r < 0 {
 		return done(r)
@@ -548,6 +556,9 @@ func sysSetsockopt(t *thread, a sysArgs) (int64, sysResult) {
 }
 
 func sysGetsockopt(t *thread, a sysArgs) (int64, sysResult) {
+	if unixOf(a[0]) != nil {
+		return done(unixGetsockopt(int(a[1]), int(a[2]), a[3], a[4]))
+	}
 	e, s, r := sockOf(a[0])
 	if r < 0 {
 		return done(r)
@@ -610,6 +621,9 @@ func putOpt(val, lenp uintptr, p unsafe.Pointer, size uint32) int64 {
 }
 
 func sysShutdown(t *thread, a sysArgs) (int64, sysResult) {
+	if e := unixOf(a[0]); e != nil {
+		return done(unixShutdown(e, a[1]))
+	}
 	_, s, r := sockOf(a[0])
 	if r < 0 {
 		return done(r)
@@ -1224,7 +1238,7 @@ func bellOpen(t *thread, rel []byte, flags int, mode uint32) int64 {
 	fd := fdAlloc(fdSockBell)
 	if fd >= 0 {
 		bell.open = true
-		fds[fd].flags = uint32(flags & _O_NONBLOCK)
+		fdAt(fd).flags = uint32(flags & _O_NONBLOCK)
 	}
 	return fd
 }

@@ -11,6 +11,8 @@ var sysTable = [...]sysFn{
 	20:  sysEpollCreate1,
 	21:  sysEpollCtl,
 	22:  sysEpollWait, // epoll_pwait: the signal mask argument is ignored
+	23:  sysDup,
+	24:  sysDup3,
 	25:  sysFcntl,
 	34:  sysMkdirat,
 	35:  sysUnlinkat,
@@ -67,6 +69,7 @@ var sysTable = [...]sysFn{
 	177: sysZero, // getegid
 	178: sysGettid,
 	198: sysSocket,
+	199: sysSocketpair,
 	200: sysBind,
 	201: sysListen,
 	203: sysConnect,

@@ -127,8 +127,8 @@ func tmpOpen(t *thread, rel []byte, flags int, mode uint32) int64 {
 		tmpResize(node, 0)
 	}
 	n.opens++
-	fds[fd].handle = uint32(node)
-	fds[fd].flags = uint32(flags & (_O_ACCMODE | _O_APPEND | _O_NONBLOCK))
+	fdAt(fd).handle = uint32(node)
+	fdAt(fd).flags = uint32(flags & (_O_ACCMODE | _O_APPEND | _O_NONBLOCK))
 	return fd
 }
 

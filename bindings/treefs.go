@@ -138,8 +138,8 @@ func treeOpen(t *thread, rel []byte, flags int, mode uint32) int64 {
 	}
 	fd := fdAlloc(kind)
 	if fd >= 0 {
-		fds[fd].handle = uint32(i)
-		fds[fd].flags = uint32(flags & (_O_ACCMODE | _O_NONBLOCK))
+		fdAt(fd).handle = uint32(i)
+		fdAt(fd).flags = uint32(flags & (_O_ACCMODE | _O_NONBLOCK))
 	}
 	return fd
 }

@@ -212,17 +212,19 @@ func symlinkAt(p []byte) (uintptr, int, bool) {
 
 // dirPath is the path of a directory fd (fdPath), for the *at calls.
 func dirPath(fd int64) ([]byte, int64) {
-	if fd < 0 || fd >= maxFDs || fds[fd].kind == fdNone {
+	d := fdFile(uintptr(fd))
+	if d < 0 {
 		return nil, -_EBADF
 	}
-	if fdPathLen[fd] == 0 {
+	if fdPathLen[d] == 0 {
 		return nil, -_ENOTDIR
 	}
-	return fdPaths[fd][:fdPathLen[fd]], 0
+	return fdPaths[d][:fdPathLen[d]], 0
 }
 
-// fdPaths holds the path of every fd opened by path (directories need
-// it for the *at calls relative to them).
+// fdPaths holds the path of every open file description opened by path
+// (directories need it for the *at calls relative to them), by its
+// index in files.
 var (
 	fdPaths   [maxFDs][pathMax]byte
 	fdPathLen [maxFDs]int
@@ -246,7 +248,7 @@ func lookup(p []byte) (int, []byte) {
 }
 
 func sysOpenat(t *thread, a sysArgs) (int64, sysResult) {
-	return done(openat(t, int64(int32(a[0])), a[1], int(a[2]), uint32(a[3])))
+	return done(fdCloexec(openat(t, int64(int32(a[0])), a[1], int(a[2]), uint32(a[3])), a[2]))
 }
 
 func openat(t *thread, dirfd int64, path uintptr, flags int, mode uint32) int64 {
@@ -261,8 +263,8 @@ func openat(t *thread, dirfd int64, path uintptr, flags int, mode uint32) int64 
 		return -_ENOENT
 	}
 	fd := mounts[m].fs.open(t, rel, flags, mode)
-	if fd >= 0 {
-		fdPathLen[fd] = copy(fdPaths[fd][:], p)
+	if d := fdFile(uintptr(fd)); d >= 0 {
+		fdPathLen[d] = copy(fdPaths[d][:], p)
 	}
 	return fd
 }

@@ -50,17 +50,11 @@ func main() {
 		fmt.Println(*p)
 	case "time":
 		fmt.Printf("time: %d\n", time.Now().UnixNano())
-	case "dupfd":
-		// fds cannot be duplicated: fcntl says so rather than
-		// returning 0, which would look like a new fd (stdin).
-		r, w, err := os.Pipe()
-		check("dupfd: pipe", err)
-		for _, cmd := range []int{syscall.F_DUPFD, syscall.F_DUPFD_CLOEXEC} {
-			fd, err := fcntl(int(w.Fd()), cmd, 10)
-			fmt.Printf("dupfd: cmd %d: fd %d, %v\n", cmd, fd, err)
-		}
-		r.Close()
-		w.Close()
+	case "dup":
+		dupFds()
+	case "socketpair":
+		socketPair()
+		fmt.Println("socketpair: done")
 	case "rand":
 		a, b := make([]byte, 32), make([]byte, 32)
 		if _, err := rand.Read(a); err != nil {
