@@ -294,13 +294,14 @@ func start(cfg *config) error {
 }
 
 // addIPv4 gives device d its IPv4 address, the route to its subnet and
-// the default route through its gateway.
+// the default route through its gateway, and announces the address.
 func addIPv4(d *device) {
 	addAddr(d.nic, d.ipv4)
 	theStack.AddRoute(route(d.ipv4.Masked(), netip.Addr{}, d.nic))
 	if d.gateway.IsValid() {
 		theStack.AddRoute(route(netip.MustParsePrefix("0.0.0.0/0"), d.gateway, d.nic))
 	}
+	announce(d, d.ipv4.Addr())
 }
 
 func tcpipAddr(a netip.Addr) tcpip.Address {
