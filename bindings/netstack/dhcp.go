@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/netip"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/gopacket/gopacket"
@@ -47,6 +48,7 @@ type lease struct {
 	addr   netip.Prefix
 	router netip.Addr
 	dns    []netip.Addr
+	domain string     // the domain name (option 15), a search domain
 	server netip.Addr // the server identifier: where renewals go
 
 	start        time.Time     // when the REQUEST that got it was sent
@@ -86,20 +88,20 @@ func newDHCPClient(s *stack.Stack, d *device) (*dhcpClient, error) {
 	return &dhcpClient{s: s, d: d, c: gonet.NewUDPConn(&wq, ep), mac: net.HardwareAddr(d.mac[:]), rb: make([]byte, 1500)}, nil
 }
 
-// startDHCP configures device d by DHCPv4; it returns the lease and the
-// function that keeps it, for a goroutine once the stack is set up.
-func startDHCP(s *stack.Stack, d *device) (*lease, func(), error) {
+// startDHCP configures device d by DHCPv4; it returns the function that
+// keeps the lease, for a goroutine once the stack is set up.
+func startDHCP(s *stack.Stack, d *device) (func(), error) {
 	cl, err := newDHCPClient(s, d)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	l, err := cl.acquire()
 	if err != nil {
 		cl.c.Close()
-		return nil, nil, err
+		return nil, err
 	}
 	cl.configure(nil, l)
-	return l, func() { cl.keep(l) }, nil
+	return func() { cl.keep(l) }, nil
 }
 
 // acquire gets a new lease (INIT: DISCOVER, OFFER, REQUEST, ACK) within
@@ -158,7 +160,7 @@ func (cl *dhcpClient) message(t layers.DHCPMsgType, xid uint32, ciaddr net.IP, o
 		ClientHWAddr: cl.mac,
 		Options: append([]layers.DHCPOption{
 			layers.NewDHCPOption(layers.DHCPOptMessageType, []byte{byte(t)}),
-			layers.NewDHCPOption(layers.DHCPOptParamsRequest, []byte{byte(layers.DHCPOptSubnetMask), byte(layers.DHCPOptRouter), byte(layers.DHCPOptDNS)}),
+			layers.NewDHCPOption(layers.DHCPOptParamsRequest, []byte{byte(layers.DHCPOptSubnetMask), byte(layers.DHCPOptRouter), byte(layers.DHCPOptDNS), byte(layers.DHCPOptDomainName)}),
 		}, append(opts, layers.NewDHCPOption(layers.DHCPOptEnd, nil))...),
 	}
 	if ciaddr != nil {
@@ -231,6 +233,9 @@ func leaseOf(ack *layers.DHCPv4, start time.Time) (*lease, error) {
 		l.dns = append(l.dns, netip.AddrFrom4([4]byte(dns[:4])))
 		dns = dns[4:]
 	}
+	if name := strings.TrimRight(string(option(ack, layers.DHCPOptDomainName)), "\x00"); validDomain(name) {
+		l.domain = name
+	}
 	secs := func(o layers.DHCPOpt) (time.Duration, bool) {
 		v := option(ack, o)
 		if len(v) != 4 {
@@ -283,12 +288,20 @@ func (cl *dhcpClient) keep(l *lease) {
 }
 
 // configure moves the device from lease old to lease l (either nil: none):
-// its address and routes, and the interface list.
+// its address and routes, the interface list, and the DNS servers and
+// search domain in /etc/resolv.conf.
 func (cl *dhcpClient) configure(old, l *lease) {
+	cfgMu.Lock()
+	defer cfgMu.Unlock()
+	d := cl.d
+	d.dns, d.domain = nil, ""
+	if l != nil {
+		d.dns, d.domain = l.dns, l.domain
+	}
+	writeFiles(theConfig)
 	if old != nil && l != nil && old.addr == l.addr && old.router == l.router {
 		return
 	}
-	d := cl.d
 	if old != nil {
 		cl.s.RemoveAddress(d.nic, tcpipAddr(old.addr.Addr()))
 		cl.s.RemoveRoutes(func(r tcpip.Route) bool {
@@ -306,6 +319,21 @@ func (cl *dhcpClient) configure(old, l *lease) {
 			socktab.Ifaces[i] = devIface(d)
 		}
 	}
+}
+
+// validDomain is whether a server's domain name can go in resolv.conf:
+// a DNS name (letters, digits, hyphens, dots, underscores) of at most
+// 253 characters; anything else is ignored.
+func validDomain(name string) bool {
+	if name == "" || len(name) > 253 {
+		return false
+	}
+	for _, c := range name {
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-' || c == '.' || c == '_') {
+			return false
+		}
+	}
+	return true
 }
 
 // newXID is a new transaction ID.
