@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	mrand "math/rand/v2"
 	"net"
 	"net/netip"
 	"os"
@@ -31,7 +32,13 @@ import (
 // asks the server that granted it to extend it (RENEWING, unicast), at
 // T2 any server (REBINDING, broadcast); a NAK, or the end of the lease
 // with no answer, takes the address away, and the client starts over
-// (INIT), as RFC 2131's state diagram says.
+// (INIT), as RFC 2131's state diagram says. A first exchange nobody
+// answers does not stop the client either: the program starts without
+// an address (after dhcpTimeout, as it would with dhclient's timeout)
+// while the client keeps asking in the background, waiting longer after
+// each failed attempt (RFC 2131 4.1's 4, 8, ... 64 s, randomised by a
+// second), as systemd-networkd does, and configures the device when a
+// lease comes.
 
 // dhcpTimeout bounds the first exchange; dhcpRetry is the wait for each
 // answer before the request is sent again; dhcpMinRetry is the least
@@ -41,6 +48,9 @@ const (
 	dhcpTimeout  = 10 * time.Second
 	dhcpRetry    = 2 * time.Second
 	dhcpMinRetry = 60 * time.Second
+
+	dhcpBackoffMin = 4 * time.Second
+	dhcpBackoffMax = 64 * time.Second
 )
 
 // lease is what the server granted, and when.
@@ -89,16 +99,17 @@ func newDHCPClient(s *stack.Stack, d *device) (*dhcpClient, error) {
 }
 
 // startDHCP configures device d by DHCPv4; it returns the function that
-// keeps the lease, for a goroutine once the stack is set up.
-func startDHCP(s *stack.Stack, d *device) (func(), error) {
+// keeps the lease (or, if the first exchange failed, keeps asking for
+// one), for a goroutine once the stack is set up, and why the first
+// exchange failed.
+func startDHCP(s *stack.Stack, d *device) (keep func(), err error) {
 	cl, err := newDHCPClient(s, d)
 	if err != nil {
 		return nil, err
 	}
 	l, err := cl.acquire()
 	if err != nil {
-		cl.c.Close()
-		return nil, err
+		return func() { cl.keep(nil) }, err
 	}
 	cl.configure(nil, l)
 	return func() { cl.keep(l) }, nil
@@ -259,8 +270,12 @@ func leaseOf(ack *layers.DHCPv4, start time.Time) (*lease, error) {
 	return l, nil
 }
 
-// keep keeps the device's lease l for the life of the program.
+// keep keeps the device's lease l (nil: the first exchange failed) for
+// the life of the program.
 func (cl *dhcpClient) keep(l *lease) {
+	if l == nil {
+		l = cl.acquireAgain(dhcpBackoffMin)
+	}
 	for {
 		if l.life == 0 {
 			return
@@ -277,13 +292,25 @@ func (cl *dhcpClient) keep(l *lease) {
 		}
 		fmt.Fprintf(os.Stderr, "unimon: DHCPv4 on %s: %v; the lease of %s ended, asking for a new one\n", cl.d.name, err, l.addr)
 		cl.configure(l, nil)
-		for {
-			if l, err = cl.acquire(); err == nil {
-				break
-			}
-			time.Sleep(dhcpRetry) // acquire waited dhcpTimeout, unless it failed at once
+		l = cl.acquireAgain(0)
+	}
+}
+
+// acquireAgain gets a new lease for a device that has none, trying until
+// one comes: first after wait, then backing off up to dhcpBackoffMax.
+// It configures the device with it and says so on the console (where
+// the lease's loss, or the first exchange's failure, was reported).
+func (cl *dhcpClient) acquireAgain(wait time.Duration) *lease {
+	for {
+		if wait > 0 {
+			time.Sleep(wait + time.Duration(mrand.Int64N(int64(2*time.Second))) - time.Second)
 		}
-		cl.configure(nil, l)
+		if l, err := cl.acquire(); err == nil {
+			cl.configure(nil, l)
+			fmt.Fprintf(os.Stderr, "unimon: DHCPv4 on %s: leased %s\n", cl.d.name, l.addr)
+			return l
+		}
+		wait = min(max(2*wait, dhcpBackoffMin), dhcpBackoffMax)
 	}
 }
 

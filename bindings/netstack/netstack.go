@@ -283,10 +283,16 @@ func start(cfg *config) error {
 	for _, d := range cfg.devices {
 		if d.ipv4.IsValid() {
 			addIPv4(d)
-		} else if keep, err := startDHCP(s, d); err != nil {
-			fmt.Fprintf(os.Stderr, "unimon: DHCPv4 on %s: %v; going on without an IPv4 address (give --unimon:ipv4=ADDR/PREFIX)\n", d.name, err)
 		} else {
-			keepers = append(keepers, keep)
+			keep, err := startDHCP(s, d)
+			if err != nil && keep != nil {
+				fmt.Fprintf(os.Stderr, "unimon: DHCPv4 on %s: %v; going on without an IPv4 address while asking again in the background (or give --unimon:ipv4=ADDR/PREFIX)\n", d.name, err)
+			} else if err != nil {
+				fmt.Fprintf(os.Stderr, "unimon: DHCPv4 on %s: %v; going on without an IPv4 address (give --unimon:ipv4=ADDR/PREFIX)\n", d.name, err)
+			}
+			if keep != nil {
+				keepers = append(keepers, keep)
+			}
 		}
 		for _, p := range d.ipv6 {
 			addAddr(d.nic, p)

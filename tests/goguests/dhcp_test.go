@@ -141,3 +141,33 @@ func TestNetDHCPNewDNS(t *testing.T) {
 		})
 	}
 }
+
+// A unikernel whose first DHCP exchange nobody answers starts its
+// program without an address, as TestNetDHCPTimeout shows, but keeps
+// asking: a server started after that gets it its lease, which the
+// program sees (the address, the DNS server) and the network reaches.
+func TestNetDHCPLateServer(t *testing.T) {
+	noLeaks(t)
+	n := newTapNS(t, 26)
+	r := sockGuest(t, n.tap, "info", "waitaddr", n.net+"5", "waitresolv", n.net+"53", "sleep", "100s")
+	if !r.waitLine(t, "resolv.conf:") {
+		return
+	}
+	if !regexp.MustCompile(`(?m)^unimon: DHCPv4 on service0: DISCOVER: no DHCP server answered; going on without an IPv4 address while asking again in the background`).MatchString(r.console()) ||
+		!regexp.MustCompile(`(?m)^iface: service0 \S+ 1500 \S+ \[\]$`).MatchString(r.console()) {
+		t.Fatalf("the program did not start without an address:\n%s", r.console())
+	}
+	n.startDnsmasq(t, 50, 60, "2m", "--port=0", "--dhcp-option=option:dns-server,"+n.net+"53")
+	if !r.waitLine(t, "waitresolv:") {
+		return
+	}
+	m := regexp.MustCompile(`(?m)^waitaddr: (\S+)/24$`).FindStringSubmatch(r.console())
+	if m == nil {
+		t.Fatalf("no address in the console:\n%s", r.console())
+	}
+	if !strings.Contains(r.console(), "unimon: DHCPv4 on service0: leased "+m[1]+"/24\n") {
+		t.Errorf("no console line about the lease of %s:\n%s", m[1], r.console())
+	}
+	n.waitNeigh(t, m[1], guestMAC(t, r))
+	n.pingOnce(t, m[1])
+}
