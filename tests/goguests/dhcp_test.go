@@ -100,8 +100,8 @@ func TestNetDHCPNewDNS(t *testing.T) {
 		first, last int
 		extra       []string
 	}{
-		{"renew", 24, 50, 60, nil},
-		{"nak", 25, 70, 80, []string{"--dhcp-authoritative"}},
+		{"renew", 24, 50, 59, nil},
+		{"nak", 25, 70, 79, []string{"--dhcp-authoritative"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			noLeaks(t)
@@ -110,7 +110,7 @@ func TestNetDHCPNewDNS(t *testing.T) {
 				return []string{"--port=0", "--dhcp-option=option:T2,4", "--dhcp-option=option:dns-server," + n.net + dns,
 					"--dhcp-option=option:domain-name," + domain}
 			}
-			log1, stop1 := n.startDnsmasq(t, 50, 60, "2m", servers("53", "one.test")...)
+			log1, stop1 := n.startDnsmasq(t, 50, 59, "2m", servers("53", "one.test")...)
 			want := n.net + "5"
 			if tc.name == "nak" {
 				want = n.net + "7"
@@ -157,7 +157,7 @@ func TestNetDHCPLateServer(t *testing.T) {
 		!regexp.MustCompile(`(?m)^iface: service0 \S+ 1500 \S+ \[\]$`).MatchString(r.console()) {
 		t.Fatalf("the program did not start without an address:\n%s", r.console())
 	}
-	n.startDnsmasq(t, 50, 60, "2m", "--port=0", "--dhcp-option=option:dns-server,"+n.net+"53")
+	n.startDnsmasq(t, 50, 59, "2m", "--port=0", "--dhcp-option=option:dns-server,"+n.net+"53")
 	if !r.waitLine(t, "waitresolv:") {
 		return
 	}

@@ -228,7 +228,7 @@ func TestNetDHCPNak(t *testing.T) {
 	old := dhcpAddr(t, r, n)
 	waitACK(t, r, log1, old, 1)
 	stop1()
-	log2, _ := n.startDnsmasq(t, 70, 80, "2m", "--port=0", "--dhcp-authoritative")
+	log2, _ := n.startDnsmasq(t, 70, 79, "2m", "--port=0", "--dhcp-authoritative") // .7x for waitaddr
 	if !r.waitLine(t, "waitaddr:") {
 		return
 	}
