@@ -130,7 +130,8 @@ func genRead(e *fdEntry, buf, n uintptr, off int64, at bool) int64 {
 }
 
 func genStat(e *fdEntry) statInfo {
-	return statInfo{mode: _S_IFREG | 0o444, size: uint64(socktab.Files[e.handle].Len.Load()), blksize: pageSize}
+	f := &socktab.Files[e.handle]
+	return statInfo{mode: _S_IFREG | 0o444, size: uint64(f.Len.Load()), blksize: pageSize, mtime: f.MTime.Load()}
 }
 
 func genSeek(e *fdEntry, off int64, whence int) int64 {

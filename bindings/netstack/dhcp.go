@@ -5,9 +5,11 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	mrand "math/rand/v2"
 	"net"
 	"net/netip"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/gopacket/gopacket"
@@ -30,7 +32,13 @@ import (
 // asks the server that granted it to extend it (RENEWING, unicast), at
 // T2 any server (REBINDING, broadcast); a NAK, or the end of the lease
 // with no answer, takes the address away, and the client starts over
-// (INIT), as RFC 2131's state diagram says.
+// (INIT), as RFC 2131's state diagram says. A first exchange nobody
+// answers does not stop the client either: the program starts without
+// an address (after dhcpTimeout, as it would with dhclient's timeout)
+// while the client keeps asking in the background, waiting longer after
+// each failed attempt (RFC 2131 4.1's 4, 8, ... 64 s, randomised by a
+// second), as systemd-networkd does, and configures the device when a
+// lease comes.
 
 // dhcpTimeout bounds the first exchange; dhcpRetry is the wait for each
 // answer before the request is sent again; dhcpMinRetry is the least
@@ -40,6 +48,9 @@ const (
 	dhcpTimeout  = 10 * time.Second
 	dhcpRetry    = 2 * time.Second
 	dhcpMinRetry = 60 * time.Second
+
+	dhcpBackoffMin = 4 * time.Second
+	dhcpBackoffMax = 64 * time.Second
 )
 
 // lease is what the server granted, and when.
@@ -47,6 +58,7 @@ type lease struct {
 	addr   netip.Prefix
 	router netip.Addr
 	dns    []netip.Addr
+	domain string     // the domain name (option 15), a search domain
 	server netip.Addr // the server identifier: where renewals go
 
 	start        time.Time     // when the REQUEST that got it was sent
@@ -86,20 +98,21 @@ func newDHCPClient(s *stack.Stack, d *device) (*dhcpClient, error) {
 	return &dhcpClient{s: s, d: d, c: gonet.NewUDPConn(&wq, ep), mac: net.HardwareAddr(d.mac[:]), rb: make([]byte, 1500)}, nil
 }
 
-// startDHCP configures device d by DHCPv4; it returns the lease and the
-// function that keeps it, for a goroutine once the stack is set up.
-func startDHCP(s *stack.Stack, d *device) (*lease, func(), error) {
+// startDHCP configures device d by DHCPv4; it returns the function that
+// keeps the lease (or, if the first exchange failed, keeps asking for
+// one), for a goroutine once the stack is set up, and why the first
+// exchange failed.
+func startDHCP(s *stack.Stack, d *device) (keep func(), err error) {
 	cl, err := newDHCPClient(s, d)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	l, err := cl.acquire()
 	if err != nil {
-		cl.c.Close()
-		return nil, nil, err
+		return func() { cl.keep(nil) }, err
 	}
 	cl.configure(nil, l)
-	return l, func() { cl.keep(l) }, nil
+	return func() { cl.keep(l) }, nil
 }
 
 // acquire gets a new lease (INIT: DISCOVER, OFFER, REQUEST, ACK) within
@@ -158,7 +171,7 @@ func (cl *dhcpClient) message(t layers.DHCPMsgType, xid uint32, ciaddr net.IP, o
 		ClientHWAddr: cl.mac,
 		Options: append([]layers.DHCPOption{
 			layers.NewDHCPOption(layers.DHCPOptMessageType, []byte{byte(t)}),
-			layers.NewDHCPOption(layers.DHCPOptParamsRequest, []byte{byte(layers.DHCPOptSubnetMask), byte(layers.DHCPOptRouter), byte(layers.DHCPOptDNS)}),
+			layers.NewDHCPOption(layers.DHCPOptParamsRequest, []byte{byte(layers.DHCPOptSubnetMask), byte(layers.DHCPOptRouter), byte(layers.DHCPOptDNS), byte(layers.DHCPOptDomainName)}),
 		}, append(opts, layers.NewDHCPOption(layers.DHCPOptEnd, nil))...),
 	}
 	if ciaddr != nil {
@@ -231,6 +244,9 @@ func leaseOf(ack *layers.DHCPv4, start time.Time) (*lease, error) {
 		l.dns = append(l.dns, netip.AddrFrom4([4]byte(dns[:4])))
 		dns = dns[4:]
 	}
+	if name := strings.TrimRight(string(option(ack, layers.DHCPOptDomainName)), "\x00"); validDomain(name) {
+		l.domain = name
+	}
 	secs := func(o layers.DHCPOpt) (time.Duration, bool) {
 		v := option(ack, o)
 		if len(v) != 4 {
@@ -254,8 +270,12 @@ func leaseOf(ack *layers.DHCPv4, start time.Time) (*lease, error) {
 	return l, nil
 }
 
-// keep keeps the device's lease l for the life of the program.
+// keep keeps the device's lease l (nil: the first exchange failed) for
+// the life of the program.
 func (cl *dhcpClient) keep(l *lease) {
+	if l == nil {
+		l = cl.acquireAgain(dhcpBackoffMin)
+	}
 	for {
 		if l.life == 0 {
 			return
@@ -272,23 +292,43 @@ func (cl *dhcpClient) keep(l *lease) {
 		}
 		fmt.Fprintf(os.Stderr, "unimon: DHCPv4 on %s: %v; the lease of %s ended, asking for a new one\n", cl.d.name, err, l.addr)
 		cl.configure(l, nil)
-		for {
-			if l, err = cl.acquire(); err == nil {
-				break
-			}
-			time.Sleep(dhcpRetry) // acquire waited dhcpTimeout, unless it failed at once
+		l = cl.acquireAgain(0)
+	}
+}
+
+// acquireAgain gets a new lease for a device that has none, trying until
+// one comes: first after wait, then backing off up to dhcpBackoffMax.
+// It configures the device with it and says so on the console (where
+// the lease's loss, or the first exchange's failure, was reported).
+func (cl *dhcpClient) acquireAgain(wait time.Duration) *lease {
+	for {
+		if wait > 0 {
+			time.Sleep(wait + time.Duration(mrand.Int64N(int64(2*time.Second))) - time.Second)
 		}
-		cl.configure(nil, l)
+		if l, err := cl.acquire(); err == nil {
+			cl.configure(nil, l)
+			fmt.Fprintf(os.Stderr, "unimon: DHCPv4 on %s: leased %s\n", cl.d.name, l.addr)
+			return l
+		}
+		wait = min(max(2*wait, dhcpBackoffMin), dhcpBackoffMax)
 	}
 }
 
 // configure moves the device from lease old to lease l (either nil: none):
-// its address and routes, and the interface list.
+// its address and routes, the interface list, and the DNS servers and
+// search domain in /etc/resolv.conf.
 func (cl *dhcpClient) configure(old, l *lease) {
+	cfgMu.Lock()
+	defer cfgMu.Unlock()
+	d := cl.d
+	d.dns, d.domain = nil, ""
+	if l != nil {
+		d.dns, d.domain = l.dns, l.domain
+	}
+	writeFiles(theConfig)
 	if old != nil && l != nil && old.addr == l.addr && old.router == l.router {
 		return
 	}
-	d := cl.d
 	if old != nil {
 		cl.s.RemoveAddress(d.nic, tcpipAddr(old.addr.Addr()))
 		cl.s.RemoveRoutes(func(r tcpip.Route) bool {
@@ -306,6 +346,21 @@ func (cl *dhcpClient) configure(old, l *lease) {
 			socktab.Ifaces[i] = devIface(d)
 		}
 	}
+}
+
+// validDomain is whether a server's domain name can go in resolv.conf:
+// a DNS name (letters, digits, hyphens, dots, underscores) of at most
+// 253 characters; anything else is ignored.
+func validDomain(name string) bool {
+	if name == "" || len(name) > 253 {
+		return false
+	}
+	for _, c := range name {
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-' || c == '.' || c == '_') {
+			return false
+		}
+	}
+	return true
 }
 
 // newXID is a new transaction ID.

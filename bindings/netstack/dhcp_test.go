@@ -4,6 +4,8 @@ import (
 	"encoding/binary"
 	"net"
 	"net/netip"
+	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -55,5 +57,33 @@ func TestLeaseOf(t *testing.T) {
 	}
 	if _, err := leaseOf(&layers.DHCPv4{YourClientIP: net.IPv4zero}, time.Now()); err == nil {
 		t.Error("an ACK without an address gave a lease")
+	}
+}
+
+// A lease's DNS servers and domain name: a domain that is not a DNS name
+// (it would go into resolv.conf as it is) is ignored, a trailing NUL
+// some servers send is not part of it.
+func TestLeaseDNS(t *testing.T) {
+	for _, tc := range []struct{ domain, want string }{
+		{"example.test", "example.test"},
+		{"corp.example.test\x00", "corp.example.test"},
+		{"two words", ""},
+		{"evil\nnameserver 6.6.6.6", ""},
+		{strings.Repeat("a", 254), ""},
+		{"", ""},
+	} {
+		t.Run(tc.want, func(t *testing.T) {
+			ack := &layers.DHCPv4{YourClientIP: net.IPv4(10, 0, 0, 7), Options: []layers.DHCPOption{
+				layers.NewDHCPOption(layers.DHCPOptDNS, []byte{10, 0, 0, 53, 10, 0, 0, 54, 10}),
+				layers.NewDHCPOption(layers.DHCPOptDomainName, []byte(tc.domain)),
+			}}
+			l, err := leaseOf(ack, time.Now())
+			if err != nil {
+				t.Fatal(err)
+			}
+			if l.domain != tc.want || !slices.Equal(l.dns, []netip.Addr{netip.MustParseAddr("10.0.0.53"), netip.MustParseAddr("10.0.0.54")}) {
+				t.Errorf("domain %q, DNS %v; want %q, [10.0.0.53 10.0.0.54]", l.domain, l.dns, tc.want)
+			}
+		})
 	}
 }

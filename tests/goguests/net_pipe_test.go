@@ -142,12 +142,12 @@ func TestNetIdle(t *testing.T) {
 
 // Without --unimon:ipv4 and with no DHCP server, the unikernel says so
 // on the console and runs main without an IPv4 address (loopback
-// works).
+// works), while it keeps asking (TestNetDHCPLateServer).
 func TestNetDHCPTimeout(t *testing.T) {
 	noLeaks(t)
 	a, _ := newPipe(t)
 	r := startVM(t, monitor.Config{Kernel: netGuest(t, netDev), Net: map[string]devices.Net{netDev: a}, Args: []string{"info"}})
-	r.wait(t, 0, `(?m)^unimon: DHCPv4 on service0: DISCOVER: no DHCP server answered; going on without an IPv4 address \(give --unimon:ipv4=ADDR/PREFIX\)$`,
+	r.wait(t, 0, `(?m)^unimon: DHCPv4 on service0: DISCOVER: no DHCP server answered; going on without an IPv4 address while asking again in the background \(or give --unimon:ipv4=ADDR/PREFIX\)$`,
 		`(?m)^iface: service0 \S+ 1500 \S+ \[\]$`, `(?m)^DONE$`)
 }
 

@@ -151,10 +151,11 @@ func dhcpAddr(t *testing.T, r *devRun, n *tapNS) string {
 // at once).
 func (n *tapNS) ping(t *testing.T, addr string) {
 	t.Helper()
-	// One echo at a time, up to ten: dnsmasq pings an address before it
-	// offers it, which leaves the namespace's neighbour entry for it
-	// FAILED for a while, and ping gives up at the first "Destination
-	// Host Unreachable" however long -w allows.
+	// One echo at a time, up to ten: ping gives up at the first
+	// "Destination Host Unreachable" however long -w allows, and a
+	// neighbour entry can be FAILED for a moment (dnsmasq pings an
+	// address before it offers it) until the guest's ARP announcement
+	// (TestNetARPAnnounce) arrives.
 	var out []byte
 	var err error
 	for range 10 {
@@ -228,7 +229,7 @@ func TestNetDHCPNak(t *testing.T) {
 	old := dhcpAddr(t, r, n)
 	waitACK(t, r, log1, old, 1)
 	stop1()
-	log2, _ := n.startDnsmasq(t, 70, 79, "2m", "--port=0", "--dhcp-authoritative")
+	log2, _ := n.startDnsmasq(t, 70, 79, "2m", "--port=0", "--dhcp-authoritative") // .7x for waitaddr
 	if !r.waitLine(t, "waitaddr:") {
 		return
 	}

@@ -270,8 +270,9 @@ const FileMax = 2048
 
 // GenFile is a generated file's content.
 type GenFile struct {
-	Len  atomic.Uint32 // 0 until the stack wrote it: the file does not exist
-	Data [FileMax]byte
+	Len   atomic.Uint32 // 0 until the stack wrote it: the file does not exist
+	MTime atomic.Int64  // when it was last written, ns since the epoch: the net package rereads resolv.conf when it changes
+	Data  [FileMax]byte
 }
 
 // Files are the generated files.
