@@ -67,43 +67,47 @@ func etcStat(rel []byte) (statInfo, int64) {
 	return genStatIndex(etcFile(rel))
 }
 
-func procNetFile(rel []byte) int {
-	if string(rel) == "somaxconn" && socktab.Files[socktab.FileSomaxconn].Len.Load() != 0 {
-		return socktab.FileSomaxconn
+// procFiles are the generated files under /proc, by their path in it:
+// somaxconn (the net package's listen backlog) and the auxiliary vector
+// the program started with (golang.org/x/sys/cpu reads it).
+var procFiles = [...]struct {
+	path  string
+	index int
+}{
+	{"sys/net/core/somaxconn", socktab.FileSomaxconn},
+	{"self/auxv", socktab.FileAuxv},
+}
+
+// procFile returns the generated file of /proc/rel, or -1.
+func procFile(rel []byte) int {
+	for _, f := range procFiles {
+		if string(rel) == f.path && socktab.Files[f.index].Len.Load() != 0 {
+			return f.index
+		}
 	}
 	return -1
 }
 
-// procSelfFile returns the generated file of /proc/self/rel, or -1: only
-// auxv, the auxiliary vector the program started with (as
-// golang.org/x/sys/cpu reads it).
-func procSelfFile(rel []byte) int {
-	if string(rel) == "auxv" && socktab.Files[socktab.FileAuxv].Len.Load() != 0 {
-		return socktab.FileAuxv
+// procDir reports whether /proc/rel is a directory on the way to one of
+// procFiles (or /proc itself).
+func procDir(rel []byte) bool {
+	for _, f := range procFiles {
+		if len(rel) == 0 || len(rel) < len(f.path) && f.path[len(rel)] == '/' && f.path[:len(rel)] == string(rel) {
+			return true
+		}
 	}
-	return -1
+	return false
 }
 
-func procSelfOpen(t *thread, rel []byte, flags int, mode uint32) int64 {
-	return genOpenIndex(procSelfFile(rel), flags)
+func procOpen(t *thread, rel []byte, flags int, mode uint32) int64 {
+	return genOpenIndex(procFile(rel), flags)
 }
 
-func procSelfStat(rel []byte) (statInfo, int64) {
-	if len(rel) == 0 {
+func procStat(rel []byte) (statInfo, int64) {
+	if procDir(rel) {
 		return statInfo{mode: _S_IFDIR | 0o555}, 0
 	}
-	return genStatIndex(procSelfFile(rel))
-}
-
-func procNetOpen(t *thread, rel []byte, flags int, mode uint32) int64 {
-	return genOpenIndex(procNetFile(rel), flags)
-}
-
-func procNetStat(rel []byte) (statInfo, int64) {
-	if len(rel) == 0 {
-		return statInfo{mode: _S_IFDIR | 0o555}, 0
-	}
-	return genStatIndex(procNetFile(rel))
+	return genStatIndex(procFile(rel))
 }
 
 func genRead(e *fdEntry, buf, n uintptr, off int64, at bool) int64 {

@@ -62,8 +62,7 @@ var mounts = [...]mount{
 	{"/dev/urandom", fsOps{open: devRandomOpen, stat: devFileStat}},
 	{"/dev/unimon", fsOps{open: bellOpen}},
 	{"/etc", fsOps{open: etcOpen, stat: etcStat}},
-	{"/proc/sys/net/core", fsOps{open: procNetOpen, stat: procNetStat}},
-	{"/proc/self", fsOps{open: procSelfOpen, stat: procSelfStat}}, // genfile.go
+	{"/proc", fsOps{open: procOpen, stat: procStat}}, // genfile.go
 	{"/tmp", tmpfsOps},
 	{"/", treeOps},
 }
