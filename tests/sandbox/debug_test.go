@@ -21,18 +21,18 @@ import (
 // its core file, --gdb serves a real gdb to the guest's exit.
 func TestDebugOptionsUnderFilter(t *testing.T) {
 	kvmtest.Require(t)
-	if runtime.GOARCH != "amd64" {
-		t.Skip("the debugging options are x86_64")
-	}
 	t.Run("dumpcore", func(t *testing.T) {
 		dir := t.TempDir()
-		r := runCLI(t, nil, "--mem=8", "--dumpcore="+dir, write(t, "abort.hvt", microguest.Exit(255)))
+		r := runCLI(t, nil, "--mem=8", "--dumpcore="+dir, write(t, "abort.hvt", microguest.Host.Exit(255)))
 		cores, _ := filepath.Glob(filepath.Join(dir, "core.unimon.*"))
 		if r.status != 255 || len(cores) != 1 || !strings.Contains(r.stderr, "guest core written to") {
 			t.Fatalf("status %d, cores %q, stderr %q", r.status, cores, r.stderr)
 		}
 	})
 	t.Run("gdb", func(t *testing.T) {
+		if runtime.GOARCH != "amd64" {
+			t.Skip("the gdb stub is x86_64 only (README: Debugging)")
+		}
 		if _, err := exec.LookPath("gdb"); err != nil {
 			t.Fatalf("gdb is not installed (make deps installs it): %v", err)
 		}
@@ -44,7 +44,7 @@ func TestDebugOptionsUnderFilter(t *testing.T) {
 		ln.Close() // a free port for the CLI to take
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 		defer cancel()
-		cmd := command(t, ctx, nil, "--mem=8", "--gdb", fmt.Sprintf("--gdb-port=%d", port), write(t, "exit.hvt", microguest.Exit(9)))
+		cmd := command(t, ctx, nil, "--mem=8", "--gdb", fmt.Sprintf("--gdb-port=%d", port), write(t, "exit.hvt", microguest.Host.Exit(9)))
 		var errb bytes.Buffer
 		cmd.Stderr = &errb
 		if err := cmd.Start(); err != nil {
