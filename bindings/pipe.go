@@ -134,7 +134,7 @@ func pipeReadFrom(h uint32, buf, n uintptr, at bool) int64 {
 		return -_EAGAIN
 	}
 	c := uint32(min(n, uintptr(p.count)))
-	if !pipeCopyAt(p, p.head, buf, c, true) {
+	if !pipeCopy(p, p.head, buf, c, true) {
 		return -_EFAULT
 	}
 	p.head = (p.head + c) % pipeSize
@@ -143,8 +143,10 @@ func pipeReadFrom(h uint32, buf, n uintptr, at bool) int64 {
 	return int64(c)
 }
 
-// pipeCopyAt is pipeCopy with a full-width program address.
-func pipeCopyAt(p *pipe, off uint32, buf uintptr, n uint32, out bool) bool {
+// pipeCopy copies n bytes between the ring of p, from offset off
+// (wrapping), and the program's buffer at buf: out to the program when out
+// is set, else in from it. False if the program's buffer is bad.
+func pipeCopy(p *pipe, off uint32, buf uintptr, n uint32, out bool) bool {
 	for n > 0 {
 		o := off % pipeSize
 		c := min(n, pageSize-o%pageSize)
@@ -181,7 +183,7 @@ func pipeWriteTo(h uint32, buf, n uintptr, at bool) int64 {
 		return -_EAGAIN
 	}
 	c := uint32(min(n, uintptr(pipeSize-p.count)))
-	if !pipeCopyAt(p, p.head+p.count, buf, c, false) {
+	if !pipeCopy(p, p.head+p.count, buf, c, false) {
 		return -_EFAULT
 	}
 	p.count += c

@@ -54,15 +54,22 @@ func (c *VCPU) Init(init VCPUInit) error {
 // OneReg reads the 64-bit register id (KVM_GET_ONE_REG).
 func (c *VCPU) OneReg(id uint64) (uint64, error) {
 	var v uint64
-	r := oneReg{ID: id, Addr: uint64(uintptr(unsafe.Pointer(&v)))}
-	_, err := ioctlPtr(c.fd, kvmGetOneReg, unsafe.Pointer(&r))
-	// v is reached only through the uintptr in r; keep it alive (and
-	// on the heap, see escape below) until the kernel has written it.
+	err := c.getOneReg(id, unsafe.Pointer(&v))
+	// v is reached only through the uintptr the ioctl gets; keep it
+	// alive (and on the heap, see escape below) until the kernel has
+	// written it.
 	escape(&v)
-	if err != nil {
-		return 0, fmt.Errorf("KVM_GET_ONE_REG %#x: %w", id, err)
+	return v, err
+}
+
+// getOneReg is KVM_GET_ONE_REG of register id into the memory at p, which
+// must hold the register's size and stay put (heap) meanwhile.
+func (c *VCPU) getOneReg(id uint64, p unsafe.Pointer) error {
+	r := oneReg{ID: id, Addr: uint64(uintptr(p))}
+	if _, err := ioctlPtr(c.fd, kvmGetOneReg, unsafe.Pointer(&r)); err != nil {
+		return fmt.Errorf("KVM_GET_ONE_REG %#x: %w", id, err)
 	}
-	return v, nil
+	return nil
 }
 
 // OneRegBytes reads register id of any size (KVM_GET_ONE_REG): as many
@@ -72,9 +79,8 @@ func (c *VCPU) OneRegBytes(id uint64) ([]byte, error) {
 	// The returned buffer lives on the heap, where the kernel may write
 	// it through the uintptr below.
 	b := make([]byte, 1<<(id>>regSizeShift&0xf))
-	r := oneReg{ID: id, Addr: uint64(uintptr(unsafe.Pointer(&b[0])))}
-	if _, err := ioctlPtr(c.fd, kvmGetOneReg, unsafe.Pointer(&r)); err != nil {
-		return nil, fmt.Errorf("KVM_GET_ONE_REG %#x: %w", id, err)
+	if err := c.getOneReg(id, unsafe.Pointer(&b[0])); err != nil {
+		return nil, err
 	}
 	return b, nil
 }
