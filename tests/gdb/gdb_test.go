@@ -134,6 +134,23 @@ func wait(t *testing.T, done <-chan result) result {
 	return result{}
 }
 
+// wantExit waits for the VM and fails t unless the guest halted with
+// status.
+func wantExit(t *testing.T, done <-chan result, status int) {
+	t.Helper()
+	if r := wait(t, done); r.err != nil || r.status != status {
+		t.Fatalf("Run = %d, %v; want %d, nil", r.status, r.err, status)
+	}
+}
+
+// wantErr waits for the VM and fails t unless Run's error is target.
+func wantErr(t *testing.T, done <-chan result, target error) {
+	t.Helper()
+	if r := wait(t, done); !errors.Is(r.err, target) {
+		t.Fatalf("Run = %d, %v; want %v", r.status, r.err, target)
+	}
+}
+
 // expect checks that out matches every pattern, in order.
 func expect(t *testing.T, out string, patterns ...string) {
 	t.Helper()
@@ -171,9 +188,7 @@ func TestCGuestSession(t *testing.T) {
 		`Value returned is \$4 = 3`, `Breakpoint 1, tick \(n=n@entry=3\)`, `cr3 +0x2000`,
 		`atchpoint 2: ticks`, `Old value = 3\s+New value = 6`,
 		`exited with code 07`)
-	if r := wait(t, done); r.err != nil || r.status != 7 {
-		t.Fatalf("Run = %d, %v; want 7, nil", r.status, r.err)
-	}
+	wantExit(t, done, 7)
 }
 
 // TestGoGuestSession is the same session on a Go unikernel, whose
@@ -203,9 +218,7 @@ func TestGoGuestSession(t *testing.T) {
 		`33\s+tick\(i\)`, `main.tick \(n=2,`,
 		`atchpoint 2: main.Ticks`, `Old value = 1\s+New value = 3`,
 		`exited with code 07`)
-	if r := wait(t, done); r.err != nil || r.status != 7 {
-		t.Fatalf("Run = %d, %v; want 7, nil", r.status, r.err)
-	}
+	wantExit(t, done, 7)
 }
 
 // runForCore runs kernel to its end with DumpCore and returns the core.
@@ -330,9 +343,7 @@ func TestHostilePageTables(t *testing.T) {
 		`Cannot access memory at address 0x100000`,
 		`Cannot access memory at address 0xffff800000000000`,
 		`\$1 = 0x[0-9a-f]+`, `terminated with signal SIGSEGV`)
-	if r := wait(t, done); !errors.Is(r.err, monitor.ErrGuest) {
-		t.Fatalf("Run = %d, %v; want ErrGuest", r.status, r.err)
-	}
+	wantErr(t, done, monitor.ErrGuest)
 }
 
 // TestDisconnect: gdb killed mid-session (breakpoints set, guest
@@ -347,10 +358,7 @@ func TestDisconnect(t *testing.T) {
 		"-ex", "target remote "+addr, "-ex", "break tick", "-ex", "continue",
 		"-ex", "shell kill -9 $PPID", kernel)
 	cmd.Run() // gdb dies of its own kill
-	r := wait(t, done)
-	if !errors.Is(r.err, monitor.ErrKilled) {
-		t.Fatalf("Run = %d, %v; want ErrKilled", r.status, r.err)
-	}
+	wantErr(t, done, monitor.ErrKilled)
 }
 
 // TestInterrupt: Ctrl-C (byte 0x03) stops a guest with SIGINT, whether
@@ -402,9 +410,7 @@ func TestInterrupt(t *testing.T) {
 				}
 			}
 			c.send("k")
-			if r := wait(t, done); !errors.Is(r.err, monitor.ErrKilled) {
-				t.Fatalf("Run = %d, %v; want ErrKilled", r.status, r.err)
-			}
+			wantErr(t, done, monitor.ErrKilled)
 		})
 	}
 }
@@ -440,9 +446,7 @@ func TestDetach(t *testing.T) {
 	addr, done := startVM(t, kernel, 8<<20)
 	out := gdbBatch(t, kernel, addr, "break tick", "continue", "detach")
 	expect(t, out, `Breakpoint 1, tick`, `Inferior 1 \(Remote target\) detached`)
-	if r := wait(t, done); r.err != nil || r.status != 7 {
-		t.Fatalf("Run = %d, %v; want 7, nil", r.status, r.err)
-	}
+	wantExit(t, done, 7)
 }
 
 // TestGoBuildKeepsDWARF: unimon build leaves gdb what it needs.
@@ -483,9 +487,7 @@ func TestGoGoroutines(t *testing.T) {
 		t.Fatalf("gdb: %v\n%s", err, out)
 	}
 	expect(t, string(out), `Breakpoint 1, main.tick`, `\* 1 running`, `#0 +main.tick`, `#1 .* in main.main`)
-	if r := wait(t, done); !errors.Is(r.err, monitor.ErrKilled) {
-		t.Fatalf("Run = %d, %v; want ErrKilled", r.status, r.err)
-	}
+	wantErr(t, done, monitor.ErrKilled)
 }
 
 // TestHostileDebugTrap: a guest that hands the monitor a debug trap with
@@ -499,9 +501,7 @@ func TestHostileDebugTrap(t *testing.T) {
 	addr, done := startVM(t, kernel, 8<<20, "trap")
 	out := gdbBatch(t, kernel, addr, "continue", "print $pc", "continue")
 	expect(t, out, `Program received signal SIGSEGV`, `\$1 = .*_start`, `exited with code 07`)
-	if r := wait(t, done); r.err != nil || r.status != 7 {
-		t.Fatalf("Run = %d, %v; want 7, nil", r.status, r.err)
-	}
+	wantExit(t, done, 7)
 
 	vm, err := monitor.New(monitor.Config{Kernel: kernel, Memory: 8 << 20, Args: []string{"trap"}})
 	if err != nil {
@@ -591,7 +591,5 @@ func TestHostileClient(t *testing.T) {
 		}
 	}
 	c.Write([]byte("$" + strings.Repeat("a", 0x5000) + "#00"))
-	if r := wait(t, done); !errors.Is(r.err, monitor.ErrKilled) {
-		t.Fatalf("Run = %d, %v; want ErrKilled", r.status, r.err)
-	}
+	wantErr(t, done, monitor.ErrKilled)
 }
