@@ -224,6 +224,54 @@ func TestNetInProcessPipe(t *testing.T) {
 	}
 }
 
+// DeviceEcho uses a block and a net device in one run (the load tests
+// run 64 at once): the host sees the pattern read back, then the frame it
+// echoed, and the pattern on the disk.
+func TestDeviceEcho(t *testing.T) {
+	kvmtest.Require(t)
+	noLeaks(t)
+	path := filepath.Join(t.TempDir(), "disk.img")
+	if err := os.WriteFile(path, make([]byte, 4096), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	blk, err := devices.OpenBlockFile(path, devices.BlockOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer blk.Close()
+	guestEnd, hostEnd, err := devices.NewPipe(devices.PipeOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer guestEnd.Close()
+	defer hostEnd.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	var reply []byte
+	var peerErr error
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		reply, peerErr = netEchoPeer(
+			func(b []byte) (int, error) { return hostEnd.ReadFrameContext(ctx, b) },
+			hostEnd.WriteFrame)
+	})
+	r := boot(t, ctx, guests.DeviceEcho(), monitor.Config{
+		Block: map[string]devices.Block{microguest.BlockDeviceName: blk},
+		Net:   map[string]devices.Net{microguest.NetDeviceName: guestEnd},
+	})
+	wg.Wait()
+	if peerErr != nil {
+		t.Fatalf("host side: %v", peerErr)
+	}
+	want := append(append([]byte(nil), microguest.BlockPattern[:]...), reply...)
+	if r.err != nil || r.status != 0 || !bytes.Equal(r.out, want) {
+		t.Fatalf("status %d, err %v, output %q, want %q", r.status, r.err, r.out, want)
+	}
+	if disk, _ := os.ReadFile(path); !bytes.Equal(disk[microguest.BlockRoundTripOffset:][:microguest.BlockRoundTripSize], microguest.BlockPattern[:]) {
+		t.Errorf("the block file lacks the pattern the guest wrote")
+	}
+}
+
 // guestFault is a guest the monitor must stop with an ErrGuest naming
 // every one of want.
 type guestFault struct {

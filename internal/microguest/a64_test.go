@@ -118,7 +118,7 @@ func TestA64Misuse(t *testing.T) {
 func TestA64Catalogue(t *testing.T) {
 	guests := map[string][]byte{
 		"hello": A64Hello(), "exit": A64Exit(3), "walltime": A64Walltime(),
-		"poll": A64PollTimeout(1000), "block": A64BlockRoundTrip(), "net": A64NetEcho(),
+		"poll": A64PollTimeout(1000), "block": A64BlockRoundTrip(), "net": A64NetEcho(), "device-echo": A64DeviceEcho(),
 		"spin": A64Spin(), "write-text": A64WriteText(), "bad-mmio": A64BadMMIO(),
 		"mmio-read": A64MMIORead(), "psci-off": A64PSCI(PSCISystemOff), "boot-info": A64BootInfo(), "mmio-no-syndrome": A64MMIONoSyndrome(), "stack": A64StackTop(), "fpu": A64FPU(),
 		"fpu-abort": A64FPUAbort(), "mmu-off-abort": A64MMUOffAbort(),

@@ -36,6 +36,7 @@ type Catalogue struct {
 	PollTimeout    func(ns uint64) []byte
 	BlockRoundTrip func() []byte
 	NetEcho        func() []byte
+	DeviceEcho     func() []byte
 	WriteText      func() []byte
 	Spin           func() []byte
 	PutsLoop       func(n uint32) []byte
@@ -65,6 +66,7 @@ var X86_64 = Catalogue{
 	PollTimeout:    PollTimeout,
 	BlockRoundTrip: BlockRoundTrip,
 	NetEcho:        NetEcho,
+	DeviceEcho:     DeviceEcho,
 	WriteText:      WriteText,
 	Spin:           Spin,
 	PutsLoop:       PutsLoop,
@@ -85,6 +87,7 @@ var AArch64 = Catalogue{
 	PollTimeout:    A64PollTimeout,
 	BlockRoundTrip: A64BlockRoundTrip,
 	NetEcho:        A64NetEcho,
+	DeviceEcho:     A64DeviceEcho,
 	WriteText:      A64WriteText,
 	Spin:           A64Spin,
 	PutsLoop:       A64PutsLoop,

@@ -19,8 +19,8 @@ type code interface {
 	// data is the guest's data segment, where its argument structs and
 	// buffers go.
 	data() *dataSeg
-	// declare makes e the guest's only manifest entry, so it is handle 1.
-	declare(e guestabi.Entry)
+	// declare makes es the guest's manifest, so es[i] is handle i+1.
+	declare(es ...guestabi.Entry)
 	// hypercall issues call with the argument struct at arg.
 	hypercall(call guestabi.Hypercall, arg uint32)
 	// halt ends the guest with status, and fails loudly should a monitor
@@ -60,7 +60,7 @@ type image struct {
 
 func (im *image) data() *dataSeg { return &im.d }
 
-func (im *image) declare(e guestabi.Entry) { im.mft = guestabi.NewManifest(e) }
+func (im *image) declare(es ...guestabi.Entry) { im.mft = guestabi.NewManifest(es...) }
 
 // link wraps text and the data segment in a Solo5 ELF for machine. The
 // data segment's file part runs up to where the zero regions start, so

@@ -14,36 +14,40 @@ import "github.com/unimon/unimon/guestabi"
 // that echoes the frame; it should observe BlockPattern followed by that
 // frame on the output, exit status 0, and BlockPattern at offset 512 of
 // the block device.
-func DeviceEcho() []byte {
-	return build(func(p *prog) {
-		declareNetAndBlock(p)
-		d := &p.d
-		wbuf := d.bytes(BlockPattern[:])
-		frame := d.bytes(NetEchoFrame[:])
-		ws := d.reserve(guestabi.BlockIOSize)
-		rs := d.reserve(guestabi.BlockIOSize)
-		nw := d.reserve(guestabi.NetIOSize)
-		poll := d.put(&guestabi.Poll{TimeoutNsecs: NetEchoPollTimeout}, guestabi.PollSize)
-		nr := d.reserve(guestabi.NetIOSize)
-		bout := d.reserve(guestabi.PutsSize)
-		nout := d.reserve(guestabi.PutsSize)
-		rbuf := d.zero(BlockRoundTripSize)
-		nbuf := d.zero(NetEchoBufSize)
-		d.set(ws, &guestabi.BlockIO{Handle: 2, Offset: BlockRoundTripOffset, Data: uint64(wbuf), Len: BlockRoundTripSize})
-		d.set(rs, &guestabi.BlockIO{Handle: 2, Offset: BlockRoundTripOffset, Data: uint64(rbuf), Len: BlockRoundTripSize})
-		d.set(nw, &guestabi.NetIO{Handle: 1, Data: uint64(frame), Len: uint64(len(NetEchoFrame))})
-		d.set(nr, &guestabi.NetIO{Handle: 1, Data: uint64(nbuf), Len: NetEchoBufSize})
-		d.set(bout, &guestabi.Puts{Data: uint64(rbuf), Len: BlockRoundTripSize})
-		d.set(nout, &guestabi.Puts{Data: uint64(nbuf)})
+func DeviceEcho() []byte { return x86Guest(deviceEcho) }
 
-		p.hypercall(guestabi.HypercallBlockWrite, ws)
-		p.hypercall(guestabi.HypercallBlockRead, rs)
-		p.hypercall(guestabi.HypercallNetWrite, nw)
-		p.receive(NetEchoMaxPolls, poll, nr, nout, func() { p.halt(guestabi.ExitFailure) })
-		p.hypercall(guestabi.HypercallPuts, bout)
-		p.hypercall(guestabi.HypercallPuts, nout)
-		p.halt(guestabi.ExitSuccess)
-	})
+// A64DeviceEcho is DeviceEcho for aarch64.
+func A64DeviceEcho() []byte { return a64Guest(deviceEcho) }
+
+// deviceEcho is DeviceEcho.
+func deviceEcho(g code) {
+	g.declare(netAndBlock[:]...)
+	d := g.data()
+	wbuf := d.bytes(BlockPattern[:])
+	frame := d.bytes(NetEchoFrame[:])
+	ws := d.reserve(guestabi.BlockIOSize)
+	rs := d.reserve(guestabi.BlockIOSize)
+	nw := d.reserve(guestabi.NetIOSize)
+	poll := d.put(&guestabi.Poll{TimeoutNsecs: NetEchoPollTimeout}, guestabi.PollSize)
+	nr := d.reserve(guestabi.NetIOSize)
+	bout := d.reserve(guestabi.PutsSize)
+	nout := d.reserve(guestabi.PutsSize)
+	rbuf := d.zero(BlockRoundTripSize)
+	nbuf := d.zero(NetEchoBufSize)
+	d.set(ws, &guestabi.BlockIO{Handle: 2, Offset: BlockRoundTripOffset, Data: uint64(wbuf), Len: BlockRoundTripSize})
+	d.set(rs, &guestabi.BlockIO{Handle: 2, Offset: BlockRoundTripOffset, Data: uint64(rbuf), Len: BlockRoundTripSize})
+	d.set(nw, &guestabi.NetIO{Handle: 1, Data: uint64(frame), Len: uint64(len(NetEchoFrame))})
+	d.set(nr, &guestabi.NetIO{Handle: 1, Data: uint64(nbuf), Len: NetEchoBufSize})
+	d.set(bout, &guestabi.Puts{Data: uint64(rbuf), Len: BlockRoundTripSize})
+	d.set(nout, &guestabi.Puts{Data: uint64(nbuf)})
+
+	g.hypercall(guestabi.HypercallBlockWrite, ws)
+	g.hypercall(guestabi.HypercallBlockRead, rs)
+	g.hypercall(guestabi.HypercallNetWrite, nw)
+	g.receive(NetEchoMaxPolls, poll, nr, nout, func() { g.halt(guestabi.ExitFailure) })
+	g.hypercall(guestabi.HypercallPuts, bout)
+	g.hypercall(guestabi.HypercallPuts, nout)
+	g.halt(guestabi.ExitSuccess)
 }
 
 // BlockFaultDiskSize is the size of the block device BlockAfterSignal
@@ -72,7 +76,7 @@ const (
 // a device error naming the call, and leave BlockPattern at offset 512.
 func BlockAfterSignal() []byte {
 	return build(func(p *prog) {
-		declareNetAndBlock(p)
+		p.declare(netAndBlock[:]...)
 		d := &p.d
 		pattern := d.bytes(BlockPattern[:])
 		frame := d.bytes(NetEchoFrame[:])
@@ -100,12 +104,10 @@ func BlockAfterSignal() []byte {
 	})
 }
 
-// declareNetAndBlock gives p the manifest of DeviceEcho and
-// BlockAfterSignal: NetDeviceName is handle 1 (so receive's readiness
-// test holds) and BlockDeviceName handle 2.
-func declareNetAndBlock(p *prog) {
-	p.mft = guestabi.NewManifest(
-		guestabi.Entry{Name: NetDeviceName, Type: guestabi.DeviceNetBasic},
-		guestabi.Entry{Name: BlockDeviceName, Type: guestabi.DeviceBlockBasic},
-	)
+// netAndBlock is the manifest of DeviceEcho and BlockAfterSignal:
+// NetDeviceName is handle 1 (so receive's readiness test holds) and
+// BlockDeviceName handle 2.
+var netAndBlock = [...]guestabi.Entry{
+	{Name: NetDeviceName, Type: guestabi.DeviceNetBasic},
+	{Name: BlockDeviceName, Type: guestabi.DeviceBlockBasic},
 }

@@ -73,9 +73,6 @@ func TestThousandVMsInARow(t *testing.T) {
 // the guest's frame.
 func TestSixtyFourAtOnce(t *testing.T) {
 	kvmtest.Require(t)
-	if runtime.GOARCH != "amd64" {
-		t.Skip("DeviceEcho is an x86_64 guest")
-	}
 	const n = 64
 	dir := t.TempDir()
 	round := func(r int) {
@@ -134,7 +131,7 @@ func runDeviceEcho(path string) error {
 	}()
 	var out bytes.Buffer
 	vm, err := monitor.New(monitor.Config{
-		KernelImage: microguest.DeviceEcho(), Memory: guestMem, Console: &out,
+		KernelImage: microguest.Host.DeviceEcho(), Memory: guestMem, Console: &out,
 		Block: map[string]devices.Block{microguest.BlockDeviceName: blk},
 		Net:   map[string]devices.Net{microguest.NetDeviceName: guest},
 	})
