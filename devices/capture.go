@@ -6,24 +6,20 @@ import (
 	"net"
 	"sync"
 	"time"
-
-	"github.com/gopacket/gopacket"
-	"github.com/gopacket/gopacket/layers"
-	"github.com/gopacket/gopacket/pcapgo"
 )
 
 // Capture returns a Net that is n with every frame it carries, in both
 // directions, also written to w as a pcap stream (Ethernet link type,
-// microsecond timestamps), which tcpdump -r and Wireshark read. The pcap
-// writer is gopacket's pcapgo, which needs no libpcap.
+// microsecond timestamps, frames of up to 64 KiB whole), which tcpdump -r
+// and Wireshark read; it needs no libpcap.
 //
 // The capture does not own n: closing the returned Net does not close n.
 // A write error on w ends the capture (frames still flow); Err reports
 // it.
 func Capture(n Net, w io.Writer) (*CaptureNet, error) {
-	pw := pcapgo.NewWriter(w)
-	if err := pw.WriteFileHeader(65536, layers.LinkTypeEthernet); err != nil {
-		return nil, fmt.Errorf("pcap header: %w", err)
+	pw, err := newPcapWriter(w)
+	if err != nil {
+		return nil, err
 	}
 	return &CaptureNet{n: n, w: pw}, nil
 }
@@ -32,7 +28,7 @@ func Capture(n Net, w io.Writer) (*CaptureNet, error) {
 type CaptureNet struct {
 	n  Net
 	mu sync.Mutex // guards w and err: frames come from both directions
-	w  *pcapgo.Writer
+	w  *pcapWriter
 	// err is the first write error of the capture.
 	err error
 }
@@ -43,8 +39,7 @@ func (c *CaptureNet) record(frame []byte) {
 	if c.err != nil {
 		return
 	}
-	ci := gopacket.CaptureInfo{Timestamp: time.Now(), CaptureLength: len(frame), Length: len(frame)}
-	if err := c.w.WritePacket(ci, frame); err != nil {
+	if err := c.w.writeFrame(time.Now(), frame); err != nil {
 		c.err = fmt.Errorf("pcap: %w", err)
 	}
 }

@@ -5,9 +5,16 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 
+	"github.com/gopacket/gopacket"
+	"github.com/gopacket/gopacket/layers"
 	"github.com/gopacket/gopacket/pcapgo"
 
 	"github.com/unimon/unimon/devices"
@@ -143,4 +150,73 @@ func ExampleCapture() {
 	data, _, _ := r.ReadPacketData()
 	fmt.Println(len(data), "bytes captured")
 	// Output: 60 bytes captured
+}
+
+// tcpdump, the reader users point at --net-pcap files, reads a capture
+// of real frames (built with gopacket) and decodes each of them.
+func TestCaptureReadByTcpdump(t *testing.T) {
+	tcpdump, err := exec.LookPath("tcpdump")
+	if err != nil {
+		t.Fatal("tcpdump is missing: make deps installs it")
+	}
+	a, b, err := devices.NewPipe(devices.PipeOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	defer b.Close()
+	path := filepath.Join(t.TempDir(), "capture.pcap")
+	f, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := devices.Capture(a, f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mac1 := net.HardwareAddr{0x02, 0, 0, 0, 0, 1}
+	mac2 := net.HardwareAddr{0x02, 0, 0, 0, 0, 2}
+	ip1, ip2 := net.IPv4(10, 0, 0, 1).To4(), net.IPv4(10, 0, 0, 2).To4()
+	arp := serialize(t, &layers.Ethernet{SrcMAC: mac1, DstMAC: layers.EthernetBroadcast, EthernetType: layers.EthernetTypeARP},
+		&layers.ARP{AddrType: layers.LinkTypeEthernet, Protocol: layers.EthernetTypeIPv4, HwAddressSize: 6, ProtAddressSize: 4,
+			Operation: layers.ARPRequest, SourceHwAddress: mac1, SourceProtAddress: ip1,
+			DstHwAddress: make([]byte, 6), DstProtAddress: ip2})
+	ip := &layers.IPv4{Version: 4, TTL: 64, Protocol: layers.IPProtocolUDP, SrcIP: ip2, DstIP: ip1}
+	udp := &layers.UDP{SrcPort: 4000, DstPort: 5000}
+	udp.SetNetworkLayerForChecksum(ip)
+	reply := serialize(t, &layers.Ethernet{SrcMAC: mac2, DstMAC: mac1, EthernetType: layers.EthernetTypeIPv4},
+		ip, udp, gopacket.Payload("hello"))
+	if err := c.WriteFrame(arp); err != nil { // guest to host
+		t.Fatal(err)
+	}
+	if err := b.WriteFrame(reply); err != nil { // host to guest
+		t.Fatal(err)
+	}
+	if k, err := c.ReadFrame(make([]byte, 1600)); err != nil || k != len(reply) {
+		t.Fatalf("ReadFrame: %d, %v", k, err)
+	}
+	if err := f.Close(); err != nil {
+		t.Fatal(err)
+	}
+	out, err := exec.Command(tcpdump, "-nn", "-r", path).CombinedOutput()
+	if err != nil {
+		t.Fatalf("tcpdump -r: %v\n%s", err, out)
+	}
+	for _, want := range []string{
+		"ARP, Request who-has 10.0.0.2 tell 10.0.0.1",
+		"IP 10.0.0.2.4000 > 10.0.0.1.5000: UDP, length 5",
+	} {
+		if !strings.Contains(string(out), want) {
+			t.Errorf("tcpdump does not show %q:\n%s", want, out)
+		}
+	}
+}
+
+func serialize(t *testing.T, ls ...gopacket.SerializableLayer) []byte {
+	t.Helper()
+	buf := gopacket.NewSerializeBuffer()
+	if err := gopacket.SerializeLayers(buf, gopacket.SerializeOptions{FixLengths: true, ComputeChecksums: true}, ls...); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()
 }

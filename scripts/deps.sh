@@ -27,6 +27,8 @@ command -v ping >/dev/null || need+=(iputils-ping)
 command -v losetup >/dev/null || need+=(mount)
 command -v blockdev >/dev/null || need+=(util-linux)
 command -v strace >/dev/null || need+=(strace)
+# tcpdump reads the --net-pcap captures (devices' TestCaptureReadByTcpdump).
+command -v tcpdump >/dev/null || need+=(tcpdump)
 if [ ${#need[@]} -gt 0 ]; then
   echo "deps: installing ${need[*]}"
   export DEBIAN_FRONTEND=noninteractive
