@@ -33,6 +33,25 @@ func TestRunPathDoesNotLinkBuilder(t *testing.T) {
 	}
 }
 
+// Nor Go's DNS resolver, which package net links only when something
+// may look a name up (net.Listen with a host name; see gdbAddress): the
+// linker drops it otherwise, so the binary is what tells.
+func TestRunPathDoesNotLinkResolver(t *testing.T) {
+	bin := filepath.Join(t.TempDir(), "unimon")
+	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	out, err := exec.Command("go", "tool", "nm", bin).Output()
+	if err != nil {
+		t.Fatalf("go tool nm: %v", err)
+	}
+	for _, sym := range []string{"net.(*Resolver).lookupIPAddr", "net.(*Resolver).goLookupIPCNAMEOrder"} {
+		if strings.Contains(string(out), " "+sym+"\n") {
+			t.Errorf("unimon links %s", sym)
+		}
+	}
+}
+
 // `unimon build`, `unimon test` and `unimon pack` run the builder next
 // to the executable, else on PATH, and say how to install it when there
 // is none; the builder's output and exit status are the command's.

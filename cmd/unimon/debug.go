@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/netip"
 	"strconv"
 
 	"github.com/unimon/unimon/monitor"
@@ -44,6 +45,9 @@ func (d *debugOptions) parse(key, value string, hasValue bool) error {
 }
 
 // gdbAddress turns --gdb-port's PORT or HOST:PORT into a listen address.
+// HOST is an IP address, or localhost: a name to look up would link Go's
+// DNS resolver into every run of unimon for this one option (0.3 MB of
+// binary, which the CLI's start-up and peak RSS pay; issue 12).
 func gdbAddress(value string) (string, error) {
 	host, port := "127.0.0.1", value
 	if h, p, err := net.SplitHostPort(value); err == nil {
@@ -52,6 +56,12 @@ func gdbAddress(value string) (string, error) {
 	n, err := strconv.ParseUint(port, 10, 16)
 	if err != nil || n == 0 {
 		return "", usagef("malformed argument to --gdb-port: %q (want a TCP port, e.g. --gdb-port=1234, or HOST:PORT)", value)
+	}
+	if host == "localhost" {
+		host = "127.0.0.1"
+	}
+	if _, err := netip.ParseAddr(host); err != nil {
+		return "", usagef("--gdb-port=%s: %q is not an IP address (HOST is one, or localhost)", value, host)
 	}
 	return net.JoinHostPort(host, port), nil
 }
@@ -75,7 +85,11 @@ func (d *debugOptions) apply(cfg *monitor.Config, stderr io.Writer) (func(), err
 	if addr == "" {
 		addr = defaultGDBAddr
 	}
-	ln, err := net.Listen("tcp", addr)
+	ap, err := netip.ParseAddrPort(addr)
+	if err != nil { // gdbAddress made addr
+		return func() {}, fmt.Errorf("--gdb: %w", err)
+	}
+	ln, err := net.ListenTCP("tcp", net.TCPAddrFromAddrPort(ap))
 	if err != nil {
 		return func() {}, fmt.Errorf("--gdb: %w", err)
 	}

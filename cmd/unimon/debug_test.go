@@ -25,6 +25,8 @@ func TestParseDebugOptions(t *testing.T) {
 		{args: []string{"--gdb-port=0", "k"}, err: "malformed argument to --gdb-port"},
 		{args: []string{"--gdb-port=70000", "k"}, err: "malformed argument to --gdb-port"},
 		{args: []string{"--gdb-port=host:", "k"}, err: "malformed argument to --gdb-port"},
+		{args: []string{"--gdb", "--gdb-port=localhost:99", "k"}, want: debugOptions{gdb: true, gdbAddr: "127.0.0.1:99"}},
+		{args: []string{"--gdb", "--gdb-port=example.com:99", "k"}, err: `--gdb-port=example.com:99: "example.com" is not an IP address (HOST is one, or localhost)`},
 		{args: []string{"--dumpcore", "k"}, err: "--dumpcore: missing value after '=' (write --dumpcore=VALUE"},
 		{args: []string{"--dumpcore=", "k"}, err: "--dumpcore=: missing value after '='"},
 		{args: []string{"--gdb", "--gdb-port", "1234", "k"}, err: "--gdb-port 1234: options take their value after '='"},
