@@ -50,8 +50,10 @@ test: deps vet
 test-arm64:
 	$(GO) run ./internal/arm64lane
 
+# UPSTREAM_HVT=/path/to/solo5-hvt adds upstream's tender to the boot
+# comparison (Debian does not package Solo5; build it from its source).
 bench: $(BIN)/unimon
-	$(GO) test -run '^$$' -bench . -benchtime 20x ./monitor/ ./monitor/x86_64/ ./tests/...
+	UPSTREAM_HVT=$(UPSTREAM_HVT) $(GO) test -run '^$$' -bench . -benchtime 20x ./monitor/ ./monitor/x86_64/ ./tests/...
 
 # The standard library's tests inside unikernels next to native, per
 # package, over a longer list than make test's (scripts/fidelity.sh).
