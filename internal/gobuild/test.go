@@ -15,6 +15,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"time"
 
 	unimon "github.com/unimon/unimon"
 )
@@ -138,7 +139,11 @@ func (b *TestBuilder) cachedGOROOT(ctx context.Context, id string) (string, erro
 		return "", fmt.Errorf("a directory for the test GOROOT: %w", err)
 	}
 	dir := filepath.Join(cache, "unimon", fmt.Sprintf("goroot-%x", h.Sum(nil)[:8]))
+	// Marking this one and trimming the others are housekeeping: a failure
+	// leaves the cache as it was and does not stop this run.
+	defer trimGOROOTs(filepath.Dir(dir), dir, time.Now())
 	if _, err := os.Stat(filepath.Join(dir, "src", "unimon", "bindings")); err == nil {
+		markGOROOTUsed(dir, time.Now())
 		return dir, nil
 	}
 	if err := os.MkdirAll(filepath.Dir(dir), 0o755); err != nil {
