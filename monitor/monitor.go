@@ -16,6 +16,8 @@
 package monitor
 
 import (
+	"debug/elf"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -145,6 +147,45 @@ func Inspect(r io.ReaderAt) (guestabi.ABIInfo, *guestabi.Manifest, error) {
 		return abi, nil, fmt.Errorf("%w: %w", ErrKernel, err)
 	}
 	return abi, m, nil
+}
+
+// Description is what a unikernel ELF says about itself in its notes.
+type Description struct {
+	// Arch names its architecture as GOARCH does: "amd64" or "arm64".
+	Arch     string
+	ABI      guestabi.ABIInfo
+	Manifest *guestabi.Manifest
+	// Requests are the guestabi.Request* bits of unimon's feature note
+	// (0 for upstream unikernels, which have none).
+	Requests uint32
+}
+
+// arches are the unikernel architectures unimon knows, by ELF machine,
+// named as GOARCH names them.
+var arches = map[elf.Machine]string{elf.EM_X86_64: "amd64", elf.EM_AARCH64: "arm64"}
+
+// Describe reads a unikernel's notes whatever its architecture (an arm64
+// build on an amd64 host too, where Inspect refuses it), without loading
+// it or touching KVM. A file of a machine unimon does not know is read
+// as x86_64's, so the error is the loader's usual one naming its
+// e_machine.
+func Describe(r io.ReaderAt) (Description, error) {
+	machine := elf.EM_X86_64
+	var hdr [20]byte
+	if _, err := r.ReadAt(hdr[:], 0); err == nil && string(hdr[:4]) == elf.ELFMAG {
+		if m := elf.Machine(binary.LittleEndian.Uint16(hdr[18:])); arches[m] != "" {
+			machine = m
+		}
+	}
+	d := Description{Arch: arches[machine]}
+	var err error
+	if d.ABI, d.Manifest, err = elfload.Notes(r, machine); err != nil {
+		return Description{}, fmt.Errorf("%w: %w", ErrKernel, err)
+	}
+	if d.Requests, err = elfload.Features(r, machine); err != nil {
+		return Description{}, fmt.Errorf("%w: %w", ErrKernel, err)
+	}
+	return d, nil
 }
 
 // FeatureRequest reads the guestabi.Request* bits of a unikernel's

@@ -20,11 +20,12 @@ const builderPackage = "github.com/unimon/unimon/cmd/unimon-build"
 // builderFlags are the commands the builder runs, each with the flag
 // that comes first on its command line to select it: build is the
 // builder's own (""); test (internal/gotest) builds test binaries and
-// runs them; pack (internal/ocipack) writes an OCI image. All three
-// live in the builder so that this binary links none of their packages.
-var builderFlags = map[string]string{"build": "", "test": "--test", "pack": "--pack"}
+// runs them; pack (internal/ocipack) writes an OCI image; info
+// (internal/kernelinfo) describes a unikernel as JSON. All of them live
+// in the builder so that this binary links none of their packages.
+var builderFlags = map[string]string{"build": "", "test": "--test", "pack": "--pack", "info": "--info"}
 
-// runBuilder is `unimon command` (build, test or pack: builderFlags)
+// runBuilder is `unimon command` (build, test, pack or info: builderFlags)
 // with args, what follows the command's name: it replaces this process
 // with the builder found next to this executable (make puts both in
 // bin/), else on PATH, else, for a unimon installed as a module version,

@@ -33,10 +33,12 @@ func TestRunPathDoesNotLinkBuilder(t *testing.T) {
 	}
 }
 
-// Nor Go's DNS resolver, which package net links only when something
-// may look a name up (net.Listen with a host name; see gdbAddress): the
-// linker drops it otherwise, so the binary is what tells.
-func TestRunPathDoesNotLinkResolver(t *testing.T) {
+// Nor what the linker keeps only if something calls it, which go list
+// cannot tell: Go's DNS resolver (package net links it only where a name
+// may be looked up: net.Listen with a host name; see gdbAddress) and
+// encoding/json (guestabi imports it for manifest files; `unimon info`
+// prints JSON from the builder). The binary is what tells.
+func TestRunPathSymbols(t *testing.T) {
 	bin := filepath.Join(t.TempDir(), "unimon")
 	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
 		t.Fatalf("go build: %v\n%s", err, out)
@@ -45,7 +47,10 @@ func TestRunPathDoesNotLinkResolver(t *testing.T) {
 	if err != nil {
 		t.Fatalf("go tool nm: %v", err)
 	}
-	for _, sym := range []string{"net.(*Resolver).lookupIPAddr", "net.(*Resolver).goLookupIPCNAMEOrder"} {
+	for _, sym := range []string{
+		"net.(*Resolver).lookupIPAddr", "net.(*Resolver).goLookupIPCNAMEOrder",
+		"encoding/json.(*encodeState).marshal", "encoding/json.(*decodeState).unmarshal",
+	} {
 		if strings.Contains(string(out), " "+sym+"\n") {
 			t.Errorf("unimon links %s", sym)
 		}
@@ -83,6 +88,9 @@ func TestBuildRunsBuilder(t *testing.T) {
 		{"pack on PATH", "pack", alone, dir, 0, "usage: unimon pack"},
 		{"pack nowhere", "pack", alone, "", 1, "unimon: unimon pack needs unimon-build, which is neither next to this executable nor on PATH\nInstall it with go install github.com/unimon/unimon/cmd/unimon-build@latest"},
 		{"pack's error", "pack -o", unimon, "", 1, "unimon: pack: flag needs an argument: -o\nTry 'unimon pack -h' for the options.\n"},
+		{"info next to unimon", "info", unimon, "", 0, "usage: unimon info KERNEL"},
+		{"info's error", "info a b", unimon, "", 1, "unimon: usage: unimon info KERNEL\nTry 'unimon --help' for the options.\n"},
+		{"info nowhere", "info", alone, "", 1, "unimon: unimon info needs unimon-build"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

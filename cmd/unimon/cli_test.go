@@ -84,7 +84,6 @@ func TestCLIKernelFileErrors(t *testing.T) {
 	}
 	for _, tt := range tests {
 		checkLines(t, []string{"--block:storage=/dev/null", tt.kernel}, tt.want, tt.hint)
-		checkLines(t, []string{"info", tt.kernel}, tt.want, tt.hint)
 	}
 }
 

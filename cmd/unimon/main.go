@@ -9,11 +9,9 @@
 package main
 
 import (
-	"encoding/json"
 	"fmt"
 	"io"
 	"os"
-	"slices"
 
 	"github.com/unimon/unimon/devices"
 	"github.com/unimon/unimon/guestabi"
@@ -73,9 +71,7 @@ func main() {
 func run(args []string, stdout, stderr io.Writer) int {
 	if len(args) > 0 {
 		switch args[0] {
-		case "info":
-			return runInfo(args[1:], stdout, stderr)
-		case "build", "pack", "test":
+		case "build", "pack", "test", "info":
 			return runBuilder(args[0], args[1:], stderr)
 		}
 	}
@@ -248,50 +244,4 @@ func closeAll(d openedDevices) {
 	for _, n := range d.net {
 		n.Close()
 	}
-}
-
-// infoOutput is what `unimon info` prints.
-type infoOutput struct {
-	File     string                `json:"file"`
-	Arch     string                `json:"arch"` // GOARCH's name for the ELF machine
-	ABI      infoABI               `json:"abi"`
-	Manifest guestabi.ManifestJSON `json:"manifest"`
-	// Requests lists the machine features the unikernel asks for with
-	// unimon's feature note ("irqchip"); empty for upstream unikernels.
-	Requests []string `json:"requests"`
-}
-
-type infoABI struct {
-	Target  string `json:"target"`
-	Version uint32 `json:"version"`
-}
-
-func runInfo(args []string, stdout, stderr io.Writer) int {
-	if len(args) != 1 || slices.Contains([]string{"-h", "--help"}, args[0]) {
-		return fail(stderr, usagef("usage: unimon info KERNEL"))
-	}
-	if err := checkOutput(stdout, stderr); err != nil {
-		return fail(stderr, err)
-	}
-	// Any architecture's unikernel: an arm64 build on an amd64 host too.
-	f, err := monitor.OpenKernel(args[0])
-	if err != nil {
-		return fail(stderr, err)
-	}
-	defer f.Close()
-	arch, abi, m, request, err := inspectAnyArch(f)
-	if err != nil {
-		return fail(stderr, fmt.Errorf("%s: %w", args[0], err))
-	}
-	requests := []string{}
-	if request&guestabi.RequestIRQChip != 0 {
-		requests = append(requests, "irqchip")
-	}
-	target := fmt.Sprintf("%d", abi.Target)
-	if abi.Target == guestabi.ABITargetHVT {
-		target = "hvt"
-	}
-	out, _ := json.MarshalIndent(infoOutput{File: args[0], Arch: arch, ABI: infoABI{Target: target, Version: abi.Version}, Manifest: m.JSON(), Requests: requests}, "", "  ")
-	fmt.Fprintf(stdout, "%s\n", out)
-	return 0
 }
