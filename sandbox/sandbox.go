@@ -10,7 +10,6 @@ import (
 	"strconv"
 	"sync"
 
-	seccomp "github.com/elastic/go-seccomp-bpf"
 	"github.com/unimon/unimon/sandbox/internal/arenas"
 	"golang.org/x/sys/unix"
 )
@@ -64,10 +63,7 @@ func LockDown(opts ...Option) error {
 	if locked {
 		return ErrLocked
 	}
-	if runtime.GOARCH != "amd64" && runtime.GOARCH != "arm64" {
-		return fmt.Errorf("%w: the allowlist is measured on amd64 and arm64 only, not %s", ErrUnsupported, runtime.GOARCH)
-	}
-	policy, err := Policy(s.allow...)
+	filter, err := Policy(s.allow...)
 	if err != nil {
 		return err
 	}
@@ -89,62 +85,16 @@ func LockDown(opts ...Option) error {
 	if err := installSIGSYS(); err != nil {
 		return err
 	}
-	err = seccomp.LoadFilter(seccomp.Filter{
-		NoNewPrivs: true,
-		Flag:       seccomp.FilterFlagTSync,
-		Policy:     *policy,
-	})
-	if err != nil {
-		return fmt.Errorf("sandbox: installing the seccomp filter: %w", err)
+	if err := filter.install(); err != nil {
+		return err
 	}
 	locked = true
 	return nil
 }
 
-// Policy is the allowlist LockDown installs, with extra calls allowed:
-// every call not in it raises SIGSYS (SECCOMP_RET_TRAP).
-func Policy(extra ...string) (*seccomp.Policy, error) {
-	names := make([]string, 0, len(Calls)+len(extra))
-	for _, c := range Calls {
-		names = append(names, c.Name)
-	}
-	for _, n := range extra {
-		if _, ok := syscallNumbers()[n]; !ok {
-			return nil, fmt.Errorf("sandbox: Allow(%q): no such system call on %s", n, runtime.GOARCH)
-		}
-		if !slices.Contains(names, n) {
-			names = append(names, n)
-		}
-	}
-	var conds []seccomp.NameWithConditions
-	for _, c := range argCalls(os.Getpid()) {
-		if slices.Contains(names, c.Name) {
-			continue // allowed outright by Allow
-		}
-		for _, set := range c.Any {
-			conds = append(conds, seccomp.NameWithConditions{Name: c.Name, Conditions: set})
-		}
-	}
-	p := &seccomp.Policy{
-		DefaultAction: seccomp.ActionTrap,
-		Syscalls: []seccomp.SyscallGroup{{
-			Action:             seccomp.ActionAllow,
-			Names:              names,
-			NamesWithCondtions: conds,
-		}, {
-			// glibc's pthread_create (a cgo binary's new threads) tries
-			// clone3 first, with every signal blocked, so a trap would kill
-			// the process without a word. Its flags are in memory, where
-			// seccomp cannot look; ENOSYS makes glibc fall back to clone,
-			// whose flags the allowlist checks.
-			Action: seccomp.ActionErrno | seccomp.Action(unix.ENOSYS),
-			Names:  []string{"clone3"},
-		}},
-	}
-	if defaultAllowForMeasurement {
-		p.DefaultAction = seccomp.ActionAllow
-	}
-	return p, p.Validate()
+// errUnsupportedArch is ErrUnsupported for the running architecture.
+func errUnsupportedArch() error {
+	return fmt.Errorf("%w: the allowlist is measured on amd64 and arm64 only, not %s", ErrUnsupported, runtime.GOARCH)
 }
 
 // closeInherited closes every fd above 2 without FD_CLOEXEC that keep

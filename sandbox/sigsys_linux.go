@@ -6,11 +6,9 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"runtime"
 	"strconv"
 	"unsafe"
 
-	"github.com/elastic/go-seccomp-bpf/arch"
 	"golang.org/x/sys/unix"
 )
 
@@ -59,11 +57,6 @@ type kernelSigaction struct {
 // whole process.
 func installSIGSYS() error {
 	prog := filepath.Base(os.Args[0])
-	info, err := arch.GetInfo(runtime.GOARCH)
-	if err != nil {
-		return fmt.Errorf("sandbox: the SIGSYS messages: %w", err)
-	}
-	names := info.SyscallNumbers // number to name
 	// Every line goes into one buffer, appended without fmt: this runs
 	// on each start of the CLI, right before its guest does.
 	buf := make([]byte, 0, numMessages*(len(prog)+96))
@@ -75,12 +68,8 @@ func installSIGSYS() error {
 			buf = strconv.AppendInt(buf, int64(nr), 10)
 			buf = append(buf, " or more is not allowed after LockDown (seccomp); exiting\n"...)
 		} else {
-			name, ok := names[nr]
-			if !ok {
-				name = "unknown"
-			}
 			buf = append(buf, ": sandbox: system call "...)
-			buf = append(buf, name...)
+			buf = append(buf, native.name(nr)...)
 			buf = append(buf, " ("...)
 			buf = strconv.AppendInt(buf, int64(nr), 10)
 			buf = append(buf, ") is not allowed after LockDown (seccomp); exiting\n"...)
