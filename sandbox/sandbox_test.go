@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -95,11 +96,14 @@ var helpers = map[string]func() error{
 		_, _, errno := unix.RawSyscall(unix.SYS_EXECVE, uintptr(unsafe.Pointer(path)), uintptr(unsafe.Pointer(&argv[0])), 0)
 		return errno
 	},
-	// fd 3 is an inherited pipe's write end (ExtraFiles[0], without
-	// FD_CLOEXEC, as a careless parent leaves it): LockDown closed it.
+	// fds 3 to 3+numInherited-1 are an inherited pipe's write end
+	// (ExtraFiles, without FD_CLOEXEC, as a careless parent leaves them):
+	// LockDown closed them all.
 	"inherited": func() error {
-		if _, err := unix.Write(3, []byte("x")); err != unix.EBADF {
-			return fmt.Errorf("write to inherited fd 3: %v, want EBADF", err)
+		for fd := 3; fd < 3+numInherited; fd++ {
+			if _, err := unix.Write(fd, []byte("x")); err != unix.EBADF {
+				return fmt.Errorf("write to inherited fd %d: %v, want EBADF", fd, err)
+			}
 		}
 		return nil
 	},
@@ -258,8 +262,12 @@ func TestLockDown(t *testing.T) {
 	}
 }
 
-// TestInheritedFDsClosed passes the child an fd without FD_CLOEXEC (as a
-// careless parent would) and checks the child cannot use it after
+// numInherited is how many fds TestInheritedFDsClosed passes: more than
+// one getdents64 call of closeInherited's buffer lists.
+const numInherited = 300
+
+// TestInheritedFDsClosed passes the child fds without FD_CLOEXEC (as a
+// careless parent would) and checks the child cannot use them after
 // LockDown.
 func TestInheritedFDsClosed(t *testing.T) {
 	r, w, err := os.Pipe()
@@ -268,7 +276,7 @@ func TestInheritedFDsClosed(t *testing.T) {
 	}
 	defer r.Close()
 	defer w.Close()
-	out, errs, status := runHelper(t, "inherited", w)
+	out, errs, status := runHelper(t, "inherited", slices.Repeat([]*os.File{w}, numInherited)...)
 	if status != 0 || out != "ok\n" {
 		t.Fatalf("status %d, stdout %q, stderr %q", status, out, errs)
 	}
