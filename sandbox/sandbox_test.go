@@ -176,6 +176,9 @@ func procStatus() (string, error) {
 
 func TestMain(m *testing.M) {
 	if name := os.Getenv(helperEnv); name != "" {
+		if name == "sigsys" {
+			raiseSIGSYS()
+		}
 		var opts []Option
 		if name == "allowed" {
 			opts = append(opts, Allow(SocketServerCalls...))
