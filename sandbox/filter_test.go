@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"golang.org/x/net/bpf"
 	"golang.org/x/sys/unix"
 )
 
@@ -228,6 +229,44 @@ func TestFilterString(t *testing.T) {
 	for _, want := range []string{"// ioctl\n", "// read\n", "// clone3\n"} {
 		if !strings.Contains(s, want) {
 			t.Errorf("listing lacks %q:\n%s", want, s)
+		}
+	}
+}
+
+// TestFilterAllowMany allows nearly every call, so that the search's
+// splits jump farther than a conditional jump reaches (through an
+// unconditional one): every call still gets its own verdict.
+func TestFilterAllowMany(t *testing.T) {
+	denied := []string{"openat", "execve", "socket", "ptrace", "clone3", "mmap", "ioctl"}
+	for _, a := range arches {
+		var allow []string
+		for _, n := range a.names {
+			if n != "" && !slices.Contains(denied, n) {
+				allow = append(allow, n)
+			}
+		}
+		f, err := newFilter(a, 1, allow)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !slices.ContainsFunc(f.Program, func(ins bpf.Instruction) bool { _, ok := ins.(bpf.Jump); return ok }) {
+			t.Errorf("%s: %d instructions and no long jump", a.goarch, len(f.Program))
+		}
+		for nr, n := range a.names {
+			want := uint32(unix.SECCOMP_RET_ALLOW)
+			switch {
+			case n == "clone3":
+				want = unix.SECCOMP_RET_ERRNO | uint32(unix.ENOSYS)
+			case n == "" || slices.Contains(denied, n):
+				want = unix.SECCOMP_RET_TRAP
+			}
+			var args []uint64
+			if n == "mmap" || n == "ioctl" {
+				args = []uint64{0, 0x4090ae82, unix.PROT_EXEC} // neither KVM_RUN nor without PROT_EXEC
+			}
+			if got, err := f.Action(nr, args...); err != nil || got != want {
+				t.Errorf("%s: %d (%s): action %#x (%v), want %#x", a.goarch, nr, n, got, err, want)
+			}
 		}
 	}
 }
