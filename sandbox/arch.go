@@ -1,6 +1,11 @@
 package sandbox
 
-import "golang.org/x/sys/unix"
+import (
+	"sort"
+	"strings"
+
+	"golang.org/x/sys/unix"
+)
 
 //go:generate go test -run TestSysnumTables -update .
 
@@ -17,9 +22,10 @@ type arch struct {
 	// x32 says the x32 ABI shares audit, telling its calls apart by
 	// x32Bit in the number (amd64 only).
 	x32 bool
-	// names[nr] is the name of system call nr; number is the reverse.
+	// names[nr] is the name of system call nr; byName are the numbers
+	// in the order of their names.
 	names  []string
-	number func(name string) (int, bool)
+	byName []uint16
 	// runIoctls are the ioctl requests the vCPU run loop issues. Anything
 	// else (creating VMs and vCPUs, setting registers or memory slots,
 	// tap configuration) is setup, done before LockDown.
@@ -34,7 +40,7 @@ var amd64 = arch{
 	audit:  unix.AUDIT_ARCH_X86_64,
 	x32:    true,
 	names:  amd64Names,
-	number: amd64Number,
+	byName: amd64ByName,
 	// KVM_RUN, and KVM_GET_REGS and KVM_GET_SREGS for the registers a
 	// guest-fault message names.
 	runIoctls: []uint64{0xae80, 0x8090ae81, 0x8138ae83},
@@ -44,10 +50,19 @@ var arm64 = arch{
 	goarch: "arm64",
 	audit:  unix.AUDIT_ARCH_AARCH64,
 	names:  arm64Names,
-	number: arm64Number,
+	byName: arm64ByName,
 	// KVM_RUN, and KVM_GET_ONE_REG for the registers a guest-fault
 	// message names.
 	runIoctls: []uint64{0xae80, 0x4010aeab},
+}
+
+// number is the number of the system call named name.
+func (a *arch) number(name string) (int, bool) {
+	i, ok := sort.Find(len(a.byName), func(i int) int { return strings.Compare(name, a.names[a.byName[i]]) })
+	if !ok {
+		return 0, false
+	}
+	return int(a.byName[i]), true
 }
 
 // name is the name of system call nr, or "unknown".

@@ -1,7 +1,6 @@
 package sandbox
 
 import (
-	"cmp"
 	"encoding/binary"
 	"fmt"
 	"os"
@@ -100,12 +99,15 @@ func newFilter(a *arch, pid int, extra []string) (*Filter, error) {
 			bpf.JumpIf{Cond: bpf.JumpGreaterOrEqual, Val: x32Bit, SkipFalse: 1},
 			bpf.RetConstant{Val: retENOSYS})
 	}
-	entries := make([]entry, 0, len(names)+8)
+	// The search wants the calls in order of number: each goes in its
+	// slot of a table as long as the architecture's.
+	slots := make([]*entry, len(a.names))
+	put := func(e entry) { slots[e.nr] = &e }
 	for _, n := range names {
-		entries = append(entries, entry{nr: number(a, n)})
+		put(entry{nr: number(a, n)})
 	}
 	if !slices.Contains(names, "clone3") {
-		entries = append(entries, entry{number(a, "clone3"), []bpf.Instruction{bpf.RetConstant{Val: retENOSYS}}})
+		put(entry{number(a, "clone3"), []bpf.Instruction{bpf.RetConstant{Val: retENOSYS}}})
 	}
 	for _, c := range argCalls(a, pid) {
 		if slices.Contains(names, c.Name) {
@@ -117,7 +119,7 @@ func newFilter(a *arch, pid int, extra []string) (*Filter, error) {
 		}
 		e := entry{number(a, c.Name), block}
 		if c.Name != "ioctl" {
-			entries = append(entries, e)
+			put(e)
 			continue
 		}
 		first, err := dispatch([]entry{e}, deflt)
@@ -127,7 +129,12 @@ func newFilter(a *arch, pid int, extra []string) (*Filter, error) {
 		// Not found: on to the search (past the leaf's return).
 		p = append(p, first[:len(first)-1]...)
 	}
-	slices.SortFunc(entries, func(x, y entry) int { return cmp.Compare(x.nr, y.nr) })
+	var entries []entry
+	for _, e := range slots {
+		if e != nil {
+			entries = append(entries, *e)
+		}
+	}
 	search, err := dispatch(entries, deflt)
 	if err != nil {
 		return nil, err

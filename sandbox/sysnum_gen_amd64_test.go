@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"go/format"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -62,9 +63,9 @@ var sysConst = regexp.MustCompile(`(?m)^\s+SYS_([A-Z0-9_]+)\s+=\s+(\d+)$`)
 // the architecture-specific range.
 var notCalls = []string{"ARCH_SPECIFIC_SYSCALL"}
 
-// writeSysnumTable writes arch's number-to-name slice and name-to-number
-// switch: constants the linker lays out, so the package has no init work
-// and a binary links only the tables it uses.
+// writeSysnumTable writes arch's number-to-name slice and its numbers
+// sorted by name: constants the linker lays out, so the package has no
+// init work and a binary links only the tables it uses.
 func writeSysnumTable(t *testing.T, b *bytes.Buffer, arch string, src []byte) {
 	t.Helper()
 	byNr := map[int]string{}
@@ -93,11 +94,15 @@ func writeSysnumTable(t *testing.T, b *bytes.Buffer, arch string, src []byte) {
 			fmt.Fprintf(b, "%d: %q,\n", nr, name)
 		}
 	}
-	fmt.Fprintf(b, "}\n\n// %sNumber is the number of the %s system call named name.\nfunc %sNumber(name string) (int, bool) {\nswitch name {\n", arch, arch, arch)
-	for nr := 0; nr <= maxNr; nr++ {
-		if name, ok := byNr[nr]; ok {
-			fmt.Fprintf(b, "case %q:\nreturn %d, true\n", name, nr)
+	b.WriteString("}\n")
+	nrs := slices.Collect(maps.Keys(byNr))
+	slices.SortFunc(nrs, func(x, y int) int { return strings.Compare(byNr[x], byNr[y]) })
+	fmt.Fprintf(b, "\n// %sByName are the numbers of %sNames in the order of their names, for\n// a binary search.\nvar %sByName = []uint16{", arch, arch, arch)
+	for i, nr := range nrs {
+		if i%16 == 0 {
+			b.WriteString("\n")
 		}
+		fmt.Fprintf(b, "%d, ", nr)
 	}
-	b.WriteString("}\nreturn 0, false\n}\n")
+	b.WriteString("\n}\n")
 }
