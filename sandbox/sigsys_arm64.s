@@ -6,7 +6,8 @@
 // thread's signal stack, no g), so it builds its line (see sigsysHead)
 // in a buffer below the stack pointer with plain instructions and makes
 // two system calls: write and exit_group. R4 is the buffer, R5 the next
-// byte of the line; each copy loop copies R7 bytes from R6.
+// byte of the line; sigsysCopy appends R7 bytes from R6 (BL overwrites
+// the link register, which the handler never returns through).
 TEXT ·sigsysHandler(SB),NOSPLIT|NOFRAME,$0
 	MOVWU	24(R1), R3                  // info->si_syscall
 	SUB	$const_sigsysBuf, RSP       // the buffer; the handler never returns
@@ -15,13 +16,7 @@ TEXT ·sigsysHandler(SB),NOSPLIT|NOFRAME,$0
 
 	MOVD	$·sigsysHead(SB), R6
 	MOVD	·sigsysHeadLen(SB), R7
-head:
-	CBZ	R7, headDone
-	MOVBU.P	1(R6), R8
-	MOVB.P	R8, 1(R5)
-	SUB	$1, R7
-	B	head
-headDone:
+	BL	·sigsysCopy(SB)
 
 	// The name: arm64Names[nr], or "unknown" past its end or in its gaps.
 	MOVD	$·sigsysUnknown(SB), R9
@@ -38,12 +33,7 @@ headDone:
 	MOVD	0(R11), R6
 	MOVD	R12, R7
 name:
-	CBZ	R7, nameDone
-	MOVBU.P	1(R6), R8
-	MOVB.P	R8, 1(R5)
-	SUB	$1, R7
-	B	name
-nameDone:
+	BL	·sigsysCopy(SB)
 	MOVD	$0x20, R8                   // ' '
 	MOVB.P	R8, 1(R5)
 	MOVD	$0x28, R8                   // '('
@@ -63,24 +53,12 @@ digit:
 	CBNZ	R3, digit
 	MOVD	R14, R6
 	SUB	R14, R13, R7
-number:
-	CBZ	R7, numberDone
-	MOVBU.P	1(R6), R8
-	MOVB.P	R8, 1(R5)
-	SUB	$1, R7
-	B	number
-numberDone:
+	BL	·sigsysCopy(SB)
 
 	MOVD	$·sigsysTail(SB), R9
 	MOVD	0(R9), R6
 	MOVD	8(R9), R7
-tail:
-	CBZ	R7, tailDone
-	MOVBU.P	1(R6), R8
-	MOVB.P	R8, 1(R5)
-	SUB	$1, R7
-	B	tail
-tailDone:
+	BL	·sigsysCopy(SB)
 
 	SUB	R4, R5, R2                  // the line's length
 	MOVD	R4, R1
@@ -91,6 +69,17 @@ tailDone:
 	MOVD	$94, R8                     // SYS_exit_group
 	SVC
 	BRK
+
+// sigsysCopy copies R7 bytes from R6 to R5, advancing both.
+TEXT ·sigsysCopy(SB),NOSPLIT|NOFRAME,$0
+loop:
+	CBZ	R7, done
+	MOVBU.P	1(R6), R8
+	MOVB.P	R8, 1(R5)
+	SUB	$1, R7
+	B	loop
+done:
+	RET
 
 // func sigsysHandlerAddr() uintptr
 TEXT ·sigsysHandlerAddr(SB),NOSPLIT,$0-8
