@@ -2,6 +2,7 @@ package sandbox
 
 import (
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"os"
 	"slices"
@@ -307,6 +308,9 @@ func argBlock(sets [][]cond, deflt uint32) ([]bpf.Instruction, error) {
 // architecture with arguments args, found by running it in x/net/bpf's
 // VM: what the kernel would decide.
 func (f *Filter) Action(nr int, args ...uint64) (uint32, error) {
+	if f.arch == nil {
+		return 0, errors.New("sandbox: Action needs a Filter made by Policy")
+	}
 	return f.run(f.arch.audit, uint32(nr), args)
 }
 
@@ -341,9 +345,12 @@ func (f *Filter) String() string {
 	// instruction i is reached: jumps only go forward, so one pass over
 	// the program sees every way into an instruction before it.
 	const unreached, number, other = 0, 1, 2
-	holdsNr := make([]int, len(f.Program)+256)
+	holdsNr := make([]int, len(f.Program)+1)
 	holdsNr[0] = other
 	reach := func(i, state int) {
+		if i >= len(holdsNr) {
+			return // past the end: a program the kernel would refuse
+		}
 		if holdsNr[i] == unreached || state == other {
 			holdsNr[i] = state
 		}
@@ -360,7 +367,7 @@ func (f *Filter) String() string {
 			}
 			reach(i+1, state)
 		case bpf.JumpIf:
-			if state == number && ins.Cond == bpf.JumpEqual {
+			if state == number && ins.Cond == bpf.JumpEqual && f.arch != nil {
 				fmt.Fprintf(&b, "\t// %s", f.arch.name(int(ins.Val)))
 			}
 			reach(i+1+int(ins.SkipTrue), state)

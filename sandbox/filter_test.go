@@ -270,3 +270,15 @@ func TestFilterAllowMany(t *testing.T) {
 		}
 	}
 }
+
+// TestFilterNotFromPolicy checks a Filter made by hand (no architecture)
+// gives an error, not a crash.
+func TestFilterNotFromPolicy(t *testing.T) {
+	f := &Filter{Program: []bpf.Instruction{bpf.RetConstant{Val: unix.SECCOMP_RET_ALLOW}}}
+	if _, err := f.Action(0); err == nil {
+		t.Error("Action on a Filter without an architecture gave no error")
+	}
+	if s := f.String(); s != "  0: ret #2147418112\n" {
+		t.Errorf("String: %q", s)
+	}
+}
