@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"slices"
+	"sort"
 	"strings"
 	"unsafe"
 
@@ -16,8 +17,9 @@ import (
 // Filter is a seccomp-BPF program: the allowlist LockDown installs.
 type Filter struct {
 	// Program is the classic BPF program the kernel runs on every system
-	// call's struct seccomp_data; its value is the SECCOMP_RET_* action.
-	Program []bpf.Instruction
+	// call's struct seccomp_data, in the kernel's form; its value is the
+	// SECCOMP_RET_* action. Disassemble gives x/net/bpf's instructions.
+	Program []bpf.RawInstruction
 
 	arch *arch
 }
@@ -89,58 +91,71 @@ func newFilter(a *arch, pid int, extra []string) (*Filter, error) {
 	if defaultAllowForMeasurement {
 		deflt = retAllow
 	}
-	p := []bpf.Instruction{
-		bpf.LoadAbsolute{Off: offArch, Size: 4},
-		bpf.JumpIf{Cond: bpf.JumpEqual, Val: a.audit, SkipTrue: 1},
-		bpf.RetConstant{Val: retKill},
-		bpf.LoadAbsolute{Off: offNr, Size: 4},
-	}
+	// About two instructions a call, and a few dozen for the rest.
+	p := prog{raw: make([]bpf.RawInstruction, 0, 2*len(names)+96)}
+	p.add(bpf.LoadAbsolute{Off: offArch, Size: 4}.Assemble())
+	p.add(bpf.JumpIf{Cond: bpf.JumpEqual, Val: a.audit, SkipTrue: 1}.Assemble())
+	p.add(bpf.RetConstant{Val: retKill}.Assemble())
+	p.add(bpf.LoadAbsolute{Off: offNr, Size: 4}.Assemble())
 	if a.x32 {
-		p = append(p,
-			bpf.JumpIf{Cond: bpf.JumpGreaterOrEqual, Val: x32Bit, SkipFalse: 1},
-			bpf.RetConstant{Val: retENOSYS})
+		p.add(bpf.JumpIf{Cond: bpf.JumpGreaterOrEqual, Val: x32Bit, SkipFalse: 1}.Assemble())
+		p.add(bpf.RetConstant{Val: retENOSYS}.Assemble())
 	}
-	// The search wants the calls in order of number: each goes in its
-	// slot of a table as long as the architecture's.
-	slots := make([]*entry, len(a.names))
-	put := func(e entry) { slots[e.nr] = &e }
+	entries := make([]entry, 0, len(names)+8)
 	for _, n := range names {
-		put(entry{nr: number(a, n)})
+		entries = append(entries, entry{nr: number(a, n)})
 	}
 	if !slices.Contains(names, "clone3") {
-		put(entry{number(a, "clone3"), []bpf.Instruction{bpf.RetConstant{Val: retENOSYS}}})
+		var enosys prog
+		enosys.add(bpf.RetConstant{Val: retENOSYS}.Assemble())
+		entries = append(entries, entry{number(a, "clone3"), enosys.raw})
 	}
 	for _, c := range argCalls(a, pid) {
 		if slices.Contains(names, c.Name) {
 			continue // allowed outright by Allow
 		}
-		block, err := argBlock(c.Any, deflt)
-		if err != nil {
-			return nil, fmt.Errorf("sandbox: the filter for %s: %w", c.Name, err)
+		var block prog
+		argBlock(&block, c.Any, deflt)
+		if block.err != nil {
+			return nil, fmt.Errorf("sandbox: the filter for %s: %w", c.Name, block.err)
 		}
-		e := entry{number(a, c.Name), block}
 		if c.Name != "ioctl" {
-			put(e)
+			entries = append(entries, entry{number(a, c.Name), block.raw})
 			continue
 		}
-		first, err := dispatch([]entry{e}, deflt)
-		if err != nil {
-			return nil, err
+		if len(block.raw) > 255 {
+			return nil, fmt.Errorf("sandbox: the filter for %s is %d instructions, more than a jump spans", c.Name, len(block.raw))
 		}
-		// Not found: on to the search (past the leaf's return).
-		p = append(p, first[:len(first)-1]...)
+		p.add(bpf.JumpIf{Cond: bpf.JumpEqual, Val: number(a, c.Name), SkipFalse: uint8(len(block.raw))}.Assemble())
+		p.raw = append(p.raw, block.raw...)
 	}
-	var entries []entry
-	for _, e := range slots {
-		if e != nil {
-			entries = append(entries, *e)
-		}
+	sort.Sort(byNumber(entries))
+	dispatch(&p, entries, deflt)
+	if p.err != nil {
+		return nil, fmt.Errorf("sandbox: assembling the filter: %w", p.err)
 	}
-	search, err := dispatch(entries, deflt)
-	if err != nil {
-		return nil, err
+	return &Filter{Program: p.raw, arch: a}, nil
+}
+
+// prog is a program being written. x/net/bpf encodes every instruction
+// (no opcode is written here); the first error it or the layout gives is
+// kept for the end.
+type prog struct {
+	raw []bpf.RawInstruction
+	err error
+}
+
+// add appends an instruction's encoding (as Assemble returns it).
+func (p *prog) add(r bpf.RawInstruction, err error) {
+	p.raw = append(p.raw, r)
+	p.fail(err)
+}
+
+// fail keeps err if it is the first.
+func (p *prog) fail(err error) {
+	if p.err == nil {
+		p.err = err
 	}
-	return &Filter{Program: append(p, search...), arch: a}, nil
 }
 
 // entry is a system call the search on the number finds, and what
@@ -148,8 +163,15 @@ func newFilter(a *arch, pid int, extra []string) (*Filter, error) {
 // call allowed outright.
 type entry struct {
 	nr   uint32
-	then []bpf.Instruction
+	then []bpf.RawInstruction
 }
+
+// byNumber sorts entries by number, for the search.
+type byNumber []entry
+
+func (b byNumber) Len() int           { return len(b) }
+func (b byNumber) Less(i, j int) bool { return b[i].nr < b[j].nr }
+func (b byNumber) Swap(i, j int)      { b[i], b[j] = b[j], b[i] }
 
 // number is the number of system call name on a. Every name reaching it
 // is in a's table: the package's own (TestCallsKnown checks), and
@@ -162,145 +184,147 @@ func number(a *arch, name string) uint32 {
 // leafCalls is how many calls the search tests one by one, at most.
 const leafCalls = 4
 
-// dispatch is a binary search of the loaded number over entries, sorted
-// by number; a number none of them has gets deflt. Jumps go forward
-// only: a split tests the middle number, falls through to the lower half
-// and jumps over it to the upper half.
-func dispatch(entries []entry, deflt uint32) ([]bpf.Instruction, error) {
+// dispatch appends to p a binary search of the loaded number over
+// entries, sorted by number; a number none of them has gets deflt. Jumps
+// go forward only: a split tests the middle number, falls through to the
+// lower half and jumps over it to the upper half.
+func dispatch(p *prog, entries []entry, deflt uint32) {
 	if len(entries) <= leafCalls {
-		// Calls allowed outright jump to one return at the leaf's end,
-		// after the others' blocks and the default.
-		allowed := 0
+		// A leaf: the calls allowed outright jump to one return at its
+		// end, past the others (each a test and its block) and the
+		// default.
+		allowed, rest := 0, 1
 		for _, e := range entries {
 			if e.then == nil {
 				allowed++
+			} else {
+				rest += 1 + len(e.then)
 			}
 		}
-		var p, rest []bpf.Instruction
+		if allowed+rest > 256 {
+			p.fail(fmt.Errorf("a leaf of the search spans %d instructions, more than a jump does", allowed+rest))
+			return
+		}
+		i := 0
 		for _, e := range entries {
 			if e.then == nil {
-				continue
+				i++
+				p.add(bpf.JumpIf{Cond: bpf.JumpEqual, Val: e.nr, SkipTrue: uint8(allowed - i + rest)}.Assemble())
 			}
-			if len(e.then) > 255 {
-				return nil, fmt.Errorf("sandbox: the filter for call %d is %d instructions, more than a jump spans", e.nr, len(e.then))
-			}
-			rest = append(rest, bpf.JumpIf{Cond: bpf.JumpEqual, Val: e.nr, SkipFalse: uint8(len(e.then))})
-			rest = append(rest, e.then...)
 		}
-		rest = append(rest, bpf.RetConstant{Val: deflt})
 		for _, e := range entries {
 			if e.then != nil {
-				continue
+				p.add(bpf.JumpIf{Cond: bpf.JumpEqual, Val: e.nr, SkipFalse: uint8(len(e.then))}.Assemble())
+				p.raw = append(p.raw, e.then...)
 			}
-			skip := allowed - len(p) - 1 + len(rest)
-			if skip > 255 {
-				return nil, fmt.Errorf("sandbox: a leaf of the search spans %d instructions, more than a jump does", skip)
-			}
-			p = append(p, bpf.JumpIf{Cond: bpf.JumpEqual, Val: e.nr, SkipTrue: uint8(skip)})
 		}
-		p = append(p, rest...)
+		p.add(bpf.RetConstant{Val: deflt}.Assemble())
 		if allowed > 0 {
-			p = append(p, bpf.RetConstant{Val: retAllow})
+			p.add(bpf.RetConstant{Val: retAllow}.Assemble())
 		}
-		return p, nil
+		return
 	}
 	mid := len(entries) / 2
-	lower, err := dispatch(entries[:mid], deflt)
-	if err != nil {
-		return nil, err
-	}
-	upper, err := dispatch(entries[mid:], deflt)
-	if err != nil {
-		return nil, err
-	}
-	var p []bpf.Instruction
-	if len(lower) <= 255 {
-		p = append(p, bpf.JumpIf{Cond: bpf.JumpGreaterOrEqual, Val: entries[mid].nr, SkipTrue: uint8(len(lower))})
+	split := len(p.raw)
+	p.raw = append(p.raw, bpf.RawInstruction{}) // the split, once its distance is known
+	dispatch(p, entries[:mid], deflt)
+	var err error
+	if lower := len(p.raw) - split - 1; lower <= 255 {
+		p.raw[split], err = bpf.JumpIf{Cond: bpf.JumpGreaterOrEqual, Val: entries[mid].nr, SkipTrue: uint8(lower)}.Assemble()
 	} else {
-		// Too far for a conditional jump: through an unconditional one.
-		p = append(p,
-			bpf.JumpIf{Cond: bpf.JumpGreaterOrEqual, Val: entries[mid].nr, SkipFalse: 1},
-			bpf.Jump{Skip: uint32(len(lower))})
+		// Too far for a conditional jump: through an unconditional one,
+		// put in after the split.
+		var ja bpf.RawInstruction
+		ja, err = bpf.Jump{Skip: uint32(lower)}.Assemble()
+		p.fail(err)
+		p.raw = slices.Insert(p.raw, split+1, ja)
+		p.raw[split], err = bpf.JumpIf{Cond: bpf.JumpGreaterOrEqual, Val: entries[mid].nr, SkipFalse: 1}.Assemble()
 	}
-	return append(append(p, lower...), upper...), nil
+	p.fail(err)
+	dispatch(p, entries[mid:], deflt)
 }
 
-// argBlock is the program for a call with argument filters, once its
-// number matched: each set of conditions in turn allows if all of them
-// hold; if none does, the block returns deflt.
-func argBlock(sets [][]cond, deflt uint32) ([]bpf.Instruction, error) {
-	var block []bpf.Instruction
+// argBlock appends to p the program for a call with argument filters,
+// once its number matched: each set of conditions in turn allows if all
+// of them hold; if none does, the block returns deflt.
+func argBlock(p *prog, sets [][]cond, deflt uint32) {
 	for _, set := range sets {
-		// fails are the jumps (index, and whether on true) out of this set
-		// when a condition fails: to the next set, right after its last
-		// instruction.
-		set0 := len(block)
-		var fails []int
-		var failOnTrue []bool
-		load := func(hi bool, arg int) {
+		n := 1 // the set's instructions: its tests and the allow
+		for _, c := range set {
+			n += c.len()
+		}
+		if n > 256 {
+			p.fail(fmt.Errorf("a set of %d instructions, more than a jump spans", n))
+			return
+		}
+		// fail is how far a failing test added now jumps: to the next
+		// set, right after this one's allow.
+		end := len(p.raw) + n
+		fail := func() uint8 { return uint8(end - len(p.raw) - 1) }
+		load := func(arg int, hi bool) {
 			off := uint32(offArgs + 8*arg) // the low half: both arches are little-endian
 			if hi {
 				off += 4
 			}
-			block = append(block, bpf.LoadAbsolute{Off: off, Size: 4})
-		}
-		fail := func(j bpf.JumpIf, onTrue bool) {
-			fails, failOnTrue = append(fails, len(block)), append(failOnTrue, onTrue)
-			block = append(block, j)
+			p.add(bpf.LoadAbsolute{Off: off, Size: 4}.Assemble())
 		}
 		for _, c := range set {
 			hi, lo := uint32(c.val>>32), uint32(c.val)
 			switch c.op {
 			case equal:
-				load(true, c.arg)
-				fail(bpf.JumpIf{Cond: bpf.JumpEqual, Val: hi}, false)
-				load(false, c.arg)
-				fail(bpf.JumpIf{Cond: bpf.JumpEqual, Val: lo}, false)
+				load(c.arg, true)
+				p.add(bpf.JumpIf{Cond: bpf.JumpEqual, Val: hi, SkipFalse: fail()}.Assemble())
+				load(c.arg, false)
+				p.add(bpf.JumpIf{Cond: bpf.JumpEqual, Val: lo, SkipFalse: fail()}.Assemble())
 			case noBitSet:
 				// A half of val that is zero tests nothing: left out.
 				if hi != 0 {
-					load(true, c.arg)
-					fail(bpf.JumpIf{Cond: bpf.JumpBitsSet, Val: hi}, true)
+					load(c.arg, true)
+					p.add(bpf.JumpIf{Cond: bpf.JumpBitsSet, Val: hi, SkipTrue: fail()}.Assemble())
 				}
 				if lo != 0 {
-					load(false, c.arg)
-					fail(bpf.JumpIf{Cond: bpf.JumpBitsSet, Val: lo}, true)
+					load(c.arg, false)
+					p.add(bpf.JumpIf{Cond: bpf.JumpBitsSet, Val: lo, SkipTrue: fail()}.Assemble())
 				}
 			case anyBitSet:
-				switch {
-				case hi != 0 && lo != 0:
+				if hi != 0 {
+					load(c.arg, true)
+					if lo == 0 {
+						p.add(bpf.JumpIf{Cond: bpf.JumpBitsSet, Val: hi, SkipFalse: fail()}.Assemble())
+						break
+					}
 					// A bit in the high half passes at once, over the low test.
-					load(true, c.arg)
-					block = append(block, bpf.JumpIf{Cond: bpf.JumpBitsSet, Val: hi, SkipTrue: 2})
-					load(false, c.arg)
-					fail(bpf.JumpIf{Cond: bpf.JumpBitsSet, Val: lo}, false)
-				case hi != 0:
-					load(true, c.arg)
-					fail(bpf.JumpIf{Cond: bpf.JumpBitsSet, Val: hi}, false)
-				default:
-					load(false, c.arg)
-					fail(bpf.JumpIf{Cond: bpf.JumpBitsSet, Val: lo}, false)
+					p.add(bpf.JumpIf{Cond: bpf.JumpBitsSet, Val: hi, SkipTrue: 2}.Assemble())
 				}
+				load(c.arg, false)
+				p.add(bpf.JumpIf{Cond: bpf.JumpBitsSet, Val: lo, SkipFalse: fail()}.Assemble())
 			default:
-				return nil, fmt.Errorf("unknown condition %d", c.op)
+				p.fail(fmt.Errorf("unknown condition %d", c.op))
+				return
 			}
 		}
-		block = append(block, bpf.RetConstant{Val: retAllow})
-		for i, at := range fails {
-			skip := len(block) - at - 1
-			if skip > 255 {
-				return nil, fmt.Errorf("a set of %d instructions, more than a jump spans", len(block)-set0)
-			}
-			j := block[at].(bpf.JumpIf)
-			if failOnTrue[i] {
-				j.SkipTrue = uint8(skip)
-			} else {
-				j.SkipFalse = uint8(skip)
-			}
-			block[at] = j
-		}
+		p.add(bpf.RetConstant{Val: retAllow}.Assemble())
 	}
-	return append(block, bpf.RetConstant{Val: deflt}), nil
+	p.add(bpf.RetConstant{Val: deflt}.Assemble())
+}
+
+// len is how many instructions argBlock makes of c.
+func (c cond) len() int {
+	hi, lo := c.val>>32 != 0, uint32(c.val) != 0
+	switch {
+	case c.op == equal || c.op == anyBitSet && hi && lo:
+		return 4
+	case c.op == anyBitSet:
+		return 2
+	}
+	n := 0
+	if hi {
+		n += 2
+	}
+	if lo {
+		n += 2
+	}
+	return n
 }
 
 // Action is what the program returns (SECCOMP_RET_ALLOW, _TRAP, _ERRNO
@@ -323,7 +347,11 @@ func (f *Filter) run(audit, nr uint32, args []uint64) (uint32, error) {
 	if len(args) > 6 {
 		return 0, fmt.Errorf("sandbox: %d arguments; a system call has at most 6", len(args))
 	}
-	vm, err := bpf.NewVM(f.Program)
+	insns := make([]bpf.Instruction, len(f.Program))
+	for i, r := range f.Program {
+		insns[i] = r.Disassemble()
+	}
+	vm, err := bpf.NewVM(insns)
 	if err != nil {
 		return 0, fmt.Errorf("sandbox: the filter program: %w", err)
 	}
@@ -356,7 +384,8 @@ func (f *Filter) String() string {
 		}
 	}
 	var b strings.Builder
-	for i, ins := range f.Program {
+	for i, r := range f.Program {
+		ins := r.Disassemble()
 		fmt.Fprintf(&b, "%3d: %v", i, ins)
 		state := holdsNr[i]
 		switch ins := ins.(type) {
@@ -367,7 +396,7 @@ func (f *Filter) String() string {
 			}
 			reach(i+1, state)
 		case bpf.JumpIf:
-			if state == number && ins.Cond == bpf.JumpEqual && f.arch != nil {
+			if state == number && (ins.Cond == bpf.JumpEqual || ins.Cond == bpf.JumpNotEqual) && f.arch != nil {
 				fmt.Fprintf(&b, "\t// %s", f.arch.name(int(ins.Val)))
 			}
 			reach(i+1+int(ins.SkipTrue), state)
@@ -386,15 +415,11 @@ func (f *Filter) String() string {
 // install sets no_new_privs and installs the program on every thread of
 // the process (SECCOMP_FILTER_FLAG_TSYNC).
 func (f *Filter) install() error {
-	raw, err := bpf.Assemble(f.Program)
-	if err != nil {
-		return fmt.Errorf("sandbox: assembling the seccomp filter: %w", err)
+	filter := make([]unix.SockFilter, len(f.Program))
+	for i, r := range f.Program {
+		filter[i] = unix.SockFilter{Code: r.Op, Jt: r.Jt, Jf: r.Jf, K: r.K}
 	}
-	prog := make([]unix.SockFilter, len(raw))
-	for i, r := range raw {
-		prog[i] = unix.SockFilter{Code: r.Op, Jt: r.Jt, Jf: r.Jf, K: r.K}
-	}
-	fprog := unix.SockFprog{Len: uint16(len(prog)), Filter: &prog[0]}
+	fprog := unix.SockFprog{Len: uint16(len(filter)), Filter: &filter[0]}
 	if err := unix.Prctl(unix.PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0); err != nil {
 		return fmt.Errorf("sandbox: setting no_new_privs: %w", err)
 	}

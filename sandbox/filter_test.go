@@ -249,7 +249,7 @@ func TestFilterAllowMany(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if !slices.ContainsFunc(f.Program, func(ins bpf.Instruction) bool { _, ok := ins.(bpf.Jump); return ok }) {
+		if !slices.ContainsFunc(f.Program, func(r bpf.RawInstruction) bool { _, ok := r.Disassemble().(bpf.Jump); return ok }) {
 			t.Errorf("%s: %d instructions and no long jump", a.goarch, len(f.Program))
 		}
 		for nr, n := range a.names {
@@ -274,7 +274,11 @@ func TestFilterAllowMany(t *testing.T) {
 // TestFilterNotFromPolicy checks a Filter made by hand (no architecture)
 // gives an error, not a crash.
 func TestFilterNotFromPolicy(t *testing.T) {
-	f := &Filter{Program: []bpf.Instruction{bpf.RetConstant{Val: unix.SECCOMP_RET_ALLOW}}}
+	ret, err := bpf.RetConstant{Val: unix.SECCOMP_RET_ALLOW}.Assemble()
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := &Filter{Program: []bpf.RawInstruction{ret}}
 	if _, err := f.Action(0); err == nil {
 		t.Error("Action on a Filter without an architecture gave no error")
 	}
