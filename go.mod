@@ -16,7 +16,6 @@ require (
 )
 
 require (
-	github.com/elastic/go-seccomp-bpf v1.6.0
 	github.com/google/btree v1.1.2 // indirect
 	golang.org/x/exp v0.0.0-20250711185948-6ae5c78190dc // indirect
 	golang.org/x/net v0.55.0

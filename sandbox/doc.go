@@ -18,7 +18,11 @@
 //   - installs a seccomp-BPF allowlist on every thread
 //     (SECCOMP_FILTER_FLAG_TSYNC; threads the Go runtime creates later
 //     inherit it), with a SIGSYS handler that ends the process with one
-//     line naming the denied system call and exit status 1.
+//     line naming the denied system call and exit status 1. A call of
+//     another ABI than the process's own (i386's int $0x80 on amd64,
+//     say) kills the process: its numbers name other calls. Policy
+//     returns the program (a Filter), which Filter.Action runs in
+//     x/net/bpf's VM to show what it decides for any call.
 //
 // Afterwards the process can no longer open files or devices (open,
 // openat), create sockets, pipes or event fds, run programs (execve),

@@ -1,9 +1,11 @@
 package sandbox_test
 
 import (
+	"fmt"
 	"log"
 
 	"github.com/unimon/unimon/sandbox"
+	"golang.org/x/sys/unix"
 )
 
 // An embedder sets up every VM first, then locks the process down, then
@@ -29,4 +31,43 @@ func ExampleAllow() {
 	if err := sandbox.LockDown(sandbox.Allow(sandbox.SocketServerCalls...)); err != nil {
 		log.Fatal(err)
 	}
+}
+
+// The filter can be asked what it decides for a call without installing
+// it: Action runs the program in x/net/bpf's VM, as the kernel would.
+func ExampleFilter_Action() {
+	f, err := sandbox.Policy()
+	if err != nil {
+		log.Fatal(err)
+	}
+	for _, c := range []struct {
+		call string
+		nr   int
+		args []uint64
+	}{
+		{"read", unix.SYS_READ, nil},
+		{"openat", unix.SYS_OPENAT, nil},
+		{"mmap read-write", unix.SYS_MMAP, []uint64{0, 4096, unix.PROT_READ | unix.PROT_WRITE}},
+		{"mmap executable", unix.SYS_MMAP, []uint64{0, 4096, unix.PROT_READ | unix.PROT_EXEC}},
+		{"clone3", unix.SYS_CLONE3, nil},
+	} {
+		action, err := f.Action(c.nr, c.args...)
+		if err != nil {
+			log.Fatal(err)
+		}
+		switch action & unix.SECCOMP_RET_ACTION_FULL {
+		case unix.SECCOMP_RET_ALLOW:
+			fmt.Println(c.call, "allowed")
+		case unix.SECCOMP_RET_TRAP:
+			fmt.Println(c.call, "denied: SIGSYS")
+		case unix.SECCOMP_RET_ERRNO:
+			fmt.Println(c.call, "fails with", unix.Errno(action&unix.SECCOMP_RET_DATA))
+		}
+	}
+	// Output:
+	// read allowed
+	// openat denied: SIGSYS
+	// mmap read-write allowed
+	// mmap executable denied: SIGSYS
+	// clone3 fails with function not implemented
 }

@@ -1,16 +1,16 @@
 package sandbox
 
 import (
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"os"
-	"path/filepath"
 	"runtime"
 	"slices"
 	"strconv"
 	"sync"
+	"time"
 
-	seccomp "github.com/elastic/go-seccomp-bpf"
 	"github.com/unimon/unimon/sandbox/internal/arenas"
 	"golang.org/x/sys/unix"
 )
@@ -64,10 +64,7 @@ func LockDown(opts ...Option) error {
 	if locked {
 		return ErrLocked
 	}
-	if runtime.GOARCH != "amd64" && runtime.GOARCH != "arm64" {
-		return fmt.Errorf("%w: the allowlist is measured on amd64 and arm64 only, not %s", ErrUnsupported, runtime.GOARCH)
-	}
-	policy, err := Policy(s.allow...)
+	filter, err := Policy(s.allow...)
 	if err != nil {
 		return err
 	}
@@ -76,9 +73,7 @@ func LockDown(opts ...Option) error {
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
 
-	if err := primeRuntime(); err != nil {
-		return err
-	}
+	primeRuntime()
 	if err := closeInherited(s.keep); err != nil {
 		return err
 	}
@@ -89,92 +84,78 @@ func LockDown(opts ...Option) error {
 	if err := installSIGSYS(); err != nil {
 		return err
 	}
-	err = seccomp.LoadFilter(seccomp.Filter{
-		NoNewPrivs: true,
-		Flag:       seccomp.FilterFlagTSync,
-		Policy:     *policy,
-	})
-	if err != nil {
-		return fmt.Errorf("sandbox: installing the seccomp filter: %w", err)
+	if err := filter.install(); err != nil {
+		return err
 	}
 	locked = true
 	return nil
 }
 
-// Policy is the allowlist LockDown installs, with extra calls allowed:
-// every call not in it raises SIGSYS (SECCOMP_RET_TRAP).
-func Policy(extra ...string) (*seccomp.Policy, error) {
-	names := make([]string, 0, len(Calls)+len(extra))
-	for _, c := range Calls {
-		names = append(names, c.Name)
-	}
-	for _, n := range extra {
-		if _, ok := syscallNumbers()[n]; !ok {
-			return nil, fmt.Errorf("sandbox: Allow(%q): no such system call on %s", n, runtime.GOARCH)
-		}
-		if !slices.Contains(names, n) {
-			names = append(names, n)
-		}
-	}
-	var conds []seccomp.NameWithConditions
-	for _, c := range argCalls(os.Getpid()) {
-		if slices.Contains(names, c.Name) {
-			continue // allowed outright by Allow
-		}
-		for _, set := range c.Any {
-			conds = append(conds, seccomp.NameWithConditions{Name: c.Name, Conditions: set})
-		}
-	}
-	p := &seccomp.Policy{
-		DefaultAction: seccomp.ActionTrap,
-		Syscalls: []seccomp.SyscallGroup{{
-			Action:             seccomp.ActionAllow,
-			Names:              names,
-			NamesWithCondtions: conds,
-		}, {
-			// glibc's pthread_create (a cgo binary's new threads) tries
-			// clone3 first, with every signal blocked, so a trap would kill
-			// the process without a word. Its flags are in memory, where
-			// seccomp cannot look; ENOSYS makes glibc fall back to clone,
-			// whose flags the allowlist checks.
-			Action: seccomp.ActionErrno | seccomp.Action(unix.ENOSYS),
-			Names:  []string{"clone3"},
-		}},
-	}
-	if defaultAllowForMeasurement {
-		p.DefaultAction = seccomp.ActionAllow
-	}
-	return p, p.Validate()
+// errUnsupportedArch is ErrUnsupported for the running architecture.
+func errUnsupportedArch() error {
+	return fmt.Errorf("%w: the allowlist is measured on amd64 and arm64 only, not %s", ErrUnsupported, runtime.GOARCH)
 }
 
 // closeInherited closes every fd above 2 without FD_CLOEXEC that keep
 // does not name. Go opens everything with O_CLOEXEC, so these are fds the
 // parent leaked or passed on purpose; the guest needs none that it was
-// not given through a device.
+// not given through a device. The fds are listed with getdents64 into a
+// buffer on the stack, not os.ReadDir, which would allocate and sort an
+// entry per fd on every start of the CLI.
 func closeInherited(keep []int) error {
-	dir := "/proc/self/fd"
-	ents, err := os.ReadDir(dir)
+	dir, err := unix.Open("/proc/self/fd", unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
 	if err != nil {
 		return fmt.Errorf("sandbox: listing open fds: %w", err)
 	}
-	for _, e := range ents {
-		fd, err := strconv.Atoi(e.Name())
-		if err != nil || fd <= 2 || slices.Contains(keep, fd) {
-			continue
+	defer unix.Close(dir)
+	var buf [2048]byte
+	for {
+		n, err := unix.Getdents(dir, buf[:])
+		if err != nil {
+			return fmt.Errorf("sandbox: listing open fds: %w", err)
 		}
-		flags, err := unix.FcntlInt(uintptr(fd), unix.F_GETFD, 0)
-		if err != nil || flags&unix.FD_CLOEXEC != 0 {
-			continue // gone (ReadDir's own fd), or the process's own
+		if n <= 0 {
+			return nil
 		}
-		if err := unix.Close(fd); err != nil {
-			return fmt.Errorf("sandbox: closing inherited fd %d (%s): %w", fd, linkOf(filepath.Join(dir, e.Name())), err)
+		// struct linux_dirent64: ino (8), off (8), reclen (2), type (1), name.
+		for ent := buf[:n]; len(ent) >= 19; {
+			reclen := int(binary.NativeEndian.Uint16(ent[16:]))
+			if reclen < 19 || reclen > len(ent) {
+				return fmt.Errorf("sandbox: listing open fds: a directory entry of %d bytes", reclen)
+			}
+			fd, ok := atoi(ent[19:reclen])
+			ent = ent[reclen:]
+			if !ok || fd <= 2 || fd == dir || slices.Contains(keep, fd) {
+				continue // ".", "..", stdio, the listing itself, or kept
+			}
+			flags, err := unix.FcntlInt(uintptr(fd), unix.F_GETFD, 0)
+			if err != nil || flags&unix.FD_CLOEXEC != 0 {
+				continue // gone, or the process's own
+			}
+			if err := unix.Close(fd); err != nil {
+				return fmt.Errorf("sandbox: closing inherited fd %d (%s): %w", fd, linkOf(fd), err)
+			}
 		}
 	}
-	return nil
 }
 
-func linkOf(path string) string {
-	s, err := os.Readlink(path)
+// atoi parses the NUL-terminated decimal name of an fd.
+func atoi(name []byte) (int, bool) {
+	n, digits := 0, 0
+	for _, c := range name {
+		if c == 0 {
+			break
+		}
+		if c < '0' || c > '9' || digits == 9 {
+			return 0, false
+		}
+		n, digits = n*10+int(c-'0'), digits+1
+	}
+	return n, digits > 0
+}
+
+func linkOf(fd int) string {
+	s, err := os.Readlink("/proc/self/fd/" + strconv.Itoa(fd))
 	if err != nil {
 		return "?"
 	}
@@ -183,13 +164,11 @@ func linkOf(path string) string {
 
 // primeRuntime makes the Go runtime create what it otherwise creates on
 // first use and the filter forbids: the netpoller's epoll instance and
-// its wake-up eventfd, which timers and os.File deadlines need.
-func primeRuntime() error {
-	r, w, err := os.Pipe()
-	if err != nil {
-		return fmt.Errorf("sandbox: priming the Go netpoller: %w", err)
-	}
-	r.Close()
-	w.Close()
-	return nil
+// its wake-up eventfd, which timers and os.File deadlines need. Adding a
+// timer starts the netpoller (the runtime's timers rely on it); in the
+// CLI it has long been running (opening the unikernel file started it),
+// and then this costs one system call (the runtime wakes a thread for
+// the new timer), where a throw-away pipe cost seven.
+func primeRuntime() {
+	time.AfterFunc(time.Hour, func() {}).Stop()
 }

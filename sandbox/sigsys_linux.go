@@ -6,33 +6,37 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"runtime"
-	"strconv"
 	"unsafe"
 
-	"github.com/elastic/go-seccomp-bpf/arch"
 	"golang.org/x/sys/unix"
 )
 
-// message is what the SIGSYS handler writes for one system call number.
-type message struct {
-	p *byte
-	n uintptr
-}
+// The SIGSYS handler runs on a signal stack outside Go and can only copy
+// bytes: it builds its line on the stack from these, set before the
+// filter is installed, and the native system call table (zsysnum.go),
+// which the linker lays out, so that no line is prepared per call:
+//
+//	PROG: sandbox: system call NAME (NUMBER) is not allowed after LockDown (seccomp); exiting
+var (
+	// sigsysHead is "PROG: sandbox: system call " (PROG cut to fit).
+	sigsysHead    [sigsysHeadMax]byte
+	sigsysHeadLen uintptr
+	sigsysUnknown = "unknown" // NAME of a number no call has
+	sigsysTail    = ") is not allowed after LockDown (seccomp); exiting\n"
+)
 
-// numMessages covers every amd64 and arm64 system call number; the
-// handler reports larger ones with the last entry.
-const numMessages = 512
+const (
+	sigsysHeadMax = 128
+	// sigsysBuf is the handler's buffer on the stack: the head, the
+	// longest name (23 bytes), " (", 10 digits and the tail fit
+	// (TestSIGSYSMessage checks).
+	sigsysBuf = 256
+)
 
-// sigsysMessages[nr] is the line the handler writes for a denied call
-// nr. It is built before the filter is installed, because the handler
-// runs on a signal stack outside Go and can only copy bytes out.
-var sigsysMessages [numMessages]message
-
-// sigsysHandler is the SIGSYS handler (sigsys_GOARCH.s): it writes
-// sigsysMessages[info.si_syscall] to stderr and exits the process with
-// status 1. Go's own handler would print a goroutine dump instead of
-// naming the call.
+// sigsysHandler is the SIGSYS handler (sigsys_GOARCH.s): it writes the
+// line for info.si_syscall to stderr in one write and exits the process
+// with status 1. Go's own handler would print a goroutine dump instead
+// of naming the call.
 func sigsysHandler()
 
 // sigsysHandlerAddr is sigsysHandler's entry point, for rt_sigaction.
@@ -55,43 +59,13 @@ type kernelSigaction struct {
 	mask     uint64
 }
 
-// installSIGSYS fills the messages and installs the handler for the
-// whole process.
+// installSIGSYS sets the head of the handler's line and installs the
+// handler for the whole process.
 func installSIGSYS() error {
+	const rest = ": sandbox: system call "
 	prog := filepath.Base(os.Args[0])
-	info, err := arch.GetInfo(runtime.GOARCH)
-	if err != nil {
-		return fmt.Errorf("sandbox: the SIGSYS messages: %w", err)
-	}
-	names := info.SyscallNumbers // number to name
-	// Every line goes into one buffer, appended without fmt: this runs
-	// on each start of the CLI, right before its guest does.
-	buf := make([]byte, 0, numMessages*(len(prog)+96))
-	var ends [numMessages]int
-	for nr := range sigsysMessages {
-		buf = append(buf, prog...)
-		if nr == numMessages-1 {
-			buf = append(buf, ": sandbox: a system call numbered "...)
-			buf = strconv.AppendInt(buf, int64(nr), 10)
-			buf = append(buf, " or more is not allowed after LockDown (seccomp); exiting\n"...)
-		} else {
-			name, ok := names[nr]
-			if !ok {
-				name = "unknown"
-			}
-			buf = append(buf, ": sandbox: system call "...)
-			buf = append(buf, name...)
-			buf = append(buf, " ("...)
-			buf = strconv.AppendInt(buf, int64(nr), 10)
-			buf = append(buf, ") is not allowed after LockDown (seccomp); exiting\n"...)
-		}
-		ends[nr] = len(buf)
-	}
-	start := 0
-	for nr, end := range ends {
-		sigsysMessages[nr] = message{&buf[start], uintptr(end - start)}
-		start = end
-	}
+	prog = prog[:min(len(prog), sigsysHeadMax-len(rest))]
+	sigsysHeadLen = uintptr(copy(sigsysHead[copy(sigsysHead[:], prog):], rest) + len(prog))
 	sa := kernelSigaction{
 		handler: sigsysHandlerAddr(),
 		// SA_ONSTACK: the handler runs on the thread's signal stack, which

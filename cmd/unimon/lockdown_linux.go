@@ -2,7 +2,6 @@ package main
 
 import (
 	"errors"
-	"runtime"
 
 	"github.com/unimon/unimon/sandbox"
 )
@@ -12,17 +11,9 @@ import (
 // os.OpenFile does with a new file (fcntl, fstat or newfstatat, and
 // epoll_ctl, which a regular file refuses), the sparse writes (mincore
 // to skip pages never touched, then pwrite64) and its size (ftruncate).
-// Found by tests/sandbox's TestDebugOptionsUnderFilter.
-var coreFileCalls = []string{"openat", "fcntl", "fstat", fstatat(), "epoll_ctl", "mincore", "ftruncate"}
-
-// fstatat is the name of the fstatat call os.Stat makes in the running
-// architecture's system call table.
-func fstatat() string {
-	if runtime.GOARCH == "arm64" {
-		return "fstatat"
-	}
-	return "newfstatat"
-}
+// Found by tests/sandbox's TestDebugOptionsUnderFilter. (newfstatat is
+// the kernel's name for os.Stat's call on amd64 and arm64 alike.)
+var coreFileCalls = []string{"openat", "fcntl", "fstat", "newfstatat", "epoll_ctl", "mincore", "ftruncate"}
 
 // lockDownProcess applies sandbox.LockDown to the CLI process, keeping
 // the fds of the net devices (a pre-opened tap, --net:NAME=@NN, is an

@@ -25,6 +25,7 @@ import (
 	"github.com/unimon/unimon/internal/netnstest"
 	"github.com/unimon/unimon/internal/sandboxtest"
 	"github.com/unimon/unimon/sandbox"
+	"golang.org/x/sys/unix"
 )
 
 var measure = flag.Bool("measure", false, "run the CLI under strace in the sandbox_measure build and print the system calls made after LockDown")
@@ -206,8 +207,9 @@ func TestEveryGuestUnderFilter(t *testing.T) {
 
 // TestSignalUnderFilter stops a spinning guest with SIGTERM: the signal
 // path (Kick, the runtime's signal forwarding, the exit) is filtered too.
-// While it spins, the test checks the lock-down on every thread and that
-// an fd leaked by the parent is gone.
+// While it spins, the test checks the lock-down on every thread (the CLI
+// starts with an ambient capability, which must be gone too) and that an
+// fd leaked by the parent is gone.
 func TestSignalUnderFilter(t *testing.T) {
 	kvmtest.Require(t)
 	if *measure {
@@ -234,6 +236,9 @@ func signalUnderFilter(t *testing.T, cgo bool) {
 	defer cancel()
 	cmd := commandOf(t, ctx, nil, cgo, "--mem=8", write(t, "spin.hvt", microguest.Spin()))
 	cmd.ExtraFiles = []*os.File{w} // fd 3, without FD_CLOEXEC in the child
+	// Started with an ambient capability, which the lock-down's capset
+	// clears with the permitted and inheritable sets.
+	cmd.SysProcAttr = &syscall.SysProcAttr{AmbientCaps: []uintptr{unix.CAP_NET_ADMIN}}
 	var errb bytes.Buffer
 	cmd.Stderr = &errb
 	if err := cmd.Start(); err != nil {

@@ -1,0 +1,4 @@
+package sandbox
+
+// native is the running architecture's arch.
+var native = &amd64
