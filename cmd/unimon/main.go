@@ -193,7 +193,6 @@ func runKernel(o *runOptions, stdout, stderr io.Writer) int {
 	if err := lockDown(o, devs); err != nil {
 		return fail(stderr, err)
 	}
-	signals.guestRunning()
 	status, err := vm.Run(signals.ctx)
 	reportCore(vm, stderr)
 	// A signal, or a stdout whose reader went away, ends the process

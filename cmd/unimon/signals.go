@@ -53,26 +53,20 @@ const (
 // cancels ctx, which stops the guest; then the run's own goroutine, or
 // after runGrace the watcher, ends the process with the signal's status.
 //
-// Catching a signal costs a round trip to a thread of the Go runtime's
-// (two thread switches) for each signal.Notify'd, and as many again for
-// signal.Stop: ~50 µs each on the machines measured, 12 signals ~8% of
-// a micro-guest boot. So the watcher catches SIGINT and SIGTERM, the ones
-// users and supervisors send, on its own while the run opens the
-// unikernel and creates the VM; ready says it is done, and the run waits
-// for it before the guest's first instruction. The rarer dieBy signals
-// follow once the guest runs (guestRunning), off the boot's path. (A
-// signal before it is caught meets the Go runtime's default: SIGHUP and
-// SIGPIPE still end the process by the signal, without the line; the
-// others are ignored. The runtime's own start-up always had that window.)
+// Catching signals costs the first signal.Notify a thread of the
+// runtime's and a round trip to it per signal (~10% of a micro-guest run
+// on the machines measured), so the watcher sets it up on its own while
+// the run opens the unikernel and creates the VM; ready says it is done,
+// and the run waits for it before the guest's first instruction. (A
+// signal in those first milliseconds meets the Go runtime's default, as
+// one during the runtime's own start-up always did.)
 type signalExit struct {
 	ctx     context.Context
 	cancel  context.CancelFunc
 	ch      chan os.Signal
 	stderr  io.Writer
-	ready   chan struct{} // closed once exitOne are caught
-	running chan struct{} // closed by guestRunning
+	ready   chan struct{} // closed once the signals are caught
 	stopped chan struct{}
-	done    chan struct{} // closed when the watcher returns
 
 	mu     sync.Mutex
 	caught syscall.Signal
@@ -81,39 +75,30 @@ type signalExit struct {
 }
 
 // catchSignals starts catching the signals; call wait before anything
-// a signal must not interrupt uncaught, guestRunning as the guest starts,
-// and stop when the run is over.
+// a signal must not interrupt uncaught, and stop when the run is over.
 func catchSignals(stderr io.Writer) *signalExit {
-	s := &signalExit{ch: make(chan os.Signal, 1), stderr: stderr, ready: make(chan struct{}),
-		running: make(chan struct{}), stopped: make(chan struct{}), done: make(chan struct{})}
+	s := &signalExit{ch: make(chan os.Signal, 1), stderr: stderr, ready: make(chan struct{}), stopped: make(chan struct{})}
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	go s.watch()
 	return s
 }
 
-// wait returns once SIGINT and SIGTERM are caught.
+// wait returns once the signals are caught.
 func (s *signalExit) wait() { <-s.ready }
 
-// guestRunning has the watcher catch the dieBy signals too, now that the
-// guest is starting. Call it once, after wait.
-func (s *signalExit) guestRunning() { close(s.running) }
-
 func (s *signalExit) watch() {
-	defer close(s.done)
-	signal.Notify(s.ch, osSignals(exitOne)...)
+	var sigs []os.Signal
+	for _, sig := range append(append([]syscall.Signal(nil), exitOne...), dieBy...) {
+		sigs = append(sigs, sig)
+	}
+	signal.Notify(s.ch, sigs...)
 	close(s.ready)
-	running := s.running
 	var sig syscall.Signal
-	for sig == 0 {
-		select {
-		case <-running:
-			running = nil // catch them once
-			signal.Notify(s.ch, osSignals(dieBy)...)
-		case v := <-s.ch:
-			sig = v.(syscall.Signal)
-		case <-s.stopped:
-			return
-		}
+	select {
+	case v := <-s.ch:
+		sig = v.(syscall.Signal)
+	case <-s.stopped:
+		return
 	}
 	s.mu.Lock()
 	s.caught = sig
@@ -130,25 +115,18 @@ func (s *signalExit) watch() {
 	s.exit(sig, nil)
 }
 
-func osSignals(sigs []syscall.Signal) []os.Signal {
-	out := make([]os.Signal, len(sigs))
-	for i, sig := range sigs {
-		out[i] = sig
-	}
-	return out
-}
-
 // stop ends the watch when the run ended without a signal. With release
 // it also gives the signals back to the Go runtime (signal.Stop), as a
 // run in a process that goes on must; a process about to exit skips
-// that, since it costs as much as catching them did.
+// that, since it costs a round trip to the runtime's thread per signal,
+// as catching them did.
 func (s *signalExit) stop(release bool) {
-	close(s.stopped)
-	s.cancel()
 	if release {
-		<-s.done // so that Stop follows every Notify
+		s.wait() // so that Stop follows Notify
 		signal.Stop(s.ch)
 	}
+	close(s.stopped)
+	s.cancel()
 }
 
 // exitIfCaught ends the process if a signal ended the run, or if runErr
