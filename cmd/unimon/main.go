@@ -68,8 +68,8 @@ Exit status: the guest's; 1 on a monitor error, a guest fault or a signal.
 // processExits is set by main: the process ends as soon as run returns,
 // and that ends the VM and the signal handling faster than VM.Close and
 // signal.Stop would (the kernel destroys the VM along with the process's
-// memory; ~0.4 ms of a micro-guest boot). Tests that call run in-process
-// keep false, so that every run releases all it took.
+// memory; 0.14x of the floor's time for a micro-guest). Tests that call
+// run in-process keep false, so that every run releases all it took.
 var processExits = false
 
 func main() {
