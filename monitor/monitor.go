@@ -99,7 +99,11 @@ type Config struct {
 	HugePages bool
 	// Args is the guest command line, joined with spaces (8191 bytes at most).
 	Args []string
-	// Console receives the guest's console output; nil discards it.
+	// Console receives the guest's console output; nil discards it. A
+	// console that is a pipe or /dev/null (*os.File) is also opened a
+	// second time, non-blocking, to take output without a hand-off to
+	// another thread when it has room (package hypercall); Close closes
+	// that.
 	Console io.Writer
 	// Block and Net attach backends to the devices the manifest declares,
 	// by name. Every declared device must be attached.

@@ -31,7 +31,7 @@ import (
 func noLeaks(t *testing.T) {
 	t.Helper()
 	// os/signal starts its one delivery goroutine on first use, for good.
-	catchSignals(io.Discard).stop()
+	catchSignals(io.Discard).stop(true)
 	leakcheck.Check(t)
 }
 

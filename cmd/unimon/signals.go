@@ -115,10 +115,16 @@ func (s *signalExit) watch() {
 	s.exit(sig, nil)
 }
 
-// stop ends the watch when the run ended without a signal.
-func (s *signalExit) stop() {
-	s.wait() // so that Stop follows Notify
-	signal.Stop(s.ch)
+// stop ends the watch when the run ended without a signal. With release
+// it also gives the signals back to the Go runtime (signal.Stop), as a
+// run in a process that goes on must; a process about to exit skips
+// that, since it costs a round trip to the runtime's thread per signal,
+// as catching them did.
+func (s *signalExit) stop(release bool) {
+	if release {
+		s.wait() // so that Stop follows Notify
+		signal.Stop(s.ch)
+	}
 	close(s.stopped)
 	s.cancel()
 }

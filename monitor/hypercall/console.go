@@ -30,8 +30,16 @@ type consoleResult struct {
 // since Close has closed reqs. If the writer never returns, the goroutine
 // and its chunk stay for the life of the process: nothing can end a Write
 // from the outside, and a tender must not wait for one.
+//
+// A console that can say "not now" instead of waiting (a pipe, /dev/null:
+// see openNowait) is first offered each chunk on the PUTS handler's own
+// thread, without waiting: what it takes at once costs no hand-off to the
+// goroutine and back, two thread switches (the vCPU's goroutine is locked
+// to its thread), and the first PUTS no thread for the goroutine. Only
+// what is left goes through the goroutine, which starts on first use.
 type console struct {
 	w       io.Writer
+	nowait  int // a non-blocking open file description of w, for writeNow; -1 if none
 	started bool
 	buf     []byte // the chunk being written; the handler's again once res has answered
 	reqs    chan []byte
@@ -39,7 +47,7 @@ type console struct {
 }
 
 func newConsole(w io.Writer) *console {
-	return &console{w: w, reqs: make(chan []byte, 1), res: make(chan consoleResult, 1)}
+	return &console{w: w, nowait: openNowait(w), reqs: make(chan []byte, 1), res: make(chan consoleResult, 1)}
 }
 
 // loop is the writer goroutine.
@@ -63,6 +71,10 @@ func (c *console) write(data []byte, stop <-chan struct{}) error {
 		case <-stop:
 			return ErrInterrupted
 		default:
+		}
+		if n := c.writeNow(data[:min(len(data), consoleChunk)]); n > 0 {
+			data = data[n:]
+			continue
 		}
 		if !c.started {
 			c.started = true
@@ -99,4 +111,5 @@ func (c *console) close() {
 	if c.started {
 		close(c.reqs)
 	}
+	c.closeNowait()
 }

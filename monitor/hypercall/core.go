@@ -48,7 +48,9 @@ type Core struct {
 }
 
 // NewCore creates the core module, whose PUTS writes guest output to
-// console. It opens the wait set's fds; Close releases them.
+// console. It opens the wait set's fds, and for a console that is a pipe
+// or /dev/null a non-blocking description of it (see console); Close
+// releases them.
 func NewCore(console io.Writer) (*Core, error) {
 	if console == nil {
 		// A nil writer would only fail at the guest's first PUTS; say so
