@@ -49,8 +49,9 @@ const (
 	fdSockBell  = 15 // socket.go: the network stack's doorbell
 	fdNetlink   = 16 // netlink.go
 	fdGenFile   = 17 // genfile.go
-	fdUnix      = 18 // unixpair.go: an end of a socketpair
-	fdKinds     = 19
+	fdUnix      = 18 // unixpair.go: an end of a socketpair or unix connection
+	fdUnixSock  = 19 // unixsock.go: a unix socket not connected
+	fdKinds     = 20
 )
 
 // fdEntry is an open file description.
@@ -123,6 +124,7 @@ var fdOps = [fdKinds]fdKindOps{
 	fdNetlink:   {read: netlinkRead, write: netlinkWrite, stat: sockStat},
 	fdGenFile:   {read: genRead, stat: genStat, seek: genSeek},
 	fdUnix:      {read: unixRead, write: unixWrite, ready: unixReady, close: unixClose, stat: sockStat, fcntl: sockFcntl},
+	fdUnixSock:  {ready: unixSockReady, close: unixSockClose, stat: sockStat, fcntl: sockFcntl},
 }
 
 // files are the open file descriptions (as many as fds can name) and

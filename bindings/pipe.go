@@ -14,7 +14,7 @@ import "unsafe"
 // read end is closed fails with EPIPE, without SIGPIPE.
 
 const (
-	maxPipes   = 16
+	maxPipes   = 64 // 32 unix connections
 	pipePages  = 16
 	pipeSize   = pipePages * pageSize
 	_O_CLOEXEC = 0x80000

@@ -161,6 +161,9 @@ func sysSocket(t *thread, a sysArgs) (int64, sysResult) {
 	if domain == _AF_NETLINK {
 		return done(fdCloexec(netlinkSocket(typ, proto), a[1]))
 	}
+	if domain == _AF_UNIX {
+		return done(unixSocket(typ, proto))
+	}
 	if domain != _AF_INET && domain != _AF_INET6 {
 		return done(-_EAFNOSUPPORT)
 	}
@@ -234,6 +237,12 @@ func getAddr(s *socktab.Sock, addr, n uintptr, dst *[socktab.AddrMax]byte) int64
 // with its length at lenp (value-result, as accept4, getsockname and
 // recvfrom take it); nothing when addr is 0.
 func putAddr(src *[socktab.AddrMax]byte, n uint32, addr, lenp uintptr) int64 {
+	return putSockaddr(src[:min(n, socktab.AddrMax)], addr, lenp)
+}
+
+// putSockaddr is putAddr of a socket address of any length (a unix
+// socket's is longer than socktab's).
+func putSockaddr(src []byte, addr, lenp uintptr) int64 {
 	if addr == 0 || lenp == 0 {
 		return 0
 	}
@@ -244,8 +253,8 @@ func putAddr(src *[socktab.AddrMax]byte, n uint32, addr, lenp uintptr) int64 {
 	if int32(ul) < 0 {
 		return -_EINVAL
 	}
-	n = min(n, socktab.AddrMax)
-	if !copyOut(addr, unsafe.Pointer(src), uintptr(min(ul, n))) || !copyOut(lenp, unsafe.Pointer(&n), 4) {
+	n := uint32(len(src))
+	if !copyOut(addr, unsafe.Pointer(&src[0]), uintptr(min(ul, n))) || !copyOut(lenp, unsafe.Pointer(&n), 4) {
 		return -_EFAULT
 	}
 	return 0
@@ -299,6 +308,12 @@ func sysBind(t *thread, a sysArgs) (int64, sysResult) {
 	if netlinkFd(a[0]) != nil {
 		return done(0)
 	}
+	if u := usockOf(a[0]); u != nil {
+		return done(unixBind(u, a[1], a[2]))
+	}
+	if unixOf(a[0]) != nil {
+		return done(-_EINVAL) // connected: bound already, as far as Linux cares
+	}
 	_, s, r := sockOf(a[0])
 	if r < 0 {
 		return done(r)
@@ -307,6 +322,12 @@ func sysBind(t *thread, a sysArgs) (int64, sysResult) {
 }
 
 func sysListen(t *thread, a sysArgs) (int64, sysResult) {
+	if u := usockOf(a[0]); u != nil {
+		return done(unixListen(u, int32(a[1])))
+	}
+	if unixOf(a[0]) != nil {
+		return done(-_EINVAL)
+	}
 	_, s, r := sockOf(a[0])
 	if r < 0 {
 		return done(r)
@@ -315,6 +336,12 @@ func sysListen(t *thread, a sysArgs) (int64, sysResult) {
 }
 
 func sysConnect(t *thread, a sysArgs) (int64, sysResult) {
+	if e := fdGet(a[0]); e != nil && e.kind == fdUnixSock {
+		return done(unixConnect(e, a[1], a[2]))
+	}
+	if unixOf(a[0]) != nil {
+		return done(-_EISCONN)
+	}
 	e, s, r := sockOf(a[0])
 	if r < 0 {
 		return done(r)
@@ -354,13 +381,19 @@ func sysConnect(t *thread, a sysArgs) (int64, sysResult) {
 }
 
 func sysAccept4(t *thread, a sysArgs) (int64, sysResult) {
-	e, s, r := sockOf(a[0])
-	if r < 0 {
-		return done(r)
-	}
 	flags := int(a[3])
 	if flags&^(_SOCK_NONBLOCK|_SOCK_CLOEXEC) != 0 {
 		return done(-_EINVAL)
+	}
+	if e := fdGet(a[0]); e != nil && e.kind == fdUnixSock {
+		return done(unixAccept(e, a[1], a[2], flags))
+	}
+	if unixOf(a[0]) != nil {
+		return done(-_EINVAL)
+	}
+	e, s, r := sockOf(a[0])
+	if r < 0 {
+		return done(r)
 	}
 	if s.Flags.Load()&socktab.Listening == 0 {
 		return done(-_EINVAL)
@@ -399,8 +432,11 @@ func sysGetsockname(t *thread, a sysArgs) (int64, sysResult) {
 	if netlinkFd(a[0]) != nil {
 		return done(netlinkName(netlinkPid, a[1], a[2]))
 	}
-	if unixOf(a[0]) != nil {
-		return done(unixName(a[1], a[2]))
+	if e := unixOf(a[0]); e != nil {
+		return done(unixName(e, false, a[1], a[2]))
+	}
+	if u := usockOf(a[0]); u != nil {
+		return done(u.addr.put(a[1], a[2]))
 	}
 	_, s, r := sockOf(a[0])
 	if r < 0 {
@@ -420,8 +456,11 @@ func sysGetsockname(t *thread, a sysArgs) (int64, sysResult) {
 }
 
 func sysGetpeername(t *thread, a sysArgs) (int64, sysResult) {
-	if unixOf(a[0]) != nil {
-		return done(unixName(a[1], a[2]))
+	if e := unixOf(a[0]); e != nil {
+		return done(unixName(e, true, a[1], a[2]))
+	}
+	if usockOf(a[0]) != nil {
+		return done(-_ENOTCONN)
 	}
 	_, s, r := sockOf(a[0])
 	if r < 0 {
@@ -511,6 +550,9 @@ func setTimeo(p *int64, val, n uintptr) int64 {
 }
 
 func sysSetsockopt(t *thread, a sysArgs) (int64, sysResult) {
+	if unixOf(a[0]) != nil || usockOf(a[0]) != nil {
+		return done(unixSetsockopt(int(a[1]), int(a[2]), a[4]))
+	}
 	e, s, r := sockOf(a[0])
 	if r < 0 {
 		return done(r)
@@ -558,6 +600,9 @@ func sysSetsockopt(t *thread, a sysArgs) (int64, sysResult) {
 func sysGetsockopt(t *thread, a sysArgs) (int64, sysResult) {
 	if unixOf(a[0]) != nil {
 		return done(unixGetsockopt(int(a[1]), int(a[2]), a[3], a[4]))
+	}
+	if u := usockOf(a[0]); u != nil {
+		return done(unixSockGetsockopt(u, int(a[1]), int(a[2]), a[3], a[4]))
 	}
 	e, s, r := sockOf(a[0])
 	if r < 0 {
@@ -623,6 +668,12 @@ func putOpt(val, lenp uintptr, p unsafe.Pointer, size uint32) int64 {
 func sysShutdown(t *thread, a sysArgs) (int64, sysResult) {
 	if e := unixOf(a[0]); e != nil {
 		return done(unixShutdown(e, a[1]))
+	}
+	if usockOf(a[0]) != nil {
+		if a[1] > _SHUT_RDWR {
+			return done(-_EINVAL)
+		}
+		return done(0) // as Linux: nothing to shut down yet
 	}
 	_, s, r := sockOf(a[0])
 	if r < 0 {

@@ -33,7 +33,7 @@ type tmpNode struct {
 
 var tmpNodes [tmpMaxNodes]tmpNode
 
-var tmpfsOps = fsOps{open: tmpOpen, stat: tmpStat, mkdir: tmpMkdir, unlink: tmpUnlink, rename: tmpRename,
+var tmpfsOps = fsOps{open: tmpOpen, stat: tmpStat, mkdir: tmpMkdir, mknod: tmpMknod, unlink: tmpUnlink, rename: tmpRename,
 	readlink: tmpReadlink, symlink: tmpSymlink}
 
 func initTmpfs() {
@@ -110,6 +110,8 @@ func tmpOpen(t *thread, rel []byte, flags int, mode uint32) int64 {
 	switch {
 	case n.mode&_S_IFMT == _S_IFLNK: // not followed: O_NOFOLLOW
 		return -_ELOOP
+	case n.mode&_S_IFMT == _S_IFSOCK:
+		return -_ENXIO // as Linux: a socket is connected to, not opened
 	case dir && flags&_O_ACCMODE != _O_RDONLY:
 		return -_EISDIR
 	case !dir && flags&_O_DIRECTORY != 0:
@@ -155,14 +157,18 @@ func tmpStat(rel []byte) (statInfo, int64) {
 	return tmpNodeStat(node), 0
 }
 
-func tmpMkdir(rel []byte, mode uint32) int64 {
+func tmpMkdir(rel []byte, mode uint32) int64 { return tmpMknod(rel, _S_IFDIR|mode&0o7777) }
+
+// tmpMknod makes node rel of mode (type and permissions): a directory,
+// or a unix socket's node (unixsock.go).
+func tmpMknod(rel []byte, mode uint32) int64 {
 	parent, node, last, errno := tmpWalk(rel)
 	switch {
 	case errno != 0:
 		return errno
 	case node >= 0:
 		return -_EEXIST
-	case tmpNew(parent, last, _S_IFDIR|mode&0o7777) < 0:
+	case tmpNew(parent, last, mode) < 0:
 		return -_ENOSPC
 	}
 	return 0

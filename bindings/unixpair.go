@@ -2,11 +2,7 @@
 
 package bindings
 
-import (
-	"unsafe"
-
-	"github.com/unimon/unimon/bindings/internal/socktab"
-)
+import "unsafe"
 
 // AF_UNIX socketpair(2), stream only: a connected pair of sockets
 // between threads of the program, made of two pipes (pipe.go), one each
@@ -16,8 +12,7 @@ import (
 // and this end EPIPE on write, SHUT_RD the peer EPIPE on write. Like a
 // pipe, a blocking read of an empty end returns EAGAIN rather than
 // waiting (net.FileConn and os.NewFile make it non-blocking). Named
-// unix sockets (socket(AF_UNIX), bind to a path) stay unsupported:
-// socket says EAFNOSUPPORT.
+// unix sockets (unixsock.go) connect to ends of this kind.
 
 const (
 	_AF_UNIX = 1
@@ -39,13 +34,8 @@ func sysSocketpair(t *thread, a sysArgs) (int64, sysResult) {
 	case proto != 0:
 		return done(-_EPROTONOSUPPORT)
 	}
-	p, r := pipeNew()
+	p, q, r := unixPairNew()
 	if r < 0 {
-		return done(r)
-	}
-	q, r := pipeNew()
-	if r < 0 {
-		pipeFree(&pipes[p])
 		return done(r)
 	}
 	x := fdAlloc(fdUnix)
@@ -66,12 +56,27 @@ func sysSocketpair(t *thread, a sysArgs) (int64, sysResult) {
 		fdDrop(y)
 		return done(pairFail(p, q, -_EFAULT))
 	}
-	for _, h := range [2]uint32{p, q} {
-		pipes[h].readers, pipes[h].writers, pipes[h].ends = 1, 1, 2
-	}
 	fdCloexec(x, a[1])
 	fdCloexec(y, a[1])
 	return done(0)
+}
+
+// unixPairNew takes the two pipes of a connection, open at both ends,
+// its ends unnamed; or returns an errno.
+func unixPairNew() (p, q uint32, errno int64) {
+	p, errno = pipeNew()
+	if errno < 0 {
+		return 0, 0, errno
+	}
+	if q, errno = pipeNew(); errno < 0 {
+		pipeFree(&pipes[p])
+		return 0, 0, errno
+	}
+	for _, h := range [2]uint32{p, q} {
+		pipes[h].readers, pipes[h].writers, pipes[h].ends = 1, 1, 2
+		unixNames[h].local, unixNames[h].peer = unixAddr{}, unixAddr{}
+	}
+	return p, q, 0
 }
 
 // pairFail frees the pipes of a socketpair that failed and returns r.
@@ -155,12 +160,14 @@ func unixOf(fd uintptr) *fdEntry {
 	return nil
 }
 
-// unixName is getsockname and getpeername of an end: unnamed, the family
-// alone.
-func unixName(addr, lenp uintptr) int64 {
-	var z [socktab.AddrMax]byte
-	z[0] = _AF_UNIX
-	return putAddr(&z, 2, addr, lenp)
+// unixName is getsockname (peer false) and getpeername of an end: a
+// socketpair's are unnamed (the family alone).
+func unixName(e *fdEntry, peer bool, addr, lenp uintptr) int64 {
+	n := &unixNames[e.handle&(1<<pairHalf-1)]
+	if peer {
+		return n.peer.put(addr, lenp)
+	}
+	return n.local.put(addr, lenp)
 }
 
 // unixGetsockopt answers what net asks of a socket's fd: its type,
@@ -173,6 +180,8 @@ func unixGetsockopt(level, name int, val, lenp uintptr) int64 {
 		v = _SOCK_STREAM
 	case level == _SOL_SOCKET && name == _SO_DOMAIN:
 		v = _AF_UNIX
+	case level == _SOL_SOCKET && (name == _SO_RCVBUF || name == _SO_SNDBUF):
+		v = defaultSockBuf
 	default:
 		return -_ENOPROTOOPT
 	}

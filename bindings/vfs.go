@@ -32,6 +32,9 @@ type fsOps struct {
 	// mkdir makes directory rel. nil: a read-only mount (EROFS, or
 	// EEXIST when rel exists).
 	mkdir func(rel []byte, mode uint32) int64
+	// mknod makes rel a node of mode (type and permissions): bind of a
+	// unix socket to a path. nil: as mkdir.
+	mknod func(rel []byte, mode uint32) int64
 	// unlink removes rel: a directory (empty) when dir is set, else a
 	// file. nil: a read-only mount.
 	unlink func(rel []byte, dir bool) int64
@@ -121,6 +124,12 @@ func resolve(slot int, dirfd int64, p uintptr, follow bool) ([]byte, int64) {
 	if n == pathMax {
 		return nil, -_ENAMETOOLONG
 	}
+	return resolveRaw(slot, dirfd, &raw, n, follow)
+}
+
+// resolveRaw is resolve of the path already in raw (n bytes, no NUL):
+// bind and connect take a unix socket's path from its socket address.
+func resolveRaw(slot int, dirfd int64, raw *[pathMax]byte, n int, follow bool) ([]byte, int64) {
 	if n == 0 {
 		return nil, -_ENOENT
 	}
@@ -173,7 +182,7 @@ func resolve(slot int, dirfd int64, p uintptr, follow bool) ([]byte, int64) {
 			}
 			k := copy(next[:], unsafe.Slice((*byte)(ptr(target)), tn))
 			k += copy(next[k:], raw[i:n])
-			raw, n, i = next, k, 0
+			*raw, n, i = next, k, 0
 			l = parentLen(out[:l])
 			if tn > 0 && raw[0] == '/' {
 				l = 0

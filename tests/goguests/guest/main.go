@@ -55,6 +55,9 @@ func main() {
 	case "socketpair":
 		socketPair()
 		fmt.Println("socketpair: done")
+	case "unixsock":
+		unixSockets()
+		fmt.Println("unixsock: done")
 	case "rand":
 		a, b := make([]byte, 32), make([]byte, 32)
 		if _, err := rand.Read(a); err != nil {
