@@ -90,10 +90,11 @@ const (
 	_SHUT_WR   = 1
 	_SHUT_RDWR = 2
 
-	_MSG_PEEK     = 0x2
-	_MSG_TRUNC    = 0x20
-	_MSG_DONTWAIT = 0x40
-	_MSG_NOSIGNAL = 0x4000
+	_MSG_PEEK         = 0x2
+	_MSG_TRUNC        = 0x20
+	_MSG_DONTWAIT     = 0x40
+	_MSG_CMSG_CLOEXEC = 0x40000000
+	_MSG_NOSIGNAL     = 0x4000
 
 	_EINTR           = 4
 	_EDOM            = 33
@@ -706,7 +707,7 @@ func sysShutdown(t *thread, a sysArgs) (int64, sysResult) {
 // sendto, recvfrom) or an iovec array (readv, writev, sendmsg, recvmsg).
 type ubuf struct {
 	iov       uintptr // the iovec array; 0 for the one buffer
-	cnt       int
+	cnt       int     // the iovecs (segIO: 1 for the one buffer)
 	base, len uintptr
 }
 
@@ -1131,6 +1132,10 @@ func sysSendto(t *thread, a sysArgs) (int64, sysResult) {
 	if e := netlinkFd(a[0]); e != nil {
 		return done(netlinkWrite(e, a[1], a[2], 0, false))
 	}
+	if e := unixOf(a[0]); e != nil {
+		u := ubuf{base: a[1], len: a[2], cnt: 1}
+		return done(unixSend(a[0], &u, a[4] != 0 && a[5] != 0, int(a[3])))
+	}
 	e, _, r := sockOf(a[0])
 	if r < 0 {
 		return done(r)
@@ -1148,6 +1153,10 @@ func sysRecvfrom(t *thread, a sysArgs) (int64, sysResult) {
 			}
 		}
 		return done(n)
+	}
+	if e := unixOf(a[0]); e != nil {
+		u := ubuf{base: a[1], len: a[2], cnt: 1}
+		return done(unixRecv(a[0], e, &u, int(a[3]), a[4], a[5]))
 	}
 	e, s, r := sockOf(a[0])
 	if r < 0 {
@@ -1188,6 +1197,9 @@ func msgOf(fd, va uintptr) (*fdEntry, *socktab.Sock, msghdr, ubuf, int64) {
 }
 
 func sysSendmsg(t *thread, a sysArgs) (int64, sysResult) {
+	if unixOf(a[0]) != nil {
+		return done(unixSendmsg(a[0], a[1], int(a[2])))
+	}
 	e, _, m, u, r := msgOf(a[0], a[1])
 	if r < 0 {
 		return done(r)
@@ -1200,6 +1212,9 @@ func sysSendmsg(t *thread, a sysArgs) (int64, sysResult) {
 }
 
 func sysRecvmsg(t *thread, a sysArgs) (int64, sysResult) {
+	if e := unixOf(a[0]); e != nil {
+		return done(unixRecvmsg(a[0], e, a[1], int(a[2])))
+	}
 	e, s, m, u, r := msgOf(a[0], a[1])
 	if r < 0 {
 		return done(r)
@@ -1254,25 +1269,31 @@ func iovIO(t *thread, a sysArgs, write bool) (int64, sysResult) {
 		}
 		return done(n)
 	}
+	return done(segIO(a[0], &u, write))
+}
+
+// segIO is a read or write of the segments of u on fd through its
+// kind's operations, one per segment, stopping at a short one.
+func segIO(fd uintptr, u *ubuf, write bool) int64 {
 	var total int64
 	for i := 0; i < u.cnt; i++ {
 		b, l, _ := u.seg(i)
 		if l == 0 {
 			continue
 		}
-		r := fdIO(a[0], b, l, 0, false, write)
+		r := fdIO(fd, b, l, 0, false, write)
 		if r < 0 {
 			if total > 0 {
 				break
 			}
-			return done(r)
+			return r
 		}
 		total += r
 		if uintptr(r) < l {
 			break
 		}
 	}
-	return done(total)
+	return total
 }
 
 // The doorbell: the stack's fd (/dev/unimon/sockets). A read returns

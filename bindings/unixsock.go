@@ -31,7 +31,9 @@ import "unsafe"
 // them); listen without bind is EINVAL (Linux's answer too), and there
 // is no autobind on connect: an unbound client is unnamed. Datagram and
 // seqpacket unix sockets are not made (ESOCKTNOSUPPORT), nor are fds
-// passed (SCM_RIGHTS).
+// passed (sendmsg with control data is EOPNOTSUPP), and send and
+// receive flags other than MSG_DONTWAIT and MSG_NOSIGNAL (MSG_PEEK,
+// MSG_WAITALL, MSG_OOB) are EOPNOTSUPP.
 
 const (
 	_ENXIO        = 6
@@ -168,13 +170,11 @@ func unixBind(u *usock, addr, n uintptr) int64 {
 		return -_EINVAL // bound already
 	}
 	if a.n == 2 {
-		return -_EOPNOTSUPP // autobind is not done here
+		return unixAutobind(u)
 	}
 	if a.abstract() {
-		for i := range usocks {
-			if o := &usocks[i]; o.used && o.addr.n == a.n && o.addr.b == a.b {
-				return -_EADDRINUSE
-			}
+		if unixAbstractTaken(&a) {
+			return -_EADDRINUSE
 		}
 		u.addr = a
 		return 0
@@ -202,6 +202,39 @@ func unixBind(u *usock, addr, n uintptr) int64 {
 	}
 	u.addr, u.dev, u.ino = a, st.dev, st.ino
 	return 0
+}
+
+// unixAbstractTaken says whether a socket is bound to abstract name a.
+func unixAbstractTaken(a *unixAddr) bool {
+	for i := range usocks {
+		if o := &usocks[i]; o.used && o.addr.n == a.n && o.addr.b == a.b {
+			return true
+		}
+	}
+	return false
+}
+
+// unixAutobindNext is the number of the next autobind name.
+var unixAutobindNext uint32
+
+// unixAutobind binds u to a free abstract name of five hex digits, as
+// Linux's autobind (bind with the family alone) does.
+func unixAutobind(u *usock) int64 {
+	const hex = "0123456789abcdef"
+	a := unixAddr{n: 2 + 1 + 5}
+	a.b[0] = _AF_UNIX
+	for range 1 << 20 {
+		x := unixAutobindNext
+		unixAutobindNext = (unixAutobindNext + 1) & (1<<20 - 1)
+		for i := 7; i >= 3; i-- {
+			a.b[i], x = hex[x&15], x>>4
+		}
+		if !unixAbstractTaken(&a) {
+			u.addr = a
+			return 0
+		}
+	}
+	return -_ENOSPC // every name taken: Linux's answer too
 }
 
 // unixListen is listen of unconnected socket u.
@@ -371,4 +404,89 @@ func unixSetsockopt(level, name int, n uintptr) int64 {
 		return -_EINVAL
 	}
 	return 0
+}
+
+// unixFlagsOK says whether the send or receive flags are ones this file
+// honours: MSG_DONTWAIT (every end here is non-blocking in effect) and
+// MSG_NOSIGNAL (nothing here raises SIGPIPE), and MSG_CMSG_CLOEXEC.
+func unixFlagsOK(flags int) bool {
+	return flags&^(_MSG_DONTWAIT|_MSG_NOSIGNAL|_MSG_CMSG_CLOEXEC) == 0
+}
+
+// unixSend is sendto and sendmsg of connected end fd: the write of u,
+// with Linux's EISCONN for an address (addressed set).
+func unixSend(fd uintptr, u *ubuf, addressed bool, flags int) int64 {
+	switch {
+	case addressed:
+		return -_EISCONN
+	case !unixFlagsOK(flags):
+		return -_EOPNOTSUPP
+	}
+	if tot := u.total(); tot < 0 {
+		return tot
+	}
+	return segIO(fd, u, true)
+}
+
+// unixRecv is recvfrom and recvmsg of connected end fd: the read of u,
+// and the peer's name at from (its length at fromLen; 0 if unnamed, as
+// Linux gives it).
+func unixRecv(fd uintptr, e *fdEntry, u *ubuf, flags int, from, fromLen uintptr) int64 {
+	if !unixFlagsOK(flags) {
+		return -_EOPNOTSUPP
+	}
+	if tot := u.total(); tot < 0 {
+		return tot
+	}
+	n := segIO(fd, u, false)
+	if n < 0 || from == 0 || fromLen == 0 {
+		return n
+	}
+	peer := &unixNames[e.handle&(1<<pairHalf-1)].peer
+	if peer.n == 0 {
+		var zero uint32
+		if !copyOut(fromLen, unsafe.Pointer(&zero), 4) {
+			return -_EFAULT
+		}
+		return n
+	}
+	if r := peer.put(from, fromLen); r < 0 {
+		return r
+	}
+	return n
+}
+
+// unixSendmsg is sendmsg of connected end fd, its msghdr at va.
+func unixSendmsg(fd, va uintptr, flags int) int64 {
+	var m msghdr
+	if !copyIn(unsafe.Pointer(&m), va, unsafe.Sizeof(m)) {
+		return -_EFAULT
+	}
+	if m.controllen != 0 {
+		return -_EOPNOTSUPP // no fds or credentials are passed
+	}
+	u := ubuf{iov: uintptr(m.iov), cnt: int(m.iovlen)}
+	return unixSend(fd, &u, m.name != 0 && m.namelen != 0, flags)
+}
+
+// unixRecvmsg is recvmsg of connected end e (fd), its msghdr at va:
+// no control data, no flags.
+func unixRecvmsg(fd uintptr, e *fdEntry, va uintptr, flags int) int64 {
+	var m msghdr
+	if !copyIn(unsafe.Pointer(&m), va, unsafe.Sizeof(m)) {
+		return -_EFAULT
+	}
+	u := ubuf{iov: uintptr(m.iov), cnt: int(m.iovlen)}
+	lenp := uintptr(0)
+	if m.name != 0 {
+		lenp = va + unsafe.Offsetof(m.namelen)
+	}
+	n := unixRecv(fd, e, &u, flags, uintptr(m.name), lenp)
+	if n >= 0 {
+		var tail [2]uint64 // controllen 0; flags 0
+		if !copyOut(va+unsafe.Offsetof(m.controllen), unsafe.Pointer(&tail), 12) {
+			return -_EFAULT
+		}
+	}
+	return n
 }

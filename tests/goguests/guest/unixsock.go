@@ -47,11 +47,16 @@ func unixSockets() {
 		c.LocalAddr(), c.RemoteAddr())
 	checkOK("unixsock: the accepted end's names", a.LocalAddr().String() == "rel.sock" && a.RemoteAddr().String() == "@",
 		a.LocalAddr(), a.RemoteAddr())
-	_, err = c.Write([]byte("ping"))
+	_, _, err = c.(*net.UnixConn).WriteMsgUnix([]byte("pi"), nil, nil) // sendmsg
+	check("unixsock: WriteMsgUnix", err)
+	_, err = c.Write([]byte("ng"))
 	check("unixsock: Write", err)
+	buf := make([]byte, 1)
+	n, _, _, from, err := a.(*net.UnixConn).ReadMsgUnix(buf, nil) // recvmsg
+	checkOK("unixsock: ReadMsgUnix", err == nil && n == 1 && buf[0] == 'p' && from == nil, n, from, err)
 	check("unixsock: CloseWrite", c.(*net.UnixConn).CloseWrite())
 	b, err := io.ReadAll(a)
-	checkOK("unixsock: data and end of file", err == nil && string(b) == "ping", string(b), err)
+	checkOK("unixsock: data and end of file", err == nil && string(b) == "ing", string(b), err)
 	a.Close()
 	c.Close()
 
