@@ -39,16 +39,19 @@ NETCHECK="net net/textproto net/rpc net/http/httptest net/smtp net/mail"
 # make test's share of net/http: its client, server and transport tests,
 # and two that found bugs (bind after close; ICMP port unreachable).
 NETHTTPCHECK='^(TestClient|TestServer|TestTransport|TestAutomaticHTTP2_ListenAndServe)'
-# The TCP and UDP subtests of net's tests skipped for their unix ones.
-NETSUBCHECK='^(TestCloseWrite|TestCloseRead|TestConnClose|TestListenerClose|TestZeroByteRead|TestPacketConnClose|TestFileConn|TestFileListener|TestFilePacketConn)$/^(tcp|udp)'
+# The TCP, UDP and unix (stream) subtests of net's tests skipped for
+# their unixpacket and unixgram ones.
+NETSUBCHECK='^(TestCloseWrite|TestCloseRead|TestConnClose|TestListenerClose|TestZeroByteRead|TestPacketConnClose|TestFileConn|TestFileListener|TestFilePacketConn|TestConnAndListener)$/^(tcp|udp|unix$)'
 NET="net net/http net/textproto net/rpc net/rpc/jsonrpc net/http/httptest net/http/httputil
   net/http/cookiejar net/http/fcgi net/http/httptrace net/http/pprof net/smtp net/mail"
 
 # What those packages' tests need that the guest lacks (README, "The
-# standard library's networking tests"): unix-domain sockets, raw IP
-# sockets, allocation counts without the stack's own, files'
-# modification times.
-NETSKIP='^(TestConnAndListener|TestDialerControl|TestDialerControlContext|TestDialContext|TestListenConfigControl|TestPacketConn|TestConnAndPacketConn|TestUnix.*|TestReadUnixgramWithUnnamedSocket|TestSplice|TestZeroByteRead|TestPacketConnClose|TestListenerClose|TestConnClose|TestCloseRead|TestCloseWrite|TestFileFdBlocks|TestIPConnLocalName|TestIPConnRemoteName|TestIPConnSpecificMethods|TestFileConn|TestFileListener|TestFilePacketConn|TestTCPReadWriteAllocs|TestAllocs|TestServeContent)$'
+# standard library's networking tests"): unix datagram and seqpacket
+# sockets (unixgram, unixpacket: every test here but TestSplice and the
+# TestIPConn, allocation and ServeContent ones has such a subtest or
+# part), fd passing (SCM_RIGHTS), splice, raw IP sockets, allocation
+# counts without the stack's own, files' modification times.
+NETSKIP='^(TestConnAndListener|TestDialerControl|TestDialerControlContext|TestDialContext|TestListenConfigControl|TestPacketConn|TestConnAndPacketConn|TestUnixConnSpecificMethods|TestUnixAndUnixpacketServer|TestUnixgram.*|TestUnixConnReadMsgUnixSCMRightsCloseOnExec|TestReadUnixgramWithUnnamedSocket|TestSplice|TestZeroByteRead|TestPacketConnClose|TestListenerClose|TestConnClose|TestCloseRead|TestCloseWrite|TestIPConnLocalName|TestIPConnRemoteName|TestIPConnSpecificMethods|TestFileConn|TestFileListener|TestFilePacketConn|TestTCPReadWriteAllocs|TestAllocs|TestServeContent)$'
 
 unimon() { $GO build -o bin/unimon ./cmd/unimon && $GO build -o bin/unimon-build ./cmd/unimon-build && bin/unimon "$@"; }
 
