@@ -105,7 +105,8 @@
 // (bindings/netstack, gVisor's netstack as goroutines of the program,
 // linked by unimon build); socket.go is the kernel's side of the socket
 // system calls, netlink.go answers net.Interfaces, genfile.go serves the
-// generated /etc files; unixpair.go makes socketpair(AF_UNIX) pairs,
+// generated /etc files; unixpair.go makes socketpair(AF_UNIX) pairs and
+// unixsock.go named unix stream sockets (bind, listen, connect, accept4),
 // without the stack. The network options (--unimon:ipv4=,
 // --unimon:ipv4-gateway=, --unimon:ipv6=, --unimon:dns=,
 // --unimon:hostname=, --unimon:net=) are documented in package

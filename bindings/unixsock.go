@@ -185,6 +185,9 @@ func unixBind(u *usock, addr, n uintptr) int64 {
 	}
 	if mounts[m].fs.mknod == nil {
 		errno = readOnly(m, rel, true)
+		if errno == -_ENOENT && unixParentExists(m, rel) {
+			errno = -_EROFS // the path could be made on a writable mount
+		}
 	} else {
 		errno = mounts[m].fs.mknod(rel, _S_IFSOCK|unixSockMode)
 	}
@@ -235,6 +238,20 @@ func unixAutobind(u *usock) int64 {
 		}
 	}
 	return -_ENOSPC // every name taken: Linux's answer too
+}
+
+// unixParentExists says whether the directory rel would be made in
+// exists on mount m.
+func unixParentExists(m int, rel []byte) bool {
+	i := len(rel)
+	for i > 0 && rel[i-1] != '/' {
+		i--
+	}
+	if mounts[m].fs.stat == nil {
+		return false
+	}
+	st, errno := mounts[m].fs.stat(rel[:max(i-1, 0)])
+	return errno == 0 && st.mode&_S_IFMT == _S_IFDIR
 }
 
 // unixListen is listen of unconnected socket u.
