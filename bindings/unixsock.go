@@ -149,15 +149,7 @@ func getUnixAddr(addr, n uintptr, a *unixAddr) int64 {
 func unixPath(a *unixAddr, follow bool) (int, []byte, int64) {
 	var raw [pathMax]byte
 	k := copy(raw[:], a.b[2:a.n-1])
-	p, errno := resolveRaw(0, _AT_FDCWD, &raw, k, follow)
-	if errno != 0 {
-		return -1, nil, errno
-	}
-	m, rel := lookup(p)
-	if m < 0 {
-		return -1, nil, -_ENOENT
-	}
-	return m, rel, 0
+	return mountOf(resolveRaw(0, _AT_FDCWD, &raw, k, follow))
 }
 
 // unixBind is bind of unconnected socket u.

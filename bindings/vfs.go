@@ -290,7 +290,12 @@ func pathStat(p []byte) (statInfo, int64) {
 // (following a last component that is a symbolic link if follow is
 // set) and finds its mount.
 func atPath(slot int, dirfd, path uintptr, follow bool) (int, []byte, int64) {
-	p, errno := resolve(slot, int64(int32(dirfd)), path, follow)
+	return mountOf(resolve(slot, int64(int32(dirfd)), path, follow))
+}
+
+// mountOf finds the mount of path p, which resolve (or resolveRaw)
+// returned with errno, and returns it and the path in it, or an errno.
+func mountOf(p []byte, errno int64) (int, []byte, int64) {
 	if errno != 0 {
 		return -1, nil, errno
 	}
