@@ -123,16 +123,18 @@ func usockOf(fd uintptr) *usock {
 // with Linux's checks (unix_validate_addr); a path is cut at its NUL and
 // counted with one, as Linux keeps it.
 func getUnixAddr(addr, n uintptr, a *unixAddr) int64 {
-	if n < 2 || n > unixAddrMax-1 {
+	// Linux copies up to a sockaddr_storage before it checks the length.
+	var raw [128]byte
+	switch {
+	case n > uintptr(len(raw)):
+		return -_EINVAL
+	case n > 0 && !copyIn(unsafe.Pointer(&raw), addr, n):
+		return -_EFAULT
+	case n < 2 || n > unixAddrMax-1 || raw[0] != _AF_UNIX || raw[1] != 0:
 		return -_EINVAL
 	}
 	*a = unixAddr{}
-	if !copyIn(unsafe.Pointer(&a.b), addr, n) {
-		return -_EFAULT
-	}
-	if a.b[0] != _AF_UNIX || a.b[1] != 0 {
-		return -_EINVAL
-	}
+	copy(a.b[:], raw[:n])
 	a.n = uint32(n)
 	if n > 2 && a.b[2] != 0 {
 		l := uint32(2)

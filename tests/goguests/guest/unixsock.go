@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"unsafe"
 
 	"golang.org/x/sys/unix"
 )
@@ -136,6 +137,22 @@ func unixErrors(dir string) {
 	checkOK("unixsock: connect to an AF_INET address is EINVAL", errors.Is(err, unix.EINVAL), err)
 	err = unix.Connect(fd, &unix.SockaddrUnix{Name: dir})
 	checkOK("unixsock: connect to a directory is ECONNREFUSED", errors.Is(err, unix.ECONNREFUSED), err)
+	// Hostile arguments: a bad address, bad lengths.
+	one := byte(unix.AF_UNIX)
+	for _, c := range []struct {
+		what       string
+		nr, a1, a2 uintptr
+		want       unix.Errno
+	}{
+		{"bind to an address at 1 is EFAULT", unix.SYS_BIND, 1, 110, unix.EFAULT},
+		{"bind with length 200 is EINVAL", unix.SYS_BIND, 1, 200, unix.EINVAL},
+		{"connect from an address at 1 is EFAULT", unix.SYS_CONNECT, 1, 1, unix.EFAULT},
+		{"connect with length 1 is EINVAL", unix.SYS_CONNECT, uintptr(unsafe.Pointer(&one)), 1, unix.EINVAL},
+		{"getsockname to a length at 1 is EFAULT", unix.SYS_GETSOCKNAME, 8, 1, unix.EFAULT},
+	} {
+		_, _, e := unix.Syscall(c.nr, uintptr(fd), c.a1, c.a2)
+		checkOK("unixsock: "+c.what, e == c.want, e)
+	}
 	unix.Close(fd)
 	_, err = unix.Socket(unix.AF_UNIX, unix.SOCK_STREAM, 2)
 	checkOK("unixsock: protocol 2 is EPROTONOSUPPORT", errors.Is(err, unix.EPROTONOSUPPORT), err)
