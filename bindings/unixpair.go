@@ -31,7 +31,7 @@ func sysSocketpair(t *thread, a sysArgs) (int64, sysResult) {
 		return done(-_EOPNOTSUPP) // as Linux says for AF_INET
 	case st != _SOCK_STREAM:
 		return done(-_ESOCKTNOSUPPORT) // datagram and seqpacket pairs are not made here
-	case proto != 0:
+	case proto != 0 && proto != _AF_UNIX: // PF_UNIX names the one protocol, as in socket
 		return done(-_EPROTONOSUPPORT)
 	}
 	p, q, r := unixPairNew()

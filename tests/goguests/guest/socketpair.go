@@ -35,6 +35,16 @@ func socketPair() {
 	checkOK("socketpair: getpeername is unnamed", err == nil && ok && su.Name == "@", sa, err)
 	_, err = unix.Socketpair(unix.AF_INET, unix.SOCK_STREAM, 0)
 	checkOK("socketpair: AF_INET is EOPNOTSUPP", errors.Is(err, unix.EOPNOTSUPP), err)
+	// Protocol PF_UNIX (1) is the family's one protocol, as 0 is; others
+	// are refused, as Linux's unix_create does.
+	pf, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM, unix.PF_UNIX)
+	checkOK("socketpair: protocol PF_UNIX", err == nil, err)
+	if err == nil {
+		unix.Close(pf[0])
+		unix.Close(pf[1])
+	}
+	_, err = unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM, 2)
+	checkOK("socketpair: protocol 2 is EPROTONOSUPPORT", errors.Is(err, unix.EPROTONOSUPPORT), err)
 	fl, _ := fcntl(fds[1], syscall.F_GETFD, 0)
 	checkOK("socketpair: SOCK_CLOEXEC", fl == syscall.FD_CLOEXEC, fl)
 
