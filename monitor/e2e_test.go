@@ -195,17 +195,16 @@ func netEchoPeer(read func([]byte) (int, error), write func([]byte) error) (repl
 	return reply, write(reply)
 }
 
-func TestNetInProcessPipe(t *testing.T) {
-	kvmtest.Require(t)
-	noLeaks(t)
+// pipeEchoPeer makes an in-process pipe and runs netEchoPeer on its host
+// end until ctx ends. It returns the guest's end and reply, which waits
+// for the peer and returns the frame it echoed (failing t if it failed).
+func pipeEchoPeer(t *testing.T, ctx context.Context) (devices.Net, func() []byte) {
+	t.Helper()
 	guestEnd, hostEnd, err := devices.NewPipe(devices.PipeOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer guestEnd.Close()
-	defer hostEnd.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
+	t.Cleanup(func() { guestEnd.Close(); hostEnd.Close() })
 	var reply []byte
 	var peerErr error
 	var wg sync.WaitGroup
@@ -214,13 +213,26 @@ func TestNetInProcessPipe(t *testing.T) {
 			func(b []byte) (int, error) { return hostEnd.ReadFrameContext(ctx, b) },
 			hostEnd.WriteFrame)
 	})
-	r := boot(t, ctx, guests.NetEcho(), monitor.Config{Net: map[string]devices.Net{microguest.NetDeviceName: guestEnd}})
-	wg.Wait()
-	if peerErr != nil {
-		t.Fatalf("host side: %v", peerErr)
+	return guestEnd, func() []byte {
+		t.Helper()
+		wg.Wait()
+		if peerErr != nil {
+			t.Fatalf("host side: %v", peerErr)
+		}
+		return reply
 	}
-	if r.err != nil || r.status != 0 || !bytes.Equal(r.out, reply) {
-		t.Fatalf("status %d, err %v, guest received %q, want %q", r.status, r.err, r.out, reply)
+}
+
+func TestNetInProcessPipe(t *testing.T) {
+	kvmtest.Require(t)
+	noLeaks(t)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	guestEnd, reply := pipeEchoPeer(t, ctx)
+	r := boot(t, ctx, guests.NetEcho(), monitor.Config{Net: map[string]devices.Net{microguest.NetDeviceName: guestEnd}})
+	want := reply()
+	if r.err != nil || r.status != 0 || !bytes.Equal(r.out, want) {
+		t.Fatalf("status %d, err %v, guest received %q, want %q", r.status, r.err, r.out, want)
 	}
 }
 
@@ -239,31 +251,14 @@ func TestDeviceEcho(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer blk.Close()
-	guestEnd, hostEnd, err := devices.NewPipe(devices.PipeOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer guestEnd.Close()
-	defer hostEnd.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	var reply []byte
-	var peerErr error
-	var wg sync.WaitGroup
-	wg.Go(func() {
-		reply, peerErr = netEchoPeer(
-			func(b []byte) (int, error) { return hostEnd.ReadFrameContext(ctx, b) },
-			hostEnd.WriteFrame)
-	})
+	guestEnd, reply := pipeEchoPeer(t, ctx)
 	r := boot(t, ctx, guests.DeviceEcho(), monitor.Config{
 		Block: map[string]devices.Block{microguest.BlockDeviceName: blk},
 		Net:   map[string]devices.Net{microguest.NetDeviceName: guestEnd},
 	})
-	wg.Wait()
-	if peerErr != nil {
-		t.Fatalf("host side: %v", peerErr)
-	}
-	want := append(append([]byte(nil), microguest.BlockPattern[:]...), reply...)
+	want := append(append([]byte(nil), microguest.BlockPattern[:]...), reply()...)
 	if r.err != nil || r.status != 0 || !bytes.Equal(r.out, want) {
 		t.Fatalf("status %d, err %v, output %q, want %q", r.status, r.err, r.out, want)
 	}
