@@ -8,7 +8,6 @@ package ocipack
 
 import (
 	"bytes"
-	"debug/elf"
 	"errors"
 	"fmt"
 	"io"
@@ -143,13 +142,13 @@ func Main(args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		return fail(stderr, fmt.Errorf("pack: cannot read unikernel: %w", err))
 	}
-	if _, _, err := monitor.Inspect(bytes.NewReader(image)); err != nil {
-		return fail(stderr, fmt.Errorf("pack: %s: %w", kernel, err))
-	}
-	arch, err := elfArch(image)
+	// Either architecture's unikernel: an image is built where it is
+	// made and runs where its platform says.
+	d, err := monitor.Describe(bytes.NewReader(image))
 	if err != nil {
 		return fail(stderr, fmt.Errorf("pack: %s: %w", kernel, err))
 	}
+	arch := d.Arch
 	if *mem != 0 {
 		ann[ociimage.SettingMemory] = fmt.Sprint(*mem)
 	}
@@ -192,17 +191,3 @@ func fail(stderr io.Writer, err error) int {
 	return 1
 }
 
-// elfArch is the image platform of a unikernel ELF the monitor accepted.
-func elfArch(image []byte) (string, error) {
-	f, err := elf.NewFile(bytes.NewReader(image))
-	if err != nil {
-		return "", err
-	}
-	switch f.Machine {
-	case elf.EM_X86_64:
-		return "amd64", nil
-	case elf.EM_AARCH64:
-		return "arm64", nil
-	}
-	return "", fmt.Errorf("ELF machine %v has no OCI platform here", f.Machine)
-}

@@ -87,3 +87,40 @@ func TestPack(t *testing.T) {
 		})
 	}
 }
+
+// A unikernel of the other architecture packs too, into an image of its
+// platform: built locally, deployed where it runs.
+func TestPackOtherArch(t *testing.T) {
+	image, arch := microguest.A64Hello(), "arm64"
+	if microguest.Host.Arch == "arm64" {
+		image, arch = microguest.Hello(), "amd64"
+	}
+	kernel := filepath.Join(t.TempDir(), "other.hvt")
+	if err := os.WriteFile(kernel, image, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(t.TempDir(), "other.tar")
+	var stdout, stderr bytes.Buffer
+	if status := Main([]string{"-o", out, kernel}, &stdout, &stderr); status != 0 {
+		t.Fatalf("status %d: %s", status, stderr.String())
+	}
+	f, err := os.Open(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	tr := tar.NewReader(f)
+	for {
+		_, err := tr.Next()
+		if err == io.EOF {
+			t.Fatalf("no image config says %q", arch)
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(tr)
+		if bytes.Contains(b, []byte(`"architecture":"`+arch+`"`)) {
+			return
+		}
+	}
+}
