@@ -1,13 +1,18 @@
 // Package clitext is the text unimon's commands share, in whichever
-// binary they run (cmd/unimon, and cmd/unimon-build for build, test and
-// pack): messages that stay on one line and the hints that go with them.
+// binary they run (cmd/unimon, and cmd/unimon-build for build, test, pack
+// and info): messages that stay on one line, the hints that go with them,
+// and Fail, which prints them.
 package clitext
 
 import (
+	"errors"
 	"fmt"
+	"io"
 	"strconv"
 	"strings"
 	"unicode"
+
+	"github.com/unimon/unimon/monitor/elfload"
 )
 
 // NotSolo5Hint follows an error wrapping elfload.ErrNoABINote: the file
@@ -28,4 +33,24 @@ func OneLine(format string, args ...any) string {
 		b.WriteRune(r)
 	}
 	return b.String()
+}
+
+// Fail prints err as the commands' one line, "unimon: " and the error
+// (OneLine, so it stays one line), then hint on a line of its own if
+// there is one, and returns the exit status for a failure, 1.
+func Fail(w io.Writer, err error, hint string) int {
+	fmt.Fprintf(w, "unimon: %s\n", OneLine("%v", err))
+	if hint != "" {
+		fmt.Fprintln(w, hint)
+	}
+	return 1
+}
+
+// KernelHint is the hint for an error reading a unikernel file:
+// NotSolo5Hint for an ELF without Solo5's notes, else none.
+func KernelHint(err error) string {
+	if errors.Is(err, elfload.ErrNoABINote) {
+		return NotSolo5Hint
+	}
+	return ""
 }

@@ -15,7 +15,6 @@ import (
 	"github.com/unimon/unimon/guestabi"
 	"github.com/unimon/unimon/internal/clitext"
 	"github.com/unimon/unimon/monitor"
-	"github.com/unimon/unimon/monitor/elfload"
 )
 
 // Usage is `unimon info`'s synopsis.
@@ -47,22 +46,18 @@ func Main(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, Usage)
 		return 0
 	case len(args) != 1:
-		return fail(stderr, errors.New(Usage), "Try 'unimon --help' for the options.")
+		return clitext.Fail(stderr, errors.New(Usage), "Try 'unimon --help' for the options.")
 	}
 	out, err := describe(args[0])
 	if err != nil {
-		hint := ""
-		if errors.Is(err, elfload.ErrNoABINote) {
-			hint = clitext.NotSolo5Hint
-		}
-		return fail(stderr, err, hint)
+		return clitext.Fail(stderr, err, clitext.KernelHint(err))
 	}
 	text, err := json.MarshalIndent(out, "", "  ")
 	if err == nil {
 		_, err = fmt.Fprintf(stdout, "%s\n", text)
 	}
 	if err != nil {
-		return fail(stderr, fmt.Errorf("writing the description: %w", err), "")
+		return clitext.Fail(stderr, fmt.Errorf("writing the description: %w", err), "")
 	}
 	return 0
 }
@@ -90,12 +85,4 @@ func describe(path string) (*Output, error) {
 	}
 	return &Output{File: path, Arch: d.Arch, ABI: ABI{Target: target, Version: d.ABI.Version},
 		Manifest: d.Manifest.JSON(), Requests: requests}, nil
-}
-
-func fail(stderr io.Writer, err error, hint string) int {
-	fmt.Fprintf(stderr, "unimon: %s\n", clitext.OneLine("%v", err))
-	if hint != "" {
-		fmt.Fprintln(stderr, hint)
-	}
-	return 1
 }

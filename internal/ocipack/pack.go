@@ -18,7 +18,6 @@ import (
 
 	"github.com/unimon/unimon/internal/clitext"
 	"github.com/unimon/unimon/monitor"
-	"github.com/unimon/unimon/monitor/elfload"
 	"github.com/unimon/unimon/ociimage"
 )
 
@@ -177,17 +176,11 @@ func Main(args []string, stdout, stderr io.Writer) int {
 
 // failPack reports a pack usage mistake with pack's own hint.
 func failPack(stderr io.Writer, err error) int {
-	fmt.Fprintf(stderr, "unimon: %v\nTry 'unimon pack -h' for the options.\n", err)
-	return 1
+	return clitext.Fail(stderr, err, "Try 'unimon pack -h' for the options.")
 }
 
 // fail reports err as one line, as the monitor does, with its hint for
 // an ELF that is not a Solo5 unikernel.
 func fail(stderr io.Writer, err error) int {
-	fmt.Fprintf(stderr, "unimon: %v\n", err)
-	if errors.Is(err, elfload.ErrNoABINote) {
-		fmt.Fprintln(stderr, clitext.NotSolo5Hint)
-	}
-	return 1
+	return clitext.Fail(stderr, err, clitext.KernelHint(err))
 }
-
