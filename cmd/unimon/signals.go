@@ -20,16 +20,23 @@ var (
 	// exitOne are the signals solo5-hvt handles: it prints "Exiting on
 	// signal N" and exits 1.
 	exitOne = []syscall.Signal{syscall.SIGINT, syscall.SIGTERM}
-	// dieBy are the signals solo5-hvt leaves at their default action,
-	// which ends it killed by the signal (a shell shows 128+N). The Go
-	// runtime would ignore all of them but SIGHUP (and a SIGPIPE not
-	// caused by a write to stdout or stderr), so unimon catches them,
-	// says so, and then dies by the same signal.
-	dieBy = append([]syscall.Signal{
-		syscall.SIGHUP, syscall.SIGPIPE, syscall.SIGUSR1, syscall.SIGUSR2,
-		syscall.SIGALRM, syscall.SIGVTALRM, syscall.SIGXCPU, syscall.SIGXFSZ,
-		syscall.SIGIO,
-	}, osDieBy...)
+	// caughtSignals are the signals unimon catches: exitOne, and SIGPIPE, which
+	// the console's own writes raise when stdout's reader goes away, so
+	// the run says why before it dies by SIGPIPE (exitIfCaught); left at
+	// its default, a write to a gdb connection gone away would kill the
+	// monitor as well.
+	caughtSignals = append([]syscall.Signal{syscall.SIGPIPE}, exitOne...)
+	// defaultAction are the signals solo5-hvt leaves at their default
+	// action, which ends it killed by the signal, silently (a shell shows
+	// 128+N). The Go runtime would ignore all of them but SIGHUP, so
+	// unimon gives each its default action back, one rt_sigaction each
+	// before the guest runs. Catching them instead, to print a line,
+	// costs a round trip to the Go runtime's signal-mask thread per
+	// signal: 0.4 ms of a 6 ms micro-guest run when unimon did (issue 12).
+	defaultAction = append([]syscall.Signal{
+		syscall.SIGHUP, syscall.SIGUSR1, syscall.SIGUSR2, syscall.SIGALRM,
+		syscall.SIGVTALRM, syscall.SIGXCPU, syscall.SIGXFSZ, syscall.SIGIO,
+	}, osDefaultAction...)
 	// Left to the Go runtime, deliberately: SIGQUIT (every goroutine's
 	// stack and exit 2, worth more for debugging than upstream's core
 	// dump), SIGPROF (the runtime's profiler), SIGURG (its preemption),
@@ -54,12 +61,12 @@ const (
 // after runGrace the watcher, ends the process with the signal's status.
 //
 // Catching signals costs the first signal.Notify a thread of the
-// runtime's and a round trip to it per signal (~10% of a micro-guest run
-// on the machines measured), so the watcher sets it up on its own while
-// the run opens the unikernel and creates the VM; ready says it is done,
-// and the run waits for it before the guest's first instruction. (A
-// signal in those first milliseconds meets the Go runtime's default, as
-// one during the runtime's own start-up always did.)
+// runtime's and a round trip to it per signal, so the watcher sets it up
+// on its own while the run opens the unikernel and creates the VM; ready
+// says it is done, and the run waits for it before the guest's first
+// instruction. (A signal in those first milliseconds meets the Go
+// runtime's default, as one during the runtime's own start-up always
+// did.)
 type signalExit struct {
 	ctx     context.Context
 	cancel  context.CancelFunc
@@ -77,6 +84,9 @@ type signalExit struct {
 // catchSignals starts catching the signals; call wait before anything
 // a signal must not interrupt uncaught, and stop when the run is over.
 func catchSignals(stderr io.Writer) *signalExit {
+	for _, sig := range defaultAction {
+		restoreDefault(sig)
+	}
 	s := &signalExit{ch: make(chan os.Signal, 1), stderr: stderr, ready: make(chan struct{}), stopped: make(chan struct{})}
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	go s.watch()
@@ -88,7 +98,7 @@ func (s *signalExit) wait() { <-s.ready }
 
 func (s *signalExit) watch() {
 	var sigs []os.Signal
-	for _, sig := range append(append([]syscall.Signal(nil), exitOne...), dieBy...) {
+	for _, sig := range caughtSignals {
 		sigs = append(sigs, sig)
 	}
 	signal.Notify(s.ch, sigs...)
