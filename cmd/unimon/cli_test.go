@@ -379,7 +379,7 @@ func TestCLISignals(t *testing.T) {
 		{syscall.SIGUSR1, false},
 		{syscall.SIGUSR2, false},
 		{syscall.SIGALRM, false},
-		{syscall.SIGPWR, false},
+		{syscall.SIGXCPU, false},
 		{syscall.SIGTERM, true},
 		{syscall.SIGPIPE, true},
 		{syscall.SIGHUP, true},
