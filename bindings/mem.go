@@ -4,10 +4,13 @@ package bindings
 
 import "unsafe"
 
-// Physical frames: [frameNext, frameEnd) was never used and is zero;
-// freed frames form a list threaded through their first word.
+// Physical frames: [frameNext, frameEnd) was never used; below zeroEnd
+// it is still zero, as the tender gave it (fresh anonymous memory: the
+// ABI's .bss relies on the same). Freed frames form a list threaded
+// through their first word.
 var (
 	frameNext, frameEnd uintptr
+	zeroEnd             uintptr
 	freeList            uintptr
 	framesInUse         uint64
 	framesTotal         uint64
@@ -22,22 +25,37 @@ func initFrames() {
 		frameNext = privateEnd
 	}
 	framesTotal = uint64(frameEnd-frameNext) / pageSize
+	zeroEnd = max(frameNext, frameEnd-bootStackReserve)
 }
 
-// allocFrame returns a zeroed frame, or 0 when RAM is exhausted. Zeroing
-// runs here, at CPL3, where it is native speed.
+// bootStackReserve is the top of RAM, where the tender points the boot
+// stack (solo5-hvt: mem_size - 8): frames there may have been written
+// before the bindings ran, so they are zeroed like freed ones.
+const bootStackReserve = 64 << 10
+
+// allocFrame returns a zeroed frame, or 0 when RAM is exhausted. A frame
+// never used and still as the tender gave it is not written: zeroing it
+// would make the host fault in, and KVM map, a page the program may never
+// touch (fault-around maps up to maxFaultAround frames at once). Measured
+// on the Go hello: 800 guest pages resident on the host against 696,
+// 6.7 against 6.2 MB of peak RSS. Other frames are zeroed here, at CPL3,
+// where it is native speed.
 func allocFrame() uintptr {
 	var pa uintptr
+	fresh := false
 	if freeList != 0 {
 		pa = freeList
 		freeList = uintptr(*u64at(pa))
 	} else if frameNext < frameEnd {
 		pa = frameNext
 		frameNext += pageSize
+		fresh = pa < zeroEnd
 	} else {
 		return 0
 	}
-	clear((*[pageSize]byte)(ptr(pa))[:])
+	if !fresh {
+		clear((*[pageSize]byte)(ptr(pa))[:])
+	}
 	framesInUse++
 	framesPeak = max(framesPeak, framesInUse)
 	return pa
