@@ -7,6 +7,7 @@ import (
 	"net/netip"
 	"strconv"
 
+	"github.com/unimon/unimon/internal/tcplisten"
 	"github.com/unimon/unimon/monitor"
 	"github.com/unimon/unimon/monitor/coredump"
 )
@@ -89,7 +90,8 @@ func (d *debugOptions) apply(cfg *monitor.Config, stderr io.Writer) (func(), err
 	if err != nil { // gdbAddress made addr
 		return func() {}, fmt.Errorf("--gdb: %w", err)
 	}
-	ln, err := net.ListenTCP("tcp", net.TCPAddrFromAddrPort(ap))
+	// Not net.ListenTCP: see package tcplisten.
+	ln, err := tcplisten.Listen(ap)
 	if err != nil {
 		return func() {}, fmt.Errorf("--gdb: %w", err)
 	}

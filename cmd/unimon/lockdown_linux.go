@@ -29,7 +29,9 @@ func lockDownProcess(o *runOptions, d openedDevices) error {
 	}
 	opts := []sandbox.Option{sandbox.Keep(keep...)}
 	if o.debug.gdb {
-		opts = append(opts, sandbox.Allow(sandbox.SocketServerCalls...), sandbox.Allow("ioctl"))
+		// fcntl: os.NewFile asks whether the accepted socket is
+		// non-blocking (package tcplisten).
+		opts = append(opts, sandbox.Allow(sandbox.SocketServerCalls...), sandbox.Allow("ioctl", "fcntl"))
 	}
 	if o.debug.dumpCore != "" {
 		opts = append(opts, sandbox.Allow(coreFileCalls...))
