@@ -73,11 +73,16 @@ func SetupMemory(mem *guestmem.Memory) error {
 	if size%guestmem.Granule != 0 || size < guestmem.Granule || size > MMIOBase {
 		return fmt.Errorf("arm64 page tables: guest memory of %#x bytes is not a multiple of 2 MiB up to 4 GiB", size)
 	}
+	// Zeroed with Zero, not written: fresh guest memory is zero already,
+	// and writing zeroes would make resident table pages that small
+	// guests leave empty (issue 12: peak RSS).
+	if err := mem.Zero(PGDBase, PTEBase+PageSize-PGDBase); err != nil {
+		return fmt.Errorf("arm64 page tables: %w", err)
+	}
 	tables, err := mem.Writable(PGDBase, PTEBase+PageSize-PGDBase)
 	if err != nil {
 		return fmt.Errorf("arm64 page tables: %w", err)
 	}
-	clear(tables)
 	put := func(gpa, v uint64) { le.PutUint64(tables[gpa-PGDBase:], v) }
 
 	for addr := uint64(0); addr < guestmem.Granule; addr += PageSize {

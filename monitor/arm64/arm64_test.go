@@ -1,6 +1,7 @@
 package arm64
 
 import (
+	"bytes"
 	"encoding/binary"
 	"errors"
 	"testing"
@@ -213,5 +214,33 @@ func TestStackPointer(t *testing.T) {
 		if got := StackPointer(tt.pstate, sp0, sp1); got != tt.want {
 			t.Errorf("%s: StackPointer(%#x) = %#x, want %#x", tt.name, tt.pstate, got, tt.want)
 		}
+	}
+}
+
+// SetupMemory zeroes the tables' pages (with guestmem's Zero, which
+// leaves fresh memory untouched): memory that held something gets the
+// same tables as fresh memory.
+func TestPageTablesOnReusedMemory(t *testing.T) {
+	const size = 64 << 20
+	fresh, _ := tables(t, size)
+	reused, err := guestmem.New(size)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer reused.Close()
+	dirty, err := reused.Writable(PGDBase, PTEBase+PageSize-PGDBase)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range dirty {
+		dirty[i] = 0xa5
+	}
+	if err := SetupMemory(reused); err != nil {
+		t.Fatal(err)
+	}
+	a, _ := fresh.Bytes(PGDBase, PTEBase+PageSize-PGDBase)
+	b, _ := reused.Bytes(PGDBase, PTEBase+PageSize-PGDBase)
+	if !bytes.Equal(a, b) {
+		t.Error("SetupMemory on reused memory differs from fresh memory")
 	}
 }

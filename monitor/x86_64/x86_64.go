@@ -74,11 +74,16 @@ func SetupMemory(mem *guestmem.Memory) error {
 	le.PutUint64(gdt[8:], gdtCode)
 	le.PutUint64(gdt[16:], gdtData)
 
+	// Zeroed with Zero, not written: fresh guest memory is zero already,
+	// and writing zeroes would make resident the page directories above
+	// the guest's memory, which stay empty (issue 12: peak RSS).
+	if err := mem.Zero(PML4Base, PTBase+0x1000-PML4Base); err != nil {
+		return fmt.Errorf("boot page tables: %w", err)
+	}
 	tables, err := mem.Writable(PML4Base, PTBase+0x1000-PML4Base)
 	if err != nil {
 		return fmt.Errorf("boot page tables: %w", err)
 	}
-	clear(tables)
 	at := func(gpa uint64) []byte { return tables[gpa-PML4Base:] }
 	le.PutUint64(at(PML4Base), PDPTBase|ptePresent|pteWritable)
 	for i := uint64(0); i < 4; i++ {

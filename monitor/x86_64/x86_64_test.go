@@ -1,11 +1,14 @@
 package x86_64
 
 import (
+	"bytes"
 	"encoding/binary"
 	"testing"
+	"unsafe"
 
 	"github.com/unimon/unimon/monitor/guestmem"
 	"github.com/unimon/unimon/monitor/kvm"
+	"golang.org/x/sys/unix"
 )
 
 // The page tables and GDT must match what upstream's tender builds; the
@@ -84,5 +87,56 @@ func TestFilterCPUID(t *testing.T) {
 	}
 	if FilterCPUID(in, true)[0].ECX != 1|1<<21|1<<24 {
 		t.Errorf("x2APIC hidden although an irqchip exists")
+	}
+}
+
+// SetupMemory zeroes the tables' pages with guestmem's Zero: memory that
+// held something gets the same tables as fresh memory, and on fresh
+// memory the page directories above the guest's memory are never made
+// resident (issue 12: the CLI's peak RSS).
+func TestBootTablesZeroed(t *testing.T) {
+	const size = 512 << 20
+	setup := func(dirty bool) *guestmem.Memory {
+		mem, err := guestmem.New(size)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { mem.Close() })
+		// Small pages whatever the host's THP setting, for mincore.
+		if err := unix.Madvise(mem.Host(), unix.MADV_NOHUGEPAGE); err != nil {
+			t.Fatal(err)
+		}
+		if dirty {
+			b, err := mem.Writable(PML4Base, PTBase+0x1000-PML4Base)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for i := range b {
+				b[i] = 0xa5
+			}
+		}
+		if err := SetupMemory(mem); err != nil {
+			t.Fatal(err)
+		}
+		return mem
+	}
+	fresh, reused := setup(false), setup(true)
+	a, _ := fresh.Bytes(PML4Base, PTBase+0x1000-PML4Base)
+	b, _ := reused.Bytes(PML4Base, PTBase+0x1000-PML4Base)
+	// mincore before reading: a read maps the kernel's zero page, which
+	// mincore counts (RSS does not).
+	resident := make([]byte, (PTBase+0x1000-PML4Base)/0x1000)
+	if _, _, errno := unix.Syscall(unix.SYS_MINCORE, uintptr(unsafe.Pointer(&a[0])), uintptr(len(a)), uintptr(unsafe.Pointer(&resident[0]))); errno != 0 {
+		t.Fatal(errno)
+	}
+	for i, r := range resident {
+		gpa := PML4Base + uint64(i)*0x1000
+		want := gpa == PML4Base || gpa == PDPTBase || gpa == PDBase || gpa == PTBase
+		if got := r&1 != 0; got != want {
+			t.Errorf("page %#x resident = %v, want %v", gpa, got, want)
+		}
+	}
+	if !bytes.Equal(a, b) {
+		t.Error("SetupMemory on reused memory differs from fresh memory")
 	}
 }
