@@ -54,7 +54,7 @@ func walk(va uintptr, create bool) *uint64 {
 			if !create {
 				return nil
 			}
-			pa := allocFrame()
+			pa := allocTable()
 			if pa == 0 {
 				outOfMemory()
 			}
