@@ -40,6 +40,10 @@ func (amd64) createVCPU(sys *kvm.System, vm *kvm.VM, request uint32) (*kvm.VCPU,
 	return vcpu, features, err
 }
 
+// prefetch asks for KVM's supported CPUID, which kvm keeps for the
+// process: ~0.9 ms here, as long as creating the VM and its vCPU.
+func (amd64) prefetch(sys *kvm.System) { sys.SupportedCPUID() }
+
 func (amd64) setupMemory(mem *guestmem.Memory) error { return x86_64.SetupMemory(mem) }
 
 func (amd64) setupVCPU(sys *kvm.System, vcpu *kvm.VCPU, entry, memSize uint64, hostFeatures uint32) (uint64, error) {

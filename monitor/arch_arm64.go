@@ -33,6 +33,10 @@ func (arm64Arch) checkHost() error {
 	return nil
 }
 
+// prefetch has nothing to ask ahead on arm64: setupVCPU's calls are on
+// the VM and vCPU.
+func (arm64Arch) prefetch(*kvm.System) {}
+
 // createVCPU creates vCPU 0 and initialises it as the host's preferred CPU
 // model with PSCI 0.2, so a guest's PSCI SYSTEM_OFF or SYSTEM_RESET comes
 // back as a system event the monitor can report.

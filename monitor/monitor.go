@@ -247,6 +247,23 @@ func New(cfg Config) (_ *VM, err error) {
 			vm.Close()
 		}
 	}()
+	sys, err := kvm.Open()
+	if err != nil {
+		return nil, err
+	}
+	// Only setting up asks /dev/kvm itself; the VM and vCPU fds serve the
+	// run, gdb and core files. Closing it here leaves a locked-down
+	// process (package sandbox) no fd it does not need.
+	defer sys.Close()
+	// setupVCPU's slowest question to KVM is asked on another thread
+	// while guest memory is mapped and loaded and the VM and vCPU are
+	// created, and answered before sys closes.
+	prefetched := make(chan struct{})
+	go func() {
+		defer close(prefetched)
+		hostArch.prefetch(sys)
+	}()
+	defer func() { <-prefetched }()
 	newMemory := guestmem.New
 	if cfg.HugePages {
 		newMemory = guestmem.NewHugePages
@@ -261,14 +278,6 @@ func New(cfg Config) (_ *VM, err error) {
 	if err := vm.setupDevices(cfg); err != nil {
 		return nil, err
 	}
-	sys, err := kvm.Open()
-	if err != nil {
-		return nil, err
-	}
-	// Only setting up asks /dev/kvm itself; the VM and vCPU fds serve the
-	// run, gdb and core files. Closing it here leaves a locked-down
-	// process (package sandbox) no fd it does not need.
-	defer sys.Close()
 	if vm.vm, err = sys.CreateVM(); err != nil {
 		return nil, err
 	}

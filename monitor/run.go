@@ -23,6 +23,11 @@ type arch interface {
 	// bits) asks for and the backend can give; it returns the
 	// guestabi.Feature* bits it gave, for BootInfo.HostFeatures.
 	createVCPU(sys *kvm.System, vm *kvm.VM, request uint32) (*kvm.VCPU, uint32, error)
+	// prefetch asks KVM, ahead of setupVCPU, for what setupVCPU will need
+	// of the system and is slow to answer; New runs it on a goroutine of
+	// its own while it creates the VM and vCPU. Its errors are setupVCPU's
+	// to report when it asks again.
+	prefetch(sys *kvm.System)
 	// setupMemory writes the architecture's boot structures (page tables).
 	setupMemory(mem *guestmem.Memory) error
 	// setupVCPU sets the entry state for a machine with hostFeatures and
