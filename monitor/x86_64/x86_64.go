@@ -147,19 +147,27 @@ const (
 	leaf7ECXSGXLC  = 1 << 30 // SGX launch control
 	ext1ECXSVM     = 1 << 2  // nested SVM
 	leafSGX        = 0x12
-	leaf1ECXX2APIC = 1 << 21 // no local APIC unless an irqchip exists
-	leaf1ECXTSCDL  = 1 << 24 // TSC-deadline timer needs the local APIC too
+	leaf1ECXX2APIC = 1 << 21    // no local APIC unless an irqchip exists
+	leaf1ECXTSCDL  = 1 << 24    // TSC-deadline timer needs the local APIC too
+	leaf1EBXAPICID = 0xff << 24 // initial APIC ID
+	leafTopology   = 0xb        // extended topology: EDX is the x2APIC ID
+	leafTopologyV2 = 0x1f
 )
 
 // FilterCPUID removes from KVM's supported CPUID what a unikernel must not
 // use: nested virtualization (VMX, SVM), SMX and SGX, and, when the VM has
 // no in-kernel irqchip, the x2APIC and TSC-deadline timer it could not
 // use. Upstream solo5-hvt passes everything through (Solo5 issue #610).
+// The APIC ID fields (leaf 1's EBX bits 31-24, leaves 0xB and 0x1F's
+// EDX) say vCPU 0's, 0: KVM fills in those of whichever host CPU ran
+// KVM_GET_SUPPORTED_CPUID, which the guest's local APIC (ID 0) would
+// contradict, and which would differ from boot to boot.
 func FilterCPUID(entries []kvm.CPUIDEntry, irqchip bool) []kvm.CPUIDEntry {
 	out := make([]kvm.CPUIDEntry, 0, len(entries))
 	for _, e := range entries {
 		switch e.Function {
 		case 1:
+			e.EBX &^= leaf1EBXAPICID
 			e.ECX &^= leaf1ECXVMX | leaf1ECXSMX
 			if !irqchip {
 				e.ECX &^= leaf1ECXX2APIC | leaf1ECXTSCDL
@@ -169,6 +177,8 @@ func FilterCPUID(entries []kvm.CPUIDEntry, irqchip bool) []kvm.CPUIDEntry {
 				e.EBX &^= leaf7EBXSGX
 				e.ECX &^= leaf7ECXSGXLC
 			}
+		case leafTopology, leafTopologyV2:
+			e.EDX = 0
 		case 0x80000001:
 			e.ECX &^= ext1ECXSVM
 		case leafSGX:

@@ -73,17 +73,23 @@ func TestEntryState(t *testing.T) {
 
 func TestFilterCPUID(t *testing.T) {
 	in := []kvm.CPUIDEntry{
-		{Function: 1, ECX: 1<<5 | 1<<6 | 1<<21 | 1<<24 | 1<<0},
+		{Function: 1, EBX: 3<<24 | 0x10800, ECX: 1<<5 | 1<<6 | 1<<21 | 1<<24 | 1<<0},
 		{Function: 7, EBX: 1<<2 | 1<<5, ECX: 1 << 30},
 		{Function: 0x12},
 		{Function: 0x80000001, ECX: 1<<2 | 1<<0},
+		{Function: 0xb, Index: 0, EBX: 1, ECX: 0x100, EDX: 3},
+		{Function: 0x1f, Index: 1, EBX: 2, ECX: 0x201, EDX: 3},
 	}
 	out := FilterCPUID(in, false)
-	if len(out) != 3 {
+	if len(out) != 5 {
 		t.Fatalf("SGX leaf kept: %d entries", len(out))
 	}
 	if out[0].ECX != 1 || out[1].EBX != 1<<5 || out[1].ECX != 0 || out[2].ECX != 1 {
 		t.Errorf("filtered %+v", out)
+	}
+	// The APIC IDs are vCPU 0's; the rest of those words stays.
+	if out[0].EBX != 0x10800 || out[3].EDX != 0 || out[4].EDX != 0 || out[3].ECX != 0x100 || out[4].EBX != 2 {
+		t.Errorf("APIC IDs not vCPU 0's: %+v", out)
 	}
 	if FilterCPUID(in, true)[0].ECX != 1|1<<21|1<<24 {
 		t.Errorf("x2APIC hidden although an irqchip exists")
