@@ -465,3 +465,16 @@ func TestHostFailureIsNotAGuestFault(t *testing.T) {
 		t.Errorf("failing console: err = %v, want ErrDevice naming PUTS", err)
 	}
 }
+
+// Prefetch's goroutine and /dev/kvm fd are gone once its wait returns,
+// however often it is called, and a boot after it runs as any other.
+func TestPrefetch(t *testing.T) {
+	kvmtest.Require(t)
+	noLeaks(t)
+	wait := monitor.Prefetch()
+	wait()
+	wait()
+	if r := boot(t, context.Background(), guests.Hello(), monitor.Config{}); r.err != nil || r.status != 0 {
+		t.Fatalf("boot after Prefetch: status %d, %v", r.status, r.err)
+	}
+}

@@ -74,3 +74,28 @@ func ExampleVM_CoreFile() {
 	fmt.Println(status, strings.HasPrefix(filepath.Base(core), "core.unimon."), err)
 	// Output: 255 true <nil>
 }
+
+// A program with work to do before its first VM starts KVM's slowest
+// answer early, and waits for it before anything that must not race with
+// it (New does not need the wait).
+func ExamplePrefetch() {
+	wait := monitor.Prefetch()
+	image, err := testdata.ReadFile("testdata/hello-" + runtime.GOARCH + ".hvt")
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	vm, err := monitor.New(monitor.Config{KernelImage: image, Memory: 32 << 20, Args: []string{"prefetched"}, Console: os.Stdout})
+	wait()
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer vm.Close()
+	status, err := vm.Run(context.Background())
+	fmt.Println("exit status", status, err)
+	// Output:
+	// Hello, world
+	// prefetched
+	// exit status 0 <nil>
+}
