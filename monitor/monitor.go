@@ -493,12 +493,9 @@ func (vm *VM) writeBootInfo(kernelEnd, cycleFreq uint64, hostFeatures uint32, cm
 		HostFeatures: hostFeatures,
 	}
 	total := cmdAddr + guestabi.CmdlineSize - guestabi.BootInfoAddr
-	// Zero rather than clear: the command line's 8 KiB are mostly zero,
-	// and fresh memory already is (see guestmem.Memory.Zero).
-	if err := vm.mem.Zero(guestabi.BootInfoAddr, total); err != nil {
-		return fmt.Errorf("%w: boot info does not fit: %w", ErrConfig, err)
-	}
-	b, err := vm.mem.Writable(guestabi.BootInfoAddr, total)
+	// Zeroed rather than cleared: the command line's 8 KiB are mostly
+	// zero, and fresh memory already is (see guestmem.Memory.Zero).
+	b, err := vm.mem.Zeroed(guestabi.BootInfoAddr, total)
 	if err != nil {
 		return fmt.Errorf("%w: boot info does not fit: %w", ErrConfig, err)
 	}

@@ -73,13 +73,10 @@ func SetupMemory(mem *guestmem.Memory) error {
 	if size%guestmem.Granule != 0 || size < guestmem.Granule || size > MMIOBase {
 		return fmt.Errorf("arm64 page tables: guest memory of %#x bytes is not a multiple of 2 MiB up to 4 GiB", size)
 	}
-	// Zeroed with Zero, not written: fresh guest memory is zero already,
-	// and writing zeroes would make resident table pages that small
-	// guests leave empty (issue 12: peak RSS).
-	if err := mem.Zero(PGDBase, PTEBase+PageSize-PGDBase); err != nil {
-		return fmt.Errorf("arm64 page tables: %w", err)
-	}
-	tables, err := mem.Writable(PGDBase, PTEBase+PageSize-PGDBase)
+	// Zeroed, not written with zeroes: fresh guest memory is zero
+	// already, and writing zeroes would make resident table pages that
+	// small guests leave empty (issue 12: peak RSS).
+	tables, err := mem.Zeroed(PGDBase, PTEBase+PageSize-PGDBase)
 	if err != nil {
 		return fmt.Errorf("arm64 page tables: %w", err)
 	}

@@ -266,16 +266,25 @@ func (m *Memory) markReadOnly(r span, ro bool) {
 // than written, so zeroing a large .bss costs no memory until the guest
 // uses it.
 func (m *Memory) Zero(gpa, n uint64) error {
+	_, err := m.Zeroed(gpa, n)
+	return err
+}
+
+// Zeroed is Zero that also returns the zeroed bytes, as Writable does,
+// for a caller that fills in a few entries of an area that must
+// otherwise read as zero (boot page tables, the boot information): only
+// the pages it writes become resident.
+func (m *Memory) Zeroed(gpa, n uint64) ([]byte, error) {
 	b, err := m.Writable(gpa, n)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	ps := uint64(unix.Getpagesize())
 	first := (gpa + ps - 1) &^ (ps - 1)
 	last := (gpa + n) &^ (ps - 1)
 	if last <= first {
 		clear(b)
-		return nil
+		return b, nil
 	}
 	clear(b[:first-gpa])
 	clear(b[last-gpa:])
@@ -284,7 +293,7 @@ func (m *Memory) Zero(gpa, n uint64) error {
 		// Writable has made sure the pages are writable.
 		clear(b[first-gpa : last-gpa])
 	}
-	return nil
+	return b, nil
 }
 
 // Host returns the whole mapping, for registering it with KVM as a memory

@@ -98,6 +98,22 @@ func TestZeroAndProtect(t *testing.T) {
 			t.Fatalf("byte %#x = %#x after Zero, want %#x", i, v, want)
 		}
 	}
+	// Zeroed zeroes the same way and hands back those very bytes.
+	for i := range all {
+		all[i] = 0xaa
+	}
+	z, err := m.Zeroed(0x1800, 0x3000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(z) != 0x3000 || &z[0] != &all[0x1800] || all[0x17ff] != 0xaa || all[0x4800] != 0xaa {
+		t.Fatalf("Zeroed: %d bytes at %p, want 0x3000 at %p with its neighbours kept", len(z), &z[0], &all[0x1800])
+	}
+	for i, v := range z {
+		if v != 0 {
+			t.Fatalf("byte %#x = %#x after Zeroed, want 0", 0x1800+i, v)
+		}
+	}
 	if err := m.Protect(0x10000, 0x2000, false); err != nil {
 		t.Fatal(err)
 	}

@@ -74,13 +74,11 @@ func SetupMemory(mem *guestmem.Memory) error {
 	le.PutUint64(gdt[8:], gdtCode)
 	le.PutUint64(gdt[16:], gdtData)
 
-	// Zeroed with Zero, not written: fresh guest memory is zero already,
-	// and writing zeroes would make resident the page directories above
-	// the guest's memory, which stay empty (issue 12: peak RSS).
-	if err := mem.Zero(PML4Base, PTBase+0x1000-PML4Base); err != nil {
-		return fmt.Errorf("boot page tables: %w", err)
-	}
-	tables, err := mem.Writable(PML4Base, PTBase+0x1000-PML4Base)
+	// Zeroed, not written with zeroes: fresh guest memory is zero
+	// already, and writing zeroes would make resident the page
+	// directories above the guest's memory, which stay empty (issue 12:
+	// peak RSS).
+	tables, err := mem.Zeroed(PML4Base, PTBase+0x1000-PML4Base)
 	if err != nil {
 		return fmt.Errorf("boot page tables: %w", err)
 	}
