@@ -32,7 +32,7 @@ import (
 func noLeaks(t *testing.T) {
 	t.Helper()
 	// os/signal starts its one delivery goroutine on first use, for good.
-	catchSignals(io.Discard).stop(true)
+	catchSignals(io.Discard, false).stop(true)
 	leakcheck.Check(t)
 }
 

@@ -132,7 +132,7 @@ func runKernel(o *runOptions, stdout, stderr io.Writer) int {
 	// boot), and done with before the lock-down.
 	prefetched := monitor.Prefetch()
 	defer prefetched()
-	signals := catchSignals(stderr)
+	signals := catchSignals(stderr, processExits)
 	defer signals.stop(!processExits)
 	if err := checkOutput(stdout, stderr); err != nil {
 		return fail(stderr, err)

@@ -83,9 +83,15 @@ type signalExit struct {
 
 // catchSignals starts catching the signals; call wait before anything
 // a signal must not interrupt uncaught, and stop when the run is over.
-func catchSignals(stderr io.Writer) *signalExit {
-	for _, sig := range defaultAction {
-		restoreDefault(sig)
+// With processExits it also gives defaultAction their default action,
+// for the rest of the process's short life: the Go runtime has no way to
+// take them back, so a process that goes on after the run (a test calling
+// run) keeps the runtime's handling of them.
+func catchSignals(stderr io.Writer, processExits bool) *signalExit {
+	if processExits {
+		for _, sig := range defaultAction {
+			restoreDefault(sig)
+		}
 	}
 	s := &signalExit{ch: make(chan os.Signal, 1), stderr: stderr, ready: make(chan struct{}), stopped: make(chan struct{})}
 	s.ctx, s.cancel = context.WithCancel(context.Background())
