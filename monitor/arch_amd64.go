@@ -47,12 +47,19 @@ func (amd64) prefetch(sys *kvm.System) { sys.SupportedCPUID() }
 func (amd64) setupMemory(mem *guestmem.Memory) error { return x86_64.SetupMemory(mem) }
 
 func (amd64) setupVCPU(sys *kvm.System, vcpu *kvm.VCPU, entry, memSize uint64, hostFeatures uint32) (uint64, error) {
+	if n, _ := sys.CheckExtension(kvm.CapGetTSCKHz); n <= 0 {
+		return 0, fmt.Errorf("%w: KVM lacks KVM_CAP_GET_TSC_KHZ: cannot tell the guest its TSC frequency", kvm.ErrUnavailable)
+	}
+	khz, err := vcpu.TSCKHz()
+	if err != nil {
+		return 0, err
+	}
 	cpuid, err := sys.SupportedCPUID()
 	if err != nil {
 		return 0, err
 	}
 	irqchip := hostFeatures&guestabi.FeatureIRQChip != 0
-	if err := vcpu.SetCPUID(x86_64.FilterCPUID(cpuid, irqchip)); err != nil {
+	if err := vcpu.SetCPUID(x86_64.FilterCPUID(cpuid, irqchip, uint32(khz))); err != nil {
 		return 0, err
 	}
 	sregs, err := vcpu.Sregs()
@@ -64,13 +71,6 @@ func (amd64) setupVCPU(sys *kvm.System, vcpu *kvm.VCPU, entry, memSize uint64, h
 		return 0, err
 	}
 	if err := vcpu.SetRegs(x86_64.EntryRegs(entry, memSize)); err != nil {
-		return 0, err
-	}
-	if n, _ := sys.CheckExtension(kvm.CapGetTSCKHz); n <= 0 {
-		return 0, fmt.Errorf("%w: KVM lacks KVM_CAP_GET_TSC_KHZ: cannot tell the guest its TSC frequency", kvm.ErrUnavailable)
-	}
-	khz, err := vcpu.TSCKHz()
-	if err != nil {
 		return 0, err
 	}
 	return khz * 1000, nil

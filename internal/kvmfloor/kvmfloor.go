@@ -95,11 +95,15 @@ func Run(image io.ReaderAt, o Options) (int, error) {
 		return 0, err
 	}
 	defer cpu.Close()
+	khz, err := cpu.TSCKHz()
+	if err != nil {
+		return 0, err
+	}
 	cpuid, err := sys.SupportedCPUID()
 	if err != nil {
 		return 0, err
 	}
-	if err := cpu.SetCPUID(x86_64.FilterCPUID(cpuid, features != 0)); err != nil {
+	if err := cpu.SetCPUID(x86_64.FilterCPUID(cpuid, features != 0, uint32(khz))); err != nil {
 		return 0, err
 	}
 	sregs, err := cpu.Sregs()
@@ -111,10 +115,6 @@ func Run(image io.ReaderAt, o Options) (int, error) {
 		return 0, err
 	}
 	if err := cpu.SetRegs(x86_64.EntryRegs(img.Entry, size)); err != nil {
-		return 0, err
-	}
-	khz, err := cpu.TSCKHz()
-	if err != nil {
 		return 0, err
 	}
 	mft := manifest.Encode()

@@ -160,8 +160,14 @@ const (
 // EDX) say vCPU 0's, 0: KVM fills in those of whichever host CPU ran
 // KVM_GET_SUPPORTED_CPUID, which the guest's local APIC (ID 0) would
 // contradict, and which would differ from boot to boot.
-func FilterCPUID(entries []kvm.CPUIDEntry, irqchip bool) []kvm.CPUIDEntry {
-	out := make([]kvm.CPUIDEntry, 0, len(entries))
+//
+// With an irqchip it adds the timing leaf (guestabi.CPUIDTimingLeaf):
+// the TSC's rate, tscKHz, and the APIC timer's, so the guest need not
+// measure its timer. It does so only beside KVM's hypervisor base leaf,
+// which it raises to reach the timing leaf.
+func FilterCPUID(entries []kvm.CPUIDEntry, irqchip bool, tscKHz uint32) []kvm.CPUIDEntry {
+	out := make([]kvm.CPUIDEntry, 0, len(entries)+1)
+	timing := false
 	for _, e := range entries {
 		switch e.Function {
 		case 1:
@@ -179,10 +185,18 @@ func FilterCPUID(entries []kvm.CPUIDEntry, irqchip bool) []kvm.CPUIDEntry {
 			e.EDX = 0
 		case 0x80000001:
 			e.ECX &^= ext1ECXSVM
-		case leafSGX:
+		case leafSGX, guestabi.CPUIDTimingLeaf:
 			continue
+		case guestabi.CPUIDHypervisorBase:
+			if irqchip {
+				timing = true
+				e.EAX = max(e.EAX, guestabi.CPUIDTimingLeaf)
+			}
 		}
 		out = append(out, e)
+	}
+	if timing {
+		out = append(out, kvm.CPUIDEntry{Function: guestabi.CPUIDTimingLeaf, EAX: tscKHz, EBX: guestabi.APICTimerKHz})
 	}
 	return out
 }

@@ -3,9 +3,11 @@ package x86_64
 import (
 	"bytes"
 	"encoding/binary"
+	"slices"
 	"testing"
 	"unsafe"
 
+	"github.com/unimon/unimon/guestabi"
 	"github.com/unimon/unimon/monitor/guestmem"
 	"github.com/unimon/unimon/monitor/kvm"
 	"golang.org/x/sys/unix"
@@ -80,7 +82,7 @@ func TestFilterCPUID(t *testing.T) {
 		{Function: 0xb, Index: 0, EBX: 1, ECX: 0x100, EDX: 3},
 		{Function: 0x1f, Index: 1, EBX: 2, ECX: 0x201, EDX: 3},
 	}
-	out := FilterCPUID(in, false)
+	out := FilterCPUID(in, false, 0)
 	if len(out) != 5 {
 		t.Fatalf("SGX leaf kept: %d entries", len(out))
 	}
@@ -91,8 +93,47 @@ func TestFilterCPUID(t *testing.T) {
 	if out[0].EBX != 0x10800 || out[3].EDX != 0 || out[4].EDX != 0 || out[3].ECX != 0x100 || out[4].EBX != 2 {
 		t.Errorf("APIC IDs not vCPU 0's: %+v", out)
 	}
-	if FilterCPUID(in, true)[0].ECX != 1|1<<21|1<<24 {
+	if FilterCPUID(in, true, 0)[0].ECX != 1|1<<21|1<<24 {
 		t.Errorf("x2APIC hidden although an irqchip exists")
+	}
+}
+
+// The timing leaf comes with the irqchip, beside KVM's hypervisor leaves
+// only, replacing any KVM had, with the base leaf raised to reach it.
+func TestFilterCPUIDTimingLeaf(t *testing.T) {
+	kvmLeaves := []kvm.CPUIDEntry{
+		{Function: 1, ECX: 1 << 31},
+		{Function: guestabi.CPUIDHypervisorBase, EAX: 0x40000001, EBX: 0x4b4d564b},
+		{Function: 0x40000001, EAX: 0x1007efb},
+		{Function: guestabi.CPUIDTimingLeaf, EAX: 1, EBX: 2},
+	}
+	timing := kvm.CPUIDEntry{Function: guestabi.CPUIDTimingLeaf, EAX: 2_100_000, EBX: guestabi.APICTimerKHz}
+	for _, tc := range []struct {
+		name    string
+		in      []kvm.CPUIDEntry
+		irqchip bool
+		base    uint32 // the base leaf's EAX; 0: no base leaf
+		want    []kvm.CPUIDEntry
+	}{
+		{"irqchip", kvmLeaves, true, guestabi.CPUIDTimingLeaf, []kvm.CPUIDEntry{timing}},
+		{"no irqchip", kvmLeaves, false, 0x40000001, nil},
+		{"no hypervisor leaves", kvmLeaves[:1], true, 0, nil},
+		{"base above the timing leaf", []kvm.CPUIDEntry{{Function: guestabi.CPUIDHypervisorBase, EAX: 0x40000020}}, true, 0x40000020, []kvm.CPUIDEntry{timing}},
+	} {
+		out := FilterCPUID(tc.in, tc.irqchip, 2_100_000)
+		var base uint32
+		var got []kvm.CPUIDEntry
+		for _, e := range out {
+			switch e.Function {
+			case guestabi.CPUIDHypervisorBase:
+				base = e.EAX
+			case guestabi.CPUIDTimingLeaf:
+				got = append(got, e)
+			}
+		}
+		if base != tc.base || !slices.Equal(got, tc.want) {
+			t.Errorf("%s: base leaf EAX %#x, timing leaves %+v; want %#x, %+v", tc.name, base, got, tc.base, tc.want)
+		}
 	}
 }
 
