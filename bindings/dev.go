@@ -424,7 +424,7 @@ func netWaitRead(e *fdEntry, t *thread) bool {
 // netWakeReaders makes the threads blocked reading device h run their
 // read again.
 func netWakeReaders(h uint32) {
-	for i := range threads {
+	for i := range slots() {
 		t := &threads[i]
 		if t.state == tBlocked && t.wait == waitNet && t.waitArg == uint64(h) {
 			wake(i, 0)

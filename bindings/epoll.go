@@ -148,7 +148,7 @@ func sysEpollWait(t *thread, a sysArgs) (int64, sysResult) {
 
 // epollWake completes the epoll waits that have events to report.
 func epollWake() {
-	for i := range threads {
+	for i := range slots() {
 		t := &threads[i]
 		if t.state != tBlocked || t.wait != waitEpoll {
 			continue

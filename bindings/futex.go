@@ -35,7 +35,7 @@ func sysFutex(t *thread, a sysArgs) (int64, sysResult) {
 		return 0, sysBlocked
 	case _FUTEX_WAKE:
 		n := int64(0)
-		for i := range threads {
+		for i := range slots() {
 			w := &threads[i]
 			if n < int64(val) && w.state == tBlocked && w.wait == waitFutex && w.waitAddr == addr {
 				wake(i, 0)

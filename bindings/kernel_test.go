@@ -73,3 +73,28 @@ func TestFormatting(t *testing.T) {
 		t.Errorf("hex: %s", b[:n])
 	}
 }
+
+func resetThreads() { threads = [maxThreads]thread{}; used, cur, nextTID = 0, 0, 1 }
+
+// Scans of the thread table stop at the highest slot ever given out, and
+// a freed slot is given out again before a new one.
+func TestThreadSlots(t *testing.T) {
+	resetThreads()
+	defer resetThreads()
+	for want := range 3 {
+		if i := newThread(); i != want {
+			t.Fatalf("newThread = %d, want %d", i, want)
+		}
+	}
+	threads[1].state = tFree
+	if i := newThread(); i != 1 || used != 3 || len(slots()) != 3 {
+		t.Fatalf("newThread = %d, used %d; want slot 1 again, used 3", i, used)
+	}
+	// A slot past used is never looked at, whatever it holds.
+	park(&threads[2], waitSleep, 5)
+	park(&threads[7], waitSleep, 5)
+	expire(10)
+	if threads[2].state != tRunnable || threads[7].state != tBlocked {
+		t.Errorf("after expire: slot 2 %d (want runnable), slot 7 %d (want untouched)", threads[2].state, threads[7].state)
+	}
+}

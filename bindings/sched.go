@@ -48,15 +48,26 @@ type thread struct {
 
 var (
 	threads [maxThreads]thread
+	// used is one past the highest slot ever given out. Scans of the
+	// table stop there, so they read only the slots the program has
+	// used: the whole table is 208 KiB, and reading a page of it before
+	// anything wrote it makes the host map its zero page, which the
+	// first write then replaces, at the cost of two more guest faults.
+	used    int
 	cur     int
 	nextTID uint64 = 1
 )
+
+// slots returns the table's slots up to the highest ever used; some may
+// be free again. Indexes into it are indexes into threads.
+func slots() []thread { return threads[:used] }
 
 func newThread() int {
 	for i := range threads {
 		if threads[i].state == tFree {
 			threads[i] = thread{state: tRunnable, tid: nextTID}
 			nextTID++
+			used = max(used, i+1)
 			return i
 		}
 	}
@@ -101,8 +112,8 @@ func schedule(f *frame) {
 	for {
 		n := now()
 		expire(n)
-		for k := 1; k <= maxThreads; k++ {
-			i := (old + k) % maxThreads
+		for k := 1; k <= used; k++ {
+			i := (old + k) % used
 			if threads[i].state == tRunnable {
 				if i != old {
 					stats.switches++
@@ -121,7 +132,7 @@ func schedule(f *frame) {
 // expire wakes the threads whose deadline has passed: futex waits time
 // out, sleeps end, epoll waits return no events.
 func expire(n int64) {
-	for i := range threads {
+	for i := range slots() {
 		t := &threads[i]
 		if t.state != tBlocked || t.deadline == 0 || t.deadline > n {
 			continue
@@ -140,7 +151,7 @@ func expire(n int64) {
 // input, which wakes the epoll waits (netPolled).
 func idle(n int64) {
 	next := n + 1_000_000_000
-	for i := range threads {
+	for i := range slots() {
 		t := &threads[i]
 		if t.state == tBlocked && t.deadline != 0 && t.deadline < next {
 			next = t.deadline

@@ -138,7 +138,7 @@ func tgkill(tid uint64, sig int) int64 {
 	if sig < 0 || sig > nsig {
 		return -_EINVAL
 	}
-	for i := range threads {
+	for i := range slots() {
 		if threads[i].state != tFree && threads[i].tid == tid {
 			if sig != 0 && sigactions[sig].handler > 1 {
 				threads[i].pending |= 1 << (sig - 1)

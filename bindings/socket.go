@@ -1335,7 +1335,7 @@ func sockChanged() {
 	}
 	socktab.Changed.Store(0)
 	readinessChanged = true
-	for i := range threads {
+	for i := range slots() {
 		if t := &threads[i]; t.state == tBlocked && t.wait == waitSock {
 			wake(i, 0)
 		}
