@@ -12,8 +12,7 @@ import "github.com/unimon/unimon/guestabi"
 // used its time slice. Without both (upstream solo5-hvt, or a unimon
 // older than the timing leaf) the kernel switches only at system calls,
 // rather than first measuring the timer against the TSC: that took a
-// quarter of a millisecond of polling and MSR exits worth ~1.5 ms per
-// boot on the nested KVM unimon is tested on.
+// quarter of a millisecond of polling, and MSR exits, at every boot.
 
 const (
 	tickHz = 100
