@@ -7,18 +7,12 @@ package guestabi
 // APIC timer's (before its divider), both in kHz, and the hypervisor base
 // leaf's EAX (the highest hypervisor leaf) is at least CPUIDTimingLeaf.
 // A guest arms its APIC timer from EBX instead of first measuring the
-// timer against the TSC, which costs a Go unikernel ~1.5 ms at boot on
-// the nested KVM unimon is tested on (issue 12). A guest must check the
-// base leaf: upstream solo5-hvt, and unimon without an irqchip, publish
-// no timing leaf.
+// timer against the TSC at every boot (issue 12; README, Performance).
+// A guest must check the base leaf: upstream solo5-hvt, and unimon
+// without an irqchip, publish no timing leaf.
 const (
 	// CPUIDHypervisorBase is the hypervisor base leaf (KVM: "KVMKVMKVM").
 	CPUIDHypervisorBase = 0x4000_0000
 	// CPUIDTimingLeaf is the hypervisor timing leaf.
 	CPUIDTimingLeaf = 0x4000_0010
-	// APICTimerKHz is the rate of KVM's in-kernel local APIC timer: one
-	// count per APIC bus cycle, which KVM makes 1 ns unless the monitor
-	// changes it (KVM_CAP_X86_APIC_BUS_CYCLES_NS, which unimon does not
-	// use).
-	APICTimerKHz = 1_000_000
 )

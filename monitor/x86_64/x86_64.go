@@ -152,6 +152,12 @@ const (
 	leafTopologyV2 = 0x1f
 )
 
+// apicTimerKHz is the rate of KVM's in-kernel local APIC timer, which the
+// timing leaf publishes: one count per APIC bus cycle, which KVM makes
+// 1 ns unless the monitor changes it (KVM_CAP_X86_APIC_BUS_CYCLES_NS,
+// which unimon does not use).
+const apicTimerKHz = 1_000_000
+
 // FilterCPUID removes from KVM's supported CPUID what a unikernel must not
 // use: nested virtualization (VMX, SVM), SMX and SGX, and, when the VM has
 // no in-kernel irqchip, the x2APIC and TSC-deadline timer it could not
@@ -196,7 +202,7 @@ func FilterCPUID(entries []kvm.CPUIDEntry, irqchip bool, tscKHz uint32) []kvm.CP
 		out = append(out, e)
 	}
 	if timing {
-		out = append(out, kvm.CPUIDEntry{Function: guestabi.CPUIDTimingLeaf, EAX: tscKHz, EBX: guestabi.APICTimerKHz})
+		out = append(out, kvm.CPUIDEntry{Function: guestabi.CPUIDTimingLeaf, EAX: tscKHz, EBX: apicTimerKHz})
 	}
 	return out
 }

@@ -107,7 +107,7 @@ func TestFilterCPUIDTimingLeaf(t *testing.T) {
 		{Function: 0x40000001, EAX: 0x1007efb},
 		{Function: guestabi.CPUIDTimingLeaf, EAX: 1, EBX: 2},
 	}
-	timing := kvm.CPUIDEntry{Function: guestabi.CPUIDTimingLeaf, EAX: 2_100_000, EBX: guestabi.APICTimerKHz}
+	timing := kvm.CPUIDEntry{Function: guestabi.CPUIDTimingLeaf, EAX: 2_100_000, EBX: apicTimerKHz}
 	for _, tc := range []struct {
 		name    string
 		in      []kvm.CPUIDEntry
