@@ -23,6 +23,8 @@ type Unikernel struct {
 	abi      guestabi.ABIInfo
 	manifest *guestabi.Manifest
 	request  uint32
+	// workingSet is the boot working set note's ranges (guestabi.NoteWorkingSet).
+	workingSet []guestabi.Range
 }
 
 // OpenUnikernel opens the unikernel file at path (as OpenKernel does) and
@@ -61,7 +63,9 @@ func parseUnikernel(r io.ReaderAt, name string, closer io.Closer) (*Unikernel, e
 	var err error
 	if u.file, err = elfload.Parse(r, hostArch.machine()); err == nil {
 		if u.abi, u.manifest, err = u.file.Notes(); err == nil {
-			u.request, err = u.file.Features()
+			if u.request, err = u.file.Features(); err == nil {
+				u.workingSet, err = u.file.WorkingSet()
+			}
 		}
 	}
 	if err != nil {

@@ -61,6 +61,7 @@ func TestBuildArm64(t *testing.T) {
 	if req, err := elfload.Features(bytes.NewReader(img), elf.EM_AARCH64); err != nil || req&guestabi.RequestIRQChip == 0 {
 		t.Errorf("feature request %#x, %v", req, err)
 	}
+	checkWorkingSet(t, img, f, res)
 	syms, err := f.Symbols()
 	if err != nil {
 		t.Fatal(err)

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -92,6 +93,7 @@ func TestBuildHello(t *testing.T) {
 	if req, err := elfload.Features(bytes.NewReader(img), elf.EM_X86_64); err != nil || req&guestabi.RequestIRQChip == 0 {
 		t.Errorf("feature request %#x, %v", req, err)
 	}
+	checkWorkingSet(t, img, f, res)
 	t.Logf("%d syscall sites, image end %#x, %d bytes", len(res.Syscalls), res.ImageEnd, len(img))
 }
 
@@ -253,5 +255,43 @@ func TestMergeFlags(t *testing.T) {
 		if got := strings.Join(mergeFlags(tc.user, "unimon", "-E=x"), " "); got != tc.want {
 			t.Errorf("mergeFlags(%q) = %q, want %q", tc.user, got, tc.want)
 		}
+	}
+}
+
+// checkWorkingSet checks the boot working set note of img (parsed as f):
+// the window above the image, the runtime's heap descriptor and the small
+// variables listed; the bindings' thread table, a large one, not.
+func checkWorkingSet(t *testing.T, img []byte, f *elf.File, res *Result) {
+	t.Helper()
+	pf, err := elfload.Parse(bytes.NewReader(img), f.Machine)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ranges, err := pf.WorkingSet()
+	if err != nil || len(ranges) == 0 {
+		t.Fatalf("boot working set %v, %v", ranges, err)
+	}
+	if last := ranges[len(ranges)-1]; last != (guestabi.Range{Start: res.ImageEnd, Len: heapWindow}) {
+		t.Errorf("last range %+v, want the %d bytes from the image's end %#x", last, heapWindow, res.ImageEnd)
+	}
+	listed := func(addr uint64) bool {
+		return slices.ContainsFunc(ranges, func(r guestabi.Range) bool { return addr >= r.Start && addr < r.End() })
+	}
+	syms, err := f.Symbols()
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]bool{runtimeHeapSymbol: true, "runtime.sched": true, BuildInfoSymbol: false,
+		"github.com/unimon/unimon/bindings.threads": false}
+	for _, s := range syms {
+		if w, ok := want[s.Name]; ok {
+			if got := listed(s.Value) && listed(s.Value+s.Size-1); got != w {
+				t.Errorf("%s (%d bytes at %#x) listed: %v, want %v (ranges %+v)", s.Name, s.Size, s.Value, got, w, ranges)
+			}
+			delete(want, s.Name)
+		}
+	}
+	if len(want) != 0 {
+		t.Errorf("symbols not found: %v", want)
 	}
 }

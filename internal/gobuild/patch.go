@@ -65,8 +65,8 @@ func alignUp(v, a uint64) uint64 { return (v + a - 1) &^ (a - 1) }
 // text becomes UD2 (same two bytes, it traps from user mode where SYSCALL
 // cannot here), the addresses go into a table the guest finds through the
 // bindings' buildInfo variable, and the ABI1 and MFT1 notes (plus unimon's
-// feature request note, which upstream ignores) are added as PT_NOTE
-// segments. The Go linker leaves no room for more program headers,
+// feature request and boot working set notes, which upstream ignores) are
+// added as PT_NOTE segments. The Go linker leaves no room for more program headers,
 // so the new program header table, the notes and the syscall table are
 // appended to the file in one read-only PT_LOAD placed above every other
 // segment.
@@ -113,19 +113,30 @@ func PatchFiles(in []byte, m *guestabi.Manifest, files []byte) ([]byte, *Result,
 	segVaddr := alignUp(top, pageSize)
 	segOff := alignUp(uint64(len(out)), pageSize)
 
+	syms, _ := f.Symbols()
+	static := staticWorkingSet(f, syms)
 	oldPhnum := len(f.Progs)
-	phnum := oldPhnum + 4
+	phnum := oldPhnum + 5
 	abi := guestabi.EncodeNote(guestabi.NoteABI1, guestabi.ABIInfo{Target: guestabi.ABITargetHVT, Version: guestabi.ABIVersion}.Encode())
 	mft := guestabi.EncodeNote(guestabi.NoteMFT1, m.Encode())
 	// The bindings use a timer interrupt when the monitor offers one and
 	// run cooperatively otherwise, so they always ask.
 	fea := guestabi.EncodeFeatureNote(guestabi.RequestIRQChip)
+	// The working set note's length depends only on how many ranges it
+	// lists, so the image's end is known before the note is written.
+	wksLen := uint64(len(guestabi.EncodeNote(guestabi.NoteWorkingSet, guestabi.EncodeWorkingSet(make([]guestabi.Range, len(static)+1)))))
 	abiOff := uint64(phnum * phdrSize)
 	mftOff := abiOff + uint64(len(abi))
 	feaOff := mftOff + uint64(len(mft))
-	tabOff := feaOff + uint64(len(fea))
+	wksOff := feaOff + uint64(len(fea))
+	tabOff := wksOff + wksLen
 	filesOff := alignUp(tabOff+uint64(8*len(sites)), 8)
 	segSize := filesOff + uint64(len(files))
+	imageEnd := alignUp(segVaddr+segSize, pageSize)
+	wks, err := workingSetNote(static, imageEnd)
+	if err != nil {
+		return nil, nil, err
+	}
 	seg := make([]byte, segSize)
 	copy(seg[filesOff:], files)
 
@@ -158,18 +169,20 @@ func PatchFiles(in []byte, m *guestabi.Manifest, files []byte) ([]byte, *Result,
 	putPhdr(oldPhnum+1, ptNote, pfR, segOff+abiOff, segVaddr+abiOff, uint64(len(abi)), 4)
 	putPhdr(oldPhnum+2, ptNote, pfR, segOff+mftOff, segVaddr+mftOff, uint64(len(mft)), 8)
 	putPhdr(oldPhnum+3, ptNote, pfR, segOff+feaOff, segVaddr+feaOff, uint64(len(fea)), 4)
+	putPhdr(oldPhnum+4, ptNote, pfR, segOff+wksOff, segVaddr+wksOff, wksLen, 8)
 	copy(seg[abiOff:], abi)
 	copy(seg[mftOff:], mft)
 	copy(seg[feaOff:], fea)
+	copy(seg[wksOff:], wks)
 	for i, a := range sites {
 		le.PutUint64(seg[tabOff+uint64(8*i):], a)
 	}
 
-	res := &Result{Syscalls: sites, TableAddr: segVaddr + tabOff, ImageEnd: alignUp(segVaddr+segSize, pageSize)}
+	res := &Result{Syscalls: sites, TableAddr: segVaddr + tabOff, ImageEnd: imageEnd}
 	if len(files) > 0 {
 		res.FilesAddr, res.FilesLen = segVaddr+filesOff, uint64(len(files))
 	}
-	if err := patchBuildInfo(f, out, res); err != nil {
+	if err := patchBuildInfo(f, syms, out, res); err != nil {
 		return nil, nil, err
 	}
 
@@ -211,8 +224,7 @@ func patchSyscalls(f *elf.File, out []byte) ([]uint64, error) {
 }
 
 // patchBuildInfo fills the bindings' buildInfo variable in out.
-func patchBuildInfo(f *elf.File, out []byte, res *Result) error {
-	syms, _ := f.Symbols()
+func patchBuildInfo(f *elf.File, syms []elf.Symbol, out []byte, res *Result) error {
 	for _, s := range syms {
 		if s.Name != BuildInfoSymbol && s.Name != stdBuildInfoSymbol {
 			continue

@@ -1,5 +1,6 @@
 // Package kernelinfo is `unimon info`: what a unikernel file says about
-// itself (its architecture, ABI, manifest and feature requests), as JSON.
+// itself (its architecture, ABI, manifest, feature requests and boot
+// working set), as JSON.
 // It runs in the builder binary (unimon-build --info), as solo5-elftool
 // is apart from solo5-hvt upstream: encoding/json and what it brings are
 // 0.2 MB of binary that every run of the monitor would otherwise load
@@ -29,6 +30,16 @@ type Output struct {
 	// Requests lists the machine features the unikernel asks for with
 	// unimon's feature note ("irqchip"); empty for upstream unikernels.
 	Requests []string `json:"requests"`
+	// BootWorkingSet lists the memory the unikernel says it writes as it
+	// boots (unimon's boot working set note); empty for upstream
+	// unikernels.
+	BootWorkingSet []Range `json:"boot_working_set"`
+}
+
+// Range is a guest-physical range: its start (hex) and length in bytes.
+type Range struct {
+	Start  string `json:"start"`
+	Length uint64 `json:"length"`
 }
 
 // ABI is the unikernel's ABI note: its target ("hvt", else the number)
@@ -83,6 +94,10 @@ func describe(path string) (*Output, error) {
 	if d.ABI.Target == guestabi.ABITargetHVT {
 		target = "hvt"
 	}
+	ws := []Range{}
+	for _, r := range d.WorkingSet {
+		ws = append(ws, Range{Start: fmt.Sprintf("%#x", r.Start), Length: r.Len})
+	}
 	return &Output{File: path, Arch: d.Arch, ABI: ABI{Target: target, Version: d.ABI.Version},
-		Manifest: d.Manifest.JSON(), Requests: requests}, nil
+		Manifest: d.Manifest.JSON(), Requests: requests, BootWorkingSet: ws}, nil
 }

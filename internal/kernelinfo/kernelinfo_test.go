@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -55,7 +56,8 @@ func TestInfoPrintsJSON(t *testing.T) {
 				t.Fatalf("%v: %s", err, out)
 			}
 			if got.File != file || got.Arch != tt.arch || got.ABI != (ABI{Target: "hvt", Version: guestabi.ABIVersion}) ||
-				got.Requests == nil || len(got.Requests) != 0 || len(got.Manifest.Devices) != len(tt.devices) {
+				got.Requests == nil || len(got.Requests) != 0 || got.BootWorkingSet == nil || len(got.BootWorkingSet) != 0 ||
+				len(got.Manifest.Devices) != len(tt.devices) {
 				t.Fatalf("info: %+v", got)
 			}
 			for i, d := range tt.devices {
@@ -64,6 +66,23 @@ func TestInfoPrintsJSON(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// A unikernel built by unimon build asks for features and lists its boot
+// working set; info shows both.
+func TestInfoUnimonNotes(t *testing.T) {
+	ranges := []guestabi.Range{{Start: 0x2d0000, Len: 0x46000}, {Start: 0x5a0000, Len: 1 << 20}}
+	file := write(t, microguest.ELF(microguest.Guest{Machine: microguest.Host.Machine, Text: make([]byte, 16),
+		Request: guestabi.RequestIRQChip, WorkingSet: guestabi.EncodeWorkingSet(ranges)}))
+	status, out, errOut := run(file)
+	var got Output
+	if err := json.Unmarshal([]byte(out), &got); status != 0 || err != nil {
+		t.Fatalf("status %d, %v: %s%s", status, err, out, errOut)
+	}
+	want := []Range{{Start: "0x2d0000", Length: 0x46000}, {Start: "0x5a0000", Length: 1 << 20}}
+	if !slices.Equal(got.Requests, []string{"irqchip"}) || !slices.Equal(got.BootWorkingSet, want) {
+		t.Errorf("requests %q, boot working set %+v; want [irqchip], %+v", got.Requests, got.BootWorkingSet, want)
 	}
 }
 

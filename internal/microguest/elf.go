@@ -50,6 +50,10 @@ type Guest struct {
 	// Request, when not zero, adds unimon's feature request note asking
 	// for these guestabi.Request* bits.
 	Request uint32
+	// WorkingSet, when not empty, adds unimon's boot working set note with
+	// this payload (guestabi.EncodeWorkingSet; raw, so that tests can
+	// give malformed ones).
+	WorkingSet []byte
 	// OmitABINote and OmitManifestNote leave a note (and its PT_NOTE) out,
 	// to test how a monitor rejects such files.
 	OmitABINote, OmitManifestNote bool
@@ -105,6 +109,9 @@ func (g *Guest) notes() ([]byte, []noteSeg) {
 	}
 	if g.Request != 0 {
 		add(guestabi.NoteFeatures, binary.LittleEndian.AppendUint32(nil, g.Request))
+	}
+	if len(g.WorkingSet) > 0 {
+		add(guestabi.NoteWorkingSet, g.WorkingSet)
 	}
 	return b, segs
 }

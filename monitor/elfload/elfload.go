@@ -320,6 +320,26 @@ func (pf *File) Features() (uint32, error) {
 
 var errNoFeatures = errors.New("no feature request note")
 
+// WorkingSet returns the ranges of unimon's boot working set note
+// (guestabi.NoteWorkingSet), or none when the unikernel has no such note,
+// as every upstream Solo5 unikernel. It applies the same rules as Notes.
+func (pf *File) WorkingSet() ([]guestabi.Range, error) {
+	payload, err := pf.f.findNote(guestabi.NoteWorkingSet, errNoWorkingSet)
+	if errors.Is(err, errNoWorkingSet) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	ranges, err := guestabi.DecodeWorkingSet(payload)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrInvalidELF, err)
+	}
+	return ranges, nil
+}
+
+var errNoWorkingSet = errors.New("no boot working set note")
+
 // findNote returns the payload of the first PT_NOTE whose first note is a
 // Solo5 note of kind k, or an error wrapping notFound.
 func (f *file) findNote(k guestabi.NoteKind, notFound error) ([]byte, error) {

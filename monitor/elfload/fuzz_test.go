@@ -21,6 +21,10 @@ func fuzzSeeds() [][]byte {
 		func(e *testELF) { e.phdrs[phNoteABI].data = abiNote(1, 1) },
 		func(e *testELF) { e.phdrs[phNoteABI].data = append(abiNote(1, 2), mftNote(testManifest())...) },
 		func(e *testELF) { e.phdrs = e.phdrs[:2] },
+		func(e *testELF) {
+			e.phdrs[phNoteABI].data = guestabi.EncodeNote(guestabi.NoteWorkingSet,
+				guestabi.EncodeWorkingSet([]guestabi.Range{{Start: 0x200000, Len: guestabi.PageSize}}))
+		},
 	} {
 		e := validELF()
 		edit(e)
@@ -63,6 +67,11 @@ func FuzzNotes(f *testing.F) {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
+		if pf, err := Parse(bytes.NewReader(data), elf.EM_X86_64); err == nil {
+			if ranges, err := pf.WorkingSet(); err == nil && len(ranges) > guestabi.MaxWorkingSetRanges {
+				t.Fatalf("accepted a working set of %d ranges", len(ranges))
+			}
+		}
 		abi, mft, err := Notes(bytes.NewReader(data), elf.EM_X86_64)
 		if err != nil {
 			return

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"unsafe"
+
+	"golang.org/x/sys/unix"
 )
 
 func TestBytesBounds(t *testing.T) {
@@ -125,6 +127,45 @@ func TestZeroAndProtect(t *testing.T) {
 	}
 	if err := m.Close(); err != nil || m.Close() != nil {
 		t.Errorf("Close twice: %v", err)
+	}
+}
+
+// Populate backs exactly its range with memory, changes no byte, and
+// follows Writable's rules.
+func TestPopulate(t *testing.T) {
+	m := newTestMemory(t)
+	b, err := m.Writable(0x10000, 0x4000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b[0x1000] = 7 // one page already written
+	if err := m.Populate(0x10000, 0x4000); err != nil {
+		t.Fatal(err)
+	}
+	around, _ := m.Bytes(0xf000, 0x6000)
+	vec := make([]byte, 6)
+	if _, _, errno := unix.Syscall(unix.SYS_MINCORE, uintptr(unsafe.Pointer(&around[0])), uintptr(len(around)),
+		uintptr(unsafe.Pointer(&vec[0]))); errno != 0 {
+		t.Fatal(errno)
+	}
+	for i, v := range vec {
+		if want := i >= 1 && i <= 4; (v&1 != 0) != want {
+			t.Errorf("page %#x resident: %v, want %v", 0xf000+i*0x1000, v&1 != 0, want)
+		}
+	}
+	for i, v := range b {
+		if i == 0x1000 && v != 7 || i != 0x1000 && v != 0 {
+			t.Fatalf("byte %#x = %#x after Populate", 0x10000+i, v)
+		}
+	}
+	if err := m.Populate(m.Size()-0x1000, 0x1000); !errors.Is(err, ErrOutOfBounds) {
+		t.Errorf("Populate of the top page: %v, want ErrOutOfBounds", err)
+	}
+	if err := m.Protect(0x20000, 0x1000, false); err != nil {
+		t.Fatal(err)
+	}
+	if err := m.Populate(0x1f000, 0x2000); !errors.Is(err, ErrReadOnly) {
+		t.Errorf("Populate over a read-only page: %v, want ErrReadOnly", err)
 	}
 }
 

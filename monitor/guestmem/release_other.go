@@ -11,3 +11,6 @@ func releasePages(b []byte) error { return errors.ErrUnsupported }
 
 // adviseHugePages: transparent huge pages are Linux's.
 func adviseHugePages(b []byte) error { return nil }
+
+// populatePages: nothing to win where no VM runs.
+func populatePages(b []byte) error { return errors.ErrUnsupported }

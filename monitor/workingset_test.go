@@ -1,0 +1,75 @@
+package monitor_test
+
+import (
+	"errors"
+	"testing"
+	"unsafe"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/unimon/unimon/guestabi"
+	"github.com/unimon/unimon/internal/kvmtest"
+	"github.com/unimon/unimon/internal/microguest"
+	"github.com/unimon/unimon/monitor"
+)
+
+// A unikernel's boot working set note has New back the ranges it lists
+// with host memory, cut below the top page of the memory the VM has, and
+// nothing else; a malformed note is refused as any bad note is.
+func TestBootWorkingSet(t *testing.T) {
+	kvmtest.Require(t)
+	noLeaks(t)
+	const page = guestabi.PageSize
+	listed := guestabi.Range{Start: 0x300000, Len: 16 * page}
+	pastTop := guestabi.Range{Start: smallMem - 2*page, Len: 16 * page}
+	image := microguest.ELF(microguest.Guest{Machine: guests.Machine, Text: make([]byte, 16),
+		WorkingSet: guestabi.EncodeWorkingSet([]guestabi.Range{listed, pastTop})})
+	u, err := monitor.NewUnikernel(image)
+	if err != nil {
+		t.Fatal(err)
+	}
+	vm, err := monitor.New(monitor.Config{Unikernel: u, Memory: smallMem})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer vm.Close()
+	resident := residentPages(t, monitor.HostMemory(vm))
+	for _, tt := range []struct {
+		gpa  uint64
+		want bool
+	}{
+		{listed.Start - page, false},
+		{listed.Start, true},
+		{listed.End() - page, true},
+		{listed.End(), false},
+		{pastTop.Start - page, false},
+		{pastTop.Start, true},
+		{smallMem - page, false}, // the top page, which no access may reach
+	} {
+		if got := resident[tt.gpa/page]; got != tt.want {
+			t.Errorf("guest page %#x resident after New: %v, want %v", tt.gpa, got, tt.want)
+		}
+	}
+
+	bad := microguest.ELF(microguest.Guest{Machine: guests.Machine, Text: make([]byte, 16),
+		WorkingSet: guestabi.EncodeWorkingSet([]guestabi.Range{{Start: 0x300800, Len: page}})})
+	if _, err := monitor.NewUnikernel(bad); !errors.Is(err, monitor.ErrKernel) || !errors.Is(err, guestabi.ErrBadNote) {
+		t.Errorf("unaligned working set range: %v, want ErrKernel and ErrBadNote", err)
+	}
+}
+
+// residentPages reports, page by page, which pages of mem the host backs
+// (mincore).
+func residentPages(t *testing.T, mem []byte) []bool {
+	t.Helper()
+	vec := make([]byte, len(mem)/guestabi.PageSize)
+	if _, _, errno := unix.Syscall(unix.SYS_MINCORE, uintptr(unsafe.Pointer(&mem[0])), uintptr(len(mem)),
+		uintptr(unsafe.Pointer(&vec[0]))); errno != 0 {
+		t.Fatalf("mincore: %v", errno)
+	}
+	resident := make([]bool, len(vec))
+	for i, v := range vec {
+		resident[i] = v&1 != 0
+	}
+	return resident
+}
