@@ -186,17 +186,30 @@ func Describe(r io.ReaderAt) (Description, error) {
 			machine = m
 		}
 	}
-	d := Description{Arch: arches[machine]}
 	f, err := elfload.Parse(r, machine)
-	if err == nil {
-		if d.ABI, d.Manifest, err = f.Notes(); err == nil {
-			if d.Requests, err = f.Features(); err == nil {
-				d.WorkingSet, err = f.WorkingSet()
-			}
-		}
-	}
 	if err != nil {
 		return Description{}, fmt.Errorf("%w: %w", ErrKernel, err)
+	}
+	d, err := describe(f)
+	if err != nil {
+		return Description{}, fmt.Errorf("%w: %w", ErrKernel, err)
+	}
+	d.Arch = arches[machine]
+	return d, nil
+}
+
+// describe reads the notes of a parsed unikernel: Solo5's ABI and
+// manifest, and unimon's feature request and boot working set. Arch is
+// left to the caller, which chose the machine.
+func describe(f *elfload.File) (d Description, err error) {
+	if d.ABI, d.Manifest, err = f.Notes(); err != nil {
+		return Description{}, err
+	}
+	if d.Requests, err = f.Features(); err != nil {
+		return Description{}, err
+	}
+	if d.WorkingSet, err = f.WorkingSet(); err != nil {
+		return Description{}, err
 	}
 	return d, nil
 }
@@ -223,7 +236,7 @@ func New(cfg Config) (_ *VM, err error) {
 		return nil, err
 	}
 	defer done()
-	manifest, request, name := u.Manifest(), u.request, u.name
+	manifest, request, name := u.Manifest(), u.notes.Requests, u.name
 	if err := attach(manifest, cfg); err != nil {
 		return nil, err
 	}
@@ -280,9 +293,9 @@ func New(cfg Config) (_ *VM, err error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w: %w", name, ErrKernel, err)
 	}
-	if len(u.workingSet) > 0 {
+	if ws := u.notes.WorkingSet; len(ws) > 0 {
 		// On a thread of its own, while the VM and its vCPU are created.
-		defer background(func() { vm.prefault(u.workingSet) })()
+		defer background(func() { vm.prefault(ws) })()
 	}
 	if err := vm.setupDevices(cfg); err != nil {
 		return nil, err

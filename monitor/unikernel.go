@@ -17,14 +17,10 @@ import (
 // A Unikernel may be used by several goroutines at once; Close it when
 // no New is using it any more.
 type Unikernel struct {
-	name     string
-	file     *elfload.File
-	closer   io.Closer // the open file, for OpenUnikernel
-	abi      guestabi.ABIInfo
-	manifest *guestabi.Manifest
-	request  uint32
-	// workingSet is the boot working set note's ranges (guestabi.NoteWorkingSet).
-	workingSet []guestabi.Range
+	name   string
+	file   *elfload.File
+	closer io.Closer   // the open file, for OpenUnikernel
+	notes  Description // Arch unset: the host's, checked by Parse
 }
 
 // OpenUnikernel opens the unikernel file at path (as OpenKernel does) and
@@ -62,11 +58,7 @@ func parseUnikernel(r io.ReaderAt, name string, closer io.Closer) (*Unikernel, e
 	u := &Unikernel{name: name, closer: closer}
 	var err error
 	if u.file, err = elfload.Parse(r, hostArch.machine()); err == nil {
-		if u.abi, u.manifest, err = u.file.Notes(); err == nil {
-			if u.request, err = u.file.Features(); err == nil {
-				u.workingSet, err = u.file.WorkingSet()
-			}
-		}
+		u.notes, err = describe(u.file)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w: %w", name, ErrKernel, err)
@@ -75,14 +67,14 @@ func parseUnikernel(r io.ReaderAt, name string, closer io.Closer) (*Unikernel, e
 }
 
 // ABI returns the unikernel's Solo5 ABI note.
-func (u *Unikernel) ABI() guestabi.ABIInfo { return u.abi }
+func (u *Unikernel) ABI() guestabi.ABIInfo { return u.notes.ABI }
 
 // Manifest returns a copy of the unikernel's manifest, as declared.
-func (u *Unikernel) Manifest() *guestabi.Manifest { return u.manifest.Clone() }
+func (u *Unikernel) Manifest() *guestabi.Manifest { return u.notes.Manifest.Clone() }
 
 // FeatureRequest returns the guestabi.Request* bits of the unikernel's
 // feature note (0 for upstream unikernels, which have none).
-func (u *Unikernel) FeatureRequest() uint32 { return u.request }
+func (u *Unikernel) FeatureRequest() uint32 { return u.notes.Requests }
 
 // Close closes the file OpenUnikernel opened; it does nothing for a
 // NewUnikernel.
