@@ -82,15 +82,11 @@ func staticWorkingSet(f *elf.File, syms []elf.Symbol) []guestabi.Range {
 }
 
 // workingSetNote returns the note listing static and the heapWindow above
-// imageEnd.
+// imageEnd, checked by the rules a monitor reads it with.
 func workingSetNote(static []guestabi.Range, imageEnd uint64) ([]byte, error) {
-	ranges := append(slices.Clone(static), guestabi.Range{Start: imageEnd, Len: heapWindow})
-	var total uint64
-	for _, r := range ranges {
-		total += r.Len
+	payload := guestabi.EncodeWorkingSet(append(slices.Clone(static), guestabi.Range{Start: imageEnd, Len: heapWindow}))
+	if _, err := guestabi.DecodeWorkingSet(payload); err != nil {
+		return nil, fmt.Errorf("writing the boot working set: %w", err)
 	}
-	if len(ranges) > guestabi.MaxWorkingSetRanges || total > guestabi.MaxWorkingSet {
-		return nil, fmt.Errorf("boot working set of %d ranges, %d bytes: more than a note holds", len(ranges), total)
-	}
-	return guestabi.EncodeNote(guestabi.NoteWorkingSet, guestabi.EncodeWorkingSet(ranges)), nil
+	return guestabi.EncodeNote(guestabi.NoteWorkingSet, payload), nil
 }
