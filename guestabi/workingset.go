@@ -6,15 +6,15 @@ import (
 )
 
 // Unimon's boot working set note: a unikernel lists the guest-physical
-// ranges it writes as it boots, and the monitor has the host back them
-// with memory before the guest starts, on a thread of its own while it
-// creates the VM. The guest then takes no page fault to have them backed,
-// and a fault costs a guest (above all a nested or shadow-paged one) many
-// times what populating the page costs the host. Nothing the
-// guest can see changes: the memory reads as zero either way, no
-// HostFeatures bit answers the note, and upstream solo5-hvt, which skips
-// notes it does not own, runs the unikernel the same. Every page listed
-// stays resident, so a unikernel lists only what it is known to write.
+// ranges it writes as it boots, and the monitor may have the host back
+// them with memory before the guest starts. The guest then takes no page
+// fault to have them backed, and a fault costs a guest (above all a
+// nested or shadow-paged one) many times what populating the page costs
+// the host. Nothing the guest can see changes: the memory reads as zero
+// either way, no HostFeatures bit answers the note, and upstream
+// solo5-hvt, which skips notes it does not own, runs the unikernel the
+// same. Every page listed stays resident, so a unikernel lists only what
+// it is known to write.
 const (
 	// NoteTypeWorkingSet ("WKS1") types the boot working set note, owned
 	// by FeatureNoteName. Its payload is 1 to MaxWorkingSetRanges ranges,
