@@ -1,21 +1,17 @@
+//go:build !unimon_nodebug
+
 package monitor
 
 import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
-	"time"
+	"io"
 
 	"github.com/unimon/unimon/monitor/gdbstub"
 	"github.com/unimon/unimon/monitor/hypercall"
 	"github.com/unimon/unimon/monitor/kvm"
 )
-
-// ErrKilled: the debugger killed the guest, or went away without
-// detaching (which unimon treats as a kill: a guest with breakpoints in
-// it never runs on unobserved).
-var ErrKilled = errors.New("killed by the debugger")
 
 // Signals gdb is told.
 const (
@@ -25,16 +21,20 @@ const (
 
 // debugState is what a VM keeps for post-mortem and live debugging.
 type debugState struct {
-	dumpDir    string
-	haltCookie []byte // the HALT cookie's bytes, for the core's registers
-	coreFile   string
-	coreErr    error
+	dumpDir  string
+	coreFile string
+	coreErr  error
 
-	gdbListener net.Listener
-	stub        *gdbstub.Stub
-	target      gdbstub.Target
-	stopGDB     func() bool   // undoes the context.AfterFunc that ends the session
-	gdbStopped  chan struct{} // closed once that AfterFunc has run
+	gdbConn    io.ReadWriteCloser // Config.GDB until the session starts
+	stub       *gdbstub.Stub
+	target     gdbstub.Target
+	stopGDB    func() bool   // undoes the context.AfterFunc that ends the session
+	gdbStopped chan struct{} // closed once that AfterFunc has run
+}
+
+// initDebug takes the debugging options of cfg, which checkDebug passed.
+func (vm *VM) initDebug(cfg Config) {
+	vm.dumpDir, vm.gdbConn = cfg.DumpCore, cfg.GDB
 }
 
 // debugStop is step's report of an exit that belongs to the debugger.
@@ -42,20 +42,27 @@ type debugStop struct{ stop gdbstub.Stop }
 
 func (d *debugStop) Error() string { return "stopped for the debugger" }
 
-// attachGDB waits for gdb on Config.GDB, before the guest's first
-// instruction, and serves it until it resumes the guest. Without GDB it
-// does nothing.
-func (vm *VM) attachGDB(ctx context.Context) error {
-	if vm.gdbListener == nil {
+// debuggerExit is step's report of an exit that belongs to the debugger,
+// or nil for any other exit.
+func (vm *VM) debuggerExit(reason uint32) *debugStop {
+	if vm.stub == nil {
 		return nil
 	}
-	nc, err := accept(ctx, vm.gdbListener)
-	if err != nil {
-		if ctx.Err() != nil {
-			return fmt.Errorf("stopped while waiting for gdb: %w", context.Cause(ctx))
-		}
-		return fmt.Errorf("waiting for gdb: %w", err)
+	if stop, ok := vm.debugTrap(reason); ok {
+		return &debugStop{stop}
 	}
+	return nil
+}
+
+// attachGDB starts the gdb session on Config.GDB, before the guest's
+// first instruction, and serves it until gdb resumes the guest. Without
+// GDB it does nothing.
+func (vm *VM) attachGDB(ctx context.Context) error {
+	if vm.gdbConn == nil {
+		return nil
+	}
+	nc := vm.gdbConn
+	vm.gdbConn = nil // the stub's from here on: it closes it
 	vm.target = newDebugTarget(vm)
 	// gdb's Ctrl-C stops a running guest (Kick) and one asleep in POLL
 	// (Wake; step makes the POLL again when gdb resumes the guest).
@@ -101,6 +108,10 @@ func (vm *VM) settle() {
 // Kick, so Run must not return and let Close free the vCPU before), and
 // the callback that ends it on cancellation has finished or never runs.
 func (vm *VM) closeGDB() {
+	if vm.gdbConn != nil { // no Run started the session
+		vm.gdbConn.Close()
+		vm.gdbConn = nil
+	}
 	if vm.stub == nil {
 		return
 	}
@@ -109,34 +120,6 @@ func (vm *VM) closeGDB() {
 	}
 	vm.stub.Close()
 	vm.stub, vm.stopGDB, vm.gdbStopped = nil, nil, nil
-}
-
-// accept takes one connection from ln, giving up when ctx ends (a
-// listener without deadlines then keeps its Accept until the caller
-// closes it).
-func accept(ctx context.Context, ln net.Listener) (net.Conn, error) {
-	type result struct {
-		c   net.Conn
-		err error
-	}
-	ch := make(chan result, 1)
-	go func() {
-		c, err := ln.Accept()
-		ch <- result{c, err}
-	}()
-	select {
-	case r := <-ch:
-		return r.c, r.err
-	case <-ctx.Done():
-		if d, ok := ln.(interface{ SetDeadline(time.Time) error }); ok {
-			d.SetDeadline(time.Now())
-			if r := <-ch; r.c != nil {
-				r.c.Close()
-			}
-			d.SetDeadline(time.Time{})
-		}
-		return nil, ctx.Err()
-	}
 }
 
 // gdbExit lets the debugger see how step ended: a breakpoint, step or

@@ -1,3 +1,5 @@
+//go:build !unimon_nodebug
+
 package monitor
 
 import (

@@ -21,7 +21,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"os"
 	"slices"
 	"strings"
@@ -55,6 +54,10 @@ var (
 	// ErrGuest: the guest broke the ABI or crashed the vCPU (bad
 	// hypercall, bad pointer, triple fault, unhandled exit).
 	ErrGuest = errors.New("guest fault")
+	// ErrKilled: the debugger killed the guest, or went away without
+	// detaching (which unimon treats as a kill: a guest with breakpoints
+	// in it never runs on unobserved).
+	ErrKilled = errors.New("killed by the debugger")
 	// ErrDevice: a valid guest request failed on the host side: the
 	// console could not be written, a block or net backend failed.
 	ErrDevice = errors.New("device error")
@@ -119,12 +122,19 @@ type Config struct {
 	// with status 255) or faults leaves an ELF core file for gdb (see
 	// CoreFile). New refuses a directory it could not write to.
 	DumpCore string
-	// GDB, when set, makes the VM a gdb remote target: Run waits for one
-	// connection on GDB before the guest's first instruction and serves
-	// the gdb remote serial protocol on it (see package gdbstub). The
-	// listener stays the caller's to close. A guest never reaches a
+	// GDB, when set, is a connection to gdb, which makes the VM a gdb
+	// remote target: Run serves the gdb remote serial protocol on it
+	// (package gdbstub) from before the guest's first instruction.
+	// Accepting the connection, from a net.Listener say, is the caller's;
+	// once New has returned a VM, the connection is the VM's: Run closes it
+	// when the session ends, Close if no Run did. A guest never reaches a
 	// debugger it did not ask for: without GDB there is no stub.
-	GDB net.Listener
+	//
+	// DumpCore and GDB need the debug modules, which a build with the tag
+	// unimon_nodebug leaves out (the unimon command's lean build); New
+	// then refuses them with an error wrapping ErrConfig and
+	// errors.ErrUnsupported.
+	GDB io.ReadWriteCloser
 }
 
 // VM is a unikernel ready to run.
@@ -138,6 +148,8 @@ type VM struct {
 	life     lifecycle
 	// interrupted is the hypercall step makes again; Run's only.
 	interrupted interruptedCall
+	// haltCookie is the last HALT's cookie: a core file's registers.
+	haltCookie []byte
 	debugState
 }
 
@@ -263,7 +275,6 @@ func New(cfg Config) (_ *VM, err error) {
 	}
 
 	vm := &VM{manifest: manifest}
-	vm.dumpDir, vm.gdbListener = cfg.DumpCore, cfg.GDB
 	defer func() {
 		if err != nil {
 			vm.Close()
@@ -321,6 +332,8 @@ func New(cfg Config) (_ *VM, err error) {
 	if err := vm.writeBootInfo(img.KernelEnd, freq, features, cmdline); err != nil {
 		return nil, err
 	}
+	// Last: a New that fails leaves Config.GDB to the caller.
+	vm.initDebug(cfg)
 	return vm, nil
 }
 
@@ -575,6 +588,7 @@ func (vm *VM) Close() error {
 
 // free releases what New created; no Run may be in progress.
 func (vm *VM) free() error {
+	vm.closeGDB()
 	var errs []error
 	if vm.vcpu != nil {
 		errs = append(errs, vm.vcpu.Close())

@@ -159,10 +159,8 @@ func (vm *VM) step() (status int, halted bool, err error) {
 		return 0, false, err
 	}
 	reason := vm.vcpu.ExitReason()
-	if vm.stub != nil {
-		if stop, ok := vm.debugTrap(reason); ok {
-			return 0, false, &debugStop{stop}
-		}
+	if stop := vm.debuggerExit(reason); stop != nil {
+		return 0, false, stop
 	}
 	nr, arg, ok, err := hostArch.decodeExit(vm.vcpu, reason, vm.mem.Size())
 	if err != nil {

@@ -17,6 +17,9 @@ else
   echo "KVM tests run: 0 (this machine has no /dev/kvm: KVM tests skipped)"
 fi
 
+echo "== the lean build (make's bin/unimon, tag unimon_nodebug): its stand-ins for the debug modules"
+$GO test -tags unimon_nodebug -count=1 -run 'NoDebug' ./monitor/
+
 echo "== race detector: monitor, hypercall, devices"
 # Includes TestRaceRunCancelClose (400 Run/cancel/Close races on fresh
 # VMs) and the blocked-console tests: the VM lifecycle's own proof.

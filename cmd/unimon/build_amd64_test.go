@@ -65,8 +65,8 @@ func TestRunPathSymbols(t *testing.T) {
 // is none; the builder's output and exit status are the command's.
 func TestBuildRunsBuilder(t *testing.T) {
 	dir := t.TempDir()
-	unimon, builder := filepath.Join(dir, "unimon"), filepath.Join(dir, builderName)
-	for bin, pkg := range map[string]string{unimon: ".", builder: "../unimon-build"} {
+	unimon, builderBin := filepath.Join(dir, "unimon"), filepath.Join(dir, builder.name)
+	for bin, pkg := range map[string]string{unimon: ".", builderBin: "../unimon-build"} {
 		if out, err := exec.Command("go", "build", "-o", bin, pkg).CombinedOutput(); err != nil {
 			t.Fatalf("go build %s: %v\n%s", pkg, err, out)
 		}

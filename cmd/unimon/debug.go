@@ -3,13 +3,8 @@ package main
 import (
 	"fmt"
 	"io"
-	"net"
-	"net/netip"
-	"strconv"
 
-	"github.com/unimon/unimon/internal/tcplisten"
 	"github.com/unimon/unimon/monitor"
-	"github.com/unimon/unimon/monitor/coredump"
 )
 
 // debugOptions are upstream solo5-hvt-debug's options: --dumpcore=DIR,
@@ -45,59 +40,18 @@ func (d *debugOptions) parse(key, value string, hasValue bool) error {
 	return nil
 }
 
-// gdbAddress turns --gdb-port's PORT or HOST:PORT into a listen address.
-// HOST is an IP address, or localhost: a name to look up would link Go's
-// DNS resolver into every run of unimon for this one option (0.3 MB of
-// binary, which the CLI's start-up and peak RSS pay; issue 12).
-func gdbAddress(value string) (string, error) {
-	host, port := "127.0.0.1", value
-	if h, p, err := net.SplitHostPort(value); err == nil {
-		host, port = h, p
+// requested returns the first debug option given, "" for none: the lean
+// build (debugModules false) hands a run with one to unimon-debug.
+func (d *debugOptions) requested() string {
+	switch {
+	case d.gdb:
+		return "--gdb"
+	case d.gdbAddr != "":
+		return "--gdb-port"
+	case d.dumpCore != "":
+		return "--dumpcore"
 	}
-	n, err := strconv.ParseUint(port, 10, 16)
-	if err != nil || n == 0 {
-		return "", usagef("malformed argument to --gdb-port: %q (want a TCP port, e.g. --gdb-port=1234, or HOST:PORT)", value)
-	}
-	if host == "localhost" {
-		host = "127.0.0.1"
-	}
-	if _, err := netip.ParseAddr(host); err != nil {
-		return "", usagef("--gdb-port=%s: %q is not an IP address (HOST is one, or localhost)", value, host)
-	}
-	return net.JoinHostPort(host, port), nil
-}
-
-// apply puts the options into cfg; the returned function releases what
-// it opened (the gdb listener).
-func (d *debugOptions) apply(cfg *monitor.Config, stderr io.Writer) (func(), error) {
-	if d.dumpCore != "" {
-		if err := coredump.CheckDir(d.dumpCore); err != nil {
-			return func() {}, usagef("--dumpcore=%s: %v", d.dumpCore, err)
-		}
-	}
-	cfg.DumpCore = d.dumpCore
-	if d.gdbAddr != "" && !d.gdb {
-		return func() {}, usagef("--gdb-port needs --gdb")
-	}
-	if !d.gdb {
-		return func() {}, nil
-	}
-	addr := d.gdbAddr
-	if addr == "" {
-		addr = defaultGDBAddr
-	}
-	ap, err := netip.ParseAddrPort(addr)
-	if err != nil { // gdbAddress made addr
-		return func() {}, fmt.Errorf("--gdb: %w", err)
-	}
-	// Not net.ListenTCP: see package tcplisten.
-	ln, err := tcplisten.Listen(ap)
-	if err != nil {
-		return func() {}, fmt.Errorf("--gdb: %w", err)
-	}
-	fmt.Fprintf(stderr, "unimon: waiting for gdb on %s (target remote %s)\n", ln.Addr(), ln.Addr())
-	cfg.GDB = ln
-	return func() { ln.Close() }, nil
+	return ""
 }
 
 // reportCore says where a core file went, as upstream's dumpcore does.

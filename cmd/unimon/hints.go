@@ -18,6 +18,7 @@ func explain(err error, m *guestabi.Manifest) (line, hint string) {
 	var ue *usageError
 	var me *monitor.MemoryError
 	var fe *foreignArchError
+	var missing *missingCompanionError
 	switch devs := deviceErrors(err); {
 	case len(devs) > 0:
 		return explainDevices(devs, m)
@@ -29,8 +30,8 @@ func explain(err error, m *guestabi.Manifest) (line, hint string) {
 		return err.Error(), fe.hint()
 	case errors.Is(err, elfload.ErrNoABINote):
 		return err.Error(), clitext.NotSolo5Hint
-	case errors.As(err, new(*noBuilderError)):
-		return err.Error(), "Install it with go install " + builderPackage + "@latest, or run make, which builds bin/" + builderName + "."
+	case errors.As(err, &missing):
+		return err.Error(), missing.companion.hint
 	}
 	return err.Error(), ""
 }

@@ -87,6 +87,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		return fail(stderr, err)
 	}
+	if opt := o.debug.requested(); opt != "" && !debugModules {
+		return debugTender.exec(opt, args, stderr)
+	}
 	switch {
 	case o.help:
 		fmt.Fprint(stderr, usageText)
@@ -172,7 +175,7 @@ func runKernel(o *runOptions, stdout, stderr io.Writer) int {
 	}
 	cfg.NetCapture = caps
 
-	closeDebug, err := o.debug.apply(&cfg, stderr)
+	closeDebug, err := o.debug.apply(&cfg, signals, stderr)
 	if err != nil {
 		return fail(stderr, err)
 	}

@@ -24,6 +24,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"os"
 	"slices"
 	"strconv"
 	"strings"
@@ -50,7 +51,7 @@ const (
 
 // Stub is one gdb session over one connection.
 type Stub struct {
-	nc        net.Conn
+	nc        io.ReadWriteCloser
 	c         conn
 	t         Target
 	interrupt func()
@@ -75,10 +76,11 @@ type Stub struct {
 	userStep bool
 }
 
-// New starts a session on nc for target t; interrupt is called (from
-// another goroutine) when gdb sends Ctrl-C while the guest runs. Close
-// ends it.
-func New(nc net.Conn, t Target, interrupt func()) *Stub {
+// New starts a session on nc, gdb's connection (a TCP connection, a
+// pipe, a serial line), for target t; interrupt is called (from another
+// goroutine) when gdb sends Ctrl-C while the guest runs. Close ends it
+// and closes nc.
+func New(nc io.ReadWriteCloser, t Target, interrupt func()) *Stub {
 	s := &Stub{nc: nc, t: t, interrupt: interrupt, sw: map[uint64][]byte{},
 		chunks: make(chan []byte, 64), done: make(chan struct{})}
 	s.c = conn{r: bufio.NewReader(&chanReader{s: s}), w: nc}
@@ -230,7 +232,7 @@ func (s *Stub) Stopped(stop Stop, initial bool) (Action, error) {
 	for {
 		p, err := s.c.readPacket()
 		if err != nil {
-			if errors.Is(err, io.EOF) || errors.Is(err, net.ErrClosed) {
+			if errors.Is(err, io.EOF) || errors.Is(err, net.ErrClosed) || errors.Is(err, os.ErrClosed) {
 				return Kill, ErrDisconnected
 			}
 			return Kill, fmt.Errorf("%w: %w", ErrDisconnected, err)

@@ -81,8 +81,9 @@ type result struct {
 	core   string
 }
 
-// startVM runs kernel with args under a gdb listener on a free loopback
-// port and returns the port's address and Run's result to come.
+// startVM runs kernel with args for the gdb that connects to a loopback
+// listener on a free port, and returns the port's address and Run's
+// result to come (New's error, if New fails).
 func startVM(t *testing.T, kernel string, mem uint64, args ...string) (string, <-chan result) {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -90,12 +91,19 @@ func startVM(t *testing.T, kernel string, mem uint64, args ...string) (string, <
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { ln.Close() })
-	vm, err := monitor.New(monitor.Config{Kernel: kernel, Memory: mem, Args: args, GDB: ln})
-	if err != nil {
-		t.Fatal(err)
-	}
 	done := make(chan result, 1)
 	go func() {
+		c, err := ln.Accept()
+		if err != nil {
+			done <- result{err: err}
+			return
+		}
+		vm, err := monitor.New(monitor.Config{Kernel: kernel, Memory: mem, Args: args, GDB: c})
+		if err != nil {
+			c.Close()
+			done <- result{err: err}
+			return
+		}
 		status, err := vm.Run(context.Background())
 		vm.Close()
 		done <- result{status: status, err: err}
