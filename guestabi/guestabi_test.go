@@ -232,39 +232,6 @@ func TestReadNoteRejects(t *testing.T) {
 	}
 }
 
-func TestManifestJSON(t *testing.T) {
-	m, err := ParseManifestJSON([]byte(`{"type":"solo5.manifest","version":1,"devices":[{"name":"service0","type":"NET_BASIC"},{"name":"storage","type":"BLOCK_BASIC"}]}`))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(m.Entries) != 3 || m.Entries[1].Type != DeviceNetBasic || m.Entries[2].Name != "storage" {
-		t.Errorf("parsed %+v", m.Entries)
-	}
-	if err := m.Validate(); err != nil {
-		t.Error(err)
-	}
-	bad := []string{
-		`{"type":"x","version":1,"devices":[]}`,
-		`{"type":"solo5.manifest","version":2,"devices":[]}`,
-		`{"type":"solo5.manifest","version":1,"devices":[{"name":"a-b","type":"NET_BASIC"}]}`,
-		`{"type":"solo5.manifest","version":1,"devices":[{"name":"a","type":"DISK"}]}`,
-		`{"type":"solo5.manifest","version":1,"devices":[{"name":"a","type":"NET_BASIC"},{"name":"a","type":"NET_BASIC"}]}`,
-		`{"type":"solo5.manifest","version":1,"devices":[],"extra":1}`,
-	}
-	for _, s := range bad {
-		if _, err := ParseManifestJSON([]byte(s)); err == nil {
-			t.Errorf("accepted %s", s)
-		}
-	}
-	var many []string
-	for i := 0; i < 64; i++ {
-		many = append(many, `{"name":"d`+strings.Repeat("x", i%3)+string(rune('a'+i%26))+string(rune('a'+i/26))+`","type":"NET_BASIC"}`)
-	}
-	if _, err := ParseManifestJSON([]byte(`{"type":"solo5.manifest","version":1,"devices":[` + strings.Join(many, ",") + `]}`)); err == nil || !strings.Contains(err.Error(), "maximum 63") {
-		t.Errorf("64 devices: %v", err)
-	}
-}
-
 func FuzzDecodeManifest(f *testing.F) {
 	f.Add(NewManifest(Entry{Name: "a", Type: DeviceNetBasic}).Encode())
 	f.Fuzz(func(t *testing.T, b []byte) {

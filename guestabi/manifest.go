@@ -2,7 +2,6 @@ package guestabi
 
 import (
 	"bytes"
-	"encoding/json"
 	"errors"
 	"fmt"
 )
@@ -237,71 +236,4 @@ func ValidDeviceName(s string) bool {
 		}
 	}
 	return true
-}
-
-// ManifestJSON is upstream's manifest source format, as solo5-elftool
-// gen-manifest reads it:
-//
-//	{"type":"solo5.manifest","version":1,"devices":[{"name":"service0","type":"NET_BASIC"}]}
-type ManifestJSON struct {
-	Type    string             `json:"type"`
-	Version int                `json:"version"`
-	Devices []ManifestJSONItem `json:"devices"`
-}
-
-// ManifestJSONItem is one device of ManifestJSON.
-type ManifestJSONItem struct {
-	Name string `json:"name"`
-	Type string `json:"type"`
-}
-
-// ParseManifestJSON parses and checks upstream's JSON manifest format.
-func ParseManifestJSON(data []byte) (*Manifest, error) {
-	var src ManifestJSON
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&src); err != nil {
-		return nil, fmt.Errorf("manifest JSON: %w", err)
-	}
-	if src.Type != "solo5.manifest" {
-		return nil, fmt.Errorf("manifest JSON: type is %q, want \"solo5.manifest\"", src.Type)
-	}
-	if src.Version != ManifestVersion {
-		return nil, fmt.Errorf("manifest JSON: version is %d, want %d", src.Version, ManifestVersion)
-	}
-	if len(src.Devices) > ManifestMaxDevices {
-		return nil, fmt.Errorf("manifest JSON: too many entries, maximum %d", ManifestMaxDevices)
-	}
-	var devs []Entry
-	seen := map[string]bool{}
-	for i, d := range src.Devices {
-		if !ValidDeviceName(d.Name) {
-			return nil, fmt.Errorf("manifest JSON: device %d: name %q must be 1 to %d characters from [A-Za-z0-9]", i, d.Name, DeviceNameMax)
-		}
-		if seen[d.Name] {
-			return nil, fmt.Errorf("manifest JSON: device name %q is declared twice", d.Name)
-		}
-		seen[d.Name] = true
-		var t DeviceType
-		switch d.Type {
-		case "BLOCK_BASIC":
-			t = DeviceBlockBasic
-		case "NET_BASIC":
-			t = DeviceNetBasic
-		default:
-			return nil, fmt.Errorf("manifest JSON: device %q: unknown type %q (want BLOCK_BASIC or NET_BASIC)", d.Name, d.Type)
-		}
-		devs = append(devs, Entry{Name: d.Name, Type: t})
-	}
-	return NewManifest(devs...), nil
-}
-
-// JSON returns m's user devices in upstream's JSON manifest format.
-func (m *Manifest) JSON() ManifestJSON {
-	out := ManifestJSON{Type: "solo5.manifest", Version: ManifestVersion, Devices: []ManifestJSONItem{}}
-	for i := 1; i < len(m.Entries); i++ {
-		e := m.Entries[i]
-		out.Devices = append(out.Devices, ManifestJSONItem{Name: e.Name, Type: e.Type.String()})
-	}
-	return out
 }

@@ -1,10 +1,10 @@
 package monitor
 
 import (
-	"debug/elf"
 	"fmt"
 
 	"github.com/unimon/unimon/guestabi"
+	"github.com/unimon/unimon/monitor/elfload"
 	"github.com/unimon/unimon/monitor/guestmem"
 	"github.com/unimon/unimon/monitor/kvm"
 	"github.com/unimon/unimon/monitor/x86_64"
@@ -16,7 +16,7 @@ var hostArch arch = amd64{}
 // 0x500+nr carrying the 32-bit GPA of the argument struct.
 type amd64 struct{}
 
-func (amd64) machine() elf.Machine { return elf.EM_X86_64 }
+func (amd64) machine() elfload.Machine { return elfload.MachineX86_64 }
 
 func (amd64) checkHost() error { return kvm.CheckHostOS() }
 

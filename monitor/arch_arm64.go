@@ -1,13 +1,13 @@
 package monitor
 
 import (
-	"debug/elf"
 	"errors"
 	"fmt"
 	"os"
 
 	"github.com/unimon/unimon/guestabi"
 	"github.com/unimon/unimon/monitor/arm64"
+	"github.com/unimon/unimon/monitor/elfload"
 	"github.com/unimon/unimon/monitor/guestmem"
 	"github.com/unimon/unimon/monitor/kvm"
 )
@@ -19,7 +19,7 @@ var hostArch arch = arm64Arch{}
 // struct, and the vCPU starts at EL1 with the MMU on.
 type arm64Arch struct{}
 
-func (arm64Arch) machine() elf.Machine { return elf.EM_AARCH64 }
+func (arm64Arch) machine() elfload.Machine { return elfload.MachineAArch64 }
 
 // checkHost refuses 16 KiB and 64 KiB page hosts: the hvt page tables
 // and the loader's host protections are laid out in 4 KiB pages.

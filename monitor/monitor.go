@@ -16,7 +16,6 @@
 package monitor
 
 import (
-	"debug/elf"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -183,7 +182,7 @@ type Description struct {
 
 // arches are the unikernel architectures unimon knows, by ELF machine,
 // named as GOARCH names them.
-var arches = map[elf.Machine]string{elf.EM_X86_64: "amd64", elf.EM_AARCH64: "arm64"}
+var arches = map[elfload.Machine]string{elfload.MachineX86_64: "amd64", elfload.MachineAArch64: "arm64"}
 
 // Describe reads a unikernel's notes whatever its architecture (an arm64
 // build on an amd64 host too, where Inspect refuses it), without loading
@@ -191,10 +190,10 @@ var arches = map[elf.Machine]string{elf.EM_X86_64: "amd64", elf.EM_AARCH64: "arm
 // as x86_64's, so the error is the loader's usual one naming its
 // e_machine.
 func Describe(r io.ReaderAt) (Description, error) {
-	machine := elf.EM_X86_64
+	machine := elfload.MachineX86_64
 	var hdr [20]byte
-	if _, err := r.ReadAt(hdr[:], 0); err == nil && string(hdr[:4]) == elf.ELFMAG {
-		if m := elf.Machine(binary.LittleEndian.Uint16(hdr[18:])); arches[m] != "" {
+	if _, err := r.ReadAt(hdr[:], 0); err == nil && string(hdr[:4]) == "\x7fELF" { // the ELF magic
+		if m := elfload.Machine(binary.LittleEndian.Uint16(hdr[18:])); arches[m] != "" {
 			machine = m
 		}
 	}

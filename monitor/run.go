@@ -2,11 +2,11 @@ package monitor
 
 import (
 	"context"
-	"debug/elf"
 	"errors"
 	"fmt"
 	"runtime"
 
+	"github.com/unimon/unimon/monitor/elfload"
 	"github.com/unimon/unimon/monitor/guestmem"
 	"github.com/unimon/unimon/monitor/hypercall"
 	"github.com/unimon/unimon/monitor/kvm"
@@ -15,7 +15,7 @@ import (
 // arch is what differs between x86_64 and arm64: boot state, and how a
 // hypercall or a fatal exit shows up. Everything else is shared.
 type arch interface {
-	machine() elf.Machine
+	machine() elfload.Machine
 	// checkHost refuses hosts the backend cannot run on, before any work.
 	checkHost() error
 	// createVCPU creates vCPU 0 with whatever the VM needs first,

@@ -55,10 +55,10 @@ func TestBuildArm64(t *testing.T) {
 	if len(res.Syscalls) != 0 {
 		t.Errorf("%d system call sites patched on arm64", len(res.Syscalls))
 	}
-	if _, m, err := elfload.Notes(bytes.NewReader(img), elf.EM_AARCH64); err != nil || m.Lookup("disk") != 1 {
+	if _, m, err := elfload.Notes(bytes.NewReader(img), elfload.MachineAArch64); err != nil || m.Lookup("disk") != 1 {
 		t.Errorf("elfload.Notes: %v", err)
 	}
-	if req, err := elfload.Features(bytes.NewReader(img), elf.EM_AARCH64); err != nil || req&guestabi.RequestIRQChip == 0 {
+	if req, err := elfload.Features(bytes.NewReader(img), elfload.MachineAArch64); err != nil || req&guestabi.RequestIRQChip == 0 {
 		t.Errorf("feature request %#x, %v", req, err)
 	}
 	checkWorkingSet(t, img, f, res)

@@ -18,6 +18,7 @@ import (
 	"strings"
 
 	"github.com/unimon/unimon/guestabi"
+	"github.com/unimon/unimon/guestabi/manifestjson"
 )
 
 // BindingsPath is the import path of the guest bindings; its rt0 is the
@@ -302,7 +303,7 @@ func manifest(opts Options) (*guestabi.Manifest, error) {
 		if err != nil {
 			return nil, err
 		}
-		m, err = guestabi.ParseManifestJSON(b)
+		m, err = manifestjson.Parse(b)
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", opts.Manifest, err)
 		}

@@ -74,7 +74,7 @@ func TestBuildHello(t *testing.T) {
 		t.Errorf("entry %#x", f.Entry)
 	}
 	// unimon's own loader accepts it, notes and segments.
-	if _, m, err := elfload.Notes(bytes.NewReader(img), elf.EM_X86_64); err != nil || m.Lookup("service0") != 1 {
+	if _, m, err := elfload.Notes(bytes.NewReader(img), elfload.MachineX86_64); err != nil || m.Lookup("service0") != 1 {
 		t.Errorf("elfload.Notes: %v", err)
 	}
 	mem, err := guestmem.New(128 << 20)
@@ -82,7 +82,7 @@ func TestBuildHello(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer mem.Close()
-	li, err := elfload.Load(bytes.NewReader(img), elf.EM_X86_64, mem)
+	li, err := elfload.Load(bytes.NewReader(img), elfload.MachineX86_64, mem)
 	if err != nil {
 		t.Fatalf("elfload.Load: %v", err)
 	}
@@ -90,7 +90,7 @@ func TestBuildHello(t *testing.T) {
 		t.Errorf("loaded entry %#x, ELF entry %#x", li.Entry, f.Entry)
 	}
 	// And the feature note asks for the irqchip.
-	if req, err := elfload.Features(bytes.NewReader(img), elf.EM_X86_64); err != nil || req&guestabi.RequestIRQChip == 0 {
+	if req, err := elfload.Features(bytes.NewReader(img), elfload.MachineX86_64); err != nil || req&guestabi.RequestIRQChip == 0 {
 		t.Errorf("feature request %#x, %v", req, err)
 	}
 	checkWorkingSet(t, img, f, res)
@@ -263,7 +263,7 @@ func TestMergeFlags(t *testing.T) {
 // variables listed; the bindings' thread table, a large one, not.
 func checkWorkingSet(t *testing.T, img []byte, f *elf.File, res *Result) {
 	t.Helper()
-	pf, err := elfload.Parse(bytes.NewReader(img), f.Machine)
+	pf, err := elfload.Parse(bytes.NewReader(img), elfload.Machine(f.Machine))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -18,10 +18,10 @@ import (
 // load.
 func CheckLoadable(img []byte) error {
 	r := bytes.NewReader(img)
-	machine := elf.EM_X86_64
+	machine := elfload.MachineX86_64
 	if f, err := elf.NewFile(r); err == nil {
 		if t, ok := targetOf(f.Machine); ok {
-			machine = t.machine
+			machine = elfload.Machine(t.machine)
 		}
 	}
 	if _, _, err := elfload.Notes(r, machine); err != nil {

@@ -14,6 +14,7 @@ import (
 	"io"
 
 	"github.com/unimon/unimon/guestabi"
+	"github.com/unimon/unimon/guestabi/manifestjson"
 	"github.com/unimon/unimon/internal/clitext"
 	"github.com/unimon/unimon/monitor"
 )
@@ -26,7 +27,7 @@ type Output struct {
 	File     string                `json:"file"`
 	Arch     string                `json:"arch"` // GOARCH's name for the ELF machine
 	ABI      ABI                   `json:"abi"`
-	Manifest guestabi.ManifestJSON `json:"manifest"`
+	Manifest manifestjson.Manifest `json:"manifest"`
 	// Requests lists the machine features the unikernel asks for with
 	// unimon's feature note ("irqchip"); empty for upstream unikernels.
 	Requests []string `json:"requests"`
@@ -99,5 +100,5 @@ func describe(path string) (*Output, error) {
 		ws = append(ws, Range{Start: fmt.Sprintf("%#x", r.Start), Length: r.Len})
 	}
 	return &Output{File: path, Arch: d.Arch, ABI: ABI{Target: target, Version: d.ABI.Version},
-		Manifest: d.Manifest.JSON(), Requests: requests, BootWorkingSet: ws}, nil
+		Manifest: manifestjson.From(d.Manifest), Requests: requests, BootWorkingSet: ws}, nil
 }

@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/unimon/unimon/guestabi"
+	"github.com/unimon/unimon/guestabi/manifestjson"
 	"github.com/unimon/unimon/internal/microguest"
 )
 
@@ -38,10 +39,10 @@ func TestInfoPrintsJSON(t *testing.T) {
 		name    string
 		image   []byte
 		arch    string
-		devices []guestabi.ManifestJSONItem
+		devices []manifestjson.Device
 	}{
 		{"x86_64 hello", microguest.Hello(), "amd64", nil},
-		{"x86_64 net echo", microguest.NetEcho(), "amd64", []guestabi.ManifestJSONItem{{Name: microguest.NetDeviceName, Type: "NET_BASIC"}}},
+		{"x86_64 net echo", microguest.NetEcho(), "amd64", []manifestjson.Device{{Name: microguest.NetDeviceName, Type: "NET_BASIC"}}},
 		{"arm64 hello", microguest.A64Hello(), "arm64", nil},
 	}
 	for _, tt := range tests {

@@ -11,7 +11,6 @@
 package kvmfloor
 
 import (
-	"debug/elf"
 	"encoding/binary"
 	"fmt"
 	"io"
@@ -45,7 +44,7 @@ func Run(image io.ReaderAt, o Options) (int, error) {
 	if out == nil {
 		out = io.Discard
 	}
-	f, err := elfload.Parse(image, elf.EM_X86_64)
+	f, err := elfload.Parse(image, elfload.MachineX86_64)
 	if err != nil {
 		return 0, err
 	}

@@ -59,9 +59,6 @@ const (
 )
 
 const (
-	pfR  = uint32(elf.PF_R)
-	pfW  = uint32(elf.PF_W)
-	pfX  = uint32(elf.PF_X)
 	ptLD = uint32(elf.PT_LOAD)
 	ptNT = uint32(elf.PT_NOTE)
 )

@@ -10,10 +10,15 @@
 // truncation, and the only allocation that depends on the file (the
 // program header table) grows with the bytes actually read, never with
 // what e_phnum claims.
+//
+// It does not import debug/elf even for its constants: a program that
+// links debug/elf also links debug/dwarf and the decompressors, and runs
+// their package initialisation at start-up, which costs the monitor's
+// CLI memory on every run. Its tests check its constants against
+// debug/elf's.
 package elfload
 
 import (
-	"debug/elf"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -51,6 +56,22 @@ const (
 	phdrSize = 56
 	pageSize = guestabi.PageSize
 	minBase  = guestabi.GuestMinBase
+)
+
+// The ELF values the rules look for (debug/elf's ELFMAG, EI_CLASS, ...).
+const (
+	elfMagic    = "\x7fELF"
+	eiClass     = 4 // e_ident index of the class
+	eiData      = 5 // e_ident index of the byte order
+	elfClass64  = 2
+	elfData2LSB = 1
+	evCurrent   = 1
+	etExec      = 2
+	ptLoad      = 1
+	ptNote      = 4
+	pfX         = 0x1
+	pfW         = 0x2
+	pfR         = 0x4
 )
 
 // phdrChunk bounds how far the program header buffer runs ahead of the
@@ -96,7 +117,7 @@ type File struct {
 // Parse checks r's ELF header as upstream's ehdr_is_valid does and reads
 // its program header table, for the methods of File. Its errors are those
 // of Notes, Features, Check and Load for the same file.
-func Parse(r io.ReaderAt, machine elf.Machine) (*File, error) {
+func Parse(r io.ReaderAt, machine Machine) (*File, error) {
 	f, err := open(r, machine)
 	if err != nil {
 		return nil, err
@@ -159,8 +180,8 @@ func readErr(err error, format string, args ...any) error {
 	return fmt.Errorf("%s: %w", msg, err)
 }
 
-func checkMachine(machine elf.Machine) error {
-	if machine != elf.EM_X86_64 && machine != elf.EM_AARCH64 {
+func checkMachine(machine Machine) error {
+	if machine != MachineX86_64 && machine != MachineAArch64 {
 		return fmt.Errorf("elfload: unsupported target machine %v (want EM_X86_64 or EM_AARCH64)", machine)
 	}
 	return nil
@@ -168,7 +189,7 @@ func checkMachine(machine elf.Machine) error {
 
 // open reads and checks the ELF header as upstream's ehdr_is_valid does,
 // in the same order, then reads the program header table once.
-func open(r io.ReaderAt, machine elf.Machine) (*file, error) {
+func open(r io.ReaderAt, machine Machine) (*file, error) {
 	if err := checkMachine(machine); err != nil {
 		return nil, err
 	}
@@ -183,23 +204,23 @@ func open(r io.ReaderAt, machine elf.Machine) (*file, error) {
 	switch {
 	case n == 0:
 		return nil, fmt.Errorf("%w: %w: the file is empty", ErrInvalidELF, ErrNotELF)
-	case n < len(elf.ELFMAG) || string(b[:4]) != elf.ELFMAG:
-		return nil, fmt.Errorf("%w: %w: it starts with %q (e_ident[EI_MAG0..3]), want %q", ErrInvalidELF, ErrNotELF, b[:min(n, 4)], elf.ELFMAG)
+	case n < len(elfMagic) || string(b[:4]) != elfMagic:
+		return nil, fmt.Errorf("%w: %w: it starts with %q (e_ident[EI_MAG0..3]), want %q", ErrInvalidELF, ErrNotELF, b[:min(n, 4)], elfMagic)
 	case err != nil:
 		return nil, readErr(err, "ELF header does not match the expected size (read %d of %d bytes)", n, ehdrSize)
 	}
-	if c := elf.Class(b[elf.EI_CLASS]); c != elf.ELFCLASS64 {
-		return nil, fmt.Errorf("%w: e_ident[EI_CLASS] is %d (%v), want %d (ELFCLASS64)", ErrInvalidELF, uint8(c), c, elf.ELFCLASS64)
+	if c := b[eiClass]; c != elfClass64 {
+		return nil, fmt.Errorf("%w: e_ident[EI_CLASS] is %d (%s), want %d (ELFCLASS64)", ErrInvalidELF, c, nameOf(uint32(c), classNames), elfClass64)
 	}
 	// Both supported targets are little-endian hosts and guests.
-	if d := elf.Data(b[elf.EI_DATA]); d != elf.ELFDATA2LSB {
-		return nil, fmt.Errorf("%w: e_ident[EI_DATA] is %d (%v), want %d (ELFDATA2LSB)", ErrInvalidELF, uint8(d), d, elf.ELFDATA2LSB)
+	if d := b[eiData]; d != elfData2LSB {
+		return nil, fmt.Errorf("%w: e_ident[EI_DATA] is %d (%s), want %d (ELFDATA2LSB)", ErrInvalidELF, d, nameOf(uint32(d), dataNames), elfData2LSB)
 	}
 	// Upstream checks the e_version word, not e_ident[EI_VERSION], and
 	// deliberately ignores EI_OSABI/EI_ABIVERSION, which toolchains
 	// cannot be told to set.
-	if v := le.Uint32(b[20:]); v != uint32(elf.EV_CURRENT) {
-		return nil, fmt.Errorf("%w: e_version is %d, want %d (EV_CURRENT)", ErrInvalidELF, v, elf.EV_CURRENT)
+	if v := le.Uint32(b[20:]); v != evCurrent {
+		return nil, fmt.Errorf("%w: e_version is %d, want %d (EV_CURRENT)", ErrInvalidELF, v, evCurrent)
 	}
 	if v := le.Uint16(b[52:]); v != ehdrSize {
 		return nil, fmt.Errorf("%w: e_ehsize is %d, want %d", ErrInvalidELF, v, ehdrSize)
@@ -211,10 +232,10 @@ func open(r io.ReaderAt, machine elf.Machine) (*file, error) {
 	if v := le.Uint16(b[54:]); v != phdrSize {
 		return nil, fmt.Errorf("%w: e_phentsize is %d, want %d", ErrInvalidELF, v, phdrSize)
 	}
-	if t := elf.Type(le.Uint16(b[16:])); t != elf.ET_EXEC {
-		return nil, fmt.Errorf("%w: e_type is %d (%v), want %d (ET_EXEC)", ErrInvalidELF, uint16(t), t, elf.ET_EXEC)
+	if t := le.Uint16(b[16:]); t != etExec {
+		return nil, fmt.Errorf("%w: e_type is %d (%s), want %d (ET_EXEC)", ErrInvalidELF, t, nameOf(uint32(t), typeNames), etExec)
 	}
-	if m := elf.Machine(le.Uint16(b[18:])); m != machine {
+	if m := Machine(le.Uint16(b[18:])); m != machine {
 		return nil, fmt.Errorf("%w: e_machine is %d (%v), want %d (%v)", ErrInvalidELF, uint16(m), m, uint16(machine), machine)
 	}
 
@@ -244,7 +265,7 @@ func open(r io.ReaderAt, machine elf.Machine) (*file, error) {
 // manifest must pass guestabi.DecodeManifest and Manifest.Validate
 // (upstream's mft_validate). Missing notes wrap ErrNoABINote or
 // ErrNoManifest; every rejection wraps ErrInvalidELF.
-func Notes(r io.ReaderAt, machine elf.Machine) (guestabi.ABIInfo, *guestabi.Manifest, error) {
+func Notes(r io.ReaderAt, machine Machine) (guestabi.ABIInfo, *guestabi.Manifest, error) {
 	f, err := Parse(r, machine)
 	if err != nil {
 		return guestabi.ABIInfo{}, nil, err
@@ -293,7 +314,7 @@ func (pf *File) Notes() (guestabi.ABIInfo, *guestabi.Manifest, error) {
 // Features returns the request bits of unimon's feature request note
 // (guestabi.NoteFeatures), or 0 when the unikernel has none, as every
 // upstream Solo5 unikernel. It applies the same rules as Notes.
-func Features(r io.ReaderAt, machine elf.Machine) (uint32, error) {
+func Features(r io.ReaderAt, machine Machine) (uint32, error) {
 	f, err := Parse(r, machine)
 	if err != nil {
 		return 0, err
@@ -345,7 +366,7 @@ var errNoWorkingSet = errors.New("no boot working set note")
 func (f *file) findNote(k guestabi.NoteKind, notFound error) ([]byte, error) {
 	for i := range f.phnum() {
 		ph := f.phdr(i)
-		if ph.typ != uint32(elf.PT_NOTE) {
+		if ph.typ != ptNote {
 			continue
 		}
 		rr := &recordingReader{r: f.r}
@@ -412,7 +433,7 @@ type segment struct {
 // mem must be writable throughout, as guestmem.New returns it. On error,
 // mem's contents and protections are unspecified and it should be
 // discarded.
-func Load(r io.ReaderAt, machine elf.Machine, mem *guestmem.Memory) (Image, error) {
+func Load(r io.ReaderAt, machine Machine, mem *guestmem.Memory) (Image, error) {
 	f, err := Parse(r, machine)
 	if err != nil {
 		return Image{}, err
@@ -469,7 +490,7 @@ func (pf *File) Load(mem *guestmem.Memory) (Image, error) {
 // without loading anything: the header, e_entry, each PT_LOAD, and that
 // the file holds each segment's bytes. Tools that write unikernels (unimon
 // build) check their output with it.
-func Check(r io.ReaderAt, machine elf.Machine, memSize uint64) (Image, error) {
+func Check(r io.ReaderAt, machine Machine, memSize uint64) (Image, error) {
 	f, err := Parse(r, machine)
 	if err != nil {
 		return Image{}, err
@@ -522,7 +543,7 @@ func (f *file) checkSegments(memSize uint64) ([]segment, uint64, error) {
 	)
 	for i := range f.phnum() {
 		ph := f.phdr(i)
-		if ph.filesz == 0 || ph.typ != uint32(elf.PT_LOAD) {
+		if ph.filesz == 0 || ph.typ != ptLoad {
 			continue
 		}
 		if ph.vaddr < minBase {
@@ -589,13 +610,12 @@ func (f *file) checkSegments(memSize uint64) ([]segment, uint64, error) {
 		if end%pageSize != 0 {
 			return nil, 0, fmt.Errorf("%w: phdr[%d] p_vaddr_end %#x not aligned with architectural page size %#x", ErrInvalidELF, i, end, pageSize)
 		}
-		flags := elf.ProgFlag(ph.flags)
-		if flags&elf.PF_W != 0 && flags&elf.PF_X != 0 {
+		if ph.flags&pfW != 0 && ph.flags&pfX != 0 {
 			return nil, 0, fmt.Errorf("%w: phdr[%d] requests WRITE and EXEC permissions (p_flags %#x)", ErrInvalidELF, i, ph.flags)
 		}
 		segs = append(segs, segment{
 			index: i, off: ph.off, vaddr: ph.vaddr, filesz: ph.filesz, memsz: ph.memsz,
-			start: start, end: end, writable: flags&elf.PF_W != 0,
+			start: start, end: end, writable: ph.flags&pfW != 0,
 		})
 	}
 	return segs, eEnd, nil
@@ -609,7 +629,7 @@ func (f *file) checkSegments(memSize uint64) ([]segment, uint64, error) {
 func (f *file) zeroMemoryOnly(mem *guestmem.Memory) {
 	for i := range f.phnum() {
 		ph := f.phdr(i)
-		if ph.typ != uint32(elf.PT_LOAD) || ph.filesz != 0 || ph.memsz == 0 || ph.vaddr < minBase {
+		if ph.typ != ptLoad || ph.filesz != 0 || ph.memsz == 0 || ph.vaddr < minBase {
 			continue
 		}
 		_ = mem.Zero(ph.vaddr, ph.memsz) // out of bounds: left alone, as upstream

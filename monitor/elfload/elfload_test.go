@@ -110,7 +110,7 @@ func TestLoadValid(t *testing.T) {
 	fill(t, mem, 0x102000, 0x2000, 0xaa) // data and its .bss tail, plus slack
 	fill(t, mem, 0x104000, 0x3000, 0xbb) // memory-only .bss, plus slack
 
-	img, err := Load(bytes.NewReader(file), elf.EM_X86_64, mem)
+	img, err := Load(bytes.NewReader(file), MachineX86_64, mem)
 	if err != nil {
 		t.Fatalf("Load: %v", err)
 	}
@@ -166,11 +166,11 @@ func TestLoadAArch64(t *testing.T) {
 	e := validELF()
 	e.machine = elf.EM_AARCH64
 	file := e.encode()
-	img, err := Load(bytes.NewReader(file), elf.EM_AARCH64, newMem(t))
+	img, err := Load(bytes.NewReader(file), MachineAArch64, newMem(t))
 	if err != nil || img.Entry != 0x100010 {
 		t.Fatalf("Load = %+v, %v", img, err)
 	}
-	if _, err := Load(bytes.NewReader(file), elf.EM_X86_64, newMem(t)); err == nil || !strings.Contains(err.Error(), "e_machine is 183 (EM_AARCH64), want 62 (EM_X86_64)") {
+	if _, err := Load(bytes.NewReader(file), MachineX86_64, newMem(t)); err == nil || !strings.Contains(err.Error(), "e_machine is 183 (EM_AARCH64), want 62 (EM_X86_64)") {
 		t.Errorf("aarch64 file as x86_64: %v", err)
 	}
 }
@@ -182,7 +182,7 @@ func TestLoadNoFileBackedSegment(t *testing.T) {
 	e.phdrs[phText].typ = uint32(elf.PT_NULL)
 	e.phdrs[phRodata].typ = uint32(elf.PT_NULL)
 	e.phdrs[phData].typ = uint32(elf.PT_NULL)
-	img, err := Load(bytes.NewReader(e.encode()), elf.EM_X86_64, newMem(t))
+	img, err := Load(bytes.NewReader(e.encode()), MachineX86_64, newMem(t))
 	if err != nil || img != (Image{Entry: 0x100010}) {
 		t.Fatalf("Load = %+v, %v", img, err)
 	}
@@ -206,7 +206,7 @@ func TestLoadMemoryOnlySegments(t *testing.T) {
 			fill(t, mem, 0x1000, 0x2000, 0xcc)
 			e := validELF()
 			e.phdrs[phBSS].vaddr, e.phdrs[phBSS].memsz, e.phdrs[phBSS].align = c.vaddr, c.size, 3
-			if _, err := Load(bytes.NewReader(e.encode()), elf.EM_X86_64, mem); err != nil {
+			if _, err := Load(bytes.NewReader(e.encode()), MachineX86_64, mem); err != nil {
 				t.Fatalf("Load: %v", err)
 			}
 			if got := readMem(t, mem, 0x1000, 1)[0]; got != 0xcc {
@@ -305,10 +305,10 @@ func TestLoadErrors(t *testing.T) {
 			if c.patch != nil {
 				b = c.patch(b)
 			}
-			_, err := Load(bytes.NewReader(b), elf.EM_X86_64, newMem(t))
+			_, err := Load(bytes.NewReader(b), MachineX86_64, newMem(t))
 			errInvalid(t, err, c.want)
 			// Check, which loads nothing, refuses every such file too.
-			if _, err := Check(bytes.NewReader(b), elf.EM_X86_64, testMemSize); !errors.Is(err, ErrInvalidELF) {
+			if _, err := Check(bytes.NewReader(b), MachineX86_64, testMemSize); !errors.Is(err, ErrInvalidELF) {
 				t.Errorf("Check: err = %v, want ErrInvalidELF", err)
 			}
 		})
@@ -318,11 +318,11 @@ func TestLoadErrors(t *testing.T) {
 // Check accepts what Load loads and reports the same image.
 func TestCheckAgreesWithLoad(t *testing.T) {
 	b := validELF().encode()
-	loaded, err := Load(bytes.NewReader(b), elf.EM_X86_64, newMem(t))
+	loaded, err := Load(bytes.NewReader(b), MachineX86_64, newMem(t))
 	if err != nil {
 		t.Fatal(err)
 	}
-	checked, err := Check(bytes.NewReader(b), elf.EM_X86_64, testMemSize)
+	checked, err := Check(bytes.NewReader(b), MachineX86_64, testMemSize)
 	if err != nil || checked != loaded {
 		t.Errorf("Check = %+v, %v; Load gave %+v", checked, err, loaded)
 	}
@@ -335,7 +335,7 @@ func TestLoadRejectsBeforeWriting(t *testing.T) {
 	e := validELF()
 	e.phdrs[phData].flags = pfW | pfX
 	fill(t, mem, 0x100000, 0x10000, 0xee)
-	if _, err := Load(bytes.NewReader(e.encode()), elf.EM_X86_64, mem); err == nil {
+	if _, err := Load(bytes.NewReader(e.encode()), MachineX86_64, mem); err == nil {
 		t.Fatal("W+X data loaded")
 	}
 	for i, v := range readMem(t, mem, 0x100000, 0x10000) {
@@ -350,11 +350,11 @@ func TestLoadRejectsBeforeWriting(t *testing.T) {
 
 func TestUnsupportedMachine(t *testing.T) {
 	b := validELF().encode()
-	_, err := Load(bytes.NewReader(b), elf.EM_386, newMem(t))
+	_, err := Load(bytes.NewReader(b), Machine(elf.EM_386), newMem(t))
 	if err == nil || errors.Is(err, ErrInvalidELF) || !strings.Contains(err.Error(), "unsupported target machine EM_386") {
 		t.Errorf("Load for EM_386: %v", err)
 	}
-	_, _, err = Notes(bytes.NewReader(b), elf.EM_RISCV)
+	_, _, err = Notes(bytes.NewReader(b), Machine(elf.EM_RISCV))
 	if err == nil || errors.Is(err, ErrInvalidELF) {
 		t.Errorf("Notes for EM_RISCV: %v", err)
 	}
@@ -393,9 +393,9 @@ func TestReaderErrorsAreNotInvalidELF(t *testing.T) {
 			r := failingReader{b: b, n: c.n}
 			var err error
 			if strings.Contains(c.name, "note") {
-				_, _, err = Notes(r, elf.EM_X86_64)
+				_, _, err = Notes(r, MachineX86_64)
 			} else {
-				_, err = Load(r, elf.EM_X86_64, newMem(t))
+				_, err = Load(r, MachineX86_64, newMem(t))
 			}
 			if !errors.Is(err, errDisk) || errors.Is(err, ErrInvalidELF) {
 				t.Errorf("got %v, want the reader's error and not ErrInvalidELF", err)
@@ -412,7 +412,7 @@ func TestHugePhnumAllocatesLittle(t *testing.T) {
 	r := bytes.NewReader(b)
 	var before, after runtime.MemStats
 	runtime.ReadMemStats(&before)
-	_, _, err := Notes(r, elf.EM_X86_64)
+	_, _, err := Notes(r, MachineX86_64)
 	runtime.ReadMemStats(&after)
 	errInvalid(t, err, "program header table does not match")
 	if got := after.TotalAlloc - before.TotalAlloc; got > 256<<10 {
@@ -422,7 +422,7 @@ func TestHugePhnumAllocatesLittle(t *testing.T) {
 
 func TestNotesValid(t *testing.T) {
 	fds := openFDs(t)
-	abi, mft, err := Notes(bytes.NewReader(validELF().encode()), elf.EM_X86_64)
+	abi, mft, err := Notes(bytes.NewReader(validELF().encode()), MachineX86_64)
 	if err != nil {
 		t.Fatalf("Notes: %v", err)
 	}
@@ -444,7 +444,7 @@ func TestNotesIgnoresLoadRules(t *testing.T) {
 	e := validELF()
 	e.entry = 0
 	e.phdrs[phText].flags = pfR | pfW | pfX
-	if _, _, err := Notes(bytes.NewReader(e.encode()), elf.EM_X86_64); err != nil {
+	if _, _, err := Notes(bytes.NewReader(e.encode()), MachineX86_64); err != nil {
 		t.Fatalf("Notes: %v", err)
 	}
 }
@@ -546,7 +546,7 @@ func TestNotesVariants(t *testing.T) {
 			if c.patch != nil {
 				b = c.patch(b, e)
 			}
-			abi, mft, err := Notes(bytes.NewReader(b), elf.EM_X86_64)
+			abi, mft, err := Notes(bytes.NewReader(b), MachineX86_64)
 			if c.want == "" && c.wantIs == nil {
 				if err != nil {
 					t.Fatalf("Notes: %v", err)
@@ -584,7 +584,7 @@ func BenchmarkLoad(b *testing.B) {
 			b.Fatal(err)
 		}
 		b.StartTimer()
-		if _, err := Load(bytes.NewReader(file), elf.EM_X86_64, mem); err != nil {
+		if _, err := Load(bytes.NewReader(file), MachineX86_64, mem); err != nil {
 			b.Fatal(err)
 		}
 		b.StopTimer()
@@ -607,18 +607,18 @@ func TestMinMemory(t *testing.T) {
 		e := validELF()
 		tt.edit(e)
 		b := e.encode()
-		need, err := MinMemory(bytes.NewReader(b), elf.EM_X86_64)
+		need, err := MinMemory(bytes.NewReader(b), MachineX86_64)
 		if err != nil {
 			t.Fatalf("%s: %v", tt.name, err)
 		}
-		if _, err := Check(bytes.NewReader(b), elf.EM_X86_64, need); err != nil {
+		if _, err := Check(bytes.NewReader(b), MachineX86_64, need); err != nil {
 			t.Errorf("%s: Check(%#x) = %v", tt.name, need, err)
 		}
-		if _, err := Check(bytes.NewReader(b), elf.EM_X86_64, need-1); !errors.Is(err, ErrInvalidELF) {
+		if _, err := Check(bytes.NewReader(b), MachineX86_64, need-1); !errors.Is(err, ErrInvalidELF) {
 			t.Errorf("%s: Check(%#x) = %v, want a refusal", tt.name, need-1, err)
 		}
 	}
-	if _, err := MinMemory(bytes.NewReader([]byte("text")), elf.EM_X86_64); !errors.Is(err, ErrNotELF) {
+	if _, err := MinMemory(bytes.NewReader([]byte("text")), MachineX86_64); !errors.Is(err, ErrNotELF) {
 		t.Errorf("MinMemory(text) = %v, want ErrNotELF", err)
 	}
 }

@@ -2,7 +2,6 @@ package elfload
 
 import (
 	"bytes"
-	"debug/elf"
 	"testing"
 
 	"github.com/unimon/unimon/guestabi"
@@ -45,8 +44,8 @@ func FuzzLoad(f *testing.F) {
 			t.Fatal(err)
 		}
 		defer mem.Close()
-		img, err := Load(bytes.NewReader(data), elf.EM_X86_64, mem)
-		checked, checkErr := Check(bytes.NewReader(data), elf.EM_X86_64, testMemSize)
+		img, err := Load(bytes.NewReader(data), MachineX86_64, mem)
+		checked, checkErr := Check(bytes.NewReader(data), MachineX86_64, testMemSize)
 		if (err == nil) != (checkErr == nil) || checked != img {
 			t.Fatalf("Load and Check disagree: Load %+v, %v; Check %+v, %v", img, err, checked, checkErr)
 		}
@@ -67,12 +66,12 @@ func FuzzNotes(f *testing.F) {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
-		if pf, err := Parse(bytes.NewReader(data), elf.EM_X86_64); err == nil {
+		if pf, err := Parse(bytes.NewReader(data), MachineX86_64); err == nil {
 			if ranges, err := pf.WorkingSet(); err == nil && len(ranges) > guestabi.MaxWorkingSetRanges {
 				t.Fatalf("accepted a working set of %d ranges", len(ranges))
 			}
 		}
-		abi, mft, err := Notes(bytes.NewReader(data), elf.EM_X86_64)
+		abi, mft, err := Notes(bytes.NewReader(data), MachineX86_64)
 		if err != nil {
 			return
 		}

@@ -1,7 +1,6 @@
 package elfload
 
 import (
-	"debug/elf"
 	"io"
 
 	"github.com/unimon/unimon/monitor/guestmem"
@@ -16,7 +15,7 @@ import (
 //
 // It lets a monitor say "needs at least N MiB" instead of reporting the
 // segment that does not fit.
-func MinMemory(r io.ReaderAt, machine elf.Machine) (uint64, error) {
+func MinMemory(r io.ReaderAt, machine Machine) (uint64, error) {
 	f, err := Parse(r, machine)
 	if err != nil {
 		return 0, err
