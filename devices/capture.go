@@ -3,7 +3,6 @@ package devices
 import (
 	"fmt"
 	"io"
-	"net"
 	"sync"
 	"time"
 )
@@ -63,7 +62,7 @@ func (c *CaptureNet) WriteFrame(p []byte) error {
 }
 
 // MAC is n's.
-func (c *CaptureNet) MAC() net.HardwareAddr { return c.n.MAC() }
+func (c *CaptureNet) MAC() MAC { return c.n.MAC() }
 
 // MTU is n's.
 func (c *CaptureNet) MTU() int { return c.n.MTU() }

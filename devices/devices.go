@@ -7,10 +7,7 @@
 // interfaces after checking every guest-controlled value.
 package devices
 
-import (
-	"errors"
-	"net"
-)
+import "errors"
 
 // ErrWouldBlock is returned by Net.ReadFrame when no frame is waiting.
 var ErrWouldBlock = errors.New("no frame available")
@@ -42,7 +39,7 @@ type Net interface {
 	// WriteFrame sends one frame.
 	WriteFrame(p []byte) error
 	// MAC is the guest's hardware address on this device.
-	MAC() net.HardwareAddr
+	MAC() MAC
 	// MTU excludes the 14-byte Ethernet header.
 	MTU() int
 	// ReadyFD is a file descriptor that polls readable (level-triggered,

@@ -6,7 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
+	"os"
 	"sync"
 	"sync/atomic"
 
@@ -47,9 +47,9 @@ var ErrFrameSize = errors.New("frame size outside [14, MTU+14] bytes")
 type PipeOptions struct {
 	// MTU excludes the 14-byte Ethernet header; 0 means DefaultPipeMTU.
 	MTU int
-	// MACs are the two ends' guest addresses; a nil entry gets
+	// MACs are the two ends' guest addresses; a zero entry gets
 	// RandomMAC().
-	MACs [2]net.HardwareAddr
+	MACs [2]MAC
 	// QueueLen is how many frames each end buffers before dropping;
 	// 0 means DefaultPipeQueueLen.
 	QueueLen int
@@ -80,12 +80,13 @@ type pipeShared struct {
 // ErrPeerClosed, and its ReadFrame returns the frames still queued and
 // then io.EOF (not ErrWouldBlock: a peer that is gone will never send
 // again, and a monitor should treat that like a tap read error). The
-// closed end's own methods fail with net.ErrClosed and its ReadyFD is -1.
+// closed end's own methods fail with an error wrapping os.ErrClosed, and
+// its ReadyFD is -1.
 type PipeEnd struct {
 	sh    *pipeShared
 	peer  *PipeEnd
 	index int
-	mac   net.HardwareAddr
+	mac   MAC
 
 	dropped atomic.Uint64
 
@@ -121,16 +122,13 @@ func NewPipe(opts PipeOptions) (*PipeEnd, *PipeEnd, error) {
 	if qlen < 1 || qlen > MaxPipeQueueLen {
 		return nil, nil, fmt.Errorf("pipe: queue length %d outside [1, %d]", qlen, MaxPipeQueueLen)
 	}
-	var macs [2]net.HardwareAddr
-	for i, m := range opts.MACs {
-		if m == nil {
+	macs := opts.MACs
+	for i, m := range macs {
+		if m == (MAC{}) {
 			macs[i] = RandomMAC()
-			continue
-		}
-		if err := checkGuestMAC(m); err != nil {
+		} else if err := checkGuestMAC(m); err != nil {
 			return nil, nil, fmt.Errorf("pipe: MAC of end %d: %w", i, err)
 		}
-		macs[i] = append(net.HardwareAddr(nil), m...)
 	}
 
 	sh := &pipeShared{mtu: mtu}
@@ -151,8 +149,8 @@ func NewPipe(opts PipeOptions) (*PipeEnd, *PipeEnd, error) {
 	return ends[0], ends[1], nil
 }
 
-// MAC is this end's guest address (a copy).
-func (e *PipeEnd) MAC() net.HardwareAddr { return append(net.HardwareAddr(nil), e.mac...) }
+// MAC is this end's guest address.
+func (e *PipeEnd) MAC() MAC { return e.mac }
 
 // MTU is the link's MTU, the same at both ends.
 func (e *PipeEnd) MTU() int { return e.sh.mtu }
@@ -176,7 +174,7 @@ func (e *PipeEnd) WriteFrame(p []byte) error {
 	defer e.sh.mu.Unlock()
 	switch {
 	case e.closed:
-		return fmt.Errorf("pipe end %d: write: %w", e.index, net.ErrClosed)
+		return fmt.Errorf("pipe end %d: write: %w", e.index, os.ErrClosed)
 	case len(p) < ethHeaderLen || len(p) > e.sh.mtu+ethHeaderLen:
 		return fmt.Errorf("pipe end %d: write of %d bytes with MTU %d: %w", e.index, len(p), e.sh.mtu, ErrFrameSize)
 	case e.peerClosed:
@@ -210,9 +208,9 @@ func (e *PipeEnd) ReadFrame(p []byte) (int, error) {
 
 // ReadFrameContext is ReadFrame for Go code that wants to wait: it blocks
 // until a frame arrives, the other end closes (io.EOF), this end closes
-// (net.ErrClosed) or ctx is done (ctx.Err()). It sleeps on a channel
-// that every state change closes, not in a polling loop, and keeps
-// ReadyFD's readiness in step exactly as ReadFrame does.
+// (an error wrapping os.ErrClosed) or ctx is done (ctx.Err()). It sleeps
+// on a channel that every state change closes, not in a polling loop,
+// and keeps ReadyFD's readiness in step exactly as ReadFrame does.
 func (e *PipeEnd) ReadFrameContext(ctx context.Context, p []byte) (int, error) {
 	for {
 		e.sh.mu.Lock()
@@ -236,7 +234,7 @@ func (e *PipeEnd) ReadFrameContext(ctx context.Context, p []byte) (int, error) {
 
 func (e *PipeEnd) readLocked(p []byte) (int, error) {
 	if e.closed {
-		return 0, fmt.Errorf("pipe end %d: read: %w", e.index, net.ErrClosed)
+		return 0, fmt.Errorf("pipe end %d: read: %w", e.index, os.ErrClosed)
 	}
 	if e.count == 0 {
 		if e.peerClosed {

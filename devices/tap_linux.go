@@ -3,7 +3,7 @@ package devices
 import (
 	"errors"
 	"fmt"
-	"net"
+	"os"
 	"runtime"
 	"strings"
 	"sync"
@@ -24,7 +24,7 @@ const MaxIfnameLen = unix.IFNAMSIZ - 1
 // concurrently.
 type Tap struct {
 	name string
-	mac  net.HardwareAddr
+	mac  MAC
 	mtu  int
 
 	// mu keeps Close from closing (and the kernel from reusing) the fd
@@ -38,7 +38,7 @@ var _ Net = (*Tap)(nil)
 
 // OpenTap attaches to the tap interface ifname, which must already exist
 // in the calling thread's network namespace and be up. mac is the guest's
-// address; nil picks RandomMAC(). The MTU is read from the interface, and
+// address; the zero MAC picks RandomMAC(). The MTU is read from the interface, and
 // GRO/GSO are switched off so the kernel never hands the guest a frame
 // bigger than MTU+14.
 //
@@ -50,11 +50,11 @@ var _ Net = (*Tap)(nil)
 // second later); until then frames the host sends to the guest may be
 // dropped. Guest network stacks retry, as after plugging in a cable;
 // tests must too.
-func OpenTap(ifname string, mac net.HardwareAddr) (*Tap, error) {
+func OpenTap(ifname string, mac MAC) (*Tap, error) {
 	if err := checkIfname(ifname); err != nil {
 		return nil, err
 	}
-	if mac == nil {
+	if mac == (MAC{}) {
 		mac = RandomMAC()
 	} else if err := checkGuestMAC(mac); err != nil {
 		return nil, fmt.Errorf("tap %s: guest MAC: %w", ifname, err)
@@ -116,7 +116,7 @@ func checkIfUp(ctl int, ifname string) error {
 	return nil
 }
 
-func attachTap(fd, ctl int, ifname string, mac net.HardwareAddr) (*Tap, error) {
+func attachTap(fd, ctl int, ifname string, mac MAC) (*Tap, error) {
 	ifr, err := unix.NewIfreq(ifname)
 	if err != nil {
 		return nil, fmt.Errorf("tap %s: %w", ifname, err)
@@ -142,7 +142,7 @@ func attachTap(fd, ctl int, ifname string, mac net.HardwareAddr) (*Tap, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Tap{name: ifname, mac: append(net.HardwareAddr(nil), mac...), mtu: mtu, fd: fd}, nil
+	return &Tap{name: ifname, mac: mac, mtu: mtu, fd: fd}, nil
 }
 
 // tapSettings reads the MTU of the attached tap ifname and switches its
@@ -241,8 +241,8 @@ func ioctlPtr(fd int, req uint, arg unsafe.Pointer) error {
 // Name is the interface name.
 func (t *Tap) Name() string { return t.name }
 
-// MAC is the guest's hardware address (a copy).
-func (t *Tap) MAC() net.HardwareAddr { return append(net.HardwareAddr(nil), t.mac...) }
+// MAC is the guest's hardware address.
+func (t *Tap) MAC() MAC { return t.mac }
 
 // MTU is the interface's MTU when it was attached, without the 14-byte
 // Ethernet header.
@@ -263,7 +263,7 @@ func (t *Tap) ReadFrame(p []byte) (int, error) {
 	t.mu.RLock()
 	defer t.mu.RUnlock()
 	if t.fd < 0 {
-		return 0, fmt.Errorf("tap %s: read: %w", t.name, net.ErrClosed)
+		return 0, fmt.Errorf("tap %s: read: %w", t.name, os.ErrClosed)
 	}
 	for {
 		n, err := unix.Read(t.fd, p)
@@ -289,7 +289,7 @@ func (t *Tap) WriteFrame(p []byte) error {
 	t.mu.RLock()
 	defer t.mu.RUnlock()
 	if t.fd < 0 {
-		return fmt.Errorf("tap %s: write: %w", t.name, net.ErrClosed)
+		return fmt.Errorf("tap %s: write: %w", t.name, os.ErrClosed)
 	}
 	for {
 		n, err := unix.Write(t.fd, p)
@@ -306,7 +306,8 @@ func (t *Tap) WriteFrame(p []byte) error {
 }
 
 // Close detaches from the tap; the interface itself stays. Later calls
-// return nil.
+// return nil; ReadFrame and WriteFrame then fail with an error wrapping
+// os.ErrClosed.
 func (t *Tap) Close() error {
 	t.mu.Lock()
 	defer t.mu.Unlock()

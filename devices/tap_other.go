@@ -4,7 +4,6 @@ package devices
 
 import (
 	"fmt"
-	"net"
 	"runtime"
 )
 
@@ -18,20 +17,20 @@ func errNoTap(what string) error {
 }
 
 // OpenTap fails outside Linux.
-func OpenTap(ifname string, mac net.HardwareAddr) (*Tap, error) {
+func OpenTap(ifname string, mac MAC) (*Tap, error) {
 	return nil, errNoTap("tap " + ifname)
 }
 
 // OpenTapFD fails outside Linux.
-func OpenTapFD(fd int, mac net.HardwareAddr) (*Tap, error) {
+func OpenTapFD(fd int, mac MAC) (*Tap, error) {
 	return nil, errNoTap(fmt.Sprintf("tap fd %d", fd))
 }
 
 // Name is empty: no Tap is ever opened outside Linux.
 func (t *Tap) Name() string { return "" }
 
-// MAC is nil: see Name.
-func (t *Tap) MAC() net.HardwareAddr { return nil }
+// MAC is the zero MAC: see Name.
+func (t *Tap) MAC() MAC { return MAC{} }
 
 // MTU is 0: see Name.
 func (t *Tap) MTU() int { return 0 }

@@ -19,11 +19,11 @@ import (
 var (
 	tapHostIP  = net.IPv4(10, 213, 0, 1).To4()
 	tapGuestIP = net.IPv4(10, 213, 0, 2).To4()
-	guestMAC   = net.HardwareAddr{0x02, 0x75, 0x6e, 0x69, 0x6d, 0x01}
+	guestMAC   = MAC{0x02, 0x75, 0x6e, 0x69, 0x6d, 0x01}
 )
 
 // openTapIn attaches to ifname inside ns and closes it at cleanup.
-func openTapIn(t *testing.T, ns *netnstest.NS, ifname string, mac net.HardwareAddr) *Tap {
+func openTapIn(t *testing.T, ns *netnstest.NS, ifname string, mac MAC) *Tap {
 	t.Helper()
 	var tap *Tap
 	err := ns.Do(func() error {
@@ -44,16 +44,16 @@ func openTapIn(t *testing.T, ns *netnstest.NS, ifname string, mac net.HardwareAd
 
 // arpRequest builds an Ethernet frame asking who has target, from
 // sender's addresses.
-func arpRequest(senderMAC net.HardwareAddr, senderIP, target net.IP) []byte {
+func arpRequest(senderMAC MAC, senderIP, target net.IP) []byte {
 	f := make([]byte, 42)
 	copy(f[0:6], []byte{0xff, 0xff, 0xff, 0xff, 0xff, 0xff})
-	copy(f[6:12], senderMAC)
+	copy(f[6:12], senderMAC[:])
 	binary.BigEndian.PutUint16(f[12:], 0x0806) // ARP
 	binary.BigEndian.PutUint16(f[14:], 1)      // Ethernet
 	binary.BigEndian.PutUint16(f[16:], 0x0800) // IPv4
 	f[18], f[19] = 6, 4
 	binary.BigEndian.PutUint16(f[20:], 1) // request
-	copy(f[22:28], senderMAC)
+	copy(f[22:28], senderMAC[:])
 	copy(f[28:32], senderIP)
 	// Target hardware address f[32:38] stays zero: it is the question.
 	copy(f[38:42], target)
@@ -113,7 +113,7 @@ func TestTapARP(t *testing.T) {
 	if gro != 0 || gso != 0 {
 		t.Errorf("after OpenTap: GRO %d GSO %d, want both off", gro, gso)
 	}
-	if tap.Name() != "utap0" || !bytes.Equal(tap.MAC(), guestMAC) || tap.MTU() != 1500 {
+	if tap.Name() != "utap0" || tap.MAC() != guestMAC || tap.MTU() != 1500 {
 		t.Errorf("tap name %q MAC %v MTU %d", tap.Name(), tap.MAC(), tap.MTU())
 	}
 	fd := tap.ReadyFD()
@@ -145,7 +145,7 @@ func TestTapARP(t *testing.T) {
 		if !ok {
 			continue
 		}
-		if !bytes.Equal(r.ethDst, guestMAC) || !bytes.Equal(r.targetMAC, guestMAC) || !r.targetIP.Equal(tapGuestIP) ||
+		if !bytes.Equal(r.ethDst, guestMAC[:]) || !bytes.Equal(r.targetMAC, guestMAC[:]) || !r.targetIP.Equal(tapGuestIP) ||
 			!bytes.Equal(r.senderMAC, hostMAC) || !r.senderIP.Equal(tapHostIP) {
 			t.Fatalf("ARP reply %+v: want %v (%v) answering %v (%v)", r, tapHostIP, hostMAC, tapGuestIP, guestMAC)
 		}
@@ -190,7 +190,7 @@ func TestTapQuiet(t *testing.T) {
 	ns.IP("tuntap", "add", "dev", "uquiet0", "mode", "tap")
 	ns.DisableIPv6("uquiet0")
 	ns.IP("link", "set", "dev", "uquiet0", "up")
-	tap := openTapIn(t, ns, "uquiet0", nil)
+	tap := openTapIn(t, ns, "uquiet0", MAC{})
 	if _, err := tap.ReadFrame(make([]byte, 1514)); err != ErrWouldBlock {
 		t.Fatalf("ReadFrame on idle tap: %v, want ErrWouldBlock", err)
 	}
@@ -198,7 +198,7 @@ func TestTapQuiet(t *testing.T) {
 	if n, err := unix.Poll(fds, 0); err != nil || n != 0 {
 		t.Fatalf("idle tap poll: %d, %v", n, err)
 	}
-	// nil MAC: a random unicast, locally administered one.
+	// The zero MAC: a random unicast, locally administered one.
 	if mac := tap.MAC(); checkGuestMAC(mac) != nil || mac[0]&2 == 0 {
 		t.Errorf("random MAC %v", mac)
 	}
@@ -230,25 +230,25 @@ func TestTapOpenErrors(t *testing.T) {
 	ns.IP("tuntap", "add", "dev", "udown0", "mode", "tap") // left down
 	ns.IP("tuntap", "add", "dev", "utun0", "mode", "tun")
 	ns.IP("link", "set", "dev", "utun0", "up")
-	openTapIn(t, ns, "ubusy0", nil)
+	openTapIn(t, ns, "ubusy0", MAC{})
 
 	cases := []struct {
 		name    string
 		ifname  string
-		mac     net.HardwareAddr
+		mac     MAC
 		wantErr error
 		wantMsg string
 	}{
-		{"missing", "unosuch0", nil, unix.ENODEV, "interface unosuch0 does not exist"},
-		{"down", "udown0", nil, unix.ENETDOWN, "interface udown0 is down: bring it up with ip link set udown0 up"},
-		{"loopback", "lo", nil, unix.EINVAL, "not a tap device"},
-		{"tun", "utun0", nil, unix.EINVAL, "not a tap device"},
-		{"busy", "ubusy0", nil, unix.EBUSY, "already attached"},
-		{"empty name", "", nil, nil, "empty interface name"},
-		{"long name", "u23456789012345x", nil, nil, "at most 15"},
-		{"pattern name", "utap%d", nil, nil, "invalid character"},
-		{"multicast MAC", "ubusy0", net.HardwareAddr{1, 2, 3, 4, 5, 6}, nil, "unicast"},
-		{"short MAC", "ubusy0", net.HardwareAddr{2, 2, 3}, nil, "6"},
+		{"missing", "unosuch0", MAC{}, unix.ENODEV, "interface unosuch0 does not exist"},
+		{"down", "udown0", MAC{}, unix.ENETDOWN, "interface udown0 is down: bring it up with ip link set udown0 up"},
+		{"loopback", "lo", MAC{}, unix.EINVAL, "not a tap device"},
+		{"tun", "utun0", MAC{}, unix.EINVAL, "not a tap device"},
+		{"busy", "ubusy0", MAC{}, unix.EBUSY, "already attached"},
+		{"empty name", "", MAC{}, nil, "empty interface name"},
+		{"long name", "u23456789012345x", MAC{}, nil, "at most 15"},
+		{"pattern name", "utap%d", MAC{}, nil, "invalid character"},
+		{"multicast MAC", "ubusy0", MAC{1, 2, 3, 4, 5, 6}, nil, "unicast"},
+		{"broadcast MAC", "ubusy0", MAC{0xff, 0xff, 0xff, 0xff, 0xff, 0xff}, nil, "unicast"},
 	}
 	errs := make([]error, len(cases))
 	err := ns.Do(func() error {
@@ -282,7 +282,7 @@ func TestTapClose(t *testing.T) {
 	checkNoFDLeak(t)
 	ns := netnstest.New(t)
 	ns.AddTap("uclose0", "", 0)
-	tap := openTapIn(t, ns, "uclose0", nil)
+	tap := openTapIn(t, ns, "uclose0", MAC{})
 	if err := tap.Close(); err != nil {
 		t.Fatal(err)
 	}
@@ -292,14 +292,14 @@ func TestTapClose(t *testing.T) {
 	if tap.ReadyFD() != -1 {
 		t.Errorf("ReadyFD after Close = %d", tap.ReadyFD())
 	}
-	if _, err := tap.ReadFrame(make([]byte, 64)); !errors.Is(err, net.ErrClosed) {
-		t.Errorf("ReadFrame after Close: %v", err)
+	if _, err := tap.ReadFrame(make([]byte, 64)); !errors.Is(err, os.ErrClosed) {
+		t.Errorf("ReadFrame after Close: %v, want os.ErrClosed", err)
 	}
-	if err := tap.WriteFrame(make([]byte, 64)); !errors.Is(err, net.ErrClosed) {
-		t.Errorf("WriteFrame after Close: %v", err)
+	if err := tap.WriteFrame(make([]byte, 64)); !errors.Is(err, os.ErrClosed) {
+		t.Errorf("WriteFrame after Close: %v, want os.ErrClosed", err)
 	}
 	// Close detached the tap, so it can be attached again.
-	openTapIn(t, ns, "uclose0", nil)
+	openTapIn(t, ns, "uclose0", MAC{})
 }
 
 // asUnprivileged runs f on a thread of its own that has entered ns and
@@ -345,7 +345,7 @@ func TestTapUnprivilegedOffloads(t *testing.T) {
 	ns.IP("link", "set", "dev", "upriv0", "up")
 
 	open := func() error {
-		tap, err := OpenTap("upriv0", nil)
+		tap, err := OpenTap("upriv0", MAC{})
 		if err == nil {
 			tap.Close()
 		}

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
-	"net"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
@@ -26,11 +25,11 @@ const (
 // IFF_VNET_HDR), so that each read and write is one Ethernet frame; the
 // tap must be in the calling thread's network namespace, where its MTU is
 // read (and GRO/GSO switched off, as OpenTap does). mac is the guest's
-// address; nil picks RandomMAC().
+// address; the zero MAC picks RandomMAC().
 //
 // On success the Tap owns fd: it is made non-blocking and close-on-exec,
 // and Close closes it. On error fd is left open, and as it was.
-func OpenTapFD(fd int, mac net.HardwareAddr) (*Tap, error) {
+func OpenTapFD(fd int, mac MAC) (*Tap, error) {
 	what := fmt.Sprintf("fd %d", fd)
 	if fd < 0 {
 		return nil, fmt.Errorf("%s: not a file descriptor", what)
@@ -67,7 +66,7 @@ func OpenTapFD(fd int, mac net.HardwareAddr) (*Tap, error) {
 	case flags&unix.IFF_VNET_HDR != 0:
 		return nil, fmt.Errorf("%s: attached with IFF_VNET_HDR: frames would carry a virtio-net header", what)
 	}
-	if mac == nil {
+	if mac == (MAC{}) {
 		mac = RandomMAC()
 	} else if err := checkGuestMAC(mac); err != nil {
 		return nil, fmt.Errorf("%s: guest MAC: %w", what, err)
@@ -103,7 +102,7 @@ func OpenTapFD(fd int, mac net.HardwareAddr) (*Tap, error) {
 		return nil, fmt.Errorf("%s: setting O_NONBLOCK: %w", what, err)
 	}
 	unix.CloseOnExec(fd)
-	return &Tap{name: name, mac: append(net.HardwareAddr(nil), mac...), mtu: mtu, fd: fd}, nil
+	return &Tap{name: name, mac: mac, mtu: mtu, fd: fd}, nil
 }
 
 // ifreqBytes is a struct ifreq as bytes, for the requests unix.Ifreq has

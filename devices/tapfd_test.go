@@ -51,7 +51,7 @@ func TestOpenTapFD(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer tap.Close()
-	if tap.Name() != "ufd0" || tap.MTU() != 1280 || tap.ReadyFD() != fd || tap.MAC().String() != guestMAC.String() {
+	if tap.Name() != "ufd0" || tap.MTU() != 1280 || tap.ReadyFD() != fd || tap.MAC() != guestMAC {
 		t.Errorf("tap %s, MTU %d, fd %d (want %d), MAC %s", tap.Name(), tap.MTU(), tap.ReadyFD(), fd, tap.MAC())
 	}
 	if fl, err := unix.FcntlInt(uintptr(fd), unix.F_GETFL, 0); err != nil || fl&unix.O_NONBLOCK == 0 {
@@ -99,11 +99,11 @@ func TestOpenTapFDErrors(t *testing.T) {
 			if fd, err = tc.open(); err != nil || tc.here {
 				return err
 			}
-			tap, err = OpenTapFD(fd, nil)
+			tap, err = OpenTapFD(fd, MAC{})
 			return err
 		})
 		if err == nil && tc.here {
-			tap, err = OpenTapFD(fd, nil)
+			tap, err = OpenTapFD(fd, MAC{})
 		}
 		if tap != nil {
 			tap.Close()

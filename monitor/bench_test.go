@@ -141,7 +141,7 @@ func BenchmarkNetFrames(b *testing.B) {
 	ns.AddTap("tap0", "", 0)
 	var tap *devices.Tap
 	if err := ns.Do(func() (err error) {
-		tap, err = devices.OpenTap("tap0", nil)
+		tap, err = devices.OpenTap("tap0", devices.MAC{})
 		return err
 	}); err != nil {
 		b.Fatal(err)

@@ -11,6 +11,11 @@ import (
 	"github.com/unimon/unimon/monitor"
 )
 
+// zeroMACNet is a Net of one's own that never set its guest's address.
+type zeroMACNet struct{ devices.Net }
+
+func (zeroMACNet) MAC() devices.MAC { return devices.MAC{} }
+
 // These fail in New before any KVM resource exists, so they run anywhere.
 func TestNewRejectsBadConfig(t *testing.T) {
 	blk, err := devices.NewBlock(bytes.NewReader(make([]byte, 4096)), nil, 4096, 512)
@@ -51,6 +56,7 @@ func TestNewRejectsBadConfig(t *testing.T) {
 		{"typed-nil tap", monitor.Config{KernelImage: net, Net: map[string]devices.Net{"service0": (*devices.Tap)(nil)}}, monitor.ErrConfig, `Net["service0"] is a nil *devices.Tap`},
 		{"typed-nil pipe", monitor.Config{KernelImage: net, Net: map[string]devices.Net{"service0": (*devices.PipeEnd)(nil)}}, monitor.ErrConfig, "a nil *devices.PipeEnd"},
 		{"nil net", monitor.Config{KernelImage: net, Net: map[string]devices.Net{"service0": nil}}, monitor.ErrConfig, `Net["service0"] is nil`},
+		{"net with the all-zero MAC", monitor.Config{KernelImage: net, Net: map[string]devices.Net{"service0": zeroMACNet{pipeA}}}, monitor.ErrConfig, `net device "service0" has the all-zero MAC`},
 		{"typed-nil block file", monitor.Config{KernelImage: block, Block: map[string]devices.Block{"storage": (*devices.FileBlock)(nil)}}, monitor.ErrConfig, `Block["storage"] is a nil *devices.FileBlock`},
 		{"nil block", monitor.Config{KernelImage: block, Block: map[string]devices.Block{"storage": nil}}, monitor.ErrConfig, `Block["storage"] is nil`},
 		{"typed-nil console", monitor.Config{KernelImage: hello, Console: (*bytes.Buffer)(nil)}, monitor.ErrConfig, "Console is a nil *bytes.Buffer"},

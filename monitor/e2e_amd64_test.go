@@ -42,7 +42,7 @@ func TestNetTap(t *testing.T) {
 	ns.DisableIPv6("tap0") // the guest takes the first frame it gets: no kernel chatter
 	var tap *devices.Tap
 	err := ns.Do(func() (err error) {
-		tap, err = devices.OpenTap("tap0", nil)
+		tap, err = devices.OpenTap("tap0", devices.MAC{})
 		return err
 	})
 	if err != nil {

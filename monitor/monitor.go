@@ -457,11 +457,13 @@ func attach(m *guestabi.Manifest, cfg Config) error {
 			if mtu <= 0 || mtu > 0xffff {
 				return fmt.Errorf("%w: net device %q has MTU %d", ErrConfig, e.Name, mtu)
 			}
-			if mac := n.MAC(); len(mac) == 6 {
-				copy(e.MAC[:], mac)
-			} else {
-				return fmt.Errorf("%w: net device %q has a MAC of %d bytes", ErrConfig, e.Name, len(mac))
+			// NET_INFO hands the guest these 6 bytes. All zero is no
+			// address: a Net of one's own that never set it.
+			mac := n.MAC()
+			if mac == (devices.MAC{}) {
+				return fmt.Errorf("%w: net device %q has the all-zero MAC", ErrConfig, e.Name)
 			}
+			e.MAC = mac
 			e.MTU = uint16(mtu)
 		default:
 			return fmt.Errorf("%w: manifest entry %d (%q) has unsupported type %s", ErrKernel, h, e.Name, e.Type)

@@ -43,7 +43,7 @@ func BenchmarkNetFramesReceive(b *testing.B) {
 	var sock int
 	if err := ns.Do(func() error {
 		var err error
-		if tap, err = devices.OpenTap("tap0", nil); err != nil {
+		if tap, err = devices.OpenTap("tap0", devices.MAC{}); err != nil {
 			return err
 		}
 		ifi, err := net.InterfaceByName("tap0")

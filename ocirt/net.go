@@ -20,10 +20,10 @@ const tapName = "unimon-tap0"
 
 // netPlan is what the guest is told about the container's interface.
 type netPlan struct {
-	link    string           // the container interface, e.g. eth0
-	mac     net.HardwareAddr // eth0's MAC, which the guest takes over
-	addr    *net.IPNet       // eth0's first IPv4 address, or nil
-	gateway net.IP           // the IPv4 default gateway, or nil
+	link    string      // the container interface, e.g. eth0
+	mac     devices.MAC // eth0's MAC, which the guest takes over
+	addr    *net.IPNet  // eth0's first IPv4 address, or nil
+	gateway net.IP      // the IPv4 default gateway, or nil
 }
 
 // guestArgs are the address options for style, put before the guest's
@@ -102,7 +102,17 @@ func plugNet() (*netPlan, *devices.Tap, error) {
 		return nil, nil, err
 	}
 	a := link.Attrs()
-	np := &netPlan{link: a.Name, mac: a.HardwareAddr}
+	np := &netPlan{link: a.Name}
+	if len(a.HardwareAddr) != len(np.mac) {
+		return nil, nil, fmt.Errorf("%s: hardware address %v is %d bytes, an Ethernet address for the guest has 6", a.Name, a.HardwareAddr, len(a.HardwareAddr))
+	}
+	np.mac = devices.MAC(a.HardwareAddr)
+	// The zero MAC would ask OpenTap for a random address, and a guest
+	// that does not take eth0's over misses the frames the container's
+	// peers send to it: refused, as OpenTap refuses multicast ones.
+	if np.mac == (devices.MAC{}) {
+		return nil, nil, fmt.Errorf("%s: hardware address %v is all zero, not one the guest can take over", a.Name, np.mac)
+	}
 	addrs, err := netlink.AddrList(link, netlink.FAMILY_V4)
 	if err != nil {
 		return nil, nil, fmt.Errorf("netlink: addresses of %s: %w", a.Name, err)

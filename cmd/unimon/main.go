@@ -235,7 +235,7 @@ func openDevices(o *runOptions) (openedDevices, error) {
 			if isFD != byFD {
 				continue
 			}
-			var mac []byte
+			var mac devices.MAC // zero: random, as solo5-hvt
 			if s, ok := o.netMAC[name]; ok {
 				if mac, err = devices.ParseMAC(s); err != nil {
 					return d, usagef("--net-mac:%s: %v", name, err)

@@ -5,7 +5,6 @@ import (
 	"encoding/binary"
 	"errors"
 	"io"
-	"net"
 	"os"
 	"strings"
 	"testing"
@@ -127,10 +126,10 @@ func (n *fakeNet) WriteFrame(p []byte) error {
 	return nil
 }
 
-func (n *fakeNet) MAC() net.HardwareAddr { return net.HardwareAddr{2, 0, 0, 0, 0, 1} }
-func (n *fakeNet) MTU() int              { return n.mtu }
-func (n *fakeNet) ReadyFD() int          { return n.efd }
-func (n *fakeNet) Close() error          { return nil }
+func (n *fakeNet) MAC() devices.MAC { return devices.MAC{2, 0, 0, 0, 0, 1} }
+func (n *fakeNet) MTU() int         { return n.mtu }
+func (n *fakeNet) ReadyFD() int     { return n.efd }
+func (n *fakeNet) Close() error     { return nil }
 
 // setReady makes the fake's ReadyFD readable (or not).
 func (n *fakeNet) setReady(tb testing.TB, ready bool) {

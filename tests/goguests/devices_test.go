@@ -7,7 +7,6 @@ import (
 	"context"
 	"crypto/sha256"
 	"fmt"
-	"net"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -77,7 +76,7 @@ func openTap(t testing.TB, ns *netnstest.NS, ifname string) *devices.Tap {
 	t.Helper()
 	var tap *devices.Tap
 	if err := ns.Do(func() (err error) {
-		tap, err = devices.OpenTap(ifname, nil)
+		tap, err = devices.OpenTap(ifname, devices.MAC{})
 		return err
 	}); err != nil {
 		t.Fatal(err)
@@ -220,8 +219,9 @@ func TestNetEcho(t *testing.T) {
 
 	frame := func(payload string) []byte {
 		f := make([]byte, 60)
-		copy(f[0:6], nic.MAC())
-		copy(f[6:12], host.MAC())
+		dst, src := nic.MAC(), host.MAC()
+		copy(f[0:6], dst[:])
+		copy(f[6:12], src[:])
 		f[12], f[13] = 0x88, 0xb5 // local experimental ethertype
 		copy(f[14:], payload)
 		return f
@@ -281,8 +281,9 @@ func TestNetUnread(t *testing.T) {
 	r := startDevGuest(t, disk, devices.BlockOptions{}, nic, "--unimon:stats", "netqueue", devNet)
 	frame := func(seq byte) []byte {
 		f := make([]byte, 60)
-		copy(f[0:6], nic.MAC())
-		copy(f[6:12], host.MAC())
+		dst, src := nic.MAC(), host.MAC()
+		copy(f[0:6], dst[:])
+		copy(f[6:12], src[:])
 		f[12], f[13], f[14] = 0x88, 0xb5, seq
 		return f
 	}
@@ -342,7 +343,8 @@ func TestNetBlockingRead(t *testing.T) {
 	}
 	idleFor(t, 500*time.Millisecond, "a thread was blocked in read")
 	f := make([]byte, 77)
-	copy(f[0:6], nic.MAC())
+	dst := nic.MAC()
+	copy(f[0:6], dst[:])
 	f[12], f[13] = 0x88, 0xb5
 	if err := host.WriteFrame(f); err != nil {
 		t.Fatal(err)
@@ -370,7 +372,8 @@ func TestNetWhileBusy(t *testing.T) {
 		return
 	}
 	f := make([]byte, 60)
-	copy(f[0:6], nic.MAC())
+	dst := nic.MAC()
+	copy(f[0:6], dst[:])
 	f[12], f[13] = 0x88, 0xb5
 	if err := host.WriteFrame(f); err != nil {
 		t.Fatal(err)
@@ -425,11 +428,11 @@ func TestNetTap(t *testing.T) {
 	if !r.waitLine(t, "net: waiting") {
 		return
 	}
-	peer := net.HardwareAddr{0x02, 0, 0, 0, 0, 0x99}
+	guest, peer := tap.MAC(), devices.MAC{0x02, 0, 0, 0, 0, 0x99}
 	frame := func(payload string) []byte {
 		f := make([]byte, 60)
-		copy(f[0:6], tap.MAC())
-		copy(f[6:12], peer)
+		copy(f[0:6], guest[:])
+		copy(f[6:12], peer[:])
 		f[12], f[13] = 0x88, 0xb5 // local experimental ethertype
 		copy(f[14:], payload)
 		return f
@@ -448,7 +451,7 @@ func TestNetTap(t *testing.T) {
 				if err != nil {
 					break
 				}
-				if n == len(f) && bytes.Equal(buf[0:6], peer) && bytes.Equal(buf[6:12], tap.MAC()) && bytes.Equal(buf[12:n], f[12:]) {
+				if n == len(f) && devices.MAC(buf[0:6]) == peer && devices.MAC(buf[6:12]) == guest && bytes.Equal(buf[12:n], f[12:]) {
 					return true
 				}
 			}
