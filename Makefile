@@ -26,9 +26,10 @@ $(BIN)/unimon-debug: FORCE
 $(BIN)/unimon-build: FORCE
 	CGO_ENABLED=0 $(GO) build -trimpath -o $@ ./cmd/unimon-build
 
-# The OCI runtime for containerd, Docker, podman and Kubernetes.
+# The OCI runtime for containerd, Docker, podman and Kubernetes: a
+# process per container, lean as bin/unimon (it has no debug options).
 $(BIN)/unimon-runtime: FORCE
-	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $@ ./cmd/unimon-runtime
+	CGO_ENABLED=0 $(GO) build -trimpath -tags $(LEAN_TAGS) -ldflags '$(LDFLAGS)' -o $@ ./cmd/unimon-runtime
 
 # The bundled example: an ordinary Go program built into a unikernel.
 $(BIN)/hello.hvt: $(BIN)/unimon $(BIN)/unimon-build FORCE
