@@ -49,6 +49,17 @@ func gdbAsk(t *testing.T, c net.Conn, r *bufio.Reader, data string) string {
 	return strings.TrimSuffix(reply, "#")
 }
 
+// loopbackListener listens on a free loopback port until t ends.
+func loopbackListener(t *testing.T) net.Listener {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	return ln
+}
+
 // gdbConns returns both ends of a TCP connection: the monitor's, for
 // Config.GDB, and gdb's.
 func gdbConns(t *testing.T, ln net.Listener) (monitorEnd, gdbEnd net.Conn) {
@@ -83,11 +94,7 @@ func closedByPeer(c net.Conn) error {
 func TestRaceGDBRunCancelClose(t *testing.T) {
 	kvmtest.Require(t)
 	noLeaks(t)
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
+	ln := loopbackListener(t)
 	stages := []struct {
 		name string
 		// reach brings the session to the stage over gdb's end, c.
@@ -150,11 +157,7 @@ func TestRaceGDBRunCancelClose(t *testing.T) {
 func TestGDBConnClosedByClose(t *testing.T) {
 	kvmtest.Require(t)
 	noLeaks(t)
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
+	ln := loopbackListener(t)
 
 	monitorEnd, c := gdbConns(t, ln)
 	defer c.Close()

@@ -102,18 +102,26 @@ func TestBuildRunsBuilder(t *testing.T) {
 			if len(args) == 1 {
 				args = append(args, "-h")
 			}
-			cmd := exec.Command(tt.bin, args...)
-			cmd.Env = append(os.Environ(), "PATH="+tt.path)
-			out, err := cmd.CombinedOutput()
-			status := 0
-			if ee, ok := err.(*exec.ExitError); ok {
-				status = ee.ExitCode()
-			} else if err != nil {
-				t.Fatal(err)
-			}
+			status, out := runWithPath(t, tt.bin, tt.path, args...)
 			if status != tt.status || !strings.Contains(string(out), tt.want) {
 				t.Errorf("unimon %s: status %d, output:\n%s\nwant status %d and %q", strings.Join(args, " "), status, out, tt.status, tt.want)
 			}
 		})
 	}
+}
+
+// runWithPath runs bin with args and PATH set to path, and returns its
+// exit status and output (stdout and stderr).
+func runWithPath(t *testing.T, bin, path string, args ...string) (int, string) {
+	t.Helper()
+	cmd := exec.Command(bin, args...)
+	cmd.Env = append(os.Environ(), "PATH="+path)
+	out, err := cmd.CombinedOutput()
+	status := 0
+	if ee, ok := err.(*exec.ExitError); ok {
+		status = ee.ExitCode()
+	} else if err != nil {
+		t.Fatal(err)
+	}
+	return status, string(out)
 }

@@ -72,15 +72,7 @@ func TestLeanHandsDebugToUnimonDebug(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			cmd := exec.Command(tt.bin, tt.args...)
-			cmd.Env = append(os.Environ(), "PATH="+tt.path)
-			out, err := cmd.CombinedOutput()
-			status := 0
-			if ee, ok := err.(*exec.ExitError); ok {
-				status = ee.ExitCode()
-			} else if err != nil {
-				t.Fatal(err)
-			}
+			status, out := runWithPath(t, tt.bin, tt.path, tt.args...)
 			if status != tt.status || !strings.Contains(string(out), tt.want) {
 				t.Errorf("unimon %s: status %d, output:\n%s\nwant status %d and %q", strings.Join(tt.args, " "), status, out, tt.status, tt.want)
 			}
