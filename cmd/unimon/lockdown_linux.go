@@ -18,10 +18,11 @@ var coreFileCalls = []string{"openat", "fcntl", "fstat", "newfstatat", "epoll_ct
 // lockDownProcess applies sandbox.LockDown to the CLI process, keeping
 // the fds of the net devices (a pre-opened tap, --net:NAME=@NN, is an
 // inherited fd). There is no option to skip it; the debugging options
-// widen it by what they need: --gdb serves its socket and sets vCPU
-// state (every ioctl), --dumpcore creates its file. Where the allowlist
-// is not measured yet (every architecture but amd64 and arm64) the CLI
-// runs without it, as the README's Security model section says.
+// widen it by what they need: --gdb serves gdb's connection, accepted
+// before, and sets vCPU state (every ioctl), --dumpcore creates its
+// file. Where the allowlist is not measured yet (every architecture but
+// amd64 and arm64) the CLI runs without it, as the README's Security
+// model section says.
 func lockDownProcess(o *runOptions, d openedDevices) error {
 	var keep []int
 	for _, n := range d.net {
@@ -29,9 +30,10 @@ func lockDownProcess(o *runOptions, d openedDevices) error {
 	}
 	opts := []sandbox.Option{sandbox.Keep(keep...)}
 	if o.debug.gdb {
-		// fcntl: os.NewFile asks whether the accepted socket is
-		// non-blocking (package tcplisten).
-		opts = append(opts, sandbox.Allow(sandbox.SocketServerCalls...), sandbox.Allow("ioctl", "fcntl"))
+		// gdb's connection was accepted before the lock-down: the stub
+		// only reads and writes it (read, write) and closes it, which
+		// takes it off Go's netpoller (epoll_ctl).
+		opts = append(opts, sandbox.Allow("ioctl", "epoll_ctl"))
 	}
 	if o.debug.dumpCore != "" {
 		opts = append(opts, sandbox.Allow(coreFileCalls...))

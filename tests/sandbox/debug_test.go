@@ -18,7 +18,8 @@ import (
 
 // TestDebugOptionsUnderFilter runs the debugging options in the
 // locked-down CLI, which they widen by what they need: --dumpcore writes
-// its core file, --gdb serves a real gdb to the guest's exit.
+// its core file, --gdb serves a real gdb (which steps and reads memory
+// and registers) to the guest's exit.
 func TestDebugOptionsUnderFilter(t *testing.T) {
 	kvmtest.Require(t)
 	t.Run("dumpcore", func(t *testing.T) {
@@ -52,8 +53,11 @@ func TestDebugOptionsUnderFilter(t *testing.T) {
 		}
 		var out []byte
 		for i := 0; i < 100; i++ {
+			// A step (debug registers: ioctl) and reads of memory and
+			// registers, then on to the guest's exit.
 			out, err = exec.CommandContext(ctx, "gdb", "-nx", "-q", "-batch", "-ex",
-				fmt.Sprintf("target remote 127.0.0.1:%d", port), "-ex", "continue").CombinedOutput()
+				fmt.Sprintf("target remote 127.0.0.1:%d", port), "-ex", "stepi", "-ex", "x/2i $pc",
+				"-ex", "info registers rip", "-ex", "continue").CombinedOutput()
 			if !strings.Contains(string(out), "Connection refused") {
 				break
 			}
