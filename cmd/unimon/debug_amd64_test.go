@@ -5,8 +5,10 @@ package main
 import (
 	"fmt"
 	"net"
+	"os"
 	"os/exec"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -50,5 +52,34 @@ func TestCLIGDB(t *testing.T) {
 	}
 	if status := <-done; status != 9 || !strings.Contains(errOut, fmt.Sprintf("waiting for gdb on 127.0.0.1:%d", port)) {
 		t.Fatalf("status %d, stderr %q", status, errOut)
+	}
+}
+
+// Ctrl-C while the CLI waits for gdb ends it as it ends a run: exit
+// status 1 and one line saying why.
+func TestCLIGDBWaitInterrupted(t *testing.T) {
+	kvmtest.Require(t)
+	bin := cli(t)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := ln.Addr().(*net.TCPAddr).Port
+	ln.Close() // a free port for the CLI to take
+	devNull, err := os.OpenFile(os.DevNull, os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer devNull.Close()
+	p := startCLI(t, bin, devNull, "--mem=8", "--gdb", fmt.Sprintf("--gdb-port=%d", port), writeGuest(t, guests.Hello()))
+	deadline := time.Now().Add(30 * time.Second)
+	for !signalsCaught(p.proc.Pid) && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+	}
+	p.proc.Signal(syscall.SIGINT)
+	ws, errOut := p.wait(t)
+	want := fmt.Sprintf("unimon: waiting for gdb on 127.0.0.1:%d (target remote 127.0.0.1:%d)\nunimon: exiting on signal 2 (SIGINT)\n", port, port)
+	if !ws.Exited() || ws.ExitStatus() != 1 || errOut != want {
+		t.Fatalf("%v, stderr %q; want exit status 1 and %q", describe(ws), errOut, want)
 	}
 }

@@ -9,7 +9,6 @@ import (
 	"net"
 	"net/netip"
 	"strconv"
-	"time"
 
 	"github.com/unimon/unimon/internal/tcplisten"
 	"github.com/unimon/unimon/monitor"
@@ -85,7 +84,8 @@ func (d *debugOptions) apply(cfg *monitor.Config, signals *signalExit, stderr io
 	return func() { c.Close() }, nil
 }
 
-// accept takes one connection from ln, giving up when ctx ends.
+// accept takes one connection from ln, giving up, and closing ln, when
+// ctx ends.
 func accept(ctx context.Context, ln net.Listener) (net.Conn, error) {
 	type result struct {
 		c   net.Conn
@@ -100,8 +100,7 @@ func accept(ctx context.Context, ln net.Listener) (net.Conn, error) {
 	case r := <-ch:
 		return r.c, r.err
 	case <-ctx.Done():
-		// tcplisten's SetDeadline ends the Accept in progress.
-		ln.(interface{ SetDeadline(time.Time) error }).SetDeadline(time.Now())
+		ln.Close() // ends the Accept in progress
 		if r := <-ch; r.c != nil {
 			r.c.Close()
 		}
