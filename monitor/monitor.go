@@ -16,7 +16,6 @@
 package monitor
 
 import (
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -191,11 +190,8 @@ var arches = map[elfload.Machine]string{elfload.MachineX86_64: "amd64", elfload.
 // e_machine.
 func Describe(r io.ReaderAt) (Description, error) {
 	machine := elfload.MachineX86_64
-	var hdr [20]byte
-	if _, err := r.ReadAt(hdr[:], 0); err == nil && string(hdr[:4]) == "\x7fELF" { // the ELF magic
-		if m := elfload.Machine(binary.LittleEndian.Uint16(hdr[18:])); arches[m] != "" {
-			machine = m
-		}
+	if m, ok := elfload.FileMachine(r); ok && arches[m] != "" {
+		machine = m
 	}
 	f, err := elfload.Parse(r, machine)
 	if err != nil {

@@ -1,6 +1,9 @@
 package elfload
 
-import "strconv"
+import (
+	"io"
+	"strconv"
+)
 
 // Machine is an ELF file's e_machine: the architecture it was built for.
 // It is the package's own type, not debug/elf's, so that the monitor does
@@ -12,6 +15,17 @@ const (
 	MachineX86_64  Machine = 62  // EM_X86_64
 	MachineAArch64 Machine = 183 // EM_AARCH64
 )
+
+// FileMachine returns the e_machine r's ELF header claims, before any of
+// Parse's checks, and false when r does not start with the ELF magic: for
+// a caller that picks the machine to Parse a file for by the file.
+func FileMachine(r io.ReaderAt) (Machine, bool) {
+	var b [20]byte
+	if _, err := r.ReadAt(b[:], 0); err != nil || string(b[:len(elfMagic)]) != elfMagic {
+		return 0, false
+	}
+	return Machine(le.Uint16(b[18:])), true
+}
 
 // String returns the machine's name as debug/elf names it ("EM_X86_64",
 // "EM_386") for the machines a unikernel file is likely to have been

@@ -99,3 +99,29 @@ func TestMachineMessages(t *testing.T) {
 		t.Errorf("Parse for EM_RISCV: %v", err)
 	}
 }
+
+// FileMachine reads the machine a file claims, whatever it is, and only
+// from a file that starts as an ELF file does.
+func TestFileMachine(t *testing.T) {
+	withMachine := func(m uint16) []byte {
+		b := validELF().encode()
+		tle.PutUint16(b[offMachine:], m)
+		return b
+	}
+	for _, tt := range []struct {
+		name   string
+		file   []byte
+		want   Machine
+		wantOK bool
+	}{
+		{"x86_64", withMachine(uint16(MachineX86_64)), MachineX86_64, true},
+		{"aarch64", withMachine(uint16(MachineAArch64)), MachineAArch64, true},
+		{"riscv", withMachine(243), Machine(243), true},
+		{"not ELF", append([]byte("MZ\x90\x00"), make([]byte, 60)...), 0, false},
+		{"short", []byte("\x7fELF\x02\x01"), 0, false},
+	} {
+		if got, ok := FileMachine(bytes.NewReader(tt.file)); got != tt.want || ok != tt.wantOK {
+			t.Errorf("%s: FileMachine = %v, %v; want %v, %v", tt.name, got, ok, tt.want, tt.wantOK)
+		}
+	}
+}
