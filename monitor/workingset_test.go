@@ -7,12 +7,11 @@ import (
 	"testing"
 	"unsafe"
 
-	"golang.org/x/sys/unix"
-
 	"github.com/unimon/unimon/guestabi"
 	"github.com/unimon/unimon/internal/kvmtest"
 	"github.com/unimon/unimon/internal/microguest"
 	"github.com/unimon/unimon/monitor"
+	"github.com/unimon/unimon/monitor/guestmem"
 )
 
 // A unikernel's boot working set note has New back the ranges it lists
@@ -36,7 +35,10 @@ func TestBootWorkingSet(t *testing.T) {
 	}
 	defer vm.Close()
 	host := monitor.HostMemory(vm)
-	resident := residentPages(t, host)
+	resident, err := guestmem.Resident(host)
+	if err != nil {
+		t.Fatal(err)
+	}
 	// Where the host backs anonymous memory with huge pages unasked (the
 	// arm64 lane's kernel), populating a page brings in its whole 2 MiB
 	// block: a page sharing one with a listed page says nothing.
@@ -77,20 +79,4 @@ func TestBootWorkingSet(t *testing.T) {
 func thpAlways() bool {
 	b, err := os.ReadFile("/sys/kernel/mm/transparent_hugepage/enabled")
 	return err == nil && bytes.Contains(b, []byte("[always]"))
-}
-
-// residentPages reports, page by page, which pages of mem the host backs
-// (mincore).
-func residentPages(t *testing.T, mem []byte) []bool {
-	t.Helper()
-	vec := make([]byte, len(mem)/guestabi.PageSize)
-	if _, _, errno := unix.Syscall(unix.SYS_MINCORE, uintptr(unsafe.Pointer(&mem[0])), uintptr(len(mem)),
-		uintptr(unsafe.Pointer(&vec[0]))); errno != 0 {
-		t.Fatalf("mincore: %v", errno)
-	}
-	resident := make([]bool, len(vec))
-	for i, v := range vec {
-		resident[i] = v&1 != 0
-	}
-	return resident
 }

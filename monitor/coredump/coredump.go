@@ -25,9 +25,11 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"unsafe"
+	"slices"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/unimon/unimon/monitor/guestmem"
 )
 
 // ErrDir is returned (wrapped) by CheckDir and Create for a directory
@@ -193,16 +195,15 @@ func writeSparse(f *os.File, data []byte, off uint64) (pages, written uint64, er
 	if len(data) == 0 {
 		return 0, 0, nil
 	}
-	resident := make([]byte, (len(data)+pageSize-1)/pageSize)
-	if !aligned(data) || mincore(data, resident) != nil {
+	n := (len(data) + pageSize - 1) / pageSize
+	resident, err := guestmem.Resident(data)
+	if err != nil || len(resident) != n {
 		// Not a whole-page host mapping: look at every page.
-		for i := range resident {
-			resident[i] = 1
-		}
+		resident = slices.Repeat([]bool{true}, n)
 	}
 	for i := range resident {
 		pages++
-		if resident[i]&1 == 0 {
+		if !resident[i] {
 			continue
 		}
 		page := data[i*pageSize : min(len(data), (i+1)*pageSize)]
@@ -216,18 +217,6 @@ func writeSparse(f *os.File, data []byte, off uint64) (pages, written uint64, er
 	}
 	return pages, written, nil
 }
-
-// mincore asks which pages of b the host has allocated (x/sys/unix has
-// no wrapper for it).
-func mincore(b, vec []byte) error {
-	_, _, errno := unix.Syscall(unix.SYS_MINCORE, uintptr(unsafe.Pointer(&b[0])), uintptr(len(b)), uintptr(unsafe.Pointer(&vec[0])))
-	if errno != 0 {
-		return errno
-	}
-	return nil
-}
-
-func aligned(b []byte) bool { return uintptr(unsafe.Pointer(&b[0]))%pageSize == 0 }
 
 func allZero(b []byte) bool {
 	for len(b) >= 8 {

@@ -315,6 +315,29 @@ func (m *Memory) Populate(gpa, n uint64) error {
 	return nil
 }
 
+// Resident reports, page by page, which pages of b the host backs with
+// memory now (mincore). b is guest memory as Bytes, Writable or Host
+// return it, starting on a host page boundary. A page only read counts:
+// the read mapped the host's shared zero page.
+func Resident(b []byte) ([]bool, error) {
+	if len(b) == 0 {
+		return nil, nil
+	}
+	ps := unix.Getpagesize()
+	if uintptr(unsafe.Pointer(&b[0]))%uintptr(ps) != 0 {
+		return nil, fmt.Errorf("resident pages of %p: not at a page boundary", &b[0])
+	}
+	vec := make([]byte, (len(b)+ps-1)/ps)
+	if err := residentPages(b, vec); err != nil {
+		return nil, fmt.Errorf("resident pages of %p: %w", &b[0], err)
+	}
+	resident := make([]bool, len(vec))
+	for i, v := range vec {
+		resident[i] = v&1 != 0
+	}
+	return resident, nil
+}
+
 // Host returns the whole mapping, for registering it with KVM as a memory
 // slot. It is not a way to reach guest data: use Bytes.
 func (m *Memory) Host() []byte { return m.mem }

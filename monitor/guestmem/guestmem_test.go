@@ -8,8 +8,6 @@ import (
 	"strings"
 	"testing"
 	"unsafe"
-
-	"golang.org/x/sys/unix"
 )
 
 func TestBytesBounds(t *testing.T) {
@@ -143,14 +141,13 @@ func TestPopulate(t *testing.T) {
 		t.Fatal(err)
 	}
 	around, _ := m.Bytes(0xf000, 0x6000)
-	vec := make([]byte, 6)
-	if _, _, errno := unix.Syscall(unix.SYS_MINCORE, uintptr(unsafe.Pointer(&around[0])), uintptr(len(around)),
-		uintptr(unsafe.Pointer(&vec[0]))); errno != 0 {
-		t.Fatal(errno)
+	resident, err := Resident(around)
+	if err != nil {
+		t.Fatal(err)
 	}
-	for i, v := range vec {
-		if want := i >= 1 && i <= 4; (v&1 != 0) != want {
-			t.Errorf("page %#x resident: %v, want %v", 0xf000+i*0x1000, v&1 != 0, want)
+	for i, r := range resident {
+		if want := i >= 1 && i <= 4; r != want {
+			t.Errorf("page %#x resident: %v, want %v", 0xf000+i*0x1000, r, want)
 		}
 	}
 	for i, v := range b {

@@ -14,3 +14,6 @@ func adviseHugePages(b []byte) error { return nil }
 
 // populatePages: nothing to win where no VM runs.
 func populatePages(b []byte) error { return errors.ErrUnsupported }
+
+// residentPages: mincore is asked on Linux only.
+func residentPages(b, vec []byte) error { return errors.ErrUnsupported }
