@@ -71,9 +71,7 @@ func (d *debugOptions) apply(cfg *monitor.Config, signals *signalExit, stderr io
 	}
 	fmt.Fprintf(stderr, "unimon: waiting for gdb on %s (target remote %s)\n", ln.Addr(), ln.Addr())
 	signals.wait()
-	c, err := accept(signals.ctx, ln)
-	// One session per run, as upstream's: nobody else may connect.
-	ln.Close()
+	c, err := acceptOne(signals.ctx, ln)
 	if err != nil {
 		signals.exitIfCaught(err)
 		return func() {}, fmt.Errorf("--gdb: waiting for gdb: %w", err)
@@ -84,9 +82,11 @@ func (d *debugOptions) apply(cfg *monitor.Config, signals *signalExit, stderr io
 	return func() { c.Close() }, nil
 }
 
-// accept takes one connection from ln, giving up, and closing ln, when
-// ctx ends.
-func accept(ctx context.Context, ln net.Listener) (net.Conn, error) {
+// acceptOne takes one connection from ln, or gives up when ctx ends, and
+// closes ln either way: one session per run, as upstream's, so nobody
+// else may connect.
+func acceptOne(ctx context.Context, ln net.Listener) (net.Conn, error) {
+	defer ln.Close()
 	type result struct {
 		c   net.Conn
 		err error
